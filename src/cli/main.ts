@@ -1,0 +1,234 @@
+/**
+ * The command-line interface: `activation-lens diagnose FILE [options]`. Text for people, --json
+ * for scripts (the contract in architecture.md). Exit codes: 0 no finding at --fail-on severity,
+ * 1 one reached it, 2 usage or unreadable input, 130 interrupted.
+ */
+import * as fs from 'node:fs';
+import { parseArgs } from 'node:util';
+import { loadModelFile } from '../core/parse/index';
+import { BACKEND_NAMES, type BackendChoice, type OptimizerName } from '../core/stats';
+import { DEFAULT_THRESHOLDS, SEVERITY_RANK, type Severity, type Thresholds } from '../core/analysis/types';
+import { DEFAULT_DIAGNOSE_OPTIONS, DEFAULT_TRAINING, diagnoseLoaded, type DiagnoseEvent, type DiagnoseOptions } from '../engine/diagnose';
+import { TrainerClient, TrainingError, type CancellationSignal } from '../engine/trainerClient';
+import { renderText, toJson } from './output';
+
+export const EXIT_OK = 0;
+export const EXIT_FINDINGS = 1;
+export const EXIT_USAGE = 2;
+export const EXIT_INTERRUPTED = 130;
+
+const USAGE = `Usage: activation-lens diagnose FILE [options]
+
+Reads the model(s) defined in FILE (Keras in Python for now), trains each briefly and reports
+vanishing/exploding gradients, saturation, dead ReLUs and off-centre activations, with
+suggestions verified by retraining.
+
+Options:
+  --json                 machine-readable output on stdout
+  --steps N              training steps (default ${DEFAULT_TRAINING.steps})
+  --batch-size N         batch size (default ${DEFAULT_TRAINING.batchSize})
+  --seed N               random seed for weights and synthetic data (default ${DEFAULT_TRAINING.seed})
+  --learning-rate X      (default ${DEFAULT_TRAINING.learningRate})
+  --optimizer NAME       adam | sgd | rmsprop (default ${DEFAULT_TRAINING.optimizer})
+  --backend NAME         auto | ${BACKEND_NAMES.join(' | ')} (default auto)
+  --no-verify            do not retrain suggestions (faster; suggestions are unverified)
+  --fail-on SEVERITY     error | warning | info | none: exit 1 when a finding reaches it (default error)
+  --parameter-cap N      refuse models with more trainable parameters (default ${DEFAULT_DIAGNOSE_OPTIONS.parameterCap})
+  --threshold NAME=X     override a rule threshold (repeatable), one of:
+                         ${Object.keys(DEFAULT_THRESHOLDS).join(', ')}
+  -h, --help             this text`;
+
+class UsageError extends Error {}
+
+function positiveInt(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new UsageError(`--${name} needs a positive integer, got "${value}"`);
+  return n;
+}
+
+function positiveNumber(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`--${name} needs a positive number, got "${value}"`);
+  return n;
+}
+
+function parseThresholds(pairs: readonly string[]): Thresholds {
+  const result: Record<string, number> = { ...DEFAULT_THRESHOLDS };
+  for (const pair of pairs) {
+    const [key, raw] = pair.split('=');
+    if (!(key in DEFAULT_THRESHOLDS)) throw new UsageError(`Unknown threshold "${key}" (known: ${Object.keys(DEFAULT_THRESHOLDS).join(', ')})`);
+    const n = Number(raw);
+    if (raw === undefined || !Number.isFinite(n)) throw new UsageError(`--threshold ${key} needs a number, got "${raw ?? ''}"`);
+    result[key] = n;
+  }
+  return result as unknown as Thresholds;
+}
+
+export interface CliRequest {
+  readonly file: string;
+  readonly json: boolean;
+  readonly failOn: Severity | 'none';
+  readonly options: DiagnoseOptions;
+}
+
+export function parseCli(argv: readonly string[]): CliRequest | 'help' {
+  const { values, positionals } = parseArgs({
+    args: [...argv],
+    allowPositionals: true,
+    options: {
+      json: { type: 'boolean', default: false },
+      steps: { type: 'string' },
+      'batch-size': { type: 'string' },
+      seed: { type: 'string' },
+      'learning-rate': { type: 'string' },
+      optimizer: { type: 'string' },
+      backend: { type: 'string' },
+      'no-verify': { type: 'boolean', default: false },
+      'fail-on': { type: 'string' },
+      'parameter-cap': { type: 'string' },
+      threshold: { type: 'string', multiple: true },
+      data: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) return 'help';
+  const [command, file, ...rest] = positionals;
+  if (command !== 'diagnose') throw new UsageError(command ? `Unknown command "${command}"` : 'Missing command "diagnose"');
+  if (!file) throw new UsageError('Missing FILE');
+  if (rest.length) throw new UsageError(`Unexpected argument "${rest[0]}"`);
+  if (values.data !== undefined) throw new UsageError('--data is not supported yet: diagnoses use synthetic N(0, 1) inputs for now');
+  const backend = (values.backend ?? 'auto') as BackendChoice;
+  if (backend !== 'auto' && !BACKEND_NAMES.includes(backend)) throw new UsageError(`Unknown backend "${backend}"`);
+  const optimizer = (values.optimizer ?? DEFAULT_TRAINING.optimizer) as OptimizerName;
+  if (!['adam', 'sgd', 'rmsprop'].includes(optimizer)) throw new UsageError(`Unknown optimizer "${optimizer}"`);
+  const failOn = (values['fail-on'] ?? 'error') as Severity | 'none';
+  if (!['error', 'warning', 'info', 'none'].includes(failOn)) throw new UsageError(`--fail-on takes error, warning, info or none, got "${failOn}"`);
+  const seedRaw = values.seed ?? String(DEFAULT_TRAINING.seed);
+  const seed = Number(seedRaw);
+  if (!Number.isInteger(seed) || seed < 0) throw new UsageError(`--seed needs a non-negative integer, got "${seedRaw}"`);
+  return {
+    file,
+    json: values.json ?? false,
+    failOn,
+    options: {
+      ...DEFAULT_DIAGNOSE_OPTIONS,
+      backend,
+      verify: !values['no-verify'],
+      parameterCap: positiveInt('parameter-cap', values['parameter-cap'], DEFAULT_DIAGNOSE_OPTIONS.parameterCap),
+      thresholds: parseThresholds(values.threshold ?? []),
+      training: {
+        ...DEFAULT_TRAINING,
+        steps: positiveInt('steps', values.steps, DEFAULT_TRAINING.steps),
+        batchSize: positiveInt('batch-size', values['batch-size'], DEFAULT_TRAINING.batchSize),
+        seed,
+        learningRate: positiveNumber('learning-rate', values['learning-rate'], DEFAULT_TRAINING.learningRate),
+        optimizer,
+      },
+    },
+  };
+}
+
+/** Ctrl-C as a cancellation signal: the first one cancels cleanly, a second one exits at once. */
+function interruptSignal(): CancellationSignal & { dispose(): void } {
+  let requested = false;
+  const listeners = new Set<() => void>();
+  const onSigint = () => {
+    if (requested) process.exit(EXIT_INTERRUPTED);
+    requested = true;
+    for (const l of listeners) l();
+  };
+  process.on('SIGINT', onSigint);
+  return {
+    get isCancellationRequested() {
+      return requested;
+    },
+    onCancellationRequested(listener) {
+      listeners.add(listener);
+      return { dispose: () => listeners.delete(listener) };
+    },
+    dispose: () => process.off('SIGINT', onSigint),
+  };
+}
+
+function progressPrinter(enabled: boolean): (event: DiagnoseEvent) => void {
+  if (!enabled) return () => undefined;
+  return (event) => {
+    if (event.kind === 'model-start') {
+      process.stderr.write(`\r\x1b[K${event.model}: ${event.phase === 'baseline' ? 'training' : `verifying ${event.label}`}…`);
+    } else if (event.step === event.steps || event.step % 10 === 0) {
+      process.stderr.write(`\r\x1b[K${event.model}: step ${event.step}/${event.steps}, loss ${event.loss.toFixed(3)}`);
+    }
+  };
+}
+
+export async function runCli(argv: readonly string[]): Promise<number> {
+  let request: CliRequest | 'help';
+  try {
+    request = parseCli(argv);
+  } catch (error) {
+    process.stderr.write(`activation-lens: ${(error as Error).message}\n\n${USAGE}\n`);
+    return EXIT_USAGE;
+  }
+  if (request === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    return EXIT_OK;
+  }
+  let text: string;
+  try {
+    const stat = fs.statSync(request.file);
+    if (stat.isDirectory()) throw new Error('it is a directory');
+    text = fs.readFileSync(request.file, 'utf8');
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
+    process.stderr.write(`activation-lens: cannot read ${request.file}: ${reason}\n`);
+    return EXIT_USAGE;
+  }
+  const loaded = await loadModelFile(text, request.file);
+  if (loaded.models.length === 0) {
+    for (const p of loaded.problems) {
+      process.stderr.write(`${request.file}:${p.span.start.line}:${p.span.start.column}: ${p.code}: ${p.message}\n`);
+    }
+    if (loaded.problems.length === 0) process.stderr.write(`${request.file}: no model definition found\n`);
+    if (request.json) process.stdout.write(`${JSON.stringify({ file: request.file, format: loaded.format, models: [], problems: loaded.problems }, null, 2)}\n`);
+    return EXIT_USAGE;
+  }
+
+  const client = new TrainerClient();
+  const signal = interruptSignal();
+  try {
+    const diagnosis = await diagnoseLoaded(request.file, loaded, client, request.options,
+      progressPrinter(process.stderr.isTTY === true), signal);
+    if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
+    process.stdout.write(request.json ? `${JSON.stringify(toJson(diagnosis), null, 2)}\n` : renderText(diagnosis));
+    const failing = request.failOn !== 'none' && [...diagnosis.problems, ...diagnosis.models.flatMap((m) => m.findings)]
+      .some((f) => SEVERITY_RANK[f.severity] >= SEVERITY_RANK[request.failOn as Severity]);
+    const trainingFailed = diagnosis.models.some((m) => m.error);
+    return failing || trainingFailed ? EXIT_FINDINGS : EXIT_OK;
+  } catch (error) {
+    if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
+    if (error instanceof TrainingError && error.kind === 'cancelled') {
+      process.stderr.write('activation-lens: cancelled\n');
+      return EXIT_INTERRUPTED;
+    }
+    process.stderr.write(`activation-lens: ${(error as Error).message}\n`);
+    return EXIT_USAGE;
+  } finally {
+    signal.dispose();
+    await client.dispose();
+  }
+}
+
+/** Entry point of the `activation-lens` bin. */
+export function main(): void {
+  runCli(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      process.stderr.write(`activation-lens: internal error: ${(error as Error).message}\n`);
+      process.exitCode = EXIT_USAGE;
+    },
+  );
+}

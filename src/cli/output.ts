@@ -1,0 +1,168 @@
+/** CLI renderings of a diagnosis: the JSON contract (architecture.md) and a readable text form. */
+import type { ActivationSpec, InitializerSpec } from '../core/model';
+import { fmt, pct } from '../core/analysis/rules';
+import type { Finding, Suggestion } from '../core/analysis/types';
+import type { FileDiagnosis, ModelDiagnosis } from '../engine/diagnose';
+
+function activationJson(a: ActivationSpec | undefined): Record<string, unknown> {
+  if (!a) return {};
+  return { activation: a.name, ...(a.alpha !== undefined ? { alpha: a.alpha } : {}) };
+}
+
+function initializerName(i: InitializerSpec | undefined): string | undefined {
+  return i?.name;
+}
+
+function suggestionJson(s: Suggestion): Record<string, unknown> {
+  return {
+    id: s.id,
+    label: s.label,
+    ...activationJson(s.activation),
+    ...(s.initializer ? { initializer: initializerName(s.initializer) } : {}),
+    ...(s.biasInitializer ? { biasInitializer: initializerName(s.biasInitializer) } : {}),
+    rationale: s.rationale,
+    layers: s.changes.map((c) => c.layerIndex),
+    ...(s.verified
+      ? { verified: { improved: s.verified.improved, before: s.verified.before, after: s.verified.after, summary: s.verified.summary } }
+      : { verified: null }),
+  };
+}
+
+function findingJson(f: Finding): Record<string, unknown> {
+  return {
+    code: f.code,
+    severity: f.severity,
+    layerIndex: f.layerIndex,
+    line: f.span.start.line,
+    column: f.span.start.column,
+    endLine: f.span.end.line,
+    endColumn: f.span.end.column,
+    message: f.message,
+    metrics: f.metrics,
+    suggestions: f.suggestions.map(suggestionJson),
+  };
+}
+
+function modelJson(m: ModelDiagnosis): Record<string, unknown> {
+  const base: Record<string, unknown> = { name: m.model.name, line: m.model.span.start.line, inputShape: m.model.inputShape };
+  if (m.error) base.error = m.error;
+  if (m.stats) {
+    const s = m.stats;
+    base.backend = s.backend;
+    base.training = {
+      steps: s.stepsRun,
+      stepsRequested: s.options.steps,
+      batchSize: s.options.batchSize,
+      seed: s.options.seed,
+      optimizer: s.options.optimizer,
+      learningRate: s.options.learningRate,
+      msPerStep: round(s.msPerStep, 2),
+      totalMs: Math.round(s.totalMs),
+      parameters: s.parameterCount,
+      lossFirst: s.loss[0] ?? null,
+      lossLast: s.loss[s.loss.length - 1] ?? null,
+    };
+  }
+  base.layers = m.model.layers.map((layer) => {
+    const s = m.summaries?.[layer.index];
+    return {
+      index: layer.index,
+      name: layer.name,
+      kind: layer.kind,
+      ...activationJson(layer.activation),
+      line: layer.source.span.start.line,
+      ...(s
+        ? {
+            gradNorm: s.hasKernel ? s.gradNorm : null,
+            gradNormStep0: s.hasKernel ? s.gradNormStep0 : null,
+            gradRatioToLast: s.hasKernel ? s.gradRatioToLast : null,
+            saturatedFraction: s.saturatedFraction,
+            deadFraction: s.deadFraction,
+            inactiveFraction: s.inactiveFraction,
+            mean: s.mean,
+            std: s.std,
+          }
+        : {}),
+    };
+  });
+  base.findings = m.findings.map(findingJson);
+  base.whatIfs = m.whatIfs.map((w) => ({
+    id: w.candidate.id,
+    label: w.candidate.label,
+    lossFirst: w.stats.loss[0] ?? null,
+    lossLast: w.stats.loss[w.stats.loss.length - 1] ?? null,
+    msPerStep: round(w.stats.msPerStep, 2),
+    findings: w.findings.map((f) => ({ code: f.code, severity: f.severity, layerIndex: f.layerIndex })),
+  }));
+  return base;
+}
+
+function round(value: number, digits: number): number {
+  const k = 10 ** digits;
+  return Math.round(value * k) / k;
+}
+
+/** The JSON document of the CLI contract. */
+export function toJson(d: FileDiagnosis): Record<string, unknown> {
+  return { file: d.file, format: d.format, models: d.models.map(modelJson), problems: d.problems.map(findingJson) };
+}
+
+function pad(text: string, width: number, right = false): string {
+  return right ? text.padStart(width) : text.padEnd(width);
+}
+
+function activationText(a: ActivationSpec): string {
+  return a.alpha !== undefined && a.name !== 'elu' ? `${a.name}(${a.alpha})` : a.name;
+}
+
+function suggestionText(s: Suggestion): string {
+  const status = s.verified ? (s.verified.improved ? `verified: ${s.verified.summary}` : `tried, ${s.verified.summary}`) : 'not verified';
+  return `${s.label} — ${status}`;
+}
+
+/** A readable report: a per-layer table with the numbers, then findings and suggestions. */
+export function renderText(d: FileDiagnosis): string {
+  const out: string[] = [];
+  for (const p of d.problems) out.push(`${d.file}:${p.span.start.line}:${p.span.start.column}: ${p.severity} ${p.code}: ${p.message}`);
+  for (const m of d.models) {
+    out.push('');
+    out.push(`Model "${m.model.name}" (${d.format}, line ${m.model.span.start.line}, input [${m.model.inputShape.join(', ')}])`);
+    if (m.error) {
+      out.push(`  Not trained: ${m.error.message}`);
+    }
+    if (m.stats) {
+      const s = m.stats;
+      const skipped = s.backend.skipped.length ? ` (skipped: ${s.backend.skipped.map((k) => `${k.name} — ${k.reason}`).join('; ')})` : '';
+      out.push(`  Backend ${s.backend.name}${skipped}`);
+      out.push(`  ${s.stepsRun} steps × batch ${s.options.batchSize}, ${s.options.optimizer} lr ${s.options.learningRate}, seed ${s.options.seed}: ` +
+        `${s.msPerStep.toFixed(1)} ms/step, ${(s.totalMs / 1000).toFixed(1)} s; loss ${fmt(s.loss[0] ?? NaN)} → ${fmt(s.loss[s.loss.length - 1] ?? NaN)}; ${s.parameterCount.toLocaleString('en-US')} parameters`);
+      out.push('');
+      const header = [pad('#', 3, true), pad('layer', 18), pad('line', 5, true), pad('activation', 14), pad('‖∇W‖', 9, true), pad('÷ last', 9, true), pad('saturated', 10, true), pad('dead', 6, true), pad('mean', 8, true), pad('std', 8, true)];
+      out.push(`  ${header.join(' ')}`);
+      for (const layer of m.model.layers) {
+        const s2 = m.summaries?.[layer.index];
+        if (!s2) continue;
+        out.push('  ' + [
+          pad(String(layer.index), 3, true),
+          pad(`${layer.name}`.slice(0, 18), 18),
+          pad(String(layer.source.span.start.line), 5, true),
+          pad(activationText(layer.activation), 14),
+          pad(s2.hasKernel ? fmt(s2.gradNorm) : '–', 9, true),
+          pad(s2.hasKernel ? fmt(s2.gradRatioToLast) : '–', 9, true),
+          pad(pct(s2.saturatedFraction), 10, true),
+          pad(pct(s2.deadFraction), 6, true),
+          pad(fmt(s2.mean), 8, true),
+          pad(fmt(s2.std), 8, true),
+        ].join(' '));
+      }
+    }
+    out.push('');
+    if (m.findings.length === 0 && m.stats) out.push('  No findings: gradients flow and activations look healthy.');
+    for (const f of m.findings) {
+      out.push(`  ${d.file}:${f.span.start.line}:${f.span.start.column}: ${f.severity} ${f.code}: ${f.message}`);
+      f.suggestions.forEach((s, i) => out.push(`      ${i === 0 ? '→' : ' '} ${suggestionText(s)}`));
+    }
+  }
+  out.push('');
+  return out.join('\n');
+}

@@ -1,0 +1,282 @@
+/**
+ * The decision guide (activation-guide.md §4) as code: which model-wide changes to try for the
+ * findings of a run, how to apply one to a ModelSpec, and how to judge its retrained result.
+ */
+import { countParameters, hasKernel, type ActivationName, type ActivationSpec, type InitializerSpec, type LayerSpec, type ModelSpec } from '../model';
+import { fmt, isHead, pct, RELU_FAMILY_THAT_DIES, TWO_SIDED_SATURATING, type LayerSummary } from './rules';
+import type { Finding, FindingCode, LayerChange, Suggestion, Thresholds, Verification } from './types';
+
+/** A model-wide change to retrain and, if it helps, offer. */
+export interface Candidate {
+  readonly id: string;
+  readonly label: string;
+  readonly rationale: string;
+  /** The finding codes this change is meant to fix. */
+  readonly targets: ReadonlySet<FindingCode>;
+  readonly changes: readonly LayerChange[];
+}
+
+/** Above this many parameters a network counts as large: prefer Leaky ReLU to ELU (exp cost). */
+export const LARGE_NETWORK_PARAMETERS = 1_000_000;
+
+const HE_NORMAL: InitializerSpec = { name: 'heNormal' };
+const GLOROT_UNIFORM: InitializerSpec = { name: 'glorotUniform' };
+const LECUN_NORMAL: InitializerSpec = { name: 'lecunNormal' };
+const ZEROS: InitializerSpec = { name: 'zeros' };
+
+/** The initializer that keeps activations' variance steady for an activation (He, Glorot, LeCun). */
+export function matchingInitializer(activation: ActivationName): InitializerSpec {
+  if (activation === 'selu') return LECUN_NORMAL;
+  if (TWO_SIDED_SATURATING.has(activation) || activation === 'linear' || activation === 'softmax') return GLOROT_UNIFORM;
+  return HE_NORMAL;
+}
+
+/** The dense/conv layer whose kernel feeds this layer's activation (itself, or the nearest above). */
+export function kernelOwner(model: ModelSpec, layer: LayerSpec): LayerSpec | undefined {
+  for (let i = layer.index; i >= 0; i--) {
+    const candidate = model.layers[i];
+    if (hasKernel(candidate.kind)) return candidate;
+  }
+  return undefined;
+}
+
+function swapChanges(model: ModelSpec, layers: readonly LayerSpec[], activation: ActivationSpec): LayerChange[] {
+  const changes = new Map<number, LayerChange>();
+  const init = matchingInitializer(activation.name);
+  for (const layer of layers) {
+    changes.set(layer.index, { ...changes.get(layer.index), layerIndex: layer.index, activation });
+    const owner = kernelOwner(model, layer);
+    if (owner) changes.set(owner.index, { ...changes.get(owner.index), layerIndex: owner.index, kernelInitializer: init });
+  }
+  return [...changes.values()].sort((a, b) => a.layerIndex - b.layerIndex);
+}
+
+/** True when an explicit kernel initializer is larger than the defaults (a common cause). */
+function hasLargeInit(layer: LayerSpec): boolean {
+  const init = layer.kernelInitializer;
+  if (!init) return false;
+  if (init.name === 'randomNormal' || init.name === 'truncatedNormal') return (init.stddev ?? 0.05) >= 0.2;
+  if (init.name === 'randomUniform') return Math.max(Math.abs(init.minval ?? 0.05), Math.abs(init.maxval ?? 0.05)) >= 0.35;
+  if (init.name === 'constant' || init.name === 'ones') return true;
+  if (init.name === 'varianceScaling') return (init.scale ?? 1) > 4;
+  return false;
+}
+
+const label = (activation: ActivationSpec): string => {
+  switch (activation.name) {
+    case 'relu': return 'ReLU';
+    case 'leakyRelu': return `Leaky ReLU (α = ${activation.alpha ?? 0.01})`;
+    case 'elu': return 'ELU';
+    default: return activation.name;
+  }
+};
+const initLabel = (init: InitializerSpec): string =>
+  ({ heNormal: 'He normal', glorotUniform: 'Glorot uniform', lecunNormal: 'LeCun normal', zeros: 'zeros' } as Record<string, string>)[init.name] ?? init.name;
+
+function activationCandidate(model: ModelSpec, layers: LayerSpec[], activation: ActivationSpec, targets: FindingCode[], rationale: string): Candidate {
+  const init = matchingInitializer(activation.name);
+  return {
+    id: `${activation.name}${activation.alpha !== undefined ? `(${activation.alpha})` : ''}+${init.name}`,
+    label: `${label(activation)} + ${initLabel(init)} init`,
+    rationale,
+    targets: new Set(targets),
+    changes: swapChanges(model, layers, activation),
+  };
+}
+
+/** Which model-wide changes to retrain for these findings, in the order the guide prefers them. */
+export function proposeCandidates(model: ModelSpec, findings: readonly Finding[]): Candidate[] {
+  const candidates: Candidate[] = [];
+  const codesAt = (code: FindingCode) => new Set(findings.filter((f) => f.code === code && f.layerIndex !== null).map((f) => f.layerIndex as number));
+  const hidden = model.layers.filter((l) => !isHead(model, l));
+  const small = countParameters(model) <= LARGE_NETWORK_PARAMETERS;
+  const secondChoice: ActivationSpec = small ? { name: 'elu', alpha: 1 } : { name: 'leakyRelu', alpha: 0.01 };
+  const secondWhy = small
+    ? 'ELU keeps a gradient for negative inputs and zero-centres its outputs; its exponentials are affordable in a network this size.'
+    : 'Leaky ReLU keeps a small gradient for negative inputs and stays cheap in a large network.';
+
+  // 1. Hidden sigmoid/tanh with vanishing gradients or saturation: ReLU first, then ELU / Leaky ReLU.
+  const vanishing = findings.some((f) => f.code === 'vanishing-gradient');
+  const saturated = codesAt('saturated-activation');
+  const offCentre = codesAt('not-zero-centred');
+  const twoSided = hidden.filter((l) => TWO_SIDED_SATURATING.has(l.activation.name));
+  const twoSidedToSwap = twoSided.filter((l) => vanishing || saturated.has(l.index) || offCentre.has(l.index));
+  if (twoSidedToSwap.length > 0) {
+    const targets: FindingCode[] = ['vanishing-gradient', 'saturated-activation', 'not-zero-centred'];
+    candidates.push(activationCandidate(model, twoSidedToSwap, { name: 'relu' }, targets,
+      'ReLU passes gradients unchanged for positive inputs and cannot saturate on that side; He initialisation keeps the signal\'s scale through depth.'));
+    candidates.push(activationCandidate(model, twoSidedToSwap, secondChoice, targets, secondWhy));
+    // Saturation caused by an oversized initializer: keep the activation, fix the scale.
+    const oversized = twoSided.filter((l) => saturated.has(l.index)).map((l) => kernelOwner(model, l)).filter((o): o is LayerSpec => !!o && hasLargeInit(o));
+    if (oversized.length > 0) {
+      candidates.push({
+        id: 'glorotUniform',
+        label: 'Glorot uniform init (keep the activation)',
+        rationale: 'The explicit initializer makes pre-activations far too large; Glorot scaling keeps them where sigmoid/tanh still have slope.',
+        targets: new Set(['saturated-activation', 'vanishing-gradient']),
+        changes: oversized.map((o) => ({ layerIndex: o.index, kernelInitializer: GLOROT_UNIFORM })),
+      });
+    }
+  }
+
+  // 2. Dying ReLUs or off-centre ReLU outputs: Leaky ReLU / ELU; a negative constant bias: reset it.
+  const dead = codesAt('dead-relu');
+  const reluToSwap = hidden.filter((l) => RELU_FAMILY_THAT_DIES.has(l.activation.name) && (dead.has(l.index) || offCentre.has(l.index)));
+  if (reluToSwap.length > 0) {
+    const targets: FindingCode[] = ['dead-relu', 'not-zero-centred'];
+    candidates.push(activationCandidate(model, reluToSwap, { name: 'leakyRelu', alpha: 0.01 }, targets,
+      'Leaky ReLU keeps a small slope for negative inputs, so a unit that is off still learns and can come back.'));
+    if (small) {
+      candidates.push(activationCandidate(model, reluToSwap, { name: 'elu', alpha: 1 }, targets,
+        'ELU keeps a gradient for negative inputs and pushes the mean output towards 0.'));
+    }
+    const negativeBias = reluToSwap.map((l) => kernelOwner(model, l)).filter((o): o is LayerSpec =>
+      !!o && o.biasInitializer?.name === 'constant' && (o.biasInitializer.value ?? 0) < 0);
+    if (negativeBias.length > 0) {
+      candidates.push({
+        id: 'bias-zeros',
+        label: 'Zero bias init (keep ReLU)',
+        rationale: 'A negative constant bias pushes most pre-activations below 0 before training starts; starting at 0 lets every unit fire on about half the inputs.',
+        targets: new Set(['dead-relu']),
+        changes: negativeBias.map((o) => ({ layerIndex: o.index, biasInitializer: ZEROS })),
+      });
+    }
+  }
+
+  // 3. Exploding gradients or NaN with an oversized initializer: the activation's matching init.
+  if (findings.some((f) => f.code === 'exploding-gradient' || f.code === 'non-finite')) {
+    const oversized = model.layers.filter((l) => hasKernel(l.kind) && hasLargeInit(l));
+    if (oversized.length > 0) {
+      candidates.push({
+        id: 'matching-init',
+        label: 'Matching init (He / Glorot)',
+        rationale: 'The explicit initializer is far larger than the variance-preserving scale, which makes activations and gradients grow layer by layer.',
+        targets: new Set(['exploding-gradient', 'non-finite']),
+        changes: oversized.map((l) => ({ layerIndex: l.index, kernelInitializer: matchingInitializer(nextActivation(model, l)) })),
+      });
+    }
+  }
+  return dedupe(candidates);
+}
+
+function nextActivation(model: ModelSpec, layer: LayerSpec): ActivationName {
+  if (layer.activation.name !== 'linear') return layer.activation.name;
+  const after = model.layers.slice(layer.index + 1).find((l) => l.kind === 'activation' || hasKernel(l.kind));
+  return after?.kind === 'activation' ? after.activation.name : layer.activation.name;
+}
+
+function dedupe(candidates: Candidate[]): Candidate[] {
+  const seen = new Set<string>();
+  return candidates.filter((c) => (seen.has(c.id) ? false : (seen.add(c.id), true)));
+}
+
+/** The model with a candidate's changes applied (same spans: the source is not edited here). */
+export function applyCandidate(model: ModelSpec, candidate: Candidate): ModelSpec {
+  const byLayer = new Map(candidate.changes.map((c) => [c.layerIndex, c]));
+  return {
+    ...model,
+    layers: model.layers.map((layer) => {
+      const change = byLayer.get(layer.index);
+      if (!change) return layer;
+      return {
+        ...layer,
+        activation: change.activation ?? layer.activation,
+        kernelInitializer: change.kernelInitializer ?? layer.kernelInitializer,
+        biasInitializer: change.biasInitializer ?? layer.biasInitializer,
+      };
+    }),
+  };
+}
+
+/** Does this candidate address this finding? */
+export function candidateAddresses(model: ModelSpec, candidate: Candidate, finding: Finding): boolean {
+  if (!candidate.targets.has(finding.code)) return false;
+  if (finding.layerIndex === null || finding.code === 'vanishing-gradient' || finding.code === 'exploding-gradient') return true;
+  const layer = model.layers[finding.layerIndex];
+  const owner = kernelOwner(model, layer);
+  return candidate.changes.some((c) => c.layerIndex === layer.index || (owner !== undefined && c.layerIndex === owner.index && c.biasInitializer !== undefined));
+}
+
+/** The suggestion a finding shows for a candidate, with that layer's own change. */
+export function toSuggestion(model: ModelSpec, candidate: Candidate, finding: Finding, verified?: Verification): Suggestion {
+  const layer = finding.layerIndex === null ? undefined : model.layers[finding.layerIndex];
+  const own = layer ? candidate.changes.find((c) => c.layerIndex === layer.index) : undefined;
+  const owner = layer ? kernelOwner(model, layer) : undefined;
+  const ownerChange = owner ? candidate.changes.find((c) => c.layerIndex === owner.index) : undefined;
+  const first = candidate.changes[0];
+  const activation = own?.activation ?? (own ? undefined : first?.activation);
+  return {
+    id: candidate.id,
+    label: candidate.label,
+    rationale: candidate.rationale,
+    activation,
+    initializer: ownerChange?.kernelInitializer ?? own?.kernelInitializer ?? first?.kernelInitializer,
+    biasInitializer: ownerChange?.biasInitializer ?? own?.biasInitializer,
+    changes: candidate.changes,
+    verified,
+  };
+}
+
+/** The number a finding is about, read from a run's summaries (used before and after a change). */
+export function targetMetric(finding: Finding, summaries: readonly LayerSummary[], maxLoss: number, nonFinite: boolean): Record<string, number> {
+  const s = finding.layerIndex === null ? undefined : summaries[finding.layerIndex];
+  switch (finding.code) {
+    case 'vanishing-gradient':
+      return { gradRatioToLast: s?.gradRatioToLast ?? 0 };
+    case 'exploding-gradient':
+      return s ? { gradRatioToLast: s.gradRatioToLast } : { maxLoss };
+    case 'saturated-activation':
+      return { saturatedFraction: s?.saturatedFraction ?? 0 };
+    case 'dead-relu':
+      return { deadFraction: s?.deadFraction ?? 0 };
+    case 'not-zero-centred':
+      return { meanToStd: s && s.std > 0 && s.min >= 0 ? s.mean / s.std : 0 };
+    case 'non-finite':
+      return { nonFinite: nonFinite ? 1 : 0 };
+    default:
+      return {};
+  }
+}
+
+/**
+ * Judges a retrained candidate for one finding: improved when the finding no longer fires at that
+ * layer, or its number moved decisively the right way (10× for gradient ratios, halved for
+ * fractions), and the change did not bring a new error at that layer.
+ */
+export function judge(
+  finding: Finding,
+  before: Record<string, number>,
+  after: Record<string, number>,
+  afterFindings: readonly Finding[],
+  thresholds: Thresholds,
+): Verification {
+  const [key] = Object.keys(before);
+  const b = before[key] ?? 0;
+  const a = after[key] ?? 0;
+  const stillFires = afterFindings.some((f) => f.code === finding.code && f.layerIndex === finding.layerIndex);
+  const newErrorHere = afterFindings.some((f) => f.layerIndex === finding.layerIndex && f.severity === 'error' && f.code !== finding.code);
+  let better: boolean;
+  switch (key) {
+    case 'gradRatioToLast':
+      better = finding.code === 'vanishing-gradient' ? a >= 10 * b || a >= thresholds.vanishingWarnRatio : a <= b / 10;
+      break;
+    case 'maxLoss':
+    case 'nonFinite':
+      better = a < b;
+      break;
+    default:
+      better = a <= b / 2;
+  }
+  const improved = !newErrorHere && (!stillFires || better);
+  const show = (v: number) => (key.endsWith('Fraction') ? pct(v) : fmt(v));
+  const names: Record<string, string> = {
+    gradRatioToLast: 'gradient ratio to last layer', saturatedFraction: 'saturated', deadFraction: 'dead units',
+    meanToStd: 'mean/std', maxLoss: 'max loss', nonFinite: 'NaN/Inf',
+  };
+  return {
+    improved,
+    before,
+    after,
+    summary: `${names[key] ?? key} ${show(b)} → ${show(a)}${improved ? '' : ' (no improvement)'}`,
+  };
+}

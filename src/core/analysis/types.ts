@@ -1,0 +1,101 @@
+/** Findings and suggestions: what the rules conclude from RunStats. Pure data. */
+import type { ActivationSpec, InitializerSpec, SourceSpan } from '../model';
+
+export type Severity = 'error' | 'warning' | 'info';
+export const SEVERITY_RANK: Readonly<Record<Severity, number>> = { info: 0, warning: 1, error: 2 };
+
+export type FindingCode =
+  | 'vanishing-gradient'
+  | 'exploding-gradient'
+  | 'saturated-activation'
+  | 'dead-relu'
+  | 'not-zero-centred'
+  | 'input-not-normalized'
+  | 'non-finite'
+  | 'unsupported-layer'
+  | 'parse-error';
+
+/** One change to one layer, as a suggestion applies it. */
+export interface LayerChange {
+  readonly layerIndex: number;
+  readonly activation?: ActivationSpec;
+  readonly kernelInitializer?: InitializerSpec;
+  readonly biasInitializer?: InitializerSpec;
+}
+
+/** Before/after numbers of a suggestion, from retraining with the same seed, data and steps. */
+export interface Verification {
+  readonly improved: boolean;
+  /** The metric the suggestion targets at this finding's layer, before and after. */
+  readonly before: Readonly<Record<string, number>>;
+  readonly after: Readonly<Record<string, number>>;
+  /** Plain-words summary, e.g. "first/last gradient ratio 3e-6 → 1.9". */
+  readonly summary: string;
+}
+
+export interface Suggestion {
+  /** Stable id of the model-wide change this suggestion belongs to (e.g. "relu+heNormal"). */
+  readonly id: string;
+  /** Short label, e.g. "ReLU + He normal". */
+  readonly label: string;
+  /** Why, in one sentence. */
+  readonly rationale: string;
+  /** The activation this finding's layer gets (absent for initializer-only suggestions). */
+  readonly activation?: ActivationSpec;
+  /** The matching kernel initializer for this finding's layer (or its owning dense/conv layer). */
+  readonly initializer?: InitializerSpec;
+  readonly biasInitializer?: InitializerSpec;
+  /** Every layer the model-wide change touches (the fix edits apply to all of them). */
+  readonly changes: readonly LayerChange[];
+  /** Present once the suggestion has been retrained; absent with --no-verify. */
+  readonly verified?: Verification;
+}
+
+export interface Finding {
+  readonly code: FindingCode;
+  readonly severity: Severity;
+  /** null for model- or file-level findings. */
+  readonly layerIndex: number | null;
+  readonly span: SourceSpan;
+  readonly message: string;
+  /** The numbers that triggered the finding. */
+  readonly metrics: Readonly<Record<string, number>>;
+  readonly suggestions: readonly Suggestion[];
+}
+
+/** Every threshold the rules use; each can be overridden (CLI flags, VS Code settings). */
+export interface Thresholds {
+  /** Vanishing: a layer's ‖∇W‖ / last layer's below this is a warning… */
+  readonly vanishingWarnRatio: number;
+  /** …and below this an error (AUTOTRAINER uses 1e-3). */
+  readonly vanishingErrorRatio: number;
+  /** Exploding: ratio above this (AUTOTRAINER: 70). */
+  readonly explodingRatio: number;
+  /** Exploding: loss at or above this (AUTOTRAINER: 1e3). */
+  readonly explodingLoss: number;
+  /** Saturation: fraction of saturated entries above this is a warning (DeepDiagnosis: 0.5)… */
+  readonly saturatedWarnFraction: number;
+  /** …and above this an error. */
+  readonly saturatedErrorFraction: number;
+  /** Dead ReLU: fraction of units never active over the probe batch, warning… */
+  readonly deadWarnFraction: number;
+  /** …and error. */
+  readonly deadErrorFraction: number;
+  /** Dead ReLU: fraction of outputs that are zero, above which a layer is "mostly inactive" (DeepDiagnosis: 0.7). */
+  readonly inactiveWarnFraction: number;
+  /** Not zero-centred: non-negative outputs with mean / std at or above this. */
+  readonly offCentreRatio: number;
+}
+
+export const DEFAULT_THRESHOLDS: Thresholds = {
+  vanishingWarnRatio: 1e-2,
+  vanishingErrorRatio: 1e-3,
+  explodingRatio: 70,
+  explodingLoss: 1e3,
+  saturatedWarnFraction: 0.5,
+  saturatedErrorFraction: 0.8,
+  deadWarnFraction: 0.1,
+  deadErrorFraction: 0.5,
+  inactiveWarnFraction: 0.9,
+  offCentreRatio: 1,
+};

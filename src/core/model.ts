@@ -1,0 +1,262 @@
+/**
+ * ModelSpec: the framework-neutral intermediate representation every loader produces and the
+ * trainer, rules and fixes consume. Pure data: no tfjs, no vscode.
+ *
+ * Positions are 1-based (line and column, column counted in UTF-16 code units as JS strings
+ * and VS Code count them) and also carry the 0-based string offset so that fixes can splice
+ * text without recomputing positions. `end` is exclusive.
+ */
+
+export interface SourcePosition {
+  /** 1-based line. */
+  readonly line: number;
+  /** 1-based column, in UTF-16 code units. */
+  readonly column: number;
+  /** 0-based offset into the source text, in UTF-16 code units. */
+  readonly offset: number;
+}
+
+export interface SourceSpan {
+  readonly start: SourcePosition;
+  /** Exclusive. */
+  readonly end: SourcePosition;
+}
+
+/** Every activation the product parses, trains and reports (activation-guide.md §3). */
+export const ACTIVATION_NAMES = [
+  'linear',
+  'sigmoid',
+  'tanh',
+  'relu',
+  'leakyRelu',
+  'rrelu',
+  'prelu',
+  'elu',
+  'selu',
+  'gelu',
+  'swish',
+  'mish',
+  'softplus',
+  'softsign',
+  'hardSigmoid',
+  'relu6',
+  'exponential',
+  'softmax',
+] as const;
+export type ActivationName = (typeof ACTIVATION_NAMES)[number];
+
+export interface ActivationSpec {
+  readonly name: ActivationName;
+  /** Negative-side slope (leakyRelu, prelu initial value) or ELU's saturation value α. */
+  readonly alpha?: number;
+  /** RReLU's slope interval [lower, upper]; the inference slope is their mean. */
+  readonly lower?: number;
+  readonly upper?: number;
+}
+
+export const INITIALIZER_NAMES = [
+  'glorotUniform',
+  'glorotNormal',
+  'heUniform',
+  'heNormal',
+  'lecunUniform',
+  'lecunNormal',
+  'zeros',
+  'ones',
+  'constant',
+  'randomNormal',
+  'randomUniform',
+  'truncatedNormal',
+  'orthogonal',
+  'identity',
+  'varianceScaling',
+  /** PyTorch's Linear/Conv default: kaiming-uniform with a = √5, i.e. U(±1/√fanIn) for weights. */
+  'torchDefaultKernel',
+  /** PyTorch's default bias: U(±1/√fanIn). */
+  'torchDefaultBias',
+] as const;
+export type InitializerName = (typeof INITIALIZER_NAMES)[number];
+
+export interface InitializerSpec {
+  readonly name: InitializerName;
+  /** constant */
+  readonly value?: number;
+  /** randomNormal / truncatedNormal */
+  readonly mean?: number;
+  readonly stddev?: number;
+  /** randomUniform */
+  readonly minval?: number;
+  readonly maxval?: number;
+  /** varianceScaling / orthogonal gain */
+  readonly scale?: number;
+  readonly mode?: 'fanIn' | 'fanOut' | 'fanAvg';
+  readonly distribution?: 'normal' | 'uniform' | 'truncatedNormal';
+}
+
+export type LayerKind =
+  | 'dense'
+  | 'conv1d'
+  | 'conv2d'
+  | 'flatten'
+  | 'dropout'
+  | 'batchNorm'
+  | 'maxPool1d'
+  | 'maxPool2d'
+  | 'avgPool1d'
+  | 'avgPool2d'
+  | 'globalAvgPool1d'
+  | 'globalAvgPool2d'
+  | 'globalMaxPool2d'
+  /** A standalone activation layer (`Activation("tanh")`, `ReLU()`, `nn.Sigmoid()`). */
+  | 'activation';
+
+/** Where a layer came from in the source, for diagnostics, CodeLens and exact text edits. */
+export interface LayerSource {
+  /** The whole layer expression, e.g. `Dense(64, activation="relu")`. */
+  readonly span: SourceSpan;
+  /** The callee, e.g. `layers.Dense` (so a standalone activation layer can be renamed). */
+  readonly calleeSpan?: SourceSpan;
+  /** The argument list including its parentheses, so a missing argument can be inserted. */
+  readonly argumentsSpan?: SourceSpan;
+  /** The whole `activation=...` keyword argument (or positional activation argument). */
+  readonly activationArgumentSpan?: SourceSpan;
+  /** Just the activation value, e.g. `"relu"` or `tf.nn.relu`. */
+  readonly activationValueSpan?: SourceSpan;
+  readonly kernelInitializerArgumentSpan?: SourceSpan;
+  readonly kernelInitializerValueSpan?: SourceSpan;
+  readonly biasInitializerArgumentSpan?: SourceSpan;
+  readonly biasInitializerValueSpan?: SourceSpan;
+}
+
+export interface LayerSpec {
+  /** 0-based position in the model. */
+  readonly index: number;
+  readonly kind: LayerKind;
+  /** A readable, unique name within the model: the `name=` argument or kind + counter. */
+  readonly name: string;
+  /** dense */
+  readonly units?: number;
+  /** conv */
+  readonly filters?: number;
+  readonly kernelSize?: readonly number[];
+  readonly strides?: readonly number[];
+  readonly padding?: 'valid' | 'same';
+  /** pooling */
+  readonly poolSize?: readonly number[];
+  /** dropout */
+  readonly rate?: number;
+  /** batchNorm */
+  readonly epsilon?: number;
+  readonly momentum?: number;
+  /** The activation applied to this layer's output; `linear` when none. */
+  readonly activation: ActivationSpec;
+  readonly useBias?: boolean;
+  readonly kernelInitializer?: InitializerSpec;
+  readonly biasInitializer?: InitializerSpec;
+  readonly source: LayerSource;
+}
+
+export type ModelFormat = 'keras-python' | 'pytorch-python' | 'tfjs-source' | 'keras-json' | 'tfjs-json';
+
+export interface ModelSpec {
+  /** The variable or class the model is bound to, unique within the file. */
+  readonly name: string;
+  readonly format: ModelFormat;
+  /** Per-sample input shape (no batch dimension), channels-last. */
+  readonly inputShape: readonly number[];
+  readonly layers: readonly LayerSpec[];
+  /** The model's definition (e.g. the `Sequential(...)` call or the class). */
+  readonly span: SourceSpan;
+  /**
+   * Things the loader could not resolve statically but that do not stop the model from being
+   * trained soundly (they are reported as findings at their positions).
+   */
+  readonly problems: readonly LoadProblem[];
+}
+
+export type LoadProblemCode = 'unsupported-layer' | 'parse-error';
+
+/** A typed loader error with a position. Loaders return these; they never throw. */
+export interface LoadProblem {
+  readonly code: LoadProblemCode;
+  readonly message: string;
+  readonly span: SourceSpan;
+}
+
+export interface LoadResult {
+  readonly format: ModelFormat;
+  readonly models: readonly ModelSpec[];
+  /** File-level problems (syntax errors, a model that cannot be trained soundly). */
+  readonly problems: readonly LoadProblem[];
+}
+
+/** Computes 1-based line/column positions for string offsets of one text. */
+export class PositionIndex {
+  private readonly lineStarts: number[] = [0];
+
+  constructor(private readonly text: string) {
+    for (let i = 0; i < text.length; i++) {
+      if (text.charCodeAt(i) === 10) this.lineStarts.push(i + 1);
+    }
+  }
+
+  position(offset: number): SourcePosition {
+    const clamped = Math.max(0, Math.min(offset, this.text.length));
+    let lo = 0;
+    let hi = this.lineStarts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (this.lineStarts[mid] <= clamped) lo = mid;
+      else hi = mid - 1;
+    }
+    return { line: lo + 1, column: clamped - this.lineStarts[lo] + 1, offset: clamped };
+  }
+
+  span(startOffset: number, endOffset: number): SourceSpan {
+    return { start: this.position(startOffset), end: this.position(endOffset) };
+  }
+}
+
+/** True for layers that own a trainable kernel (and hence a weight-gradient norm). */
+export function hasKernel(kind: LayerKind): boolean {
+  return kind === 'dense' || kind === 'conv1d' || kind === 'conv2d';
+}
+
+/** Trainable parameter count of a model, for the parameter cap (refuse before training). */
+export function countParameters(model: ModelSpec): number {
+  let shape = [...model.inputShape];
+  let total = 0;
+  for (const layer of model.layers) {
+    const channels = shape[shape.length - 1] ?? 1;
+    switch (layer.kind) {
+      case 'dense': {
+        const units = layer.units ?? 0;
+        total += channels * units + (layer.useBias === false ? 0 : units);
+        shape = [...shape.slice(0, -1), units];
+        break;
+      }
+      case 'conv1d':
+      case 'conv2d': {
+        const k = (layer.kernelSize ?? []).reduce((a, b) => a * b, 1);
+        const filters = layer.filters ?? 0;
+        total += k * channels * filters + (layer.useBias === false ? 0 : filters);
+        shape = [...shape.slice(0, -1), filters];
+        break;
+      }
+      case 'batchNorm':
+        total += 2 * channels;
+        break;
+      case 'flatten':
+        shape = [shape.reduce((a, b) => a * b, 1)];
+        break;
+      case 'globalAvgPool1d':
+      case 'globalAvgPool2d':
+      case 'globalMaxPool2d':
+        shape = [channels];
+        break;
+      default:
+        break;
+    }
+  }
+  return total;
+}

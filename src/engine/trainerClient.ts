@@ -1,0 +1,117 @@
+/**
+ * Host side of the trainer protocol: starts the worker lazily, sends typed requests, streams
+ * progress, cancels, and turns a crashed or killed worker into a clear error. No tfjs here.
+ */
+import { Worker } from 'node:worker_threads';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { ModelSpec } from '../core/model';
+import type { BackendChoice, RunStats, TrainingOptions } from '../core/stats';
+import type { FromWorker, ToWorker, TrainErrorKind } from '../protocol/workerMessages';
+
+export class TrainingError extends Error {
+  constructor(
+    readonly kind: TrainErrorKind | 'crashed',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** A cancellation signal shared by the CLI (Ctrl-C) and the extension (progress Cancel). */
+export interface CancellationSignal {
+  readonly isCancellationRequested: boolean;
+  onCancellationRequested(listener: () => void): { dispose(): void };
+}
+
+interface Pending {
+  resolve(stats: RunStats): void;
+  reject(error: Error): void;
+  onProgress?: (step: number, steps: number, loss: number) => void;
+}
+
+/** Finds dist/worker.js next to the running bundle, or in the repository's dist/ under tsx. */
+export function defaultWorkerPath(): string {
+  const candidates = [path.join(__dirname, 'worker.js'), path.join(__dirname, '..', '..', 'dist', 'worker.js')];
+  const found = candidates.find((p) => fs.existsSync(p));
+  if (!found) throw new Error(`Trainer bundle not found (looked for ${candidates.join(', ')}); run "npm run build"`);
+  return found;
+}
+
+export class TrainerClient {
+  private worker: Worker | undefined;
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+
+  constructor(private readonly workerPath: string = defaultWorkerPath()) {}
+
+  private ensureWorker(): Worker {
+    if (this.worker) return this.worker;
+    const worker = new Worker(this.workerPath);
+    worker.on('message', (message: FromWorker) => this.onMessage(message));
+    worker.on('error', (error) => this.failAll(new TrainingError('crashed', `The trainer crashed: ${error.message}`)));
+    worker.on('exit', (code) => {
+      if (this.worker === worker) this.worker = undefined;
+      this.failAll(new TrainingError('crashed', `The trainer stopped unexpectedly (exit code ${code})`));
+    });
+    this.worker = worker;
+    return worker;
+  }
+
+  private onMessage(message: FromWorker): void {
+    const pending = this.pending.get(message.requestId);
+    if (!pending) return;
+    switch (message.type) {
+      case 'progress':
+        pending.onProgress?.(message.step, message.steps, message.loss);
+        break;
+      case 'result':
+        this.pending.delete(message.requestId);
+        pending.resolve(message.stats);
+        break;
+      case 'error':
+        this.pending.delete(message.requestId);
+        pending.reject(new TrainingError(message.kind, message.message));
+        break;
+    }
+  }
+
+  private failAll(error: Error): void {
+    const all = [...this.pending.values()];
+    this.pending.clear();
+    for (const p of all) p.reject(error);
+  }
+
+  /** Trains one model in the worker. Rejects with TrainingError (kind 'cancelled' on cancel). */
+  train(
+    model: ModelSpec,
+    options: TrainingOptions,
+    backend: BackendChoice,
+    parameterCap: number,
+    onProgress?: (step: number, steps: number, loss: number) => void,
+    signal?: CancellationSignal,
+  ): Promise<RunStats> {
+    if (signal?.isCancellationRequested) return Promise.reject(new TrainingError('cancelled', 'Training was cancelled'));
+    const worker = this.ensureWorker();
+    const requestId = this.nextId++;
+    return new Promise<RunStats>((resolve, reject) => {
+      const subscription = signal?.onCancellationRequested(() => {
+        worker.postMessage({ type: 'cancel', requestId } satisfies ToWorker);
+      });
+      const settle = <T>(fn: (v: T) => void) => (v: T) => {
+        subscription?.dispose();
+        fn(v);
+      };
+      this.pending.set(requestId, { resolve: settle(resolve), reject: settle(reject), onProgress });
+      worker.postMessage({ type: 'train', requestId, model, options, backend, parameterCap } satisfies ToWorker);
+    });
+  }
+
+  /** Stops the worker at once (also what a hard cancel or closing the window does). */
+  async dispose(): Promise<void> {
+    const worker = this.worker;
+    this.worker = undefined;
+    this.failAll(new TrainingError('cancelled', 'The trainer was stopped'));
+    if (worker) await worker.terminate();
+  }
+}

@@ -1,0 +1,46 @@
+/**
+ * The typed protocol between a trainer host (CLI or extension) and the trainer worker.
+ * Discriminated unions only; no tensors, no behaviour.
+ */
+import type { ModelSpec } from '../core/model';
+import type { BackendChoice, RunStats, TrainingOptions } from '../core/stats';
+
+//#region to worker
+export interface TrainRequest {
+  readonly type: 'train';
+  readonly requestId: number;
+  readonly model: ModelSpec;
+  readonly options: TrainingOptions;
+  readonly backend: BackendChoice;
+  /** Refuse models above this many trainable parameters before building them. */
+  readonly parameterCap: number;
+}
+export interface CancelRequest {
+  readonly type: 'cancel';
+  readonly requestId: number;
+}
+export type ToWorker = TrainRequest | CancelRequest;
+//#endregion
+
+//#region from worker
+export interface ProgressMessage {
+  readonly type: 'progress';
+  readonly requestId: number;
+  readonly step: number;
+  readonly steps: number;
+  readonly loss: number;
+}
+export interface ResultMessage {
+  readonly type: 'result';
+  readonly requestId: number;
+  readonly stats: RunStats;
+}
+export type TrainErrorKind = 'cancelled' | 'too-large' | 'unsupported' | 'backend' | 'internal';
+export interface ErrorMessage {
+  readonly type: 'error';
+  readonly requestId: number;
+  readonly kind: TrainErrorKind;
+  readonly message: string;
+}
+export type FromWorker = ProgressMessage | ResultMessage | ErrorMessage;
+//#endregion

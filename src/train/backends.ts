@@ -1,0 +1,114 @@
+/**
+ * Backend resolution: tries each TensorFlow.js backend in the order of architecture.md, checks
+ * that `setBackend` really succeeded (it resolves false and silently keeps the old backend on
+ * failure), and reports the backend that ran and why the others were skipped.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { createRequire } from 'node:module';
+import { BACKEND_NAMES, type BackendChoice, type BackendName, type BackendReport } from '../core/stats';
+import { registerWasmKernelFixes } from './wasmKernels';
+
+interface Skipped {
+  name: BackendName;
+  reason: string;
+}
+
+/** Where optional native backends may be installed (e.g. the extension's global storage). */
+export interface BackendSearch {
+  /** Extra folders holding a node_modules with optional backends, searched first. */
+  readonly extraModuleDirs: readonly string[];
+}
+
+/**
+ * Resolves an optional package at run time, never at build time: esbuild leaves this call alone,
+ * so the project builds and runs without the package installed.
+ */
+function resolveOptional(name: string, search: BackendSearch): string | undefined {
+  const bases = [...search.extraModuleDirs, __dirname, process.cwd()];
+  for (const base of bases) {
+    try {
+      return createRequire(path.join(base, 'noop.js')).resolve(name);
+    } catch {
+      // not installed under this base; try the next
+    }
+  }
+  return undefined;
+}
+
+async function activate(name: string): Promise<boolean> {
+  try {
+    const ok = await tf.setBackend(name);
+    return ok && tf.getBackend() === name;
+  } catch {
+    return false;
+  }
+}
+
+async function tryNative(pkg: string, backendName: 'tensorflow', search: BackendSearch): Promise<string | undefined> {
+  const resolved = resolveOptional(pkg, search);
+  if (!resolved) return `${pkg} is not installed (optional; see README "GPU and native backends")`;
+  try {
+    createRequire(resolved)(resolved);
+  } catch (error) {
+    return `${pkg} failed to load: ${(error as Error).message.split('\n')[0]}`;
+  }
+  // The package registers into the @tensorflow/tfjs-core it resolves itself; if that is not the
+  // instance bundled here, our engine never sees the backend.
+  if (!tf.findBackendFactory(backendName)) {
+    return `${pkg} loaded but registered its backend with a different @tensorflow/tfjs-core instance`;
+  }
+  return (await activate(backendName)) ? undefined : `${pkg} is installed but its backend failed to initialise`;
+}
+
+async function tryWasm(): Promise<string | undefined> {
+  // In the bundle the .wasm binaries are copied next to this file (dist/); under tsx they are
+  // found by the package itself.
+  const bundled = path.join(__dirname, 'tfjs-backend-wasm-simd.wasm');
+  if (fs.existsSync(bundled)) setWasmPaths(__dirname + path.sep);
+  registerWasmKernelFixes();
+  return (await activate('wasm')) ? undefined : 'the WebAssembly backend failed to initialise';
+}
+
+async function tryBackend(name: BackendName, search: BackendSearch): Promise<string | undefined> {
+  switch (name) {
+    case 'tensorflow-gpu': {
+      const resolved = resolveOptional('@tensorflow/tfjs-node-gpu', search);
+      if (!resolved) return '@tensorflow/tfjs-node-gpu is not installed (optional; needs CUDA)';
+      return tryNative('@tensorflow/tfjs-node-gpu', 'tensorflow', search);
+    }
+    case 'webgpu': {
+      const resolved = resolveOptional('@tensorflow/tfjs-backend-webgpu', search);
+      if (!resolved) return '@tensorflow/tfjs-backend-webgpu and webgpu (Dawn) are not installed';
+      return 'the webgpu backend is not wired up in this version';
+    }
+    case 'tensorflow':
+      return tryNative('@tensorflow/tfjs-node', 'tensorflow', search);
+    case 'wasm':
+      return tryWasm();
+    case 'cpu':
+      return (await activate('cpu')) ? undefined : 'the pure-JS backend failed to initialise';
+  }
+}
+
+export class BackendUnavailableError extends Error {}
+
+/**
+ * Activates the requested backend (or the first available one for `auto`) and says which ran.
+ * An explicitly requested backend that is unavailable is an error, never a silent fallback.
+ */
+export async function selectBackend(choice: BackendChoice, search: BackendSearch = { extraModuleDirs: [] }): Promise<BackendReport> {
+  const skipped: Skipped[] = [];
+  const order = choice === 'auto' ? BACKEND_NAMES : [choice];
+  for (const name of order) {
+    const reason = await tryBackend(name, search);
+    if (reason === undefined) return { name, skipped };
+    skipped.push({ name, reason });
+  }
+  const detail = skipped.map((s) => `${s.name}: ${s.reason}`).join('; ');
+  throw new BackendUnavailableError(
+    choice === 'auto' ? `No TensorFlow.js backend could start (${detail})` : `Backend "${choice}" is unavailable: ${detail}`,
+  );
+}

@@ -1,0 +1,204 @@
+/**
+ * Turns a ModelSpec into TensorFlow.js models: one to train and one to probe. Every IR layer is
+ * built as its core layer with a linear output followed by its activation layer, so the probe can
+ * read both the pre-activation (for saturation and dead units) and the activation (for
+ * zero-centring and histograms). Mathematically identical to the fused Keras layer.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { InitializerSpec, LayerSpec, ModelSpec } from '../core/model';
+import { createActivationLayer } from './activations';
+
+export class UnsupportedModelError extends Error {}
+
+export interface BuiltModel {
+  /** Input → the last layer's pre-activation (logits for a softmax/sigmoid head). */
+  readonly trainModel: tf.LayersModel;
+  /** Input → every distinct pre-/post-activation tensor; see probeLayout. */
+  readonly probeModel: tf.LayersModel;
+  /** Per IR layer: which probe output is its pre-activation and which its activation (equal for linear). */
+  readonly probeLayout: readonly { readonly pre: number; readonly post: number }[];
+  /** Per IR layer: its kernel variable, when it has one (for per-step gradient norms). */
+  readonly kernels: readonly (tf.Variable | undefined)[];
+  /** The activation applied after the trained output (the head), applied inside the loss. */
+  readonly head: LayerSpec;
+}
+
+type Initializer = ReturnType<typeof tf.initializers.zeros>;
+
+/**
+ * Seeds per layer so that runs are reproducible and layers do not share random streams. Never 0:
+ * tfjs treats a seed of 0 as no seed at all.
+ */
+function layerSeed(seed: number, index: number, salt: number): number {
+  return seed * 100_003 + index * 17 + salt + 1;
+}
+
+function toInitializer(spec: InitializerSpec | undefined, seed: number, fanIn: number): Initializer | undefined {
+  if (!spec) return undefined;
+  switch (spec.name) {
+    case 'glorotUniform':
+      return tf.initializers.glorotUniform({ seed });
+    case 'glorotNormal':
+      return tf.initializers.glorotNormal({ seed });
+    case 'heUniform':
+      return tf.initializers.heUniform({ seed });
+    case 'heNormal':
+      return tf.initializers.heNormal({ seed });
+    case 'lecunUniform':
+      return tf.initializers.leCunUniform({ seed });
+    case 'lecunNormal':
+      return tf.initializers.leCunNormal({ seed });
+    case 'zeros':
+      return tf.initializers.zeros();
+    case 'ones':
+      return tf.initializers.ones();
+    case 'constant':
+      return tf.initializers.constant({ value: spec.value ?? 0 });
+    case 'randomNormal':
+      return tf.initializers.randomNormal({ mean: spec.mean ?? 0, stddev: spec.stddev ?? 0.05, seed });
+    case 'truncatedNormal':
+      return tf.initializers.truncatedNormal({ mean: spec.mean ?? 0, stddev: spec.stddev ?? 0.05, seed });
+    case 'randomUniform':
+      return tf.initializers.randomUniform({ minval: spec.minval ?? -0.05, maxval: spec.maxval ?? 0.05, seed });
+    case 'orthogonal':
+      return tf.initializers.orthogonal({ gain: spec.scale ?? 1, seed });
+    case 'identity':
+      return tf.initializers.identity({ gain: spec.scale ?? 1 });
+    case 'varianceScaling':
+      return tf.initializers.varianceScaling({
+        scale: spec.scale ?? 1,
+        mode: spec.mode ?? 'fanIn',
+        distribution: spec.distribution ?? 'truncatedNormal',
+        seed,
+      });
+    case 'torchDefaultKernel':
+      // kaiming_uniform(a=√5): bound = gain·√(3/fanIn) with gain = √(2/(1+a²)) = √(1/3) → 1/√fanIn,
+      // which is varianceScaling(scale=1/3, fanIn, uniform): limit = √(3·scale/fanIn).
+      return tf.initializers.varianceScaling({ scale: 1 / 3, mode: 'fanIn', distribution: 'uniform', seed });
+    case 'torchDefaultBias': {
+      // U(±1/√fanIn) with the layer's fan-in, not the bias vector's own size.
+      const bound = 1 / Math.sqrt(Math.max(1, fanIn));
+      return tf.initializers.randomUniform({ minval: -bound, maxval: bound, seed });
+    }
+  }
+}
+
+function pair(values: readonly number[] | undefined, fallback: number): [number, number] {
+  if (!values || values.length === 0) return [fallback, fallback];
+  return [values[0], values[1] ?? values[0]];
+}
+
+function createCoreLayer(layer: LayerSpec, inputShape: readonly number[], seed: number): tf.layers.Layer | undefined {
+  const name = `L${layer.index}_${layer.kind}`;
+  const channels = inputShape[inputShape.length - 1] ?? 1;
+  const kernelArea = (layer.kernelSize ?? [1]).reduce((a, b) => a * b, 1);
+  const fanIn = channels * kernelArea;
+  const kernelInitializer = toInitializer(layer.kernelInitializer, layerSeed(seed, layer.index, 1), fanIn);
+  const biasInitializer = toInitializer(layer.biasInitializer, layerSeed(seed, layer.index, 2), fanIn);
+  const common = { name, useBias: layer.useBias ?? true, kernelInitializer, biasInitializer, activation: 'linear' as const };
+  switch (layer.kind) {
+    case 'dense':
+      return tf.layers.dense({ ...common, units: required(layer, 'units', layer.units) });
+    case 'conv2d':
+      return tf.layers.conv2d({
+        ...common,
+        filters: required(layer, 'filters', layer.filters),
+        kernelSize: pair(layer.kernelSize, 1),
+        strides: pair(layer.strides, 1),
+        padding: layer.padding ?? 'valid',
+      });
+    case 'conv1d':
+      return tf.layers.conv1d({
+        ...common,
+        filters: required(layer, 'filters', layer.filters),
+        kernelSize: layer.kernelSize?.[0] ?? 1,
+        strides: layer.strides?.[0] ?? 1,
+        padding: layer.padding ?? 'valid',
+      });
+    case 'flatten':
+      return tf.layers.flatten({ name });
+    case 'dropout':
+      return tf.layers.dropout({ rate: layer.rate ?? 0.5, seed: layerSeed(seed, layer.index, 3), name });
+    case 'batchNorm':
+      return tf.layers.batchNormalization({ name, epsilon: layer.epsilon ?? 1e-3, momentum: layer.momentum ?? 0.99 });
+    case 'maxPool2d':
+      return tf.layers.maxPooling2d({ name, poolSize: pair(layer.poolSize, 2), strides: layer.strides ? pair(layer.strides, 2) : undefined, padding: layer.padding ?? 'valid' });
+    case 'avgPool2d':
+      return tf.layers.averagePooling2d({ name, poolSize: pair(layer.poolSize, 2), strides: layer.strides ? pair(layer.strides, 2) : undefined, padding: layer.padding ?? 'valid' });
+    case 'maxPool1d':
+      return tf.layers.maxPooling1d({ name, poolSize: layer.poolSize?.[0] ?? 2, strides: layer.strides?.[0], padding: layer.padding ?? 'valid' });
+    case 'avgPool1d':
+      return tf.layers.averagePooling1d({ name, poolSize: layer.poolSize?.[0] ?? 2, strides: layer.strides?.[0], padding: layer.padding ?? 'valid' });
+    case 'globalAvgPool2d':
+      return tf.layers.globalAveragePooling2d({ name });
+    case 'globalMaxPool2d':
+      return tf.layers.globalMaxPooling2d({ name });
+    case 'globalAvgPool1d':
+      return tf.layers.globalAveragePooling1d({ name });
+    case 'activation':
+      return undefined;
+  }
+}
+
+function required(layer: LayerSpec, field: string, value: number | undefined): number {
+  if (value === undefined || !Number.isFinite(value) || value <= 0) {
+    throw new UnsupportedModelError(`Layer ${layer.index + 1} (${layer.name}) has no valid ${field}`);
+  }
+  return value;
+}
+
+function findKernel(layer: tf.layers.Layer): tf.Variable | undefined {
+  const weight = layer.trainableWeights.find((w) => w.originalName.endsWith('/kernel'));
+  return weight?.read() as tf.Variable | undefined;
+}
+
+/** Builds the train and probe models. Throws UnsupportedModelError for specs it cannot build. */
+export function buildModel(spec: ModelSpec, seed: number): BuiltModel {
+  if (spec.layers.length === 0) throw new UnsupportedModelError(`Model "${spec.name}" has no layers to train`);
+  const input = tf.input({ shape: [...spec.inputShape] });
+  let x: tf.SymbolicTensor = input;
+  const probeOutputs: tf.SymbolicTensor[] = [];
+  const probeLayout: { pre: number; post: number }[] = [];
+  // A model may not list one tensor twice as outputs (pre = post for linear layers).
+  const probeIndex = (t: tf.SymbolicTensor): number => {
+    const at = probeOutputs.indexOf(t);
+    return at >= 0 ? at : probeOutputs.push(t) - 1;
+  };
+  const kernels: (tf.Variable | undefined)[] = [];
+  let lastPre: tf.SymbolicTensor = input;
+  for (const layer of spec.layers) {
+    const inputShape = x.shape.slice(1) as number[];
+    let core: tf.layers.Layer | undefined;
+    try {
+      core = createCoreLayer(layer, inputShape, seed);
+    } catch (error) {
+      if (error instanceof UnsupportedModelError) throw error;
+      throw new UnsupportedModelError(`Layer ${layer.index + 1} (${layer.name}): ${(error as Error).message}`);
+    }
+    let pre: tf.SymbolicTensor;
+    try {
+      pre = core ? (core.apply(x) as tf.SymbolicTensor) : x;
+    } catch (error) {
+      throw new UnsupportedModelError(
+        `Layer ${layer.index + 1} (${layer.name}) does not fit its input of shape [${inputShape.join(', ')}]: ${(error as Error).message}`,
+      );
+    }
+    kernels.push(core ? findKernel(core) : undefined);
+    const isHead = layer.index === spec.layers.length - 1;
+    const activationLayer = createActivationLayer(layer.activation, `L${layer.index}_act`, layerSeed(seed, layer.index, 4));
+    const post = activationLayer ? (activationLayer.apply(pre) as tf.SymbolicTensor) : pre;
+    probeLayout.push({ pre: probeIndex(pre), post: probeIndex(post) });
+    lastPre = isHead ? pre : lastPre;
+    x = post;
+  }
+  const head = spec.layers[spec.layers.length - 1];
+  // The head's activation is applied inside the loss (softmax/sigmoid cross-entropy on logits).
+  const trainOutput = head.activation.name === 'softmax' || head.activation.name === 'sigmoid' ? lastPre : x;
+  return {
+    trainModel: tf.model({ inputs: input, outputs: trainOutput }),
+    probeModel: tf.model({ inputs: input, outputs: probeOutputs }),
+    probeLayout,
+    kernels,
+    head,
+  };
+}

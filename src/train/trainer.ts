@@ -1,0 +1,285 @@
+/**
+ * The brief training run: seeded synthetic data, a custom training loop that reads every kernel's
+ * gradient norm once per step, and probe-batch statistics every k steps. Returns plain numbers.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { countParameters, hasKernel, type ActivationName, type ModelSpec } from '../core/model';
+import type { BackendReport, Histogram, LayerStats, ProbeSample, RunStats, TrainingOptions } from '../core/stats';
+import { buildModel, type BuiltModel } from './buildModel';
+
+export class CancelledError extends Error {
+  constructor() {
+    super('Training was cancelled');
+  }
+}
+export class ModelTooLargeError extends Error {}
+
+export interface TrainHooks {
+  onProgress?(step: number, steps: number, loss: number): void;
+  isCancelled?(): boolean;
+}
+
+/** Two-sided saturating activations: saturation is measured on their pre-activation. */
+const TWO_SIDED: ReadonlySet<ActivationName> = new Set(['sigmoid', 'tanh', 'hardSigmoid', 'softsign']);
+/** One-sided activations whose units can die (gradient exactly 0 for x ≤ 0). */
+const CAN_DIE: ReadonlySet<ActivationName> = new Set(['relu', 'relu6']);
+
+/** Synthetic data: x ~ N(0, 1); y = random classes (softmax), bits (sigmoid) or N(0, 1) values. */
+function makeData(spec: ModelSpec, built: BuiltModel, samples: number, runSeed: number): { x: tf.Tensor; y: tf.Tensor } {
+  // tfjs treats a seed of 0 as "no seed" (Math.random), so derive a non-zero one.
+  const seed = runSeed * 100_003 + 99_991;
+  return tf.tidy(() => {
+    const x = tf.randomNormal([samples, ...spec.inputShape], 0, 1, 'float32', seed);
+    const outShape = built.trainModel.outputs[0].shape.slice(1) as number[];
+    const classes = outShape[outShape.length - 1] ?? 1;
+    let y: tf.Tensor;
+    if (built.head.activation.name === 'softmax') {
+      const labels = tf.randomUniform([samples], 0, classes, 'float32', seed + 1).floor().toInt();
+      y = tf.oneHot(labels, classes).toFloat();
+      if (outShape.length > 1) y = tf.randomUniform([samples, ...outShape], 0, 1, 'float32', seed + 1);
+    } else if (built.head.activation.name === 'sigmoid') {
+      y = tf.randomUniform([samples, ...outShape], 0, 1, 'float32', seed + 1).round();
+    } else {
+      y = tf.randomNormal([samples, ...outShape], 0, 1, 'float32', seed + 1);
+    }
+    return { x, y };
+  });
+}
+
+export function lossFor(built: BuiltModel, yTrue: tf.Tensor, output: tf.Tensor): tf.Scalar {
+  switch (built.head.activation.name) {
+    case 'softmax':
+      // = categorical cross-entropy of softmax(logits), computed stably from the logits.
+      return tf.losses.softmaxCrossEntropy(yTrue, output);
+    case 'sigmoid':
+      return tf.losses.sigmoidCrossEntropy(yTrue, output);
+    default:
+      return tf.losses.meanSquaredError(yTrue, output);
+  }
+}
+
+/**
+ * One forward/backward pass: the loss and every trainable gradient, plus a readout tensor
+ * [loss, ‖∇W₀‖, ‖∇W₁‖, …] with ‖∇W‖ = √Σ g² per kernel, stacked so a step costs one
+ * device→host read. Call inside tf.tidy.
+ */
+export function gradientReadout(
+  built: BuiltModel,
+  trainable: tf.Variable[],
+  kernelVars: readonly tf.Variable[],
+  xb: tf.Tensor,
+  yb: tf.Tensor,
+): { readout: tf.Tensor1D; grads: tf.NamedTensorMap } {
+  const { value, grads } = tf.variableGrads(
+    () => lossFor(built, yb, built.trainModel.apply(xb, { training: true }) as tf.Tensor),
+    trainable,
+  );
+  const norms = kernelVars.map((v) => tf.sqrt(tf.sum(tf.square(grads[v.name]))));
+  return { readout: tf.stack([value, ...norms]) as tf.Tensor1D, grads };
+}
+
+function makeOptimizer(options: TrainingOptions): tf.Optimizer {
+  switch (options.optimizer) {
+    case 'sgd':
+      return tf.train.sgd(options.learningRate);
+    case 'rmsprop':
+      return tf.train.rmsprop(options.learningRate);
+    case 'adam':
+      return tf.train.adam(options.learningRate);
+  }
+}
+
+/** Values read per layer per probe, in this order (one device→host read per probe). */
+const PROBE_FIELDS = 9;
+
+function probeStatsTensor(spec: ModelSpec, built: BuiltModel, outputs: tf.Tensor[], options: TrainingOptions): tf.Tensor {
+  return tf.tidy(() => {
+    const rows = spec.layers.map((layer, i) => {
+      const pre = outputs[built.probeLayout[i].pre];
+      const post = outputs[built.probeLayout[i].post];
+      const { mean, variance } = tf.moments(post);
+      const preMoments = tf.moments(pre);
+      const act = layer.activation.name;
+      const threshold = options.saturationThresholds[act];
+      const saturated = TWO_SIDED.has(act) && threshold !== undefined
+        ? tf.mean(tf.greaterEqual(tf.abs(pre), threshold).toFloat())
+        : tf.scalar(0);
+      const units = pre.shape[pre.shape.length - 1] ?? 1;
+      const perUnit = pre.reshape([-1, units]);
+      // Dead unit (ReLU family): max over the probe batch (and positions) of its pre-activation ≤ 0.
+      const dead = CAN_DIE.has(act) ? tf.mean(tf.lessEqual(tf.max(perUnit, 0), 0).toFloat()) : tf.scalar(0);
+      const inactive = tf.mean(tf.lessEqual(pre, 0).toFloat());
+      return tf.stack([
+        mean, tf.sqrt(variance), tf.min(post), tf.max(post),
+        preMoments.mean, tf.sqrt(preMoments.variance), saturated, dead, inactive,
+      ]);
+    });
+    return tf.stack(rows);
+  });
+}
+
+function histogram(values: Float32Array | Int32Array | Uint8Array, bins: number, step: number): Histogram {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const v of values) {
+    if (Number.isFinite(v)) {
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
+  }
+  if (!Number.isFinite(lo)) return { step, edges: [], counts: [] };
+  if (hi === lo) hi = lo + 1e-6;
+  const width = (hi - lo) / bins;
+  const counts = new Array<number>(bins).fill(0);
+  for (const v of values) {
+    if (!Number.isFinite(v)) continue;
+    counts[Math.min(bins - 1, Math.floor((v - lo) / width))]++;
+  }
+  const edges = Array.from({ length: bins + 1 }, (_, i) => lo + i * width);
+  return { step, edges, counts };
+}
+
+/** At most this many activation values per layer go into a histogram (evenly strided sample). */
+const HISTOGRAM_SAMPLE = 20_000;
+
+async function probe(
+  spec: ModelSpec,
+  built: BuiltModel,
+  probeX: tf.Tensor,
+  options: TrainingOptions,
+  step: number,
+  withHistograms: boolean,
+): Promise<{ samples: ProbeSample[]; histograms: Histogram[] }> {
+  const predicted = built.probeModel.predict(probeX);
+  const outputs = Array.isArray(predicted) ? predicted : [predicted];
+  try {
+    const statsTensor = probeStatsTensor(spec, built, outputs, options);
+    const flat = await statsTensor.data();
+    statsTensor.dispose();
+    const samples = spec.layers.map((_, i) => {
+      const r = flat.subarray(i * PROBE_FIELDS, (i + 1) * PROBE_FIELDS);
+      return {
+        step, mean: r[0], std: r[1], min: r[2], max: r[3], preMean: r[4], preStd: r[5],
+        saturatedFraction: r[6], deadFraction: r[7], inactiveFraction: r[8],
+      };
+    });
+    const histograms: Histogram[] = [];
+    if (withHistograms) {
+      for (let i = 0; i < spec.layers.length; i++) {
+        const values = await outputs[built.probeLayout[i].post].data();
+        const stride = Math.max(1, Math.floor(values.length / HISTOGRAM_SAMPLE));
+        const sample = stride === 1 ? values : values.filter((_, k) => k % stride === 0);
+        histograms.push(histogram(sample, options.histogramBins, step));
+      }
+    }
+    return { samples, histograms };
+  } finally {
+    tf.dispose(outputs);
+  }
+}
+
+/** Trains `spec` briefly on the active backend and returns what it measured. */
+export async function trainAndMeasure(
+  spec: ModelSpec,
+  options: TrainingOptions,
+  backend: BackendReport,
+  parameterCap: number,
+  hooks: TrainHooks = {},
+): Promise<RunStats> {
+  const started = performance.now();
+  const estimated = countParameters(spec);
+  if (estimated > parameterCap) {
+    throw new ModelTooLargeError(
+      `Model "${spec.name}" has about ${estimated.toLocaleString('en-US')} trainable parameters, above the cap of ${parameterCap.toLocaleString('en-US')} (setting activationLens.parameterCap / --parameter-cap)`,
+    );
+  }
+  const startTensors = tf.memory().numTensors;
+  const built = buildModel(spec, options.seed);
+  const parameterCount = built.trainModel.countParams();
+  const optimizer = makeOptimizer(options);
+  const datasetSize = Math.max(options.batchSize * 8, options.probeSize);
+  const data = makeData(spec, built, datasetSize, options.seed);
+  const probeX = data.x.slice(0, Math.min(options.probeSize, datasetSize));
+  const kernelIndices = built.kernels.flatMap((k, i) => (k ? [i] : []));
+  const kernelVars = kernelIndices.map((i) => built.kernels[i] as tf.Variable);
+  const trainable = built.trainModel.trainableWeights.map((w) => w.read() as tf.Variable);
+  const loss: number[] = [];
+  const gradNorms: number[][] = spec.layers.map(() => []);
+  const probes: ProbeSample[][] = spec.layers.map(() => []);
+  const histograms: Histogram[][] = spec.layers.map(() => []);
+  let nonFinite: RunStats['nonFinite'];
+  let stepMs = 0;
+  let timedSteps = 0;
+  const batchesPerEpoch = Math.floor(datasetSize / options.batchSize);
+
+  const recordProbe = async (step: number, withHistograms: boolean): Promise<void> => {
+    const result = await probe(spec, built, probeX, options, step, withHistograms);
+    result.samples.forEach((s, i) => probes[i].push(s));
+    result.histograms.forEach((h, i) => histograms[i].push(h));
+  };
+
+  try {
+    await recordProbe(0, true);
+    let step = 0;
+    for (; step < options.steps; step++) {
+      if (hooks.isCancelled?.()) throw new CancelledError();
+      const t0 = performance.now();
+      const offset = (step % batchesPerEpoch) * options.batchSize;
+      const readout = tf.tidy(() => {
+        const xb = data.x.slice(offset, options.batchSize);
+        const yb = data.y.slice(offset, options.batchSize);
+        const { readout: r, grads } = gradientReadout(built, trainable, kernelVars, xb, yb);
+        optimizer.applyGradients(grads);
+        return r;
+      });
+      const values = await readout.data();
+      readout.dispose();
+      if (step > 0) {
+        stepMs += performance.now() - t0;
+        timedSteps++;
+      }
+      loss.push(values[0]);
+      kernelIndices.forEach((layerIndex, k) => gradNorms[layerIndex].push(values[k + 1]));
+      hooks.onProgress?.(step + 1, options.steps, values[0]);
+      const bad = Array.from(values).findIndex((v) => !Number.isFinite(v));
+      if (bad >= 0) {
+        nonFinite = {
+          step,
+          what: bad === 0 ? 'loss' : `gradient of ${spec.layers[kernelIndices[bad - 1]].name}`,
+        };
+        step++;
+        break;
+      }
+      const isLast = step === options.steps - 1;
+      if ((step + 1) % options.probeEvery === 0 || isLast) await recordProbe(step + 1, isLast);
+    }
+    const stepsRun = step;
+    return {
+      backend,
+      options,
+      stepsRun,
+      msPerStep: timedSteps > 0 ? stepMs / timedSteps : 0,
+      totalMs: performance.now() - started,
+      parameterCount,
+      loss,
+      nonFinite,
+      layers: spec.layers.map((layer, i): LayerStats => ({
+        index: layer.index,
+        name: layer.name,
+        kind: layer.kind,
+        activation: layer.activation.name,
+        hasKernel: hasKernel(layer.kind),
+        gradNorms: gradNorms[i],
+        probes: probes[i],
+        histograms: histograms[i],
+      })),
+    };
+  } finally {
+    tf.dispose([data.x, data.y, probeX]);
+    optimizer.dispose();
+    built.trainModel.dispose();
+    // The probe model shares the train model's layers; disposing it releases nothing more.
+    const leaked = tf.memory().numTensors - startTensors;
+    if (leaked > 0 && process.env.ACTIVATION_LENS_DEBUG) console.error(`[trainer] ${leaked} tensors still allocated after the run`);
+  }
+}

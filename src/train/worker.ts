@@ -1,0 +1,57 @@
+/**
+ * Trainer worker entry (dist/worker.js). Runs in a worker thread so training never blocks the
+ * caller's event loop. One backend selection per worker; requests are handled one at a time.
+ */
+import { parentPort } from 'node:worker_threads';
+import type { ErrorMessage, FromWorker, ToWorker, TrainRequest } from '../protocol/workerMessages';
+import type { BackendChoice, BackendReport } from '../core/stats';
+import { BackendUnavailableError, selectBackend } from './backends';
+import { UnsupportedModelError } from './buildModel';
+import { CancelledError, ModelTooLargeError, trainAndMeasure } from './trainer';
+
+const port = parentPort;
+if (!port) throw new Error('worker.js must run as a worker thread');
+
+const cancelled = new Set<number>();
+let backend: { choice: BackendChoice; report: BackendReport } | undefined;
+let queue: Promise<void> = Promise.resolve();
+
+function post(message: FromWorker): void {
+  port!.postMessage(message);
+}
+
+function classify(error: unknown): Pick<ErrorMessage, 'kind' | 'message'> {
+  if (error instanceof CancelledError) return { kind: 'cancelled', message: error.message };
+  if (error instanceof ModelTooLargeError) return { kind: 'too-large', message: error.message };
+  if (error instanceof UnsupportedModelError) return { kind: 'unsupported', message: error.message };
+  if (error instanceof BackendUnavailableError) return { kind: 'backend', message: error.message };
+  return { kind: 'internal', message: error instanceof Error ? error.message : String(error) };
+}
+
+async function handleTrain(request: TrainRequest): Promise<void> {
+  try {
+    if (!backend || backend.choice !== request.backend) {
+      backend = { choice: request.backend, report: await selectBackend(request.backend) };
+    }
+    const stats = await trainAndMeasure(request.model, request.options, backend.report, request.parameterCap, {
+      isCancelled: () => cancelled.has(request.requestId),
+      onProgress: (step, steps, loss) => post({ type: 'progress', requestId: request.requestId, step, steps, loss }),
+    });
+    post({ type: 'result', requestId: request.requestId, stats });
+  } catch (error) {
+    post({ type: 'error', requestId: request.requestId, ...classify(error) });
+  } finally {
+    cancelled.delete(request.requestId);
+  }
+}
+
+port.on('message', (message: ToWorker) => {
+  switch (message.type) {
+    case 'cancel':
+      cancelled.add(message.requestId);
+      break;
+    case 'train':
+      queue = queue.then(() => handleTrain(message));
+      break;
+  }
+});

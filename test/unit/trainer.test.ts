@@ -1,0 +1,156 @@
+/**
+ * The trainer against oracles: gradient norms against finite differences on tiny networks,
+ * every activation trains on wasm, runs are reproducible, RReLU behaves as specified.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs';
+import { ACTIVATION_NAMES } from '../../src/core/model';
+import { selectBackend } from '../../src/train/backends';
+import { buildModel } from '../../src/train/buildModel';
+import { createActivationLayer } from '../../src/train/activations';
+import { gradientReadout, trainAndMeasure } from '../../src/train/trainer';
+import { DEFAULT_TRAINING } from '../../src/engine/diagnose';
+import { mlp } from '../helpers/specs';
+
+type Matrix = number[][];
+
+function matmulAddBias(x: Matrix, w: Matrix, b: number[]): Matrix {
+  return x.map((row) => b.map((bias, j) => row.reduce((s, v, i) => s + v * w[i][j], bias)));
+}
+
+/** Reads a 2-D kernel [in, out] or bias [out] back as float64 arrays. */
+function weightsOf(model: tf.LayersModel): number[][][] {
+  return model.getWeights().map((w) => {
+    const flat = Array.from(w.dataSync(), Number);
+    if (w.shape.length === 1) return [flat];
+    const [rows, cols] = w.shape as [number, number];
+    return Array.from({ length: rows }, (_, r) => flat.slice(r * cols, (r + 1) * cols));
+  });
+}
+
+/** Finite-difference ‖∂L/∂W‖ for every kernel of a 2-layer net; `loss` is computed in float64. */
+function finiteDifferenceNorms(weights: number[][][], loss: (w: number[][][]) => number): number[] {
+  const h = 1e-6;
+  const norms: number[] = [];
+  for (const k of [0, 2]) {
+    let sum = 0;
+    for (let i = 0; i < weights[k].length; i++) {
+      for (let j = 0; j < weights[k][i].length; j++) {
+        const saved = weights[k][i][j];
+        weights[k][i][j] = saved + h;
+        const up = loss(weights);
+        weights[k][i][j] = saved - h;
+        const down = loss(weights);
+        weights[k][i][j] = saved;
+        sum += ((up - down) / (2 * h)) ** 2;
+      }
+    }
+    norms.push(Math.sqrt(sum));
+  }
+  return norms;
+}
+
+const X: Matrix = [[0.5, -1.2, 0.3], [1.5, 0.2, -0.7], [-0.4, 0.9, 1.1], [0.0, -0.3, -1.8], [2.0, 1.0, 0.5]];
+
+test('gradient norms match finite differences: tanh hidden layer, linear head, mean squared error', async () => {
+  assert.equal((await selectBackend('cpu')).name, 'cpu');
+  const spec = mlp(3, [{ units: 4, activation: 'tanh', biasInitializer: { name: 'randomNormal', stddev: 0.5 } }, { units: 2, activation: 'linear' }]);
+  const built = buildModel(spec, 3);
+  const Y: Matrix = [[0.1, -0.5], [1.0, 0.3], [-0.2, 0.8], [0.5, 0.5], [-1.0, 0.0]];
+  const weights = weightsOf(built.trainModel);
+  const loss = (w: number[][][]) => {
+    const hidden = matmulAddBias(X, w[0], w[1][0]).map((r) => r.map(Math.tanh));
+    const out = matmulAddBias(hidden, w[2], w[3][0]);
+    return out.reduce((s, r, i) => s + r.reduce((t, v, j) => t + (v - Y[i][j]) ** 2, 0), 0) / (X.length * 2);
+  };
+  const expected = finiteDifferenceNorms(weights, loss);
+  const kernels = built.kernels.filter((k): k is tf.Variable => !!k);
+  const values = tf.tidy(() => gradientReadout(built, built.trainModel.trainableWeights.map((w) => w.read() as tf.Variable), kernels, tf.tensor2d(X), tf.tensor2d(Y)).readout.arraySync());
+  assert.ok(Math.abs(values[0] - loss(weights)) < 1e-5, `loss ${values[0]} vs ${loss(weights)}`);
+  for (let k = 0; k < 2; k++) {
+    assert.ok(Math.abs(values[k + 1] - expected[k]) / expected[k] < 1e-3, `kernel ${k}: ${values[k + 1]} vs ${expected[k]}`);
+  }
+  built.trainModel.dispose();
+});
+
+test('gradient norms match finite differences: sigmoid hidden layer, softmax cross-entropy head', async () => {
+  await selectBackend('cpu');
+  const spec = mlp(3, [{ units: 4, activation: 'sigmoid' }, { units: 3, activation: 'softmax' }]);
+  const built = buildModel(spec, 5);
+  const labels = [0, 2, 1, 1, 0];
+  const Y: Matrix = labels.map((c) => [0, 1, 2].map((j) => (j === c ? 1 : 0)));
+  const weights = weightsOf(built.trainModel);
+  const loss = (w: number[][][]) => {
+    const hidden = matmulAddBias(X, w[0], w[1][0]).map((r) => r.map((v) => 1 / (1 + Math.exp(-v))));
+    const logits = matmulAddBias(hidden, w[2], w[3][0]);
+    // mean over the batch of −log softmax(z)[label]
+    return logits.reduce((s, z, i) => s - (z[labels[i]] - Math.log(z.reduce((t, v) => t + Math.exp(v), 0))), 0) / X.length;
+  };
+  const expected = finiteDifferenceNorms(weights, loss);
+  const kernels = built.kernels.filter((k): k is tf.Variable => !!k);
+  const values = tf.tidy(() => gradientReadout(built, built.trainModel.trainableWeights.map((w) => w.read() as tf.Variable), kernels, tf.tensor2d(X), tf.tensor2d(Y)).readout.arraySync());
+  assert.ok(Math.abs(values[0] - loss(weights)) < 1e-5);
+  for (let k = 0; k < 2; k++) {
+    assert.ok(Math.abs(values[k + 1] - expected[k]) / expected[k] < 1e-3, `kernel ${k}: ${values[k + 1]} vs ${expected[k]}`);
+  }
+  built.trainModel.dispose();
+});
+
+const QUICK = { ...DEFAULT_TRAINING, steps: 4, batchSize: 16, probeEvery: 2, probeSize: 32 };
+
+test('every activation of the guide trains on wasm with finite loss and gradients', async () => {
+  const backend = await selectBackend('wasm');
+  assert.equal(backend.name, 'wasm');
+  for (const name of ACTIVATION_NAMES) {
+    const spec = mlp(8, [{ units: 16, activation: name, alpha: name === 'leakyRelu' ? 0.1 : undefined }, { units: 12, activation: name }, { units: 4, activation: 'softmax' }]);
+    const stats = await trainAndMeasure(spec, QUICK, backend, 1e6);
+    assert.equal(stats.stepsRun, 4, name);
+    assert.ok(stats.loss.every(Number.isFinite), `${name}: loss ${stats.loss}`);
+    assert.ok(stats.layers[0].gradNorms.every((g) => Number.isFinite(g) && g > 0), `${name}: grads ${stats.layers[0].gradNorms}`);
+  }
+});
+
+test('runs are reproducible for a seed and differ across seeds', async () => {
+  const backend = await selectBackend('wasm');
+  const spec = mlp(20, [{ units: 16, activation: 'relu' }, { units: 3, activation: 'softmax' }]);
+  const a = await trainAndMeasure(spec, QUICK, backend, 1e6);
+  const b = await trainAndMeasure(spec, QUICK, backend, 1e6);
+  const c = await trainAndMeasure(spec, { ...QUICK, seed: 7 }, backend, 1e6);
+  assert.deepEqual(a.loss, b.loss);
+  assert.deepEqual(a.layers[0].gradNorms, b.layers[0].gradNorms);
+  assert.notDeepEqual(a.loss, c.loss);
+});
+
+test('the trainer leaves no tensors behind', async () => {
+  const backend = await selectBackend('wasm');
+  const spec = mlp(20, [{ units: 16, activation: 'rrelu' }, { units: 3, activation: 'softmax' }]);
+  await trainAndMeasure(spec, QUICK, backend, 1e6);
+  const before = tf.memory().numTensors;
+  await trainAndMeasure(spec, QUICK, backend, 1e6);
+  assert.equal(tf.memory().numTensors, before);
+});
+
+test('models above the parameter cap are refused before training, with the size named', async () => {
+  const backend = await selectBackend('wasm');
+  const spec = mlp(1000, [{ units: 1000, activation: 'relu' }, { units: 10, activation: 'softmax' }]);
+  await assert.rejects(trainAndMeasure(spec, QUICK, backend, 100_000), /1,011,010 trainable parameters, above the cap of 100,000/);
+});
+
+test('RReLU: a random slope per unit in [lower, upper] in training, the mean slope at inference', async () => {
+  await selectBackend('cpu');
+  const layer = createActivationLayer({ name: 'rrelu', lower: 0.1, upper: 0.3 }, 'rrelu_test', 1)!;
+  const x = tf.fill([50, 6], -1);
+  const trained = (layer.apply(x, { training: true }) as tf.Tensor).arraySync() as number[][];
+  const inferred = (layer.apply(x, { training: false }) as tf.Tensor).arraySync() as number[][];
+  for (let unit = 0; unit < 6; unit++) {
+    const slopes = new Set(trained.map((row) => row[unit]));
+    assert.equal(slopes.size, 1, 'one slope per unit, shared across the batch');
+    const slope = -trained[0][unit];
+    assert.ok(slope >= 0.1 && slope <= 0.3, `slope ${slope}`);
+  }
+  assert.ok(new Set(trained[0]).size > 1, 'units get different slopes');
+  assert.ok(inferred.flat().every((v) => Math.abs(v + 0.2) < 1e-6));
+  const positive = (layer.apply(tf.fill([2, 6], 2), { training: true }) as tf.Tensor).arraySync() as number[][];
+  assert.ok(positive.flat().every((v) => v === 2));
+});
