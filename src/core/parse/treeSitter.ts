@@ -1,0 +1,87 @@
+/**
+ * Lazy web-tree-sitter set-up shared by the source loaders: one WebAssembly runtime per process
+ * and one parser per grammar, created on first use.
+ *
+ * The wasm files are looked up in two places, in order:
+ *  1. `<dir of this module>/grammars/` — the bundled build copies the grammars and
+ *     web-tree-sitter's own `tree-sitter.wasm` there, next to `dist/*.js`;
+ *  2. `node_modules` (`@vscode/tree-sitter-wasm/wasm/` for grammars, `web-tree-sitter/` for the
+ *     runtime) — unit tests and the CLI run from source.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Language, Parser } from 'web-tree-sitter';
+
+export type GrammarName = 'python' | 'javascript' | 'typescript';
+
+const GRAMMAR_FILES: Readonly<Record<GrammarName, string>> = {
+  python: 'tree-sitter-python.wasm',
+  javascript: 'tree-sitter-javascript.wasm',
+  typescript: 'tree-sitter-typescript.wasm',
+};
+
+const RUNTIME_FILE = 'tree-sitter.wasm';
+
+let runtimeReady: Promise<void> | undefined;
+const parsers = new Map<GrammarName, Promise<Parser>>();
+/** Parsers whose promise has settled, so synchronous callers (fixes) can reuse them. */
+const readyParsers = new Map<GrammarName, Parser>();
+
+/** Returns the first existing path among the bundled and the node_modules locations. */
+export function locateWasmFile(file: string): string | undefined {
+  const candidates: string[] = [path.join(__dirname, 'grammars', file)];
+  const packagePath = file === RUNTIME_FILE ? `web-tree-sitter/${file}` : `@vscode/tree-sitter-wasm/wasm/${file}`;
+  try {
+    candidates.push(require.resolve(packagePath));
+  } catch {
+    // Not resolvable from here (e.g. inside a bundle without node_modules): try the others.
+  }
+  // A bundle inside an unpacked checkout: dist/ sits next to node_modules/.
+  const nodeModulesPath = packagePath.split('/');
+  candidates.push(path.join(__dirname, '..', 'node_modules', ...nodeModulesPath));
+  candidates.push(path.join(process.cwd(), 'node_modules', ...nodeModulesPath));
+  return candidates.find((candidate) => fs.existsSync(candidate));
+}
+
+function initRuntime(): Promise<void> {
+  runtimeReady ??= Parser.init({
+    locateFile: (file: string, scriptDirectory: string) =>
+      locateWasmFile(file) ?? path.join(scriptDirectory, file),
+  }).catch((error: unknown) => {
+    // Let a later call retry instead of caching the failure forever.
+    runtimeReady = undefined;
+    throw error;
+  });
+  return runtimeReady;
+}
+
+async function createParser(grammar: GrammarName): Promise<Parser> {
+  await initRuntime();
+  const file = GRAMMAR_FILES[grammar];
+  const wasmPath = locateWasmFile(file);
+  if (!wasmPath) throw new Error(`Cannot find the ${grammar} grammar (${file}) in dist/grammars or node_modules.`);
+  // Reading the bytes ourselves keeps Language.load off its dynamic `import('fs/promises')`.
+  const language = await Language.load(new Uint8Array(fs.readFileSync(wasmPath)));
+  const parser = new Parser();
+  parser.setLanguage(language);
+  readyParsers.set(grammar, parser);
+  return parser;
+}
+
+/** The cached parser for a grammar; initialises web-tree-sitter on first call. */
+export function getParser(grammar: GrammarName): Promise<Parser> {
+  let parser = parsers.get(grammar);
+  if (!parser) {
+    parser = createParser(grammar).catch((error: unknown) => {
+      parsers.delete(grammar);
+      throw error;
+    });
+    parsers.set(grammar, parser);
+  }
+  return parser;
+}
+
+/** The parser for a grammar if it is already initialised (no waiting), else undefined. */
+export function getReadyParser(grammar: GrammarName): Parser | undefined {
+  return readyParsers.get(grammar);
+}
