@@ -38,6 +38,9 @@ export function defaultWorkerPath(): string {
   return found;
 }
 
+/** How long a cancelled run may take to stop by itself before the worker is terminated. */
+const CANCEL_GRACE_MS = 3000;
+
 export class TrainerClient {
   private worker: Worker | undefined;
   private nextId = 1;
@@ -94,16 +97,21 @@ export class TrainerClient {
     if (signal?.isCancellationRequested) return Promise.reject(new TrainingError('cancelled', 'Training was cancelled'));
     const worker = this.ensureWorker();
     const requestId = this.nextId++;
+    const cancelFlag = new SharedArrayBuffer(4);
     return new Promise<RunStats>((resolve, reject) => {
+      let hardStop: NodeJS.Timeout | undefined;
       const subscription = signal?.onCancellationRequested(() => {
-        worker.postMessage({ type: 'cancel', requestId } satisfies ToWorker);
+        Atomics.store(new Int32Array(cancelFlag), 0, 1);
+        // A step of a huge model can take long; if the worker does not stop soon, end it.
+        hardStop = setTimeout(() => void this.dispose(), CANCEL_GRACE_MS);
       });
       const settle = <T>(fn: (v: T) => void) => (v: T) => {
         subscription?.dispose();
+        if (hardStop) clearTimeout(hardStop);
         fn(v);
       };
       this.pending.set(requestId, { resolve: settle(resolve), reject: settle(reject), onProgress });
-      worker.postMessage({ type: 'train', requestId, model, options, backend, parameterCap } satisfies ToWorker);
+      worker.postMessage({ type: 'train', requestId, model, options, backend, parameterCap, cancelFlag } satisfies ToWorker);
     });
   }
 

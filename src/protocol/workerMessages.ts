@@ -14,12 +14,13 @@ export interface TrainRequest {
   readonly backend: BackendChoice;
   /** Refuse models above this many trainable parameters before building them. */
   readonly parameterCap: number;
+  /**
+   * One Int32 set to 1 by the host to cancel. Shared memory, because a training loop on a
+   * synchronous backend (wasm, cpu) does not yield to the worker's message queue between steps.
+   */
+  readonly cancelFlag: SharedArrayBuffer;
 }
-export interface CancelRequest {
-  readonly type: 'cancel';
-  readonly requestId: number;
-}
-export type ToWorker = TrainRequest | CancelRequest;
+export type ToWorker = TrainRequest;
 //#endregion
 
 //#region from worker

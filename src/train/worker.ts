@@ -12,7 +12,6 @@ import { CancelledError, ModelTooLargeError, trainAndMeasure } from './trainer';
 const port = parentPort;
 if (!port) throw new Error('worker.js must run as a worker thread');
 
-const cancelled = new Set<number>();
 let backend: { choice: BackendChoice; report: BackendReport } | undefined;
 let queue: Promise<void> = Promise.resolve();
 
@@ -29,29 +28,21 @@ function classify(error: unknown): Pick<ErrorMessage, 'kind' | 'message'> {
 }
 
 async function handleTrain(request: TrainRequest): Promise<void> {
+  const cancelFlag = new Int32Array(request.cancelFlag);
   try {
     if (!backend || backend.choice !== request.backend) {
       backend = { choice: request.backend, report: await selectBackend(request.backend) };
     }
     const stats = await trainAndMeasure(request.model, request.options, backend.report, request.parameterCap, {
-      isCancelled: () => cancelled.has(request.requestId),
+      isCancelled: () => Atomics.load(cancelFlag, 0) === 1,
       onProgress: (step, steps, loss) => post({ type: 'progress', requestId: request.requestId, step, steps, loss }),
     });
     post({ type: 'result', requestId: request.requestId, stats });
   } catch (error) {
     post({ type: 'error', requestId: request.requestId, ...classify(error) });
-  } finally {
-    cancelled.delete(request.requestId);
   }
 }
 
 port.on('message', (message: ToWorker) => {
-  switch (message.type) {
-    case 'cancel':
-      cancelled.add(message.requestId);
-      break;
-    case 'train':
-      queue = queue.then(() => handleTrain(message));
-      break;
-  }
+  if (message.type === 'train') queue = queue.then(() => handleTrain(message));
 });
