@@ -1,0 +1,576 @@
+/**
+ * Kernel fixes for the tfjs 4.22 'wasm' backend.
+ *
+ * The stock wasm backend has several gaps that make *training* slow or
+ * impossible:
+ *  - BatchMatMul with transposeA/transposeB takes a slow path (~10x slower than
+ *    the plain product), and every backward matmul of a Dense layer is
+ *    transposed.
+ *  - Conv2DBackpropFilter is not registered at all (Conv2D layers cannot train).
+ *  - Conv2DBackpropInput exists but is a naive loop.
+ *  - UnsortedSegmentSum (gradient of gather / embeddings) is not registered.
+ *
+ * `registerWasmKernelFixes()` re-registers these kernels for backendName
+ * 'wasm'. The new kernels are composed from the backend's own fast kernels
+ * (Transpose, plain BatchMatMul, Conv2D), called directly as kernel functions
+ * on the backend, plus a few tight JS loops over the wasm heap (im2col, col2im,
+ * filter flip, segment sum). Every intermediate buffer is released with
+ * `backend.disposeData`, so the kernels leak no data ids.
+ */
+import '@tensorflow/tfjs-backend-wasm';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import {
+  backend_util,
+  getKernel,
+  registerKernel,
+  unregisterKernel,
+  util,
+} from '@tensorflow/tfjs-core';
+import type {
+  DataType,
+  KernelConfig,
+  KernelFunc,
+  NamedAttrMap,
+  NamedTensorInfoMap,
+  TensorInfo,
+} from '@tensorflow/tfjs-core';
+
+const BACKEND = 'wasm';
+
+type KernelArgs = { inputs: NamedTensorInfoMap; backend: BackendWasm; attrs?: NamedAttrMap };
+type Conv4 = [number, number, number, number];
+type ConvPad = 'same' | 'valid' | number | backend_util.ExplicitPadding;
+type Rounding = 'floor' | 'round' | 'ceil' | undefined;
+
+/** Marker so that repeated registration can recognise our own configs. */
+const FIX_MARK = Symbol.for('activation-lens.wasmKernelFix');
+
+/** Default limit above which im2col/col2im buffers are processed in batch chunks. */
+const DEFAULT_MAX_COL_FLOATS = 1 << 23; // 8M floats = 32 MiB
+let MAX_COL_FLOATS = DEFAULT_MAX_COL_FLOATS;
+
+/** Options of {@link registerWasmKernelFixes}. */
+export interface WasmKernelFixOptions {
+  /**
+   * Largest im2col / col2im scratch matrix, in floats, before the conv
+   * backprops split the batch into chunks (default 8M floats = 32 MiB; at
+   * least one image is always processed at once).
+   */
+  maxColumnFloats?: number;
+}
+
+// Original kernel configs captured at registration time.
+let origBatchMatMul: KernelConfig | undefined;
+let origFusedMatMul: KernelConfig | undefined;
+let origConv2DBackpropInput: KernelConfig | undefined;
+
+// ---------------------------------------------------------------------------
+// Helpers operating on backend-level TensorInfos.
+// ---------------------------------------------------------------------------
+
+function runWasm(name: string, backend: BackendWasm, inputs: NamedTensorInfoMap,
+  attrs: NamedAttrMap = {}): TensorInfo {
+  const k = getKernel(name, BACKEND);
+  if (k == null) throw new Error(`wasmKernels: wasm kernel '${name}' is not registered`);
+  const out = k.kernelFunc({ inputs, backend, attrs });
+  return Array.isArray(out) ? out[0] : out;
+}
+
+function input(inputs: NamedTensorInfoMap, name: string): TensorInfo {
+  const t = inputs[name];
+  if (t == null) throw new Error(`wasmKernels: missing input '${name}'`);
+  return t;
+}
+
+function dispose(backend: BackendWasm, ...infos: (TensorInfo | undefined)[]): void {
+  for (const t of infos) if (t != null) backend.disposeData(t.dataId);
+}
+
+/** A new TensorInfo sharing `x`'s data (ref-counted, dispose it like any other). */
+function reshapeInfo(backend: BackendWasm, x: TensorInfo, shape: number[]): TensorInfo {
+  backend.incRef(x.dataId);
+  return { dataId: x.dataId, shape, dtype: x.dtype };
+}
+
+/** Float32 view of the whole wasm heap (re-create after any allocation). */
+function heapF32(backend: BackendWasm): Float32Array {
+  return new Float32Array((backend.wasm as unknown as { HEAPU8: Uint8Array }).HEAPU8.buffer);
+}
+
+function f32View(backend: BackendWasm, t: TensorInfo): Float32Array {
+  return backend.typedArrayFromHeap(t) as Float32Array;
+}
+
+function zeros(backend: BackendWasm, shape: number[]): TensorInfo {
+  const out = backend.makeOutput(shape, 'float32') as TensorInfo;
+  f32View(backend, out).fill(0);
+  return out;
+}
+
+/** A new float32 tensor holding `size(shape)` elements of `x` from element `start`. */
+function copyRange(backend: BackendWasm, x: TensorInfo, start: number, shape: number[]): TensorInfo {
+  const out = backend.makeOutput(shape, 'float32') as TensorInfo;
+  const heap = heapF32(backend);
+  const src = backend.getMemoryOffset(x.dataId) / 4 + start;
+  heap.copyWithin(backend.getMemoryOffset(out.dataId) / 4, src, src + util.sizeFromShape(shape));
+  return out;
+}
+
+/** Materialise the transpose of the last two axes of `x` (always a new ref). */
+function swapLastTwo(backend: BackendWasm, x: TensorInfo): TensorInfo {
+  const r = x.shape.length;
+  const shape = x.shape.slice();
+  const rows = shape[r - 2];
+  const cols = shape[r - 1];
+  shape[r - 2] = cols;
+  shape[r - 1] = rows;
+  if (rows === 1 || cols === 1) return reshapeInfo(backend, x, shape);
+  const perm = [...Array(r).keys()];
+  perm[r - 2] = r - 1;
+  perm[r - 1] = r - 2;
+  return runWasm('Transpose', backend, { x }, { perm });
+}
+
+function toNHWC(backend: BackendWasm, x: TensorInfo): TensorInfo {
+  return runWasm('Transpose', backend, { x }, { perm: [0, 2, 3, 1] });
+}
+
+function toNCHW(backend: BackendWasm, x: TensorInfo): TensorInfo {
+  return runWasm('Transpose', backend, { x }, { perm: [0, 3, 1, 2] });
+}
+
+function convInfoFor(inShape: number[], filterShape: number[], strides: number | [number, number],
+  pad: ConvPad, dimRoundingMode: Rounding, dataFormat: 'NHWC' | 'NCHW'): backend_util.Conv2DInfo {
+  return backend_util.computeConv2DInfo(
+    inShape as Conv4, filterShape as Conv4, strides, 1, pad, dimRoundingMode, false,
+    backend_util.convertConv2DDataFormat(dataFormat));
+}
+
+// ---------------------------------------------------------------------------
+// BatchMatMul / _FusedMatMul: materialise transposes, then the plain kernel.
+// ---------------------------------------------------------------------------
+
+/**
+ * Wraps a matmul kernel so that transposed operands are materialised by the
+ * wasm Transpose kernel and the original kernel only ever runs untransposed.
+ *
+ * With `allowSwap` (plain BatchMatMul only), the product may instead be
+ * computed as out = (op(B)ᵀ · op(A)ᵀ)ᵀ when that moves fewer floats: the wasm
+ * matmul re-packs its right operand for every new tensor, so e.g. for
+ * dx = dy · Wᵀ (small dy, large W) it is cheaper to transpose dy and the
+ * (small) result than to transpose and re-pack W.
+ */
+function withTransposesMaterialised(orig: () => KernelConfig | undefined, allowSwap: boolean) {
+  return (args: KernelArgs): TensorInfo | TensorInfo[] => {
+    const original = orig();
+    if (original == null) throw new Error('wasmKernels: original matmul kernel missing');
+    const { inputs, backend, attrs = {} } = args;
+    const a = input(inputs, 'a');
+    const b = input(inputs, 'b');
+    const transposeA = attrs.transposeA === true;
+    const transposeB = attrs.transposeB === true;
+    if ((!transposeA && !transposeB) || a.dtype !== 'float32' || b.dtype !== 'float32' ||
+      a.shape.length < 2 || b.shape.length < 2 ||
+      util.sizeFromShape(a.shape) === 0 || util.sizeFromShape(b.shape) === 0) {
+      return original.kernelFunc(args as never);
+    }
+    const plainAttrs = { ...attrs, transposeA: false, transposeB: false };
+    if (allowSwap) {
+      const ra = a.shape.length;
+      const rb = b.shape.length;
+      const M = transposeA ? a.shape[ra - 1] : a.shape[ra - 2];
+      const N = transposeB ? b.shape[rb - 2] : b.shape[rb - 1];
+      const sizeA = util.sizeFromShape(a.shape);
+      const sizeB = util.sizeFromShape(b.shape);
+      const batch = Math.max(util.sizeFromShape(a.shape.slice(0, -2)), util.sizeFromShape(b.shape.slice(0, -2)));
+      // Floats moved by transposes plus right-operand packing, per formulation.
+      const direct = (transposeA ? sizeA : 0) + (transposeB ? sizeB : 0) + sizeB;
+      const swapped = (transposeB ? 0 : sizeB) + (transposeA ? 0 : sizeA) + sizeA + batch * M * N;
+      if (swapped < direct) {
+        // outᵀ = op(B)ᵀ · op(A)ᵀ; op(B)ᵀ is B itself when transposeB, and so on.
+        const left = transposeB ? b : swapLastTwo(backend, b);
+        let right: TensorInfo = a;
+        let outT: TensorInfo | undefined;
+        try {
+          right = transposeA ? a : swapLastTwo(backend, a);
+          outT = original.kernelFunc({ inputs: { a: left, b: right }, backend, attrs: plainAttrs }) as TensorInfo;
+          return swapLastTwo(backend, outT);
+        } finally {
+          if (left !== b) dispose(backend, left);
+          if (right !== a) dispose(backend, right);
+          dispose(backend, outT);
+        }
+      }
+    }
+    const a2 = transposeA ? swapLastTwo(backend, a) : a;
+    let b2: TensorInfo = b;
+    try {
+      b2 = transposeB ? swapLastTwo(backend, b) : b;
+      return original.kernelFunc({ inputs: { ...inputs, a: a2, b: b2 }, backend, attrs: plainAttrs });
+    } finally {
+      if (a2 !== a) dispose(backend, a2);
+      if (b2 !== b) dispose(backend, b2);
+    }
+  };
+}
+
+const batchMatMulFixed = withTransposesMaterialised(() => origBatchMatMul, true);
+const fusedMatMulFixed = withTransposesMaterialised(() => origFusedMatMul, false);
+
+// ---------------------------------------------------------------------------
+// Conv2DBackpropFilter: transposed im2col (JS over the heap) + one plain matmul
+// per batch chunk:  dW [K, CO] = colsT [K, P] · dy [P, CO],
+// K = KH*KW*CI, P = N*OH*OW. The big operand (colsT) is the matmul's left
+// input on purpose: the wasm matmul re-packs its right operand on every call
+// for a new tensor, which costs several times the product itself when the
+// right operand is the large im2col matrix.
+// ---------------------------------------------------------------------------
+
+function conv2DBackpropFilterFixed(args: KernelArgs): TensorInfo {
+  const { inputs, backend, attrs = {} } = args;
+  const x0 = input(inputs, 'x');
+  const dy0 = input(inputs, 'dy');
+  const { strides, pad, dataFormat, dimRoundingMode, filterShape } = attrs as unknown as {
+    strides: number | [number, number]; pad: ConvPad; dataFormat: 'NHWC' | 'NCHW';
+    dimRoundingMode: Rounding; filterShape: number[];
+  };
+  const fmt = dataFormat ?? 'NHWC';
+  if (x0.dtype !== 'float32' || dy0.dtype !== 'float32') {
+    throw new Error('wasmKernels: Conv2DBackpropFilter supports float32 only');
+  }
+  const info = convInfoFor(x0.shape, filterShape, strides, pad, dimRoundingMode, fmt);
+  if (util.sizeFromShape(x0.shape) === 0 || util.sizeFromShape(dy0.shape) === 0) {
+    return zeros(backend, filterShape);
+  }
+  const channelsFirst = info.dataFormat === 'channelsFirst';
+  const x = channelsFirst ? toNHWC(backend, x0) : x0;
+  const dy = channelsFirst ? toNHWC(backend, dy0) : dy0;
+  try {
+    return backpropFilterNHWC(backend, x, dy, info);
+  } finally {
+    if (channelsFirst) dispose(backend, x, dy);
+  }
+}
+
+function backpropFilterNHWC(backend: BackendWasm, x: TensorInfo, dy: TensorInfo,
+  info: backend_util.Conv2DInfo): TensorInfo {
+  const { batchSize: N, inHeight: H, inWidth: W, inChannels: CI, outHeight: OH, outWidth: OW,
+    outChannels: CO, filterHeight: KH, filterWidth: KW, strideHeight: SH, strideWidth: SW } = info;
+  const padT = info.padInfo.top;
+  const padL = info.padInfo.left;
+  const K = KH * KW * CI;
+  const rowsPerImage = OH * OW;
+  const chunkN = Math.max(1, Math.min(N, Math.floor(MAX_COL_FLOATS / Math.max(1, rowsPerImage * K))));
+  // Does any filter tap fall into the padding? Then colsT needs zeros there.
+  const needsZeros = padT > 0 || padL > 0 ||
+    (OH - 1) * SH - padT + KH > H || (OW - 1) * SW - padL + KW > W;
+
+  let acc: TensorInfo | undefined; // [K, CO]
+  try {
+    for (let n0 = 0; n0 < N; n0 += chunkN) {
+      const n1 = Math.min(N, n0 + chunkN);
+      const P = (n1 - n0) * rowsPerImage;
+      const dyChunk = (n0 === 0 && n1 === N)
+        ? reshapeInfo(backend, dy, [P, CO])
+        : copyRange(backend, dy, n0 * rowsPerImage * CO, [P, CO]);
+      const colsT = backend.makeOutput([K, P], 'float32') as TensorInfo;
+      {
+        const heap = heapF32(backend);
+        const xBase = backend.getMemoryOffset(x.dataId) / 4;
+        const cBase = backend.getMemoryOffset(colsT.dataId) / 4;
+        if (needsZeros) heap.fill(0, cBase, cBase + K * P);
+        // One output row (n, oh) at a time: for each filter tap (kh, kw) the
+        // [OW, CI] input tile is written transposed into CI rows of colsT,
+        // OW consecutive floats each (the tile stays in L1).
+        const xStep = SW * CI;
+        let p0 = cBase;
+        for (let n = n0; n < n1; n++) {
+          const xn = n * H;
+          for (let oh = 0; oh < OH; oh++, p0 += OW) {
+            const ih0 = oh * SH - padT;
+            for (let kh = 0; kh < KH; kh++) {
+              const ih = ih0 + kh;
+              if (ih < 0 || ih >= H) continue;
+              const xRow = xBase + (xn + ih) * W * CI;
+              for (let kw = 0; kw < KW; kw++) {
+                // ow range with 0 <= ow*SW - padL + kw < W
+                const owLo = Math.max(0, Math.ceil((padL - kw) / SW));
+                const owHi = Math.min(OW, Math.floor((W - 1 + padL - kw) / SW) + 1);
+                if (owHi <= owLo) continue;
+                const srcBase = xRow + (owLo * SW - padL + kw) * CI;
+                let dstBase = p0 + (kh * KW + kw) * CI * P;
+                for (let ci = 0; ci < CI; ci++, dstBase += P) {
+                  let src = srcBase + ci;
+                  for (let ow = owLo; ow < owHi; ow++, src += xStep) heap[dstBase + ow] = heap[src];
+                }
+              }
+            }
+          }
+        }
+      }
+      let part: TensorInfo;
+      try {
+        part = runWasm('BatchMatMul', backend, { a: colsT, b: dyChunk },
+          { transposeA: false, transposeB: false }); // [K, CO]
+      } finally {
+        dispose(backend, colsT, dyChunk);
+      }
+      if (acc == null) {
+        acc = part;
+      } else {
+        const av = f32View(backend, acc);
+        const pv = f32View(backend, part);
+        for (let i = 0; i < av.length; i++) av[i] += pv[i];
+        dispose(backend, part);
+      }
+    }
+    const out = reshapeInfo(backend, acc!, [KH, KW, CI, CO]);
+    return out;
+  } finally {
+    dispose(backend, acc);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Conv2DBackpropInput.
+//   stride 1: dx = conv2d(pad(dy), flip_hw(W) with in/out swapped)  (fast XNNPACK conv)
+//   otherwise: cols [P, K] = dy [P, CO] · W^T [CO, K], then col2im (JS scatter-add).
+// ---------------------------------------------------------------------------
+
+function conv2DBackpropInputFixed(args: KernelArgs): TensorInfo {
+  const { inputs, backend, attrs = {} } = args;
+  const dy0 = input(inputs, 'dy');
+  const filter = input(inputs, 'filter');
+  const { strides, pad, dataFormat, dimRoundingMode, inputShape } = attrs as unknown as {
+    strides: number | [number, number]; pad: ConvPad; dataFormat: 'NHWC' | 'NCHW';
+    dimRoundingMode: Rounding; inputShape: number[];
+  };
+  const fmt = dataFormat ?? 'NHWC';
+  if (dy0.dtype !== 'float32' || filter.dtype !== 'float32') {
+    throw new Error('wasmKernels: Conv2DBackpropInput supports float32 only');
+  }
+  const info = convInfoFor(inputShape, filter.shape, strides, pad, dimRoundingMode, fmt);
+  if (util.sizeFromShape(dy0.shape) === 0 || util.sizeFromShape(filter.shape) === 0) {
+    return zeros(backend, inputShape);
+  }
+  const channelsFirst = info.dataFormat === 'channelsFirst';
+  const dy = channelsFirst ? toNHWC(backend, dy0) : dy0;
+  let dx: TensorInfo | undefined;
+  try {
+    dx = backpropInputNHWC(backend, dy, filter, info);
+    if (!channelsFirst) return dx;
+    const r = toNCHW(backend, dx);
+    return r;
+  } finally {
+    if (channelsFirst) dispose(backend, dy, dx);
+  }
+}
+
+function backpropInputNHWC(backend: BackendWasm, dy: TensorInfo, filter: TensorInfo,
+  info: backend_util.Conv2DInfo): TensorInfo {
+  const { filterHeight: KH, filterWidth: KW, inChannels: CI, outChannels: CO,
+    inHeight: H, inWidth: W, outHeight: OH, outWidth: OW, strideHeight: SH, strideWidth: SW } = info;
+  const { top, bottom, left, right } = info.padInfo;
+  const pt = KH - 1 - top;
+  const pb = KH - 1 - bottom;
+  const pl = KW - 1 - left;
+  const pr = KW - 1 - right;
+  if (SH === 1 && SW === 1 && pt >= 0 && pb >= 0 && pl >= 0 && pr >= 0 &&
+    OH + pt + pb - KH + 1 === H && OW + pl + pr - KW + 1 === W) {
+    // Flipped, in/out-swapped filter: wf[kh][kw][co][ci] = w[KH-1-kh][KW-1-kw][ci][co].
+    const wf = backend.makeOutput([KH, KW, CO, CI], 'float32') as TensorInfo;
+    try {
+      const wv = f32View(backend, filter);
+      const fv = f32View(backend, wf);
+      for (let kh = 0; kh < KH; kh++) {
+        for (let kw = 0; kw < KW; kw++) {
+          const src = ((KH - 1 - kh) * KW + (KW - 1 - kw)) * CI * CO;
+          const dst = (kh * KW + kw) * CO * CI;
+          for (let ci = 0; ci < CI; ci++) {
+            for (let co = 0; co < CO; co++) fv[dst + co * CI + ci] = wv[src + ci * CO + co];
+          }
+        }
+      }
+      return runWasm('Conv2D', backend, { x: dy, filter: wf }, {
+        strides: [1, 1], dilations: [1, 1], dataFormat: 'NHWC', dimRoundingMode: undefined,
+        pad: [[0, 0], [pt, pb], [pl, pr], [0, 0]],
+      } as unknown as NamedAttrMap);
+    } finally {
+      dispose(backend, wf);
+    }
+  }
+  return backpropInputCol2Im(backend, dy, filter, info);
+}
+
+function backpropInputCol2Im(backend: BackendWasm, dy: TensorInfo, filter: TensorInfo,
+  info: backend_util.Conv2DInfo): TensorInfo {
+  const { batchSize: N, filterHeight: KH, filterWidth: KW, inChannels: CI, outChannels: CO,
+    inHeight: H, inWidth: W, outHeight: OH, outWidth: OW, strideHeight: SH, strideWidth: SW } = info;
+  const padT = info.padInfo.top;
+  const padL = info.padInfo.left;
+  const K = KH * KW * CI;
+  const rowsPerImage = OH * OW;
+  const chunkN = Math.max(1, Math.min(N, Math.floor(MAX_COL_FLOATS / Math.max(1, rowsPerImage * K))));
+
+  const w2 = reshapeInfo(backend, filter, [K, CO]);
+  const wT = swapLastTwo(backend, w2); // [CO, K]
+  dispose(backend, w2);
+  const dx = backend.makeOutput([N, H, W, CI], 'float32') as TensorInfo;
+  try {
+    f32View(backend, dx).fill(0);
+    for (let n0 = 0; n0 < N; n0 += chunkN) {
+      const n1 = Math.min(N, n0 + chunkN);
+      const P = (n1 - n0) * rowsPerImage;
+      const dyChunk = (n0 === 0 && n1 === N)
+        ? reshapeInfo(backend, dy, [P, CO])
+        : copyRange(backend, dy, n0 * rowsPerImage * CO, [P, CO]);
+      let cols: TensorInfo;
+      try {
+        cols = runWasm('BatchMatMul', backend, { a: dyChunk, b: wT },
+          { transposeA: false, transposeB: false }); // [P, K]
+      } finally {
+        dispose(backend, dyChunk);
+      }
+      try {
+        const cv = f32View(backend, cols);
+        const xv = f32View(backend, dx);
+        let c = 0;
+        for (let n = n0; n < n1; n++) {
+          for (let oh = 0; oh < OH; oh++) {
+            const ih0 = oh * SH - padT;
+            for (let ow = 0; ow < OW; ow++) {
+              const iw0 = ow * SW - padL;
+              for (let kh = 0; kh < KH; kh++) {
+                const ih = ih0 + kh;
+                if (ih < 0 || ih >= H) { c += KW * CI; continue; }
+                const rowBase = (n * H + ih) * W;
+                for (let kw = 0; kw < KW; kw++) {
+                  const iw = iw0 + kw;
+                  if (iw < 0 || iw >= W) { c += CI; continue; }
+                  let xo = (rowBase + iw) * CI;
+                  for (let ci = 0; ci < CI; ci++) xv[xo++] += cv[c++];
+                }
+              }
+            }
+          }
+        }
+      } finally {
+        dispose(backend, cols);
+      }
+    }
+    return dx;
+  } catch (e) {
+    dispose(backend, dx);
+    throw e;
+  } finally {
+    dispose(backend, wT);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// UnsortedSegmentSum: JS scatter-add over the heap. Ids outside
+// [0, numSegments) are dropped (as in TensorFlow and the cpu backend).
+// ---------------------------------------------------------------------------
+
+function unsortedSegmentSumFixed(args: KernelArgs): TensorInfo {
+  const { inputs, backend, attrs = {} } = args;
+  const x = input(inputs, 'x');
+  const segmentIds = input(inputs, 'segmentIds');
+  const numSegments = attrs.numSegments as number;
+  if (x.dtype !== 'float32' && x.dtype !== 'int32') {
+    throw new Error(`wasmKernels: UnsortedSegmentSum does not support dtype ${x.dtype}`);
+  }
+  const idsRank = segmentIds.shape.length;
+  const inner = util.sizeFromShape(x.shape.slice(idsRank));
+  const numIds = util.sizeFromShape(segmentIds.shape);
+  const out = backend.makeOutput([numSegments, ...x.shape.slice(idsRank)], x.dtype as DataType) as TensorInfo;
+  const ids = segmentIds.dtype === 'int32'
+    ? (backend.typedArrayFromHeap(segmentIds) as Int32Array)
+    : backend.readSync(segmentIds.dataId) as ArrayLike<number>;
+  const xv = backend.typedArrayFromHeap(x) as Float32Array | Int32Array;
+  const ov = backend.typedArrayFromHeap(out) as Float32Array | Int32Array;
+  ov.fill(0);
+  for (let i = 0; i < numIds; i++) {
+    const s = Math.trunc(ids[i]);
+    if (s < 0 || s >= numSegments) continue;
+    let xo = i * inner;
+    let oo = s * inner;
+    for (let j = 0; j < inner; j++) ov[oo++] += xv[xo++];
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// Registration.
+// ---------------------------------------------------------------------------
+
+function isOurs(k: KernelConfig | undefined): boolean {
+  return k != null && (k as unknown as Record<symbol, unknown>)[FIX_MARK] === true;
+}
+
+function install(kernelName: string, kernelFunc: (a: KernelArgs) => TensorInfo | TensorInfo[],
+  original: KernelConfig | undefined): void {
+  const existing = getKernel(kernelName, BACKEND);
+  if (isOurs(existing)) return;
+  if (existing != null) unregisterKernel(kernelName, BACKEND);
+  const config: KernelConfig = {
+    kernelName,
+    backendName: BACKEND,
+    kernelFunc: kernelFunc as unknown as KernelFunc,
+    // Keep the original's setup (e.g. cwrap of the C++ entry point) so the
+    // delegated original kernel works when the backend is (re)initialised.
+    ...(original?.setupFunc ? { setupFunc: original.setupFunc } : {}),
+    ...(original?.disposeFunc ? { disposeFunc: original.disposeFunc } : {}),
+  };
+  (config as unknown as Record<symbol, unknown>)[FIX_MARK] = true;
+  registerKernel(config);
+}
+
+/**
+ * Registers faster / missing training kernels for the 'wasm' backend:
+ * BatchMatMul and _FusedMatMul (transposed operands), Conv2DBackpropFilter,
+ * Conv2DBackpropInput and UnsortedSegmentSum. Idempotent; safe to call
+ * before or after `tf.setBackend('wasm')`.
+ */
+export function registerWasmKernelFixes(options: WasmKernelFixOptions = {}): void {
+  MAX_COL_FLOATS = Math.max(1, Math.floor(options.maxColumnFloats ?? DEFAULT_MAX_COL_FLOATS));
+  const bmm = getKernel('BatchMatMul', BACKEND);
+  if (bmm == null) throw new Error('wasmKernels: the wasm backend kernels are not registered');
+  if (!isOurs(bmm)) origBatchMatMul = bmm;
+  install('BatchMatMul', batchMatMulFixed, origBatchMatMul);
+
+  const fmm = getKernel('_FusedMatMul', BACKEND);
+  if (fmm != null && !isOurs(fmm)) origFusedMatMul = fmm;
+  if (origFusedMatMul != null) install('_FusedMatMul', fusedMatMulFixed, origFusedMatMul);
+
+  const cbi = getKernel('Conv2DBackpropInput', BACKEND);
+  if (cbi != null && !isOurs(cbi)) origConv2DBackpropInput = cbi;
+  install('Conv2DBackpropInput', conv2DBackpropInputFixed, origConv2DBackpropInput);
+
+  install('Conv2DBackpropFilter', conv2DBackpropFilterFixed, undefined);
+  install('UnsortedSegmentSum', unsortedSegmentSumFixed, undefined);
+}
+
+/** True when `registerWasmKernelFixes()` is in effect for BatchMatMul. */
+export function wasmKernelFixesRegistered(): boolean {
+  return isOurs(getKernel('BatchMatMul', BACKEND));
+}
+
+/**
+ * Restores the original wasm kernels (and removes the added ones). Mainly for
+ * benchmarks comparing "with" and "without" the fixes in one process.
+ */
+export function unregisterWasmKernelFixes(): void {
+  const restore: [string, KernelConfig | undefined][] = [
+    ['BatchMatMul', origBatchMatMul],
+    ['_FusedMatMul', origFusedMatMul],
+    ['Conv2DBackpropInput', origConv2DBackpropInput],
+    ['Conv2DBackpropFilter', undefined],
+    ['UnsortedSegmentSum', undefined],
+  ];
+  for (const [name, orig] of restore) {
+    if (!isOurs(getKernel(name, BACKEND))) continue;
+    unregisterKernel(name, BACKEND);
+    if (orig != null) registerKernel(orig);
+  }
+}
