@@ -1,0 +1,107 @@
+/**
+ * `npm run bench`: training speed of the reference models on each available backend, the CLI's
+ * wall time for a whole diagnosis, and the same training in PyTorch on this machine when it is
+ * installed (OpenBLAS, OPENBLAS_NUM_THREADS=1, 2 torch threads), with the ratio.
+ * Prints figures; asserts nothing (speed is not a test).
+ */
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { loadModelFile } from '../src/core/parse/index';
+import type { ModelSpec } from '../src/core/model';
+import type { BackendName } from '../src/core/stats';
+import { DEFAULT_TRAINING } from '../src/engine/diagnose';
+import { selectBackend } from '../src/train/backends';
+import { trainAndMeasure } from '../src/train/trainer';
+
+const ROOT = path.join(__dirname, '..');
+const PYTHON = '/usr/bin/python3';
+
+interface Workload {
+  readonly label: string;
+  readonly example: string;
+  readonly batchSize: number;
+  readonly steps: number;
+  readonly torch: Record<string, unknown>;
+}
+
+const WORKLOADS: readonly Workload[] = [
+  {
+    label: 'reference MLP 784→256×9→10 sigmoid, batch 64',
+    example: 'examples/deep_sigmoid.py',
+    batchSize: 64,
+    steps: 100,
+    torch: { model: 'mlp', inputDim: 784, layers: [...Array.from({ length: 9 }, () => ({ units: 256, activation: 'sigmoid' })), { units: 10, activation: 'softmax' }] },
+  },
+  {
+    label: 'small CNN conv3×3×32→conv3×3×64→dense on 28×28×1, batch 32',
+    example: 'examples/small_cnn.py',
+    batchSize: 32,
+    steps: 30,
+    torch: { model: 'cnn', inputShape: [28, 28, 1] },
+  },
+];
+
+async function loadExample(file: string): Promise<ModelSpec> {
+  const loaded = await loadModelFile(fs.readFileSync(path.join(ROOT, file), 'utf8'), file);
+  if (loaded.models.length === 0) throw new Error(`${file}: ${loaded.problems.map((p) => p.message).join('; ')}`);
+  return loaded.models[0];
+}
+
+function torchMsPerStep(workload: Workload): { ms?: number; note: string } {
+  const probe = spawnSync(PYTHON, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' });
+  if (probe.status !== 0) return { note: 'PyTorch not installed for /usr/bin/python3' };
+  const request = { mode: 'bench', batchSize: workload.batchSize, steps: workload.steps, warmup: 3, lr: 0.01, ...workload.torch };
+  const r = spawnSync(PYTHON, [path.join(ROOT, 'test/reference/torch_reference.py')], {
+    input: JSON.stringify(request), encoding: 'utf8', env: { ...process.env, OPENBLAS_NUM_THREADS: '1' },
+  });
+  if (r.status !== 0) return { note: `PyTorch bench failed: ${r.stderr.trim()}` };
+  const result = JSON.parse(r.stdout);
+  return { ms: result.msPerStep, note: `torch ${probe.stdout.trim()}, 2 threads, OPENBLAS_NUM_THREADS=1` };
+}
+
+function cliWallSeconds(args: string[]): number {
+  const start = performance.now();
+  spawnSync(process.execPath, [path.join(ROOT, 'bin/activation-lens.js'), 'diagnose', ...args, '--json'], { cwd: ROOT, encoding: 'utf8' });
+  return (performance.now() - start) / 1000;
+}
+
+function row(cells: (string | number)[]): string {
+  return `| ${cells.join(' | ')} |`;
+}
+
+async function main(): Promise<void> {
+  const backends: BackendName[] = (process.env.BENCH_BACKENDS ?? 'wasm,cpu').split(',') as BackendName[];
+  console.log(`Machine: ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`);
+  console.log('');
+  console.log(row(['workload', 'backend', 'ms/step', 'PyTorch ms/step', 'ratio']));
+  console.log(row(['---', '---', '---', '---', '---']));
+  for (const workload of WORKLOADS) {
+    const spec = await loadExample(workload.example);
+    const torch = torchMsPerStep(workload);
+    for (const name of backends) {
+      let backend;
+      try {
+        backend = await selectBackend(name);
+      } catch (error) {
+        console.log(row([workload.label, name, `unavailable: ${(error as Error).message}`, '', '']));
+        continue;
+      }
+      // The pure-JS backend is ~60× slower: fewer steps keep the benchmark short.
+      const steps = name === 'cpu' ? Math.min(10, workload.steps) : workload.steps;
+      const stats = await trainAndMeasure(spec, { ...DEFAULT_TRAINING, batchSize: workload.batchSize, steps }, backend, 1e9);
+      const ratio = torch.ms ? `${(stats.msPerStep / torch.ms).toFixed(1)}×` : torch.note;
+      console.log(row([workload.label, `${backend.name} (${steps} steps)`, stats.msPerStep.toFixed(1), torch.ms?.toFixed(1) ?? '–', ratio]));
+    }
+  }
+  console.log('');
+  console.log('CLI wall time, `activation-lens diagnose examples/deep_sigmoid.py` (100 steps, batch 64, default backend):');
+  console.log(`  without verification (--no-verify): ${cliWallSeconds(['examples/deep_sigmoid.py', '--no-verify']).toFixed(1)} s`);
+  console.log(`  with verification of its suggestions: ${cliWallSeconds(['examples/deep_sigmoid.py']).toFixed(1)} s`);
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});
