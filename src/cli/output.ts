@@ -1,7 +1,7 @@
 /** CLI renderings of a diagnosis: the JSON contract (architecture.md) and a readable text form. */
 import type { ActivationSpec, InitializerSpec } from '../core/model';
 import { fmt, pct } from '../core/analysis/rules';
-import type { Finding, Suggestion } from '../core/analysis/types';
+import { SEVERITY_RANK, type Finding, type Suggestion } from '../core/analysis/types';
 import type { FileDiagnosis, ModelDiagnosis } from '../engine/diagnose';
 
 function activationJson(a: ActivationSpec | undefined): Record<string, unknown> {
@@ -115,9 +115,58 @@ function activationText(a: ActivationSpec): string {
   return a.alpha !== undefined && a.name !== 'elu' ? `${a.name}(${a.alpha})` : a.name;
 }
 
-function suggestionText(s: Suggestion): string {
-  const status = s.verified ? (s.verified.improved ? `verified: ${s.verified.summary}` : `tried, ${s.verified.summary}`) : 'not verified';
-  return `${s.label} — ${status}`;
+/** Findings of one code on one source span (e.g. layers built by one comprehension), grouped. */
+interface FindingGroup {
+  readonly code: Finding['code'];
+  readonly severity: Finding['severity'];
+  readonly findings: readonly Finding[];
+}
+
+function groupFindings(findings: readonly Finding[]): FindingGroup[] {
+  const groups = new Map<string, Finding[]>();
+  for (const f of findings) {
+    const key = `${f.code}@${f.span.start.offset}-${f.span.end.offset}`;
+    groups.set(key, [...(groups.get(key) ?? []), f]);
+  }
+  return [...groups.values()].map((fs) => ({
+    code: fs[0].code,
+    severity: fs.reduce((w, f) => (SEVERITY_RANK[f.severity] > SEVERITY_RANK[w] ? f.severity : w), fs[0].severity),
+    findings: fs,
+  })).sort((a, b) => SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] || a.findings[0].span.start.offset - b.findings[0].span.start.offset);
+}
+
+function layerRange(findings: readonly Finding[]): string {
+  const indices = findings.map((f) => f.layerIndex).filter((i): i is number => i !== null);
+  if (indices.length === 0) return 'model';
+  if (indices.length === 1) return `layer ${indices[0]}`;
+  return `layers ${indices.join(', ')}`;
+}
+
+function suggestionLines(model: ModelDiagnosis): string[] {
+  const lines: string[] = [];
+  const byId = new Map<string, Suggestion[]>();
+  for (const f of model.findings) for (const s of f.suggestions) byId.set(s.id, [...(byId.get(s.id) ?? []), s]);
+  const order = [...byId.entries()].sort(([, a], [, b]) => {
+    const failed = (list: Suggestion[]) => (list.some((s) => s.verified?.improved) ? 0 : list.some((s) => s.verified) ? 1 : 0);
+    return failed(a) - failed(b);
+  });
+  for (const [id, suggestions] of order) {
+    const first = suggestions[0];
+    const verified = suggestions.filter((s) => s.verified);
+    const improved = verified.filter((s) => s.verified?.improved);
+    const whatIf = model.whatIfs.find((w) => w.candidate.id === id);
+    const layers = [...new Set(first.changes.map((c) => c.layerIndex))].join(', ');
+    let status: string;
+    if (verified.length === 0) status = 'not verified (--no-verify)';
+    else if (improved.length === 0) status = `tried: no improvement on ${verified.length} finding(s)`;
+    else status = `verified: improves ${improved.length} of ${verified.length} finding(s); e.g. ${improved[0].verified?.summary}`;
+    const loss = whatIf && model.stats
+      ? `; final loss ${fmt(model.stats.loss.at(-1) ?? NaN)} → ${fmt(whatIf.stats.loss.at(-1) ?? NaN)}`
+      : '';
+    lines.push(`  ${improved.length > 0 ? '✓' : verified.length > 0 ? '✗' : '?'} ${first.label} on layers ${layers}: ${status}${loss}`);
+    lines.push(`      ${first.rationale}`);
+  }
+  return lines;
 }
 
 /** A readable report: a per-layer table with the numbers, then findings and suggestions. */
@@ -158,9 +207,16 @@ export function renderText(d: FileDiagnosis): string {
     }
     out.push('');
     if (m.findings.length === 0 && m.stats) out.push('  No findings: gradients flow and activations look healthy.');
-    for (const f of m.findings) {
-      out.push(`  ${d.file}:${f.span.start.line}:${f.span.start.column}: ${f.severity} ${f.code}: ${f.message}`);
-      f.suggestions.forEach((s, i) => out.push(`      ${i === 0 ? '→' : ' '} ${suggestionText(s)}`));
+    for (const group of groupFindings(m.findings)) {
+      const f = group.findings[0];
+      const more = group.findings.length > 1 ? ` (${layerRange(group.findings)}; the first shown)` : ` (${layerRange(group.findings)})`;
+      out.push(`  ${d.file}:${f.span.start.line}:${f.span.start.column}: ${group.severity} ${group.code}${more}: ${f.message}`);
+    }
+    const suggestions = suggestionLines(m);
+    if (suggestions.length) {
+      out.push('');
+      out.push('  Suggested changes (each retrained with the same seed, data and steps):');
+      out.push(...suggestions);
     }
   }
   out.push('');

@@ -84,23 +84,13 @@ export function problemToFinding(problem: LoadProblem, layerIndex: number | null
   };
 }
 
-function rankSuggestions(suggestions: Suggestion[], remaining: Map<string, number>): Suggestion[] {
-  return suggestions
-    .map((s, order) => ({ s, order }))
-    .sort((x, y) => {
-      const ix = x.s.verified?.improved === false ? 1 : 0;
-      const iy = y.s.verified?.improved === false ? 1 : 0;
-      if (ix !== iy) return ix - iy;
-      const rx = remaining.get(x.s.id) ?? 0;
-      const ry = remaining.get(y.s.id) ?? 0;
-      return rx !== ry ? rx - ry : x.order - y.order;
-    })
-    .map(({ s }) => s);
-}
-
-/** Weighted count of what is left after a what-if: errors weigh 10, warnings 1. */
-function badness(findings: readonly Finding[]): number {
-  return findings.reduce((sum, f) => sum + (f.severity === 'error' ? 10 : f.severity === 'warning' ? 1 : 0), 0);
+/**
+ * Verified improvements first, in the decision guide's order (the simplest change first); those
+ * that did not improve what they target last.
+ */
+function rankSuggestions(suggestions: Suggestion[]): Suggestion[] {
+  const failed = (s: Suggestion) => (s.verified?.improved === false ? 1 : 0);
+  return suggestions.map((s, order) => ({ s, order })).sort((x, y) => failed(x.s) - failed(y.s) || x.order - y.order).map(({ s }) => s);
 }
 
 async function diagnoseModel(
@@ -139,7 +129,6 @@ async function diagnoseModel(
       whatIfs.push({ candidate, stats: whatIfStats, findings: evaluate(changed, whatIfStats, options.thresholds) });
     }
   }
-  const remaining = new Map(whatIfs.map((w) => [w.candidate.id, badness(w.findings)]));
 
   const withSuggestions = findings.map((finding): Finding => {
     const suggestions: Suggestion[] = [];
@@ -154,7 +143,7 @@ async function diagnoseModel(
       }
       suggestions.push(toSuggestion(model, candidate, finding, verified));
     }
-    return { ...finding, suggestions: rankSuggestions(suggestions, remaining) };
+    return { ...finding, suggestions: rankSuggestions(suggestions) };
   });
   return { model, stats, summaries, findings: [...loadFindings, ...withSuggestions], whatIfs };
 }
