@@ -11,6 +11,36 @@ import { DEFAULT_THRESHOLDS, SEVERITY_RANK, type Severity, type Thresholds } fro
 import { DEFAULT_DIAGNOSE_OPTIONS, DEFAULT_TRAINING, diagnoseLoaded, type DiagnoseEvent, type DiagnoseOptions } from '../engine/diagnose';
 import { TrainerClient, TrainingError, type CancellationSignal } from '../engine/trainerClient';
 import { renderText, toJson } from './output';
+import * as path from 'node:path';
+import { DEFAULT_READ_OPTIONS, isDataError, readDataset } from '../core/data/dataset';
+import { findDataDirective } from '../core/data/directive';
+import type { DataResolver, ModelData } from '../engine/diagnose';
+
+/**
+ * Data for each model: --data for all of them, else each model's own `activation-lens: data=`
+ * comment (relative to the model file). Each file is read once.
+ */
+function dataResolver(request: CliRequest, text: string): DataResolver {
+  const cache = new Map<string, Promise<ModelData | { error: string }>>();
+  const read = (file: string, target: string | undefined, source: ModelData['source']) => {
+    const key = `${file}\0${target ?? ''}`;
+    let pending = cache.get(key);
+    if (!pending) {
+      pending = readDataset(file, { target, maxRows: request.maxRows }).then((result) =>
+        isDataError(result)
+          ? { error: `${file}${result.line ? `:${result.line}:${result.column ?? 1}` : ''}: ${result.error}` }
+          : { dataset: result, source });
+      cache.set(key, pending);
+    }
+    return pending;
+  };
+  return async (model) => {
+    if (request.data) return read(request.data, request.target, 'cli');
+    const directive = findDataDirective(text, model.span.start.line);
+    if (!directive?.data) return undefined;
+    return read(path.resolve(path.dirname(request.file), directive.data), directive.target ?? request.target, 'comment');
+  };
+}
 
 export const EXIT_OK = 0;
 export const EXIT_FINDINGS = 1;
@@ -31,6 +61,11 @@ Options:
   --learning-rate X      (default ${DEFAULT_TRAINING.learningRate})
   --optimizer NAME       adam | sgd | rmsprop (default ${DEFAULT_TRAINING.optimizer})
   --backend NAME         auto | ${BACKEND_NAMES.join(' | ')} (default auto)
+  --data FILE            train on your data (CSV/TSV, .npy, .npz, JSON) instead of synthetic N(0, 1)
+                         inputs; without it, a "# activation-lens: data=FILE target=COL" comment
+                         above a model names its data (relative to the model file)
+  --target NAME          the target column (default: label, target, y or class, else the last)
+  --max-rows N           read at most N rows of the data (default ${DEFAULT_READ_OPTIONS.maxRows})
   --no-verify            do not retrain suggestions (faster; suggestions are unverified)
   --fail-on SEVERITY     error | warning | info | none: exit 1 when a finding reaches it (default error)
   --parameter-cap N      refuse models with more trainable parameters (default ${DEFAULT_DIAGNOSE_OPTIONS.parameterCap})
@@ -68,6 +103,9 @@ function parseThresholds(pairs: readonly string[]): Thresholds {
 
 export interface CliRequest {
   readonly file: string;
+  readonly data?: string;
+  readonly target?: string;
+  readonly maxRows: number;
   readonly json: boolean;
   readonly failOn: Severity | 'none';
   readonly options: DiagnoseOptions;
@@ -90,6 +128,8 @@ export function parseCli(argv: readonly string[]): CliRequest | 'help' {
       'parameter-cap': { type: 'string' },
       threshold: { type: 'string', multiple: true },
       data: { type: 'string' },
+      target: { type: 'string' },
+      'max-rows': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -98,7 +138,6 @@ export function parseCli(argv: readonly string[]): CliRequest | 'help' {
   if (command !== 'diagnose') throw new UsageError(command ? `Unknown command "${command}"` : 'Missing command "diagnose"');
   if (!file) throw new UsageError('Missing FILE');
   if (rest.length) throw new UsageError(`Unexpected argument "${rest[0]}"`);
-  if (values.data !== undefined) throw new UsageError('--data is not supported yet: diagnoses use synthetic N(0, 1) inputs for now');
   const backend = (values.backend ?? 'auto') as BackendChoice;
   if (backend !== 'auto' && !BACKEND_NAMES.includes(backend)) throw new UsageError(`Unknown backend "${backend}"`);
   const optimizer = (values.optimizer ?? DEFAULT_TRAINING.optimizer) as OptimizerName;
@@ -110,6 +149,9 @@ export function parseCli(argv: readonly string[]): CliRequest | 'help' {
   if (!Number.isInteger(seed) || seed < 0) throw new UsageError(`--seed needs a non-negative integer, got "${seedRaw}"`);
   return {
     file,
+    data: values.data,
+    target: values.target,
+    maxRows: positiveInt('max-rows', values['max-rows'], DEFAULT_READ_OPTIONS.maxRows),
     json: values.json ?? false,
     failOn,
     options: {
@@ -199,7 +241,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   const signal = interruptSignal();
   try {
     const diagnosis = await diagnoseLoaded(request.file, loaded, client, request.options,
-      progressPrinter(process.stderr.isTTY === true), signal);
+      progressPrinter(process.stderr.isTTY === true), signal, dataResolver(request, text));
     if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
     process.stdout.write(request.json ? `${JSON.stringify(toJson(diagnosis), null, 2)}\n` : renderText(diagnosis));
     const failing = request.failOn !== 'none' && [...diagnosis.problems, ...diagnosis.models.flatMap((m) => m.findings)]

@@ -46,6 +46,16 @@ function findingJson(f: Finding): Record<string, unknown> {
 function modelJson(m: ModelDiagnosis): Record<string, unknown> {
   const base: Record<string, unknown> = { name: m.model.name, line: m.model.span.start.line, inputShape: m.model.inputShape };
   if (m.error) base.error = m.error;
+  if (m.data) {
+    const d = m.data.dataset;
+    base.data = {
+      file: d.file, format: d.format, source: m.data.source, rows: d.rows, features: d.features, truncated: d.truncated,
+      target: d.targetColumn ?? null, columns: d.columns.slice(0, 50),
+    };
+  } else {
+    base.data = null;
+  }
+  if (m.input) base.input = m.input;
   if (m.stats) {
     const s = m.stats;
     base.backend = s.backend;
@@ -158,12 +168,13 @@ function suggestionLines(model: ModelDiagnosis): string[] {
     const layers = [...new Set(first.changes.map((c) => c.layerIndex))].join(', ');
     let status: string;
     if (verified.length === 0) status = 'not verified (--no-verify)';
-    else if (improved.length === 0) status = `tried: no improvement on ${verified.length} finding(s)`;
+    else if (improved.length === 0) status = `tried, not offered: ${verified[0].verified?.summary}`;
     else status = `verified: improves ${improved.length} of ${verified.length} finding(s); e.g. ${improved[0].verified?.summary}`;
     const loss = whatIf && model.stats
       ? `; final loss ${fmt(model.stats.loss.at(-1) ?? NaN)} → ${fmt(whatIf.stats.loss.at(-1) ?? NaN)}`
       : '';
-    lines.push(`  ${improved.length > 0 ? '✓' : verified.length > 0 ? '✗' : '?'} ${first.label} on layers ${layers}: ${status}${loss}`);
+    const where = first.dataTransform ? 'the input data' : `layers ${layers}`;
+    lines.push(`  ${improved.length > 0 ? '✓' : verified.length > 0 ? '✗' : '?'} ${first.label} (${where}): ${status}${loss}`);
     lines.push(`      ${first.rationale}`);
   }
   return lines;
@@ -176,6 +187,13 @@ export function renderText(d: FileDiagnosis): string {
   for (const m of d.models) {
     out.push('');
     out.push(`Model "${m.model.name}" (${d.format}, line ${m.model.span.start.line}, input [${m.model.inputShape.join(', ')}])`);
+    if (m.data) {
+      const ds = m.data.dataset;
+      const from = m.data.source === 'cli' ? '--data' : m.data.source === 'comment' ? 'the activation-lens comment' : 'settings';
+      out.push(`  Data: ${ds.file} (${ds.format}, ${ds.rows.toLocaleString('en-US')} rows${ds.truncated ? ' — the first rows only, the row cap was reached' : ''}, ${ds.features} features${ds.targetColumn ? `, target "${ds.targetColumn}"` : ''}; from ${from})`);
+    } else if (m.stats) {
+      out.push('  Data: synthetic, inputs ~ N(0, 1) and random targets');
+    }
     if (m.error) {
       out.push(`  Not trained: ${m.error.message}`);
     }

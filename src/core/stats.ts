@@ -87,3 +87,13 @@ export interface RunStats {
   /** The first step at which the loss or a gradient was NaN/Inf, if any. */
   readonly nonFinite?: { readonly step: number; readonly what: string };
 }
+
+/** The user's samples for training instead of synthetic data (rows × features, row-major). */
+export interface TrainingData {
+  readonly x: Float32Array;
+  readonly rows: number;
+  readonly features: number;
+  /** rows × targetWidth targets: class indices (width 1) or one-hot/values; absent → random targets. */
+  readonly y?: Float32Array;
+  readonly targetWidth: number;
+}

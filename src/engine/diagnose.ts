@@ -11,6 +11,10 @@ import {
 } from '../core/analysis/suggestions';
 import { DEFAULT_THRESHOLDS, SEVERITY_RANK, type Finding, type Suggestion, type Thresholds } from '../core/analysis/types';
 import { TrainingError, type CancellationSignal, type TrainerClient } from './trainerClient';
+import { evaluateInput, featureStats, offness, summarizeInput, transformFeatures, type FeatureStats, type InputSummary } from '../core/analysis/inputStats';
+import type { Dataset } from '../core/data/dataset';
+import { proposeDataCandidates } from '../core/analysis/suggestions';
+import type { TrainingData } from '../core/stats';
 
 export interface DiagnoseOptions {
   readonly training: TrainingOptions;
@@ -50,8 +54,20 @@ export interface WhatIf {
   readonly findings: readonly Finding[];
 }
 
+/** The user's data a model was trained with, and where it was named. */
+export interface ModelData {
+  readonly dataset: Dataset;
+  /** 'cli' (--data), 'comment' (# activation-lens: data=…), 'setting' (VS Code). */
+  readonly source: 'cli' | 'comment' | 'setting';
+}
+
+/** Resolves the data for a model: undefined for synthetic data, an error message to report. */
+export type DataResolver = (model: ModelSpec) => Promise<ModelData | { readonly error: string } | undefined>;
+
 export interface ModelDiagnosis {
   readonly model: ModelSpec;
+  readonly data?: ModelData;
+  readonly input?: InputSummary;
   readonly stats?: RunStats;
   readonly summaries?: readonly LayerSummary[];
   readonly findings: readonly Finding[];
@@ -93,40 +109,72 @@ function rankSuggestions(suggestions: Suggestion[]): Suggestion[] {
   return suggestions.map((s, order) => ({ s, order })).sort((x, y) => failed(x.s) - failed(y.s) || x.order - y.order).map(({ s }) => s);
 }
 
+function toTrainingData(dataset: Dataset, x: Float32Array = dataset.x): TrainingData {
+  return { x, rows: dataset.rows, features: dataset.features, y: dataset.y, targetWidth: dataset.targetWidth };
+}
+
 async function diagnoseModel(
   model: ModelSpec,
   client: TrainerClient,
   options: DiagnoseOptions,
   onEvent: ((event: DiagnoseEvent) => void) | undefined,
   signal: CancellationSignal | undefined,
+  resolveData: DataResolver | undefined,
 ): Promise<ModelDiagnosis> {
   const loadFindings = model.problems.map((p) => problemToFinding(p));
-  const train = (spec: ModelSpec) =>
+  const resolved = await resolveData?.(model);
+  if (resolved && 'error' in resolved) {
+    return { model, findings: loadFindings, whatIfs: [], error: { kind: 'data', message: resolved.error } };
+  }
+  const data = resolved;
+  let features: FeatureStats[] | undefined;
+  let input: InputSummary | undefined;
+  if (data) {
+    features = featureStats(data.dataset.x, data.dataset.rows, data.dataset.features, data.dataset.columns);
+    input = summarizeInput(features, data.dataset.rows, options.thresholds);
+  }
+  const inputOffness = (summary: InputSummary | undefined) => (summary?.worst[0] ? offness(summary.worst[0], options.thresholds) : 0);
+  const train = (spec: ModelSpec, trainingData?: TrainingData) =>
     client.train(spec, options.training, options.backend, options.parameterCap,
-      (step, steps, loss) => onEvent?.({ kind: 'step', model: model.name, step, steps, loss }), signal);
+      (step, steps, loss) => onEvent?.({ kind: 'step', model: model.name, step, steps, loss }), signal, trainingData);
 
   onEvent?.({ kind: 'model-start', model: model.name, phase: 'baseline' });
   let stats: RunStats;
   try {
-    stats = await train(model);
+    stats = await train(model, data ? toTrainingData(data.dataset) : undefined);
   } catch (error) {
     if (error instanceof TrainingError && error.kind !== 'cancelled' && error.kind !== 'crashed') {
-      return { model, findings: loadFindings, whatIfs: [], error: { kind: error.kind, message: error.message } };
+      return { model, data, input, findings: loadFindings, whatIfs: [], error: { kind: error.kind, message: error.message } };
     }
     throw error;
   }
   const summaries = summarize(stats);
-  const findings = evaluate(model, stats, options.thresholds);
-  const candidates = proposeCandidates(model, findings);
+  const inputFinding = input ? evaluateInput(model, input, options.thresholds) : undefined;
+  const findings = [...(inputFinding ? [inputFinding] : []), ...evaluate(model, stats, options.thresholds)];
+  const candidates = [...proposeCandidates(model, findings), ...(inputFinding ? proposeDataCandidates() : [])];
   const maxLoss = (s: RunStats) => Math.max(0, ...s.loss.filter(Number.isFinite));
 
   const whatIfs: WhatIf[] = [];
+  const whatIfInput = new Map<string, InputSummary>();
   if (options.verify) {
     for (const candidate of candidates) {
       onEvent?.({ kind: 'model-start', model: model.name, phase: 'verify', label: candidate.label });
       const changed = applyCandidate(model, candidate);
-      const whatIfStats = await train(changed);
-      whatIfs.push({ candidate, stats: whatIfStats, findings: evaluate(changed, whatIfStats, options.thresholds) });
+      let trainingData = data ? toTrainingData(data.dataset) : undefined;
+      let changedInput = input;
+      if (data && features && candidate.dataTransform) {
+        const x = transformFeatures(data.dataset.x, data.dataset.rows, data.dataset.features, features, candidate.dataTransform);
+        trainingData = toTrainingData(data.dataset, x);
+        changedInput = summarizeInput(featureStats(x, data.dataset.rows, data.dataset.features, data.dataset.columns), data.dataset.rows, options.thresholds);
+        whatIfInput.set(candidate.id, changedInput);
+      }
+      const whatIfStats = await train(changed, trainingData);
+      const changedInputFinding = changedInput ? evaluateInput(changed, changedInput, options.thresholds) : undefined;
+      whatIfs.push({
+        candidate,
+        stats: whatIfStats,
+        findings: [...(changedInputFinding ? [changedInputFinding] : []), ...evaluate(changed, whatIfStats, options.thresholds)],
+      });
     }
   }
 
@@ -137,15 +185,20 @@ async function diagnoseModel(
       const whatIf = whatIfs.find((w) => w.candidate.id === candidate.id);
       let verified;
       if (whatIf) {
-        const before = targetMetric(finding, summaries, maxLoss(stats), !!stats.nonFinite);
-        const after = targetMetric(finding, summarize(whatIf.stats), maxLoss(whatIf.stats), !!whatIf.stats.nonFinite);
-        verified = judge(finding, before, after, whatIf.findings, options.thresholds);
+        const before = targetMetric(finding, summaries, maxLoss(stats), !!stats.nonFinite, inputOffness(input));
+        const after = targetMetric(finding, summarize(whatIf.stats), maxLoss(whatIf.stats), !!whatIf.stats.nonFinite,
+          inputOffness(whatIfInput.get(candidate.id) ?? input));
+        verified = judge(finding, before, after, whatIf.findings, options.thresholds, {
+          initial: stats.loss[0] ?? NaN,
+          before: stats.loss.at(-1) ?? NaN,
+          after: whatIf.stats.loss.at(-1) ?? NaN,
+        });
       }
       suggestions.push(toSuggestion(model, candidate, finding, verified));
     }
     return { ...finding, suggestions: rankSuggestions(suggestions) };
   });
-  return { model, stats, summaries, findings: [...loadFindings, ...withSuggestions], whatIfs };
+  return { model, data, input, stats, summaries, findings: [...loadFindings, ...withSuggestions], whatIfs };
 }
 
 /** Diagnoses every model of a loaded file, one after another, in the shared trainer worker. */
@@ -156,10 +209,11 @@ export async function diagnoseLoaded(
   options: DiagnoseOptions = DEFAULT_DIAGNOSE_OPTIONS,
   onEvent?: (event: DiagnoseEvent) => void,
   signal?: CancellationSignal,
+  resolveData?: DataResolver,
 ): Promise<FileDiagnosis> {
   const models: ModelDiagnosis[] = [];
   for (const model of loaded.models) {
-    models.push(await diagnoseModel(model, client, options, onEvent, signal));
+    models.push(await diagnoseModel(model, client, options, onEvent, signal, resolveData));
   }
   return { file, format: loaded.format, models, problems: loaded.problems.map((p) => problemToFinding(p)) };
 }

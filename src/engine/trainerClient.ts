@@ -6,7 +6,7 @@ import { Worker } from 'node:worker_threads';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ModelSpec } from '../core/model';
-import type { BackendChoice, RunStats, TrainingOptions } from '../core/stats';
+import type { BackendChoice, RunStats, TrainingData, TrainingOptions } from '../core/stats';
 import type { FromWorker, ToWorker, TrainErrorKind } from '../protocol/workerMessages';
 
 export class TrainingError extends Error {
@@ -93,6 +93,7 @@ export class TrainerClient {
     parameterCap: number,
     onProgress?: (step: number, steps: number, loss: number) => void,
     signal?: CancellationSignal,
+    data?: TrainingData,
   ): Promise<RunStats> {
     if (signal?.isCancellationRequested) return Promise.reject(new TrainingError('cancelled', 'Training was cancelled'));
     const worker = this.ensureWorker();
@@ -111,7 +112,7 @@ export class TrainerClient {
         fn(v);
       };
       this.pending.set(requestId, { resolve: settle(resolve), reject: settle(reject), onProgress });
-      worker.postMessage({ type: 'train', requestId, model, options, backend, parameterCap, cancelFlag } satisfies ToWorker);
+      worker.postMessage({ type: 'train', requestId, model, options, backend, parameterCap, cancelFlag, data } satisfies ToWorker);
     });
   }
 

@@ -3,7 +3,7 @@
  * Discriminated unions only; no tensors, no behaviour.
  */
 import type { ModelSpec } from '../core/model';
-import type { BackendChoice, RunStats, TrainingOptions } from '../core/stats';
+import type { BackendChoice, RunStats, TrainingData, TrainingOptions } from '../core/stats';
 
 //#region to worker
 export interface TrainRequest {
@@ -19,6 +19,8 @@ export interface TrainRequest {
    * synchronous backend (wasm, cpu) does not yield to the worker's message queue between steps.
    */
   readonly cancelFlag: SharedArrayBuffer;
+  /** The user's data; synthetic N(0, 1) inputs when absent. */
+  readonly data?: TrainingData;
 }
 export type ToWorker = TrainRequest;
 //#endregion
@@ -36,7 +38,7 @@ export interface ResultMessage {
   readonly requestId: number;
   readonly stats: RunStats;
 }
-export type TrainErrorKind = 'cancelled' | 'too-large' | 'unsupported' | 'backend' | 'internal';
+export type TrainErrorKind = 'cancelled' | 'too-large' | 'unsupported' | 'data' | 'backend' | 'internal';
 export interface ErrorMessage {
   readonly type: 'error';
   readonly requestId: number;

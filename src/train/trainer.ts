@@ -4,7 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { countParameters, hasKernel, type ActivationName, type ModelSpec } from '../core/model';
-import type { BackendReport, Histogram, LayerStats, ProbeSample, RunStats, TrainingOptions } from '../core/stats';
+import type { BackendReport, Histogram, LayerStats, ProbeSample, RunStats, TrainingData, TrainingOptions } from '../core/stats';
 import { buildModel, type BuiltModel } from './buildModel';
 
 export class CancelledError extends Error {
@@ -13,6 +13,8 @@ export class CancelledError extends Error {
   }
 }
 export class ModelTooLargeError extends Error {}
+/** The user's data does not fit the model (shapes, class indices). */
+export class DataMismatchError extends Error {}
 
 export interface TrainHooks {
   onProgress?(step: number, steps: number, loss: number): void;
@@ -24,25 +26,58 @@ const TWO_SIDED: ReadonlySet<ActivationName> = new Set(['sigmoid', 'tanh', 'hard
 /** One-sided activations whose units can die (gradient exactly 0 for x ≤ 0). */
 const CAN_DIE: ReadonlySet<ActivationName> = new Set(['relu', 'relu6']);
 
-/** Synthetic data: x ~ N(0, 1); y = random classes (softmax), bits (sigmoid) or N(0, 1) values. */
-function makeData(spec: ModelSpec, built: BuiltModel, samples: number, runSeed: number): { x: tf.Tensor; y: tf.Tensor } {
+/** Random targets that match the head: classes (softmax), bits (sigmoid) or N(0, 1) values. */
+function syntheticTargets(built: BuiltModel, samples: number, seed: number): tf.Tensor {
+  const outShape = built.trainModel.outputs[0].shape.slice(1) as number[];
+  const classes = outShape[outShape.length - 1] ?? 1;
+  if (built.head.activation.name === 'softmax' && outShape.length === 1) {
+    const labels = tf.randomUniform([samples], 0, classes, 'float32', seed).floor().toInt();
+    return tf.oneHot(labels, classes).toFloat();
+  }
+  if (built.head.activation.name === 'sigmoid' || built.head.activation.name === 'softmax') {
+    return tf.randomUniform([samples, ...outShape], 0, 1, 'float32', seed).round();
+  }
+  return tf.randomNormal([samples, ...outShape], 0, 1, 'float32', seed);
+}
+
+/** The user's targets as the loss expects them; throws DataMismatchError naming both shapes. */
+function userTargets(built: BuiltModel, data: TrainingData & { y: Float32Array }): tf.Tensor {
+  const outShape = built.trainModel.outputs[0].shape.slice(1) as number[];
+  const outWidth = outShape.reduce((a, b) => a * b, 1);
+  if (built.head.activation.name === 'softmax' && data.targetWidth === 1 && outWidth > 1) {
+    for (let i = 0; i < data.rows; i++) {
+      const c = data.y[i];
+      if (!Number.isInteger(c) || c < 0 || c >= outWidth) {
+        throw new DataMismatchError(`Target of row ${i + 1} is ${c}, not a class index in 0…${outWidth - 1} for the ${outWidth}-way softmax output`);
+      }
+    }
+    return tf.oneHot(tf.tensor1d(data.y, 'int32'), outWidth).toFloat();
+  }
+  if (data.targetWidth !== outWidth) {
+    throw new DataMismatchError(`The data has ${data.targetWidth} target value(s) per row but the model outputs [${outShape.join(', ')}] (${outWidth})`);
+  }
+  return tf.tensor(data.y, [data.rows, ...outShape]);
+}
+
+/**
+ * Training data: the user's when given (inputs reshaped to the model's input shape), else
+ * synthetic x ~ N(0, 1) with random targets that match the head. Seeded.
+ */
+function makeData(spec: ModelSpec, built: BuiltModel, samples: number, runSeed: number, data?: TrainingData): { x: tf.Tensor; y: tf.Tensor } {
   // tfjs treats a seed of 0 as "no seed" (Math.random), so derive a non-zero one.
   const seed = runSeed * 100_003 + 99_991;
   return tf.tidy(() => {
-    const x = tf.randomNormal([samples, ...spec.inputShape], 0, 1, 'float32', seed);
-    const outShape = built.trainModel.outputs[0].shape.slice(1) as number[];
-    const classes = outShape[outShape.length - 1] ?? 1;
-    let y: tf.Tensor;
-    if (built.head.activation.name === 'softmax') {
-      const labels = tf.randomUniform([samples], 0, classes, 'float32', seed + 1).floor().toInt();
-      y = tf.oneHot(labels, classes).toFloat();
-      if (outShape.length > 1) y = tf.randomUniform([samples, ...outShape], 0, 1, 'float32', seed + 1);
-    } else if (built.head.activation.name === 'sigmoid') {
-      y = tf.randomUniform([samples, ...outShape], 0, 1, 'float32', seed + 1).round();
-    } else {
-      y = tf.randomNormal([samples, ...outShape], 0, 1, 'float32', seed + 1);
+    if (data) {
+      const perSample = spec.inputShape.reduce((a, b) => a * b, 1);
+      if (data.features !== perSample) {
+        throw new DataMismatchError(`The data has ${data.features} features per row but the model's input shape [${spec.inputShape.join(', ')}] needs ${perSample}`);
+      }
+      const x = tf.tensor(data.x, [data.rows, ...spec.inputShape]);
+      const y = data.y ? userTargets(built, { ...data, y: data.y }) : syntheticTargets(built, data.rows, seed + 1);
+      return { x, y };
     }
-    return { x, y };
+    const x = tf.randomNormal([samples, ...spec.inputShape], 0, 1, 'float32', seed);
+    return { x, y: syntheticTargets(built, samples, seed + 1) };
   });
 }
 
@@ -185,6 +220,7 @@ export async function trainAndMeasure(
   backend: BackendReport,
   parameterCap: number,
   hooks: TrainHooks = {},
+  userData?: TrainingData,
 ): Promise<RunStats> {
   const started = performance.now();
   const estimated = countParameters(spec);
@@ -197,8 +233,16 @@ export async function trainAndMeasure(
   const built = buildModel(spec, options.seed);
   const parameterCount = built.trainModel.countParams();
   const optimizer = makeOptimizer(options);
-  const datasetSize = Math.max(options.batchSize * 8, options.probeSize);
-  const data = makeData(spec, built, datasetSize, options.seed);
+  const datasetSize = userData ? userData.rows : Math.max(options.batchSize * 8, options.probeSize);
+  const batchSize = Math.min(options.batchSize, datasetSize);
+  let data: { x: tf.Tensor; y: tf.Tensor };
+  try {
+    data = makeData(spec, built, datasetSize, options.seed, userData);
+  } catch (error) {
+    optimizer.dispose();
+    built.trainModel.dispose();
+    throw error;
+  }
   const probeX = data.x.slice(0, Math.min(options.probeSize, datasetSize));
   const kernelIndices = built.kernels.flatMap((k, i) => (k ? [i] : []));
   const kernelVars = kernelIndices.map((i) => built.kernels[i] as tf.Variable);
@@ -210,7 +254,7 @@ export async function trainAndMeasure(
   let nonFinite: RunStats['nonFinite'];
   let stepMs = 0;
   let timedSteps = 0;
-  const batchesPerEpoch = Math.floor(datasetSize / options.batchSize);
+  const batchesPerEpoch = Math.floor(datasetSize / batchSize);
 
   const recordProbe = async (step: number, withHistograms: boolean): Promise<void> => {
     const result = await probe(spec, built, probeX, options, step, withHistograms);
@@ -224,10 +268,10 @@ export async function trainAndMeasure(
     for (; step < options.steps; step++) {
       if (hooks.isCancelled?.()) throw new CancelledError();
       const t0 = performance.now();
-      const offset = (step % batchesPerEpoch) * options.batchSize;
+      const offset = (step % batchesPerEpoch) * batchSize;
       const readout = tf.tidy(() => {
-        const xb = data.x.slice(offset, options.batchSize);
-        const yb = data.y.slice(offset, options.batchSize);
+        const xb = data.x.slice(offset, batchSize);
+        const yb = data.y.slice(offset, batchSize);
         const { readout: r, grads } = gradientReadout(built, trainable, kernelVars, xb, yb);
         optimizer.applyGradients(grads);
         return r;

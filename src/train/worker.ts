@@ -7,7 +7,7 @@ import type { ErrorMessage, FromWorker, ToWorker, TrainRequest } from '../protoc
 import type { BackendChoice, BackendReport } from '../core/stats';
 import { BackendUnavailableError, selectBackend } from './backends';
 import { UnsupportedModelError } from './buildModel';
-import { CancelledError, ModelTooLargeError, trainAndMeasure } from './trainer';
+import { CancelledError, DataMismatchError, ModelTooLargeError, trainAndMeasure } from './trainer';
 
 const port = parentPort;
 if (!port) throw new Error('worker.js must run as a worker thread');
@@ -23,6 +23,7 @@ function classify(error: unknown): Pick<ErrorMessage, 'kind' | 'message'> {
   if (error instanceof CancelledError) return { kind: 'cancelled', message: error.message };
   if (error instanceof ModelTooLargeError) return { kind: 'too-large', message: error.message };
   if (error instanceof UnsupportedModelError) return { kind: 'unsupported', message: error.message };
+  if (error instanceof DataMismatchError) return { kind: 'data', message: error.message };
   if (error instanceof BackendUnavailableError) return { kind: 'backend', message: error.message };
   return { kind: 'internal', message: error instanceof Error ? error.message : String(error) };
 }
@@ -36,7 +37,7 @@ async function handleTrain(request: TrainRequest): Promise<void> {
     const stats = await trainAndMeasure(request.model, request.options, backend.report, request.parameterCap, {
       isCancelled: () => Atomics.load(cancelFlag, 0) === 1,
       onProgress: (step, steps, loss) => post({ type: 'progress', requestId: request.requestId, step, steps, loss }),
-    });
+    }, request.data);
     post({ type: 'result', requestId: request.requestId, stats });
   } catch (error) {
     post({ type: 'error', requestId: request.requestId, ...classify(error) });

@@ -5,6 +5,7 @@
 import { countParameters, hasKernel, type ActivationName, type ActivationSpec, type InitializerSpec, type LayerSpec, type ModelSpec } from '../model';
 import { fmt, isHead, pct, RELU_FAMILY_THAT_DIES, TWO_SIDED_SATURATING, type LayerSummary } from './rules';
 import type { Finding, FindingCode, LayerChange, Suggestion, Thresholds, Verification } from './types';
+import type { DataTransform } from './inputStats';
 
 /** A model-wide change to retrain and, if it helps, offer. */
 export interface Candidate {
@@ -14,6 +15,31 @@ export interface Candidate {
   /** The finding codes this change is meant to fix. */
   readonly targets: ReadonlySet<FindingCode>;
   readonly changes: readonly LayerChange[];
+  /** A change to the input data instead of (or besides) the layers. */
+  readonly dataTransform?: DataTransform;
+}
+
+/** Input normalisation candidates, offered when the user's data is off-centre or badly scaled. */
+export function proposeDataCandidates(): Candidate[] {
+  const targets = new Set<FindingCode>(['input-not-normalized', 'saturated-activation', 'vanishing-gradient', 'dead-relu']);
+  return [
+    {
+      id: 'standardize-inputs',
+      label: 'Standardise the inputs (x − mean) / std per feature',
+      rationale: 'Zero-centred, unit-variance inputs keep the first layers\' pre-activations where activations have slope.',
+      targets,
+      changes: [],
+      dataTransform: 'standardize',
+    },
+    {
+      id: 'scale-inputs',
+      label: 'Scale the inputs to [−1, 1] per feature',
+      rationale: 'A fixed range centred on 0 (e.g. pixels / 127.5 − 1) removes the offset and the large scale.',
+      targets,
+      changes: [],
+      dataTransform: 'scaleToUnitRange',
+    },
+  ];
 }
 
 /** Above this many parameters a network counts as large: prefer Leaky ReLU to ELU (exp cost). */
@@ -191,6 +217,7 @@ export function applyCandidate(model: ModelSpec, candidate: Candidate): ModelSpe
 /** Does this candidate address this finding? */
 export function candidateAddresses(model: ModelSpec, candidate: Candidate, finding: Finding): boolean {
   if (!candidate.targets.has(finding.code)) return false;
+  if (candidate.dataTransform) return true;
   if (finding.layerIndex === null || finding.code === 'vanishing-gradient' || finding.code === 'exploding-gradient') return true;
   const layer = model.layers[finding.layerIndex];
   const owner = kernelOwner(model, layer);
@@ -213,12 +240,13 @@ export function toSuggestion(model: ModelSpec, candidate: Candidate, finding: Fi
     initializer: ownerChange?.kernelInitializer ?? own?.kernelInitializer ?? first?.kernelInitializer,
     biasInitializer: ownerChange?.biasInitializer ?? own?.biasInitializer,
     changes: candidate.changes,
+    dataTransform: candidate.dataTransform,
     verified,
   };
 }
 
 /** The number a finding is about, read from a run's summaries (used before and after a change). */
-export function targetMetric(finding: Finding, summaries: readonly LayerSummary[], maxLoss: number, nonFinite: boolean): Record<string, number> {
+export function targetMetric(finding: Finding, summaries: readonly LayerSummary[], maxLoss: number, nonFinite: boolean, inputOffness = 0): Record<string, number> {
   const s = finding.layerIndex === null ? undefined : summaries[finding.layerIndex];
   switch (finding.code) {
     case 'vanishing-gradient':
@@ -233,6 +261,8 @@ export function targetMetric(finding: Finding, summaries: readonly LayerSummary[
       return { meanToStd: s && s.std > 0 && s.min >= 0 ? s.mean / s.std : 0 };
     case 'non-finite':
       return { nonFinite: nonFinite ? 1 : 0 };
+    case 'input-not-normalized':
+      return { inputOffness };
     default:
       return {};
   }
@@ -249,6 +279,7 @@ export function judge(
   after: Record<string, number>,
   afterFindings: readonly Finding[],
   thresholds: Thresholds,
+  loss?: { readonly initial: number; readonly before: number; readonly after: number },
 ): Verification {
   const [key] = Object.keys(before);
   const b = before[key] ?? 0;
@@ -267,16 +298,19 @@ export function judge(
     default:
       better = a <= b / 2;
   }
-  const improved = !newErrorHere && (!stillFires || better);
+  // A change that fixes its number but makes training diverge is no fix: the final loss must not
+  // end both 1.5× above the original run's and above where training started.
+  const lossRegressed = loss !== undefined && (!Number.isFinite(loss.after) || (loss.after > 1.5 * loss.before && loss.after > loss.initial));
+  const improved = !newErrorHere && !lossRegressed && (!stillFires || better);
   const show = (v: number) => (key.endsWith('Fraction') ? pct(v) : fmt(v));
   const names: Record<string, string> = {
     gradRatioToLast: 'gradient ratio to last layer', saturatedFraction: 'saturated', deadFraction: 'dead units',
-    meanToStd: 'mean/std', maxLoss: 'max loss', nonFinite: 'NaN/Inf',
+    meanToStd: 'mean/std', maxLoss: 'max loss', nonFinite: 'NaN/Inf', inputOffness: 'input scale (× the limits)',
   };
   return {
     improved,
     before,
     after,
-    summary: `${names[key] ?? key} ${show(b)} → ${show(a)}${improved ? '' : ' (no improvement)'}`,
+    summary: `${names[key] ?? key} ${show(b)} → ${show(a)}${lossRegressed ? ` but the final loss rose from ${fmt(loss.before)} to ${fmt(loss.after)}` : improved ? '' : ' (no improvement)'}`,
   };
 }

@@ -47,6 +47,8 @@ export interface Suggestion {
   readonly biasInitializer?: InitializerSpec;
   /** Every layer the model-wide change touches (the fix edits apply to all of them). */
   readonly changes: readonly LayerChange[];
+  /** A change to the input data (standardise, scale) rather than to the source. */
+  readonly dataTransform?: 'standardize' | 'scaleToUnitRange';
   /** Present once the suggestion has been retrained; absent with --no-verify. */
   readonly verified?: Verification;
 }
@@ -85,6 +87,11 @@ export interface Thresholds {
   readonly inactiveWarnFraction: number;
   /** Not zero-centred: non-negative outputs with mean / std at or above this. */
   readonly offCentreRatio: number;
+  /** Input data: a feature's |mean| above this is off-centre… */
+  readonly inputMeanLimit: number;
+  /** …its standard deviation above this or below the next is badly scaled. */
+  readonly inputStdMax: number;
+  readonly inputStdMin: number;
 }
 
 export const DEFAULT_THRESHOLDS: Thresholds = {
@@ -98,4 +105,7 @@ export const DEFAULT_THRESHOLDS: Thresholds = {
   deadErrorFraction: 0.5,
   inactiveWarnFraction: 0.9,
   offCentreRatio: 1,
+  inputMeanLimit: 1,
+  inputStdMax: 5,
+  inputStdMin: 0.05,
 };

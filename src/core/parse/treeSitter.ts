@@ -44,10 +44,11 @@ export function locateWasmFile(file: string): string | undefined {
 }
 
 function initRuntime(): Promise<void> {
-  runtimeReady ??= Parser.init({
-    locateFile: (file: string, scriptDirectory: string) =>
-      locateWasmFile(file) ?? path.join(scriptDirectory, file),
-  }).catch((error: unknown) => {
+  // Only locateFile is needed; the declared type is the whole Emscripten module interface.
+  const moduleOptions = {
+    locateFile: (file: string, scriptDirectory: string) => locateWasmFile(file) ?? path.join(scriptDirectory, file),
+  } as unknown as Parameters<typeof Parser.init>[0];
+  runtimeReady ??= Parser.init(moduleOptions).catch((error: unknown) => {
     // Let a later call retry instead of caching the failure forever.
     runtimeReady = undefined;
     throw error;
