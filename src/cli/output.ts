@@ -173,7 +173,7 @@ function suggestionLines(model: ModelDiagnosis): string[] {
     const loss = whatIf && model.stats
       ? `; final loss ${fmt(model.stats.loss.at(-1) ?? NaN)} → ${fmt(whatIf.stats.loss.at(-1) ?? NaN)}`
       : '';
-    const where = first.dataTransform ? 'the input data' : `layers ${layers}`;
+    const where = first.dataTransform ? 'the input data' : first.learningRateFactor !== undefined ? 'the training settings' : `layers ${layers}`;
     lines.push(`  ${improved.length > 0 ? '✓' : verified.length > 0 ? '✗' : '?'} ${first.label} (${where}): ${status}${loss}`);
     lines.push(`      ${first.rationale}`);
   }

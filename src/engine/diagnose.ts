@@ -134,8 +134,8 @@ async function diagnoseModel(
     input = summarizeInput(features, data.dataset.rows, options.thresholds);
   }
   const inputOffness = (summary: InputSummary | undefined) => (summary?.worst[0] ? offness(summary.worst[0], options.thresholds) : 0);
-  const train = (spec: ModelSpec, trainingData?: TrainingData) =>
-    client.train(spec, options.training, options.backend, options.parameterCap,
+  const train = (spec: ModelSpec, trainingData?: TrainingData, learningRateFactor = 1) =>
+    client.train(spec, { ...options.training, learningRate: options.training.learningRate * learningRateFactor }, options.backend, options.parameterCap,
       (step, steps, loss) => onEvent?.({ kind: 'step', model: model.name, step, steps, loss }), signal, trainingData);
 
   onEvent?.({ kind: 'model-start', model: model.name, phase: 'baseline' });
@@ -168,7 +168,7 @@ async function diagnoseModel(
         changedInput = summarizeInput(featureStats(x, data.dataset.rows, data.dataset.features, data.dataset.columns), data.dataset.rows, options.thresholds);
         whatIfInput.set(candidate.id, changedInput);
       }
-      const whatIfStats = await train(changed, trainingData);
+      const whatIfStats = await train(changed, trainingData, candidate.learningRateFactor);
       const changedInputFinding = changedInput ? evaluateInput(changed, changedInput, options.thresholds) : undefined;
       whatIfs.push({
         candidate,

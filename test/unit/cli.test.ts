@@ -121,3 +121,14 @@ test('Ctrl-C during a run cancels cleanly: exit 130, a message, no process left'
   assert.equal(code, 130, stderr);
   assert.match(stderr, /cancelled/);
 });
+
+test('NaN during training is a finding, not a crash; the verified fix lowers the learning rate', () => {
+  const r = cli(['diagnose', 'examples/healthy_relu.py', '--learning-rate', '3', '--optimizer', 'sgd', '--steps', '30', '--json']);
+  assert.equal(r.code, 1, r.stderr);
+  const m = JSON.parse(r.stdout).models[0];
+  const nonFinite = m.findings.find((f: { code: string }) => f.code === 'non-finite');
+  assert.ok(nonFinite, JSON.stringify(m.findings.map((f: { code: string }) => f.code)));
+  assert.ok(m.training.steps < 30, 'training stops at the first NaN');
+  const lower = nonFinite.suggestions.find((s: { id: string }) => s.id === 'learning-rate/10');
+  assert.equal(lower?.verified?.improved, true);
+});

@@ -17,6 +17,8 @@ export interface Candidate {
   readonly changes: readonly LayerChange[];
   /** A change to the input data instead of (or besides) the layers. */
   readonly dataTransform?: DataTransform;
+  /** Multiplies the learning rate (a training setting, not the model). */
+  readonly learningRateFactor?: number;
 }
 
 /** Input normalisation candidates, offered when the user's data is off-centre or badly scaled. */
@@ -182,6 +184,17 @@ export function proposeCandidates(model: ModelSpec, findings: readonly Finding[]
       });
     }
   }
+  // 4. Divergence (NaN, or the loss blowing up): the learning rate is the first suspect.
+  if (findings.some((f) => f.code === 'non-finite' || (f.code === 'exploding-gradient' && f.layerIndex === null))) {
+    candidates.push({
+      id: 'learning-rate/10',
+      label: 'Learning rate ÷ 10',
+      rationale: 'When the loss diverges, updates are too large for the curvature of the loss; a smaller step keeps training stable.',
+      targets: new Set(['non-finite', 'exploding-gradient']),
+      changes: [],
+      learningRateFactor: 0.1,
+    });
+  }
   return dedupe(candidates);
 }
 
@@ -217,7 +230,7 @@ export function applyCandidate(model: ModelSpec, candidate: Candidate): ModelSpe
 /** Does this candidate address this finding? */
 export function candidateAddresses(model: ModelSpec, candidate: Candidate, finding: Finding): boolean {
   if (!candidate.targets.has(finding.code)) return false;
-  if (candidate.dataTransform) return true;
+  if (candidate.dataTransform || candidate.learningRateFactor !== undefined) return true;
   if (finding.layerIndex === null || finding.code === 'vanishing-gradient' || finding.code === 'exploding-gradient') return true;
   const layer = model.layers[finding.layerIndex];
   const owner = kernelOwner(model, layer);
@@ -241,6 +254,7 @@ export function toSuggestion(model: ModelSpec, candidate: Candidate, finding: Fi
     biasInitializer: ownerChange?.biasInitializer ?? own?.biasInitializer,
     changes: candidate.changes,
     dataTransform: candidate.dataTransform,
+    learningRateFactor: candidate.learningRateFactor,
     verified,
   };
 }
@@ -302,6 +316,10 @@ export function judge(
   // end both 1.5× above the original run's and above where training started.
   const lossRegressed = loss !== undefined && (!Number.isFinite(loss.after) || (loss.after > 1.5 * loss.before && loss.after > loss.initial));
   const improved = !newErrorHere && !lossRegressed && (!stillFires || better);
+  const lossNote = (): string => {
+    if (!lossRegressed) return improved ? '' : ' (no improvement)';
+    return Number.isFinite(loss.after) ? ` but the final loss rose from ${fmt(loss.before)} to ${fmt(loss.after)}` : ' but training still diverges (the loss became NaN/Inf)';
+  };
   const show = (v: number) => (key.endsWith('Fraction') ? pct(v) : fmt(v));
   const names: Record<string, string> = {
     gradRatioToLast: 'gradient ratio to last layer', saturatedFraction: 'saturated', deadFraction: 'dead units',
@@ -311,6 +329,6 @@ export function judge(
     improved,
     before,
     after,
-    summary: `${names[key] ?? key} ${show(b)} → ${show(a)}${lossRegressed ? ` but the final loss rose from ${fmt(loss.before)} to ${fmt(loss.after)}` : improved ? '' : ' (no improvement)'}`,
+    summary: `${names[key] ?? key} ${show(b)} → ${show(a)}${lossNote()}`,
   };
 }

@@ -49,6 +49,8 @@ export interface Suggestion {
   readonly changes: readonly LayerChange[];
   /** A change to the input data (standardise, scale) rather than to the source. */
   readonly dataTransform?: 'standardize' | 'scaleToUnitRange';
+  /** A training-setting change: multiply the learning rate by this. */
+  readonly learningRateFactor?: number;
   /** Present once the suggestion has been retrained; absent with --no-verify. */
   readonly verified?: Verification;
 }
