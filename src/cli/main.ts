@@ -14,7 +14,9 @@ import { renderText, toJson } from './output';
 import * as path from 'node:path';
 import { DEFAULT_READ_OPTIONS, isDataError, readDataset } from '../core/data/dataset';
 import { findDataDirective } from '../core/data/directive';
-import type { DataResolver, ModelData } from '../engine/diagnose';
+import type { DataResolver, FileDiagnosis, ModelData } from '../engine/diagnose';
+import { toReportData } from '../engine/report';
+import { standalonePage } from '../engine/reportHtml';
 
 /**
  * Data for each model: --data for all of them, else each model's own `activation-lens: data=`
@@ -66,6 +68,8 @@ Options:
                          above a model names its data (relative to the model file)
   --target NAME          the target column (default: label, target, y or class, else the last)
   --max-rows N           read at most N rows of the data (default ${DEFAULT_READ_OPTIONS.maxRows})
+  --report FILE.html     also write the report: a self-contained HTML page with the charts
+                         (and FILE.json, the same document as --json)
   --no-verify            do not retrain suggestions (faster; suggestions are unverified)
   --fail-on SEVERITY     error | warning | info | none: exit 1 when a finding reaches it (default error)
   --parameter-cap N      refuse models with more trainable parameters (default ${DEFAULT_DIAGNOSE_OPTIONS.parameterCap})
@@ -105,6 +109,7 @@ export interface CliRequest {
   readonly file: string;
   readonly data?: string;
   readonly target?: string;
+  readonly report?: string;
   readonly maxRows: number;
   readonly json: boolean;
   readonly failOn: Severity | 'none';
@@ -129,6 +134,7 @@ export function parseCli(argv: readonly string[]): CliRequest | 'help' {
       threshold: { type: 'string', multiple: true },
       data: { type: 'string' },
       target: { type: 'string' },
+      report: { type: 'string' },
       'max-rows': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -151,6 +157,7 @@ export function parseCli(argv: readonly string[]): CliRequest | 'help' {
     file,
     data: values.data,
     target: values.target,
+    report: values.report,
     maxRows: positiveInt('max-rows', values['max-rows'], DEFAULT_READ_OPTIONS.maxRows),
     json: values.json ?? false,
     failOn,
@@ -244,6 +251,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       progressPrinter(process.stderr.isTTY === true), signal, dataResolver(request, text));
     if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
     process.stdout.write(request.json ? `${JSON.stringify(toJson(diagnosis), null, 2)}\n` : renderText(diagnosis));
+    if (request.report) writeReport(request.report, diagnosis, request.options);
     const failing = request.failOn !== 'none' && [...diagnosis.problems, ...diagnosis.models.flatMap((m) => m.findings)]
       .some((f) => SEVERITY_RANK[f.severity] >= SEVERITY_RANK[request.failOn as Severity]);
     const trainingFailed = diagnosis.models.some((m) => m.error);
@@ -260,6 +268,16 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     signal.dispose();
     await client.dispose();
   }
+}
+
+/** Writes FILE.html (self-contained: Chart.js and the data inlined) and FILE.json. */
+function writeReport(file: string, diagnosis: FileDiagnosis, options: DiagnoseOptions): void {
+  const script = fs.readFileSync(path.join(__dirname, 'webview.js'), 'utf8');
+  const style = fs.readFileSync(path.join(__dirname, '..', 'media', 'report.css'), 'utf8');
+  fs.writeFileSync(file, standalonePage(toReportData(diagnosis, options.thresholds), script, style));
+  const jsonFile = file.replace(/\.html?$/i, '') + '.json';
+  fs.writeFileSync(jsonFile, `${JSON.stringify(toJson(diagnosis), null, 2)}\n`);
+  process.stderr.write(`Report written to ${file} and ${jsonFile}\n`);
 }
 
 /** Entry point of the `activation-lens` bin. */
