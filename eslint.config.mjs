@@ -2,6 +2,7 @@
 // TensorFlow.js, only src/vscode imports vscode.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import globals from 'globals';
 
 const noVscode = { name: 'vscode', message: 'Only src/vscode may import vscode.' };
 const noTfjs = { group: ['@tensorflow/*'], message: 'Only src/train may import TensorFlow.js.' };
@@ -29,7 +30,12 @@ export default tseslint.config(
     rules: { 'no-restricted-imports': ['error', { patterns: [noTfjs] }] },
   },
   {
-    files: ['bin/**/*.js', 'esbuild.mjs', 'eslint.config.mjs'],
-    languageOptions: { globals: { require: 'readonly', process: 'readonly', console: 'readonly', __dirname: 'readonly' } },
+    files: ['**/*.js'],
+    languageOptions: { sourceType: 'commonjs', globals: globals.node },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
+    files: ['**/*.mjs'],
+    languageOptions: { globals: globals.node },
   },
 );

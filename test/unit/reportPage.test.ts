@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 /**
  * The exported report in a real browser (Debian's Chromium through playwright-core): the first
  * four charts paint, the table shows the CLI JSON's numbers, and light and dark screenshots are
@@ -45,7 +46,7 @@ test('the exported report paints its charts and its table matches the JSON', { s
       });
       assert.ok(painted > 1000, `${id}: ${painted} painted pixels`);
     }
-    const rows = await page.$$eval('#table-model tbody tr', (trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent ?? '')));
+    const rows = await page.$$eval('#table-model tbody tr', (trs) => trs.map((tr) => Array.from(tr.querySelectorAll("td")).map((td) => td.textContent ?? '')));
     const layers = json.models[0].layers as Array<Record<string, number | string | null>>;
     assert.equal(rows.length, layers.length);
     rows.forEach((cells, i) => {

@@ -71,8 +71,11 @@ export function fmt(value: number): string {
   return Number(value.toPrecision(2)).toString();
 }
 
+/** Percent for messages; near 0 % and 100 % one decimal is kept so "100 %" always means all. */
 export function pct(fraction: number): string {
-  return `${Math.round(fraction * 100)}%`;
+  const p = fraction * 100;
+  if ((p > 99.5 && p < 100) || (p > 0 && p < 0.5)) return `${p.toFixed(1)}%`;
+  return `${Math.round(p)}%`;
 }
 
 /** The output head: its activation is the task's (softmax, a final sigmoid) and never a finding. */
