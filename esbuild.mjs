@@ -44,7 +44,27 @@ const entries = [
   { entryPoints: ['src/train/worker.ts'], outfile: `${dist}/worker.js` },
   { entryPoints: ['src/cli/main.ts'], outfile: `${dist}/cli.js` },
   { entryPoints: ['scripts/bench.ts'], outfile: `${dist}/bench.js` },
+  // Integration tests run inside the extension host: one bundle per file in out/integration
+  // (mocha stays external and is resolved from node_modules next to out/).
+  ...(production ? [] : [{
+    entryPoints: ['test/integration/index.ts', ...(fs.existsSync('test/integration') ? fs.readdirSync('test/integration').filter((f) => f.endsWith('.test.ts')).map((f) => `test/integration/${f}`) : [])],
+    outdir: 'out/integration',
+    external: [...common.external, 'mocha'],
+  }]),
 ].filter((e) => fs.existsSync(e.entryPoints[0]));
 
-await Promise.all(entries.map((e) => esbuild.build({ ...common, ...e })));
+/** The report webview runs in a browser context: an IIFE bundling Chart.js, no Node built-ins. */
+const webview = {
+  entryPoints: ['webview/main.ts'],
+  outfile: `${dist}/webview.js`,
+  bundle: true,
+  platform: 'browser',
+  format: 'iife',
+  target: 'es2022',
+  sourcemap: false,
+  minify: true,
+  logLevel: quiet ? 'error' : 'info',
+};
+
+await Promise.all([...entries.map((e) => esbuild.build({ ...common, ...e })), esbuild.build(webview)]);
 copyRuntimeFiles();

@@ -1,0 +1,267 @@
+/**
+ * Runs diagnoses and holds their results. One trainer worker serves the window; runs go through
+ * one queue so two diagnoses never interleave, and a new request for a file cancels the one
+ * still running or waiting for that file (cancel-and-restart). Results remember the document
+ * version they were computed from, so edits can mark them stale and fixes can refuse them.
+ */
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { LoadResult } from '../core/model';
+import { detectFormat, loadModelFile } from '../core/parse/index';
+import { diagnoseLoaded, problemToFinding, type DiagnoseEvent, type FileDiagnosis } from '../engine/diagnose';
+import { TrainerClient, TrainingError } from '../engine/trainerClient';
+import { RUNNING_CONTEXT_KEY } from './commands';
+import { toDiagnoseOptions, type ConfigService } from './config';
+import { Disposable } from './dispose';
+
+/** What one finished diagnosis of one document produced. */
+export interface AnalysisResult {
+  readonly uri: vscode.Uri;
+  /** The document version the results describe. */
+  readonly version: number;
+  /** The text that was analysed (fix edits are computed against it). */
+  readonly text: string;
+  readonly loaded: LoadResult;
+  readonly diagnosis: FileDiagnosis;
+  /** False when only the static checks ran (untrusted workspace). */
+  readonly trained: boolean;
+  readonly durationMs: number;
+  /** The document changed after the analysis. */
+  readonly stale: boolean;
+}
+
+export type DiagnoseOutcome =
+  | { readonly status: 'done'; readonly result: AnalysisResult }
+  | { readonly status: 'cancelled'; readonly message: string }
+  | { readonly status: 'failed'; readonly message: string; readonly crashed: boolean }
+  | { readonly status: 'unsupported'; readonly message: string };
+
+/** What the status bar shows. */
+export interface ServiceState {
+  /** The backend of the last run, or the configured choice before any run. */
+  readonly backend: string;
+  readonly running?: { readonly file: string; readonly detail: string };
+  readonly last?: { readonly file: string; readonly summary: string };
+}
+
+interface Run {
+  readonly source: vscode.CancellationTokenSource;
+}
+
+/** Minimum time between two progress reports, ms (the worker reports every step). */
+const PROGRESS_INTERVAL_MS = 100;
+
+export class AnalysisService extends Disposable {
+  private readonly client: TrainerClient;
+  private readonly results = new Map<string, AnalysisResult>();
+  private readonly runs = new Map<string, Run>();
+  private queue: Promise<unknown> = Promise.resolve();
+  private stateValue: ServiceState;
+
+  private readonly resultsChanged = this._register(new vscode.EventEmitter<vscode.Uri>());
+  /** Fires when a document's results are published, marked stale or dropped. */
+  readonly onDidChangeResults = this.resultsChanged.event;
+  private readonly stateChanged = this._register(new vscode.EventEmitter<ServiceState>());
+  readonly onDidChangeState = this.stateChanged.event;
+
+  constructor(
+    private readonly config: ConfigService,
+    workerPath?: string,
+  ) {
+    super();
+    this.client = new TrainerClient(workerPath);
+    this._register({ dispose: () => void this.client.dispose() });
+    this.stateValue = { backend: config.get().backend };
+    this._register(
+      vscode.workspace.onDidChangeTextDocument((e) => {
+        if (e.contentChanges.length > 0) this.markStale(e.document);
+      }),
+    );
+    this._register(vscode.workspace.onDidCloseTextDocument((d) => this.forget(d.uri)));
+    this._register(
+      config.onDidChange((c) => {
+        if (!this.stateValue.last && !this.stateValue.running) this.setState({ ...this.stateValue, backend: c.backend });
+      }),
+    );
+  }
+
+  get state(): ServiceState {
+    return this.stateValue;
+  }
+
+  /** The latest results of a document (possibly stale). */
+  resultFor(uri: vscode.Uri): AnalysisResult | undefined {
+    return this.results.get(uri.toString());
+  }
+
+  /** Every document with results. */
+  allResults(): AnalysisResult[] {
+    return [...this.results.values()];
+  }
+
+  isRunning(uri?: vscode.Uri): boolean {
+    return uri ? this.runs.has(uri.toString()) : this.runs.size > 0;
+  }
+
+  /** Diagnoses a document; a newer request for the same document cancels this one. */
+  async diagnose(document: vscode.TextDocument): Promise<DiagnoseOutcome> {
+    const key = document.uri.toString();
+    this.runs.get(key)?.source.cancel();
+    const run: Run = { source: new vscode.CancellationTokenSource() };
+    this.runs.set(key, run);
+    void vscode.commands.executeCommand('setContext', RUNNING_CONTEXT_KEY, true);
+    const job = this.queue.then(() => this.runOne(document, run.source.token));
+    this.queue = job.catch(() => undefined);
+    try {
+      return await job;
+    } finally {
+      if (this.runs.get(key) === run) this.runs.delete(key);
+      run.source.dispose();
+      if (this.runs.size === 0) void vscode.commands.executeCommand('setContext', RUNNING_CONTEXT_KEY, false);
+    }
+  }
+
+  /** Cancels every running or queued diagnosis (or only that of one document). */
+  cancel(uri?: vscode.Uri): void {
+    for (const [key, run] of this.runs) {
+      if (!uri || key === uri.toString()) run.source.cancel();
+    }
+  }
+
+  /** Drops the results of one document, or of all. */
+  clear(uri?: vscode.Uri): void {
+    const uris = uri ? [uri] : [...this.results.values()].map((r) => r.uri);
+    for (const u of uris) {
+      if (this.results.delete(u.toString())) this.resultsChanged.fire(u);
+    }
+  }
+
+  /** Test hook: ends the trainer worker as a crash would (the next run starts a fresh one). */
+  async killTrainerForTesting(): Promise<boolean> {
+    const worker = (this.client as unknown as { worker?: { terminate(): Promise<number> } }).worker;
+    if (!worker) return false;
+    await worker.terminate();
+    return true;
+  }
+
+  private forget(uri: vscode.Uri): void {
+    this.cancel(uri);
+    this.clear(uri);
+  }
+
+  private markStale(document: vscode.TextDocument): void {
+    const key = document.uri.toString();
+    const result = this.results.get(key);
+    if (!result || result.stale || result.version === document.version) return;
+    this.results.set(key, { ...result, stale: true });
+    this.resultsChanged.fire(document.uri);
+  }
+
+  private setState(state: ServiceState): void {
+    this.stateValue = state;
+    this.stateChanged.fire(state);
+  }
+
+  private publish(result: AnalysisResult): void {
+    this.results.set(result.uri.toString(), result);
+    this.resultsChanged.fire(result.uri);
+  }
+
+  private async runOne(document: vscode.TextDocument, token: vscode.CancellationToken): Promise<DiagnoseOutcome> {
+    if (token.isCancellationRequested) return { status: 'cancelled', message: 'Superseded by a newer diagnosis of the same file.' };
+    if (document.isClosed) return { status: 'cancelled', message: 'The document was closed.' };
+    const started = Date.now();
+    const text = document.getText();
+    const version = document.version;
+    const fileLabel = vscode.workspace.asRelativePath(document.uri, false);
+    const baseName = path.basename(document.uri.path);
+    if (detectFormat(text, document.uri.path) === undefined) {
+      return {
+        status: 'unsupported',
+        message: `${baseName} is not a model definition Activation Lens can read: it reads Keras models in Python files (.py).`,
+      };
+    }
+    const loaded = await loadModelFile(text, document.uri.path);
+    const base = { uri: document.uri, version, text, loaded, stale: false };
+    const staticDiagnosis: FileDiagnosis = {
+      file: fileLabel,
+      format: loaded.format,
+      problems: loaded.problems.map((p) => problemToFinding(p)),
+      models: loaded.models.map((model) => ({
+        model,
+        findings: model.problems.map((p) => problemToFinding(p)),
+        whatIfs: [],
+        error: { kind: 'untrusted', message: 'Training runs only in a trusted workspace; the static checks ran.' },
+      })),
+    };
+    if (loaded.models.length === 0 || !vscode.workspace.isTrusted) {
+      const result: AnalysisResult = { ...base, diagnosis: { ...staticDiagnosis, models: staticDiagnosis.models }, trained: false, durationMs: Date.now() - started };
+      this.publish(result);
+      this.setState({ ...this.stateValue, running: undefined, last: { file: baseName, summary: summarize(result) } });
+      return { status: 'done', result };
+    }
+
+    const config = this.config.get(document.uri);
+    const options = toDiagnoseOptions(config);
+    const modelNames = loaded.models.map((m) => m.name);
+    try {
+      const diagnosis = await vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title: `Activation Lens: ${baseName}`, cancellable: true },
+        async (progress, progressToken) => {
+          const cancelSubscription = progressToken.onCancellationRequested(() => this.cancel(document.uri));
+          let lastReport = 0;
+          let modelIndex = -1;
+          let phase = '';
+          const report = (detail: string, increment?: number) => {
+            progress.report({ message: detail, increment });
+            this.setState({ ...this.stateValue, running: { file: baseName, detail } });
+          };
+          const onEvent = (event: DiagnoseEvent) => {
+            if (event.kind === 'model-start') {
+              const index = modelNames.indexOf(event.model);
+              const increment = index !== modelIndex && modelIndex >= 0 ? 100 / modelNames.length : undefined;
+              modelIndex = index;
+              phase = event.phase === 'baseline' ? 'training' : `verifying ${event.label ?? ''}`.trim();
+              report(`${event.model} (model ${index + 1}/${modelNames.length}): ${phase}…`, increment);
+              lastReport = Date.now();
+              return;
+            }
+            const now = Date.now();
+            if (now - lastReport < PROGRESS_INTERVAL_MS && event.step !== event.steps) return;
+            lastReport = now;
+            report(`${event.model} (model ${modelIndex + 1}/${modelNames.length}): ${phase}, step ${event.step}/${event.steps}`);
+          };
+          report(`starting the trainer (${config.backend} backend)…`);
+          try {
+            return await diagnoseLoaded(fileLabel, loaded, this.client, options, onEvent, token);
+          } finally {
+            cancelSubscription.dispose();
+          }
+        },
+      );
+      const result: AnalysisResult = { ...base, diagnosis, trained: true, durationMs: Date.now() - started };
+      this.publish(result);
+      const backend = diagnosis.models.find((m) => m.stats)?.stats?.backend.name ?? this.stateValue.backend;
+      this.setState({ backend, running: undefined, last: { file: baseName, summary: summarize(result) } });
+      return { status: 'done', result };
+    } catch (error) {
+      this.setState({ ...this.stateValue, running: undefined });
+      if (error instanceof TrainingError && error.kind === 'cancelled') {
+        return { status: 'cancelled', message: `Diagnosis of ${baseName} was cancelled.` };
+      }
+      const crashed = error instanceof TrainingError && error.kind === 'crashed';
+      const message = crashed
+        ? `${(error as Error).message}. The next diagnosis starts a fresh trainer.`
+        : `Diagnosis of ${baseName} failed: ${(error as Error).message}`;
+      return { status: 'failed', message, crashed };
+    }
+  }
+}
+
+/** "3 findings (1 error)" or "no findings". */
+export function summarize(result: AnalysisResult): string {
+  const all = [...result.diagnosis.problems, ...result.diagnosis.models.flatMap((m) => m.findings)];
+  if (all.length === 0) return 'no findings';
+  const errors = all.filter((f) => f.severity === 'error').length;
+  return `${all.length} finding${all.length === 1 ? '' : 's'}${errors ? ` (${errors} error${errors === 1 ? '' : 's'})` : ''}`;
+}

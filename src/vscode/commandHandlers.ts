@@ -1,0 +1,110 @@
+/** The commands: diagnose, cancel, report, clear, choose a backend, and the internal lens targets. */
+import * as vscode from 'vscode';
+import { BACKEND_NAMES } from '../core/stats';
+import type { AnalysisService, DiagnoseOutcome } from './analysisService';
+import { CommandId } from './commands';
+import { CONFIG_SECTION, type ConfigService } from './config';
+import { showReport } from './report';
+import { toRange } from './spans';
+
+/** The document a command targets: its argument (Explorer, editor title, lens) or the active editor. */
+async function targetDocument(arg: unknown): Promise<vscode.TextDocument | undefined> {
+  if (arg instanceof vscode.Uri) {
+    const open = vscode.workspace.textDocuments.find((d) => d.uri.toString() === arg.toString());
+    if (open) return open;
+    const document = await vscode.workspace.openTextDocument(arg);
+    await vscode.window.showTextDocument(document, { preview: false, preserveFocus: true });
+    return document;
+  }
+  return vscode.window.activeTextEditor?.document;
+}
+
+/** Shows what a finished diagnosis needs the person to know; never waits for the message. */
+function announce(outcome: DiagnoseOutcome, rerun: () => void): void {
+  switch (outcome.status) {
+    case 'done': {
+      const { result } = outcome;
+      if (result.loaded.models.length === 0) {
+        const detail = result.diagnosis.problems.length ? 'see the Problems panel' : 'no Sequential model definition was found';
+        void vscode.window.showWarningMessage(`Activation Lens: nothing to diagnose in ${result.diagnosis.file} (${detail}).`);
+      } else if (!result.trained) {
+        void vscode.window.showInformationMessage('Activation Lens: only the static checks ran: training needs a trusted workspace.');
+      } else {
+        for (const model of result.diagnosis.models) {
+          if (model.error) void vscode.window.showWarningMessage(`Activation Lens: \`${model.model.name}\` was not trained: ${model.error.message}`);
+        }
+      }
+      break;
+    }
+    case 'cancelled':
+      break;
+    case 'unsupported':
+      void vscode.window.showWarningMessage(`Activation Lens: ${outcome.message}`);
+      break;
+    case 'failed':
+      void vscode.window.showErrorMessage(`Activation Lens: ${outcome.message}`, 'Diagnose Again').then((choice) => {
+        if (choice) rerun();
+      });
+      break;
+  }
+}
+
+export function registerCommands(service: AnalysisService, config: ConfigService): vscode.Disposable {
+  const diagnose = async (arg?: unknown): Promise<DiagnoseOutcome | undefined> => {
+    const document = await targetDocument(arg);
+    if (!document) {
+      void vscode.window.showWarningMessage('Activation Lens: open a Python file with a Keras model first.');
+      return undefined;
+    }
+    const outcome = await service.diagnose(document);
+    announce(outcome, () => void vscode.commands.executeCommand(CommandId.Diagnose, document.uri));
+    return outcome;
+  };
+
+  return vscode.Disposable.from(
+    vscode.commands.registerCommand(CommandId.Diagnose, diagnose),
+    vscode.commands.registerCommand(CommandId.Rerun, diagnose),
+    vscode.commands.registerCommand(CommandId.Cancel, (arg?: unknown) => service.cancel(arg instanceof vscode.Uri ? arg : undefined)),
+    vscode.commands.registerCommand(CommandId.ShowReport, async (arg?: unknown) => {
+      const uri = arg instanceof vscode.Uri ? arg : vscode.window.activeTextEditor?.document.uri;
+      const result = (uri && service.resultFor(uri)) ?? service.allResults()[0];
+      if (!result) {
+        void vscode.window.showInformationMessage('Activation Lens: no results yet; run "Activation Lens: Diagnose Activations" first.');
+        return undefined;
+      }
+      return showReport(result);
+    }),
+    vscode.commands.registerCommand(CommandId.ClearDiagnostics, () => {
+      service.cancel();
+      service.clear();
+    }),
+    vscode.commands.registerCommand(CommandId.SelectBackend, async () => {
+      const current = config.get().backend;
+      const descriptions: Record<string, string> = {
+        auto: 'The first available, in this order: tensorflow-gpu, webgpu, tensorflow, wasm, cpu',
+        'tensorflow-gpu': 'CUDA through @tensorflow/tfjs-node-gpu (optional package)',
+        webgpu: 'Any GPU through Dawn (@tensorflow/tfjs-backend-webgpu + webgpu, optional)',
+        tensorflow: 'libtensorflow on the CPU through @tensorflow/tfjs-node (optional package)',
+        wasm: 'WebAssembly with SIMD (bundled; the default without the above)',
+        cpu: 'Plain JavaScript (bundled; slowest)',
+      };
+      const picked = await vscode.window.showQuickPick(
+        ['auto', ...BACKEND_NAMES].map((name) => ({ label: name, description: name === current ? '(current)' : undefined, detail: descriptions[name] })),
+        { title: 'Activation Lens: training backend', placeHolder: `Current: ${current}` },
+      );
+      if (!picked) return undefined;
+      const target = vscode.workspace.workspaceFolders?.length ? vscode.ConfigurationTarget.Workspace : vscode.ConfigurationTarget.Global;
+      await vscode.workspace.getConfiguration(CONFIG_SECTION).update('backend', picked.label, target);
+      return picked.label;
+    }),
+    vscode.commands.registerCommand(CommandId.RevealLayer, async (uri: vscode.Uri, modelName: string, layerIndex: number) => {
+      const result = service.resultFor(uri);
+      const layer = result?.diagnosis.models.find((m) => m.model.name === modelName)?.model.layers[layerIndex];
+      if (!layer) return;
+      const editor = await vscode.window.showTextDocument(uri, { preserveFocus: false });
+      editor.revealRange(toRange(layer.source.span), vscode.TextEditorRevealType.InCenterIfOutsideViewport);
+      editor.selection = new vscode.Selection(toRange(layer.source.span).start, toRange(layer.source.span).end);
+      await vscode.commands.executeCommand('workbench.actions.view.problems');
+    }),
+  );
+}

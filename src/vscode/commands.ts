@@ -1,0 +1,15 @@
+/** Command ids in one place; the contributed ones must match package.json. */
+export const enum CommandId {
+  Diagnose = 'activationLens.diagnose',
+  Cancel = 'activationLens.cancel',
+  ShowReport = 'activationLens.showReport',
+  ClearDiagnostics = 'activationLens.clearDiagnostics',
+  SelectBackend = 'activationLens.selectBackend',
+  /** Internal (registered, not contributed): a layer lens's target. */
+  RevealLayer = 'activationLens.revealLayer',
+  /** Internal: a stale quick fix's "re-run" action. */
+  Rerun = 'activationLens.rerun',
+}
+
+/** Context key set while a diagnosis runs (for the Cancel command's `when` clause). */
+export const RUNNING_CONTEXT_KEY = 'activationLens.running';

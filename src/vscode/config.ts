@@ -1,0 +1,110 @@
+/**
+ * The `activationLens.*` settings as one typed, read-only object (mirrors
+ * `contributes.configuration` in package.json), re-read when they change.
+ */
+import * as vscode from 'vscode';
+import { DEFAULT_DIAGNOSE_OPTIONS, DEFAULT_TRAINING, type DiagnoseOptions } from '../engine/diagnose';
+import { DEFAULT_THRESHOLDS, type Thresholds } from '../core/analysis/types';
+import { BACKEND_NAMES, type BackendChoice, type OptimizerName } from '../core/stats';
+import { Disposable } from './dispose';
+
+export const CONFIG_SECTION = 'activationLens';
+
+export interface Config {
+  readonly backend: BackendChoice;
+  readonly steps: number;
+  readonly batchSize: number;
+  readonly learningRate: number;
+  readonly optimizer: OptimizerName;
+  readonly seed: number;
+  /** Retrain each suggestion before offering it. */
+  readonly verify: boolean;
+  readonly parameterCap: number;
+  readonly thresholds: Thresholds;
+  readonly diagnoseOnSave: boolean;
+  readonly codeLensEnabled: boolean;
+}
+
+const OPTIMIZERS: readonly OptimizerName[] = ['adam', 'sgd', 'rmsprop'];
+
+function positiveInteger(value: unknown, fallback: number): number {
+  return typeof value === 'number' && Number.isInteger(value) && value > 0 ? value : fallback;
+}
+
+function positiveNumber(value: unknown, fallback: number): number {
+  return typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : fallback;
+}
+
+/** Thresholds from the `thresholds` object setting; unknown keys and non-numbers are ignored. */
+function readThresholds(value: unknown): Thresholds {
+  const result: Record<string, number> = { ...DEFAULT_THRESHOLDS };
+  if (value && typeof value === 'object') {
+    for (const [key, raw] of Object.entries(value as Record<string, unknown>)) {
+      if (key in DEFAULT_THRESHOLDS && typeof raw === 'number' && Number.isFinite(raw)) result[key] = raw;
+    }
+  }
+  return result as unknown as Thresholds;
+}
+
+/** Reads the settings for a resource (thresholds and training may differ per folder). */
+export function readConfig(scope?: vscode.Uri): Readonly<Config> {
+  const c = vscode.workspace.getConfiguration(CONFIG_SECTION, scope);
+  const backend = c.get<string>('backend', 'auto');
+  const optimizer = c.get<string>('optimizer', DEFAULT_TRAINING.optimizer);
+  const seed = c.get<number>('seed', DEFAULT_TRAINING.seed);
+  return Object.freeze({
+    backend: backend === 'auto' || (BACKEND_NAMES as readonly string[]).includes(backend) ? (backend as BackendChoice) : 'auto',
+    steps: positiveInteger(c.get('steps'), DEFAULT_TRAINING.steps),
+    batchSize: positiveInteger(c.get('batchSize'), DEFAULT_TRAINING.batchSize),
+    learningRate: positiveNumber(c.get('learningRate'), DEFAULT_TRAINING.learningRate),
+    optimizer: (OPTIMIZERS as readonly string[]).includes(optimizer) ? (optimizer as OptimizerName) : DEFAULT_TRAINING.optimizer,
+    seed: Number.isInteger(seed) && seed >= 0 ? seed : DEFAULT_TRAINING.seed,
+    verify: c.get<boolean>('verifySuggestions', true),
+    parameterCap: positiveInteger(c.get('parameterCap'), DEFAULT_DIAGNOSE_OPTIONS.parameterCap),
+    thresholds: readThresholds(c.get('thresholds')),
+    diagnoseOnSave: c.get<boolean>('diagnoseOnSave', false),
+    codeLensEnabled: c.get<boolean>('codeLens.enabled', true),
+  });
+}
+
+/** The engine's options for a configuration. */
+export function toDiagnoseOptions(config: Readonly<Config>): DiagnoseOptions {
+  return {
+    ...DEFAULT_DIAGNOSE_OPTIONS,
+    backend: config.backend,
+    verify: config.verify,
+    parameterCap: config.parameterCap,
+    thresholds: config.thresholds,
+    training: {
+      ...DEFAULT_TRAINING,
+      steps: config.steps,
+      batchSize: config.batchSize,
+      learningRate: config.learningRate,
+      optimizer: config.optimizer,
+      seed: config.seed,
+    },
+  };
+}
+
+/** Holds the window-level configuration and tells listeners when `activationLens.*` changes. */
+export class ConfigService extends Disposable {
+  private current: Readonly<Config> = readConfig();
+  private readonly changed = this._register(new vscode.EventEmitter<Readonly<Config>>());
+  readonly onDidChange = this.changed.event;
+
+  constructor() {
+    super();
+    this._register(
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (!e.affectsConfiguration(CONFIG_SECTION)) return;
+        this.current = readConfig();
+        this.changed.fire(this.current);
+      }),
+    );
+  }
+
+  /** The window-level settings, or those of a resource's folder. */
+  get(scope?: vscode.Uri): Readonly<Config> {
+    return scope ? readConfig(scope) : this.current;
+  }
+}

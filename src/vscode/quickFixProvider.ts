@@ -1,0 +1,117 @@
+/**
+ * Quick fixes for Activation Lens diagnostics: apply a verified activation swap (activation and
+ * its matching initialiser, on every layer the change touches) as one WorkspaceEdit, and a
+ * source action that applies every verified swap of a model. Results computed from another
+ * version of the document are refused, with an offer to diagnose again.
+ */
+import * as vscode from 'vscode';
+import type { Finding, LayerChange, Suggestion } from '../core/analysis/types';
+import { SEVERITY_RANK } from '../core/analysis/types';
+import type { ModelDiagnosis } from '../engine/diagnose';
+import type { AnalysisService } from './analysisService';
+import { CommandId } from './commands';
+import { DIAGNOSTIC_SOURCE, type DiagnosticsManager } from './diagnosticsManager';
+import { editsForChanges, toWorkspaceEdit } from './swapEdits';
+import { toRange } from './spans';
+
+/** The kind of the "apply all verified swaps" source action. */
+export const APPLY_ALL_KIND = vscode.CodeActionKind.Source.append('activationLens').append('applyAllSwaps');
+
+function isOffered(s: Suggestion): boolean {
+  // Verified improvements only; when verification is off, unverified suggestions are offered too.
+  return s.verified ? s.verified.improved : true;
+}
+
+function describe(s: Suggestion): string {
+  const layers = new Set(s.changes.map((c) => c.layerIndex)).size;
+  const status = s.verified ? `verified: ${s.verified.summary}` : 'not verified';
+  return `Activation Lens: switch to ${s.label}${layers > 1 ? ` on ${layers} layers` : ''} (${status})`;
+}
+
+export class QuickFixProvider implements vscode.CodeActionProvider {
+  static readonly providedCodeActionKinds = [vscode.CodeActionKind.QuickFix, APPLY_ALL_KIND];
+
+  constructor(
+    private readonly service: AnalysisService,
+    private readonly diagnostics: DiagnosticsManager,
+  ) {}
+
+  provideCodeActions(document: vscode.TextDocument, range: vscode.Range | vscode.Selection, context: vscode.CodeActionContext): vscode.CodeAction[] {
+    const result = this.service.resultFor(document.uri);
+    if (!result) return [];
+    const ours = context.diagnostics.filter((d) => d.source === DIAGNOSTIC_SOURCE);
+    const wantsQuickFix = !context.only || context.only.contains(vscode.CodeActionKind.QuickFix);
+    const wantsSource = !!context.only && (APPLY_ALL_KIND.contains(context.only) || context.only.contains(APPLY_ALL_KIND));
+    if (result.stale || result.version !== document.version) {
+      if (ours.length === 0 && !wantsSource) return [];
+      const rerun = new vscode.CodeAction('Activation Lens: results are out of date — diagnose again', wantsSource ? APPLY_ALL_KIND : vscode.CodeActionKind.QuickFix);
+      rerun.command = { command: CommandId.Rerun, title: 'Diagnose again', arguments: [document.uri] };
+      return [rerun];
+    }
+    const actions: vscode.CodeAction[] = [];
+    if (wantsQuickFix) {
+      // One action per suggestion: findings on one span (layers repeated by a comprehension)
+      // share the same model-wide change, so their fixes are one edit.
+      const bySuggestion = new Map<string, { action: vscode.CodeAction; suggestion: Suggestion }>();
+      for (const diagnostic of ours) {
+        const entry = this.diagnostics.find(document.uri, diagnostic);
+        if (!entry?.model) continue;
+        for (const suggestion of entry.finding.suggestions.filter(isOffered)) {
+          const key = `${entry.model.model.name}/${suggestion.id}`;
+          const existing = bySuggestion.get(key);
+          if (existing) {
+            existing.action.diagnostics = [...(existing.action.diagnostics ?? []), diagnostic];
+            continue;
+          }
+          const action = this.swapAction(document, entry.model, suggestion.changes, describe(suggestion), vscode.CodeActionKind.QuickFix);
+          action.diagnostics = [diagnostic];
+          bySuggestion.set(key, { action, suggestion });
+        }
+      }
+      const preferred = [...bySuggestion.values()].find(({ action, suggestion }) => !action.disabled && suggestion.verified?.improved);
+      if (preferred) preferred.action.isPreferred = true;
+      actions.push(...[...bySuggestion.values()].map(({ action }) => action));
+    }
+    if (wantsSource || (!context.only && context.triggerKind === vscode.CodeActionTriggerKind.Invoke)) {
+      const model = modelAt(result.diagnosis.models, range) ?? (result.diagnosis.models.length === 1 ? result.diagnosis.models[0] : undefined);
+      if (model) {
+        const changes = allVerifiedChanges(model);
+        if (changes.length > 0) {
+          actions.push(this.swapAction(document, model, changes, `Activation Lens: apply all verified swaps in model \`${model.model.name}\``, APPLY_ALL_KIND));
+        }
+      }
+    }
+    return actions;
+  }
+
+  private swapAction(document: vscode.TextDocument, model: ModelDiagnosis, changes: readonly LayerChange[], title: string, kind: vscode.CodeActionKind): vscode.CodeAction {
+    const action = new vscode.CodeAction(title, kind);
+    const edits = editsForChanges(document.getText(), model.model, changes);
+    if ('error' in edits) action.disabled = { reason: edits.error };
+    else action.edit = toWorkspaceEdit(document.uri, edits);
+    return action;
+  }
+}
+
+/** The model whose definition contains the range. */
+function modelAt(models: readonly ModelDiagnosis[], range: vscode.Range): ModelDiagnosis | undefined {
+  return models.find((m) => toRange(m.model.span).contains(range));
+}
+
+/**
+ * The best verified suggestion of each finding, most severe findings first; a layer changed by
+ * an earlier suggestion keeps that change (two swaps of one layer cannot both apply).
+ */
+export function allVerifiedChanges(model: ModelDiagnosis): LayerChange[] {
+  const findings = [...model.findings].sort((a: Finding, b: Finding) => SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity]);
+  const byLayer = new Map<number, LayerChange>();
+  const used = new Set<string>();
+  for (const finding of findings) {
+    const best = finding.suggestions.find((s) => s.verified?.improved);
+    if (!best || used.has(best.id)) continue;
+    used.add(best.id);
+    if (best.changes.some((c) => byLayer.has(c.layerIndex))) continue;
+    for (const change of best.changes) byLayer.set(change.layerIndex, change);
+  }
+  return [...byLayer.values()].sort((a, b) => a.layerIndex - b.layerIndex);
+}

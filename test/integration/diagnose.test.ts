@@ -1,0 +1,165 @@
+/** The main flow in a real VS Code: diagnose → Problems → CodeLens → Quick Fix → diagnose again. */
+import * as assert from 'node:assert/strict';
+import * as vscode from 'vscode';
+import { api, codeActions, codeLensTitles, codeOf, diagnoseDone, fixtureUri, open, ours, waitFor } from './helpers';
+
+suite('Diagnose Activations', () => {
+  suiteSetup(async () => {
+    await api();
+  });
+
+  teardown(async () => {
+    await vscode.commands.executeCommand('workbench.action.files.revert');
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+  });
+
+  test('activates on Python and contributes its commands', async () => {
+    await open('healthy_relu.py');
+    const commands = await vscode.commands.getCommands(true);
+    for (const id of ['activationLens.diagnose', 'activationLens.showReport', 'activationLens.clearDiagnostics', 'activationLens.selectBackend', 'activationLens.cancel']) {
+      assert.ok(commands.includes(id), `${id} is registered`);
+    }
+    const extension = vscode.extensions.getExtension('activation-lens.activation-lens');
+    assert.ok(extension?.isActive);
+    const events: string[] = extension.packageJSON.activationEvents;
+    assert.ok(!events.includes('*'), 'never activates on *');
+  });
+
+  test('before a run, a "Diagnose activations" lens sits above the model', async () => {
+    const { document } = await open('healthy_relu.py');
+    await vscode.commands.executeCommand('activationLens.clearDiagnostics');
+    const titles = await waitFor('the diagnose lens', () => codeLensTitles(document.uri), (t) => t.length > 0);
+    assert.deepEqual(titles.map((t) => t.replace(/\$\([^)]*\)\s*/g, '')), ['Diagnose activations']);
+  });
+
+  test('deep_sigmoid: one diagnostic per finding on the layer, with code link and related layers', async () => {
+    const { document } = await open('deep_sigmoid.py');
+    const outcome = await diagnoseDone(document.uri);
+    const findings = outcome.result.diagnosis.models.flatMap((m) => m.findings);
+    assert.ok(findings.length > 0, 'deep_sigmoid has findings');
+    const diagnostics = await waitFor('diagnostics', () => ours(document.uri), (d) => d.length === findings.length);
+    const vanishing = diagnostics.filter((d) => codeOf(d) === 'vanishing-gradient');
+    assert.ok(vanishing.length > 0, 'a vanishing-gradient diagnostic');
+    const first = vanishing[0];
+    // The comprehension `layers.Dense(HIDDEN_UNITS, activation="sigmoid")` is on line 11 (1-based).
+    assert.equal(first.range.start.line, 10);
+    assert.equal(document.getText(first.range), 'layers.Dense(HIDDEN_UNITS, activation="sigmoid")');
+    assert.equal(first.severity, vscode.DiagnosticSeverity.Error);
+    assert.equal(first.source, 'Activation Lens');
+    const code = first.code as { value: string; target: vscode.Uri };
+    assert.ok(code.target.path.endsWith('/docs/findings/vanishing-gradient.md'), code.target.toString());
+    assert.ok((first.relatedInformation ?? []).length > 0, 'related information points at the layers involved');
+    const info = diagnostics.filter((d) => codeOf(d) === 'not-zero-centred');
+    for (const d of info) assert.equal(d.severity, vscode.DiagnosticSeverity.Information);
+  });
+
+  test('CodeLens: model summary and per-layer numbers with the verified suggestion', async () => {
+    const { document } = await open('deep_sigmoid.py');
+    await diagnoseDone(document.uri);
+    // The model is named after its variable, `model`.
+    const titles = await waitFor('result lenses', () => codeLensTitles(document.uri), (t) => t.some((x) => x.includes('model:')));
+    const model = titles.find((t) => t.includes('model:'));
+    assert.match(model ?? '', /model: \d+ findings? .*· wasm · \d+\.\d s/);
+    const layer = titles.find((t) => t.includes('grad '));
+    assert.ok(layer, `a layer lens among ${JSON.stringify(titles)}`);
+    assert.match(layer, /grad \S+ · saturated \d+%.* → (ReLU|ELU) \(verified\)/);
+
+    await vscode.workspace.getConfiguration('activationLens').update('codeLens.enabled', false, vscode.ConfigurationTarget.Global);
+    try {
+      await waitFor('no lenses', () => codeLensTitles(document.uri), (t) => t.length === 0);
+    } finally {
+      await vscode.workspace.getConfiguration('activationLens').update('codeLens.enabled', undefined, vscode.ConfigurationTarget.Global);
+    }
+  });
+
+  test('Quick Fix applies the verified swap; diagnosing again clears the finding', async () => {
+    const editor = await open('deep_sigmoid.py');
+    const { document } = editor;
+    await diagnoseDone(document.uri);
+    const target = (await waitFor('diagnostics', () => ours(document.uri), (d) => d.length > 0)).find((d) => codeOf(d) === 'vanishing-gradient');
+    assert.ok(target);
+    const actions = await codeActions(document.uri, target.range);
+    const fixes = actions.filter((a) => a.kind?.value === vscode.CodeActionKind.QuickFix.value && a.edit);
+    assert.ok(fixes.length > 0, `quick fixes offered: ${actions.map((a) => a.title).join(' | ')}`);
+    const preferred = fixes.filter((a) => a.isPreferred);
+    assert.equal(preferred.length, 1, 'exactly one preferred fix');
+    assert.match(preferred[0].title, /switch to (ReLU|ELU) \+ He normal init.*verified/);
+    const source = actions.find((a) => a.kind?.value.startsWith('source.activationLens'));
+    assert.ok(source, 'the "apply all verified swaps" source action is offered');
+
+    const applied = await vscode.workspace.applyEdit(preferred[0].edit!);
+    assert.ok(applied);
+    const text = document.getText();
+    assert.ok(!text.includes('activation="sigmoid"'), text);
+    assert.match(text, /layers\.Dense\(HIDDEN_UNITS, activation="(relu|elu)", kernel_initializer="he_normal"\)/);
+    // Results are stale now: the diagnostics leave the panel at once.
+    await waitFor('stale diagnostics cleared', () => ours(document.uri), (d) => d.length === 0);
+
+    const again = await diagnoseDone(document.uri);
+    const codes = again.result.diagnosis.models.flatMap((m) => m.findings.map((f) => f.code));
+    assert.ok(!codes.includes('vanishing-gradient'), `still vanishing after the fix: ${codes.join(', ')}`);
+    const after = await waitFor('fresh diagnostics', () => ours(document.uri), (d) => d.length === codes.length);
+    assert.ok(!after.some((d) => codeOf(d) === 'vanishing-gradient'));
+  });
+
+  test('an edit marks results stale: diagnostics cleared, fixes refused with an offer to re-run', async () => {
+    const { document } = await open('deep_sigmoid.py');
+    await diagnoseDone(document.uri);
+    const diagnostics = await waitFor('diagnostics', () => ours(document.uri), (d) => d.length > 0);
+    const range = diagnostics[0].range;
+    const edit = new vscode.WorkspaceEdit();
+    edit.insert(document.uri, new vscode.Position(0, 0), '# edited\n');
+    assert.ok(await vscode.workspace.applyEdit(edit));
+    await waitFor('stale diagnostics cleared', () => ours(document.uri), (d) => d.length === 0);
+    const api_ = await api();
+    const result = api_.service.resultFor(document.uri);
+    assert.ok(result?.stale, 'the result is kept, marked stale');
+    assert.notEqual(result.version, document.version);
+    const actions = await codeActions(document.uri, range.with(range.start.translate(1), range.end.translate(1)), 'source.activationLens');
+    assert.ok(actions.every((a) => !a.edit), 'no edit from stale results');
+    assert.ok(actions.some((a) => /out of date/.test(a.title) && a.command?.command === 'activationLens.rerun'), actions.map((a) => a.title).join(' | '));
+    const titles = await codeLensTitles(document.uri);
+    assert.ok(titles.some((t) => /again/.test(t)), JSON.stringify(titles));
+  });
+
+  test('every model of a file is diagnosed under its own name', async () => {
+    const { document } = await open('two_models.py');
+    const outcome = await diagnoseDone(document.uri);
+    assert.deepEqual(outcome.result.diagnosis.models.map((m) => m.model.name), ['sigmoid_net', 'relu_net']);
+    const titles = await waitFor('lenses', () => codeLensTitles(document.uri), (t) => t.some((x) => x.includes('relu_net:')));
+    assert.ok(titles.some((t) => t.includes('sigmoid_net:')));
+    const diagnostics = await waitFor('diagnostics', () => ours(document.uri), (d) => d.length > 0);
+    assert.ok(diagnostics.every((d) => /^(sigmoid_net|relu_net): /.test(d.message)), diagnostics.map((d) => d.message).join('\n'));
+  });
+
+  test('Show Report opens the text report; Clear Diagnostics empties the panel', async () => {
+    const { document } = await open('healthy_relu.py');
+    const outcome = await diagnoseDone(document.uri);
+    const errors = outcome.result.diagnosis.models.flatMap((m) => m.findings).filter((f) => f.severity === 'error');
+    assert.deepEqual(errors.map((f) => f.code), [], 'the healthy ReLU model has no error finding');
+    const report = await vscode.commands.executeCommand<vscode.TextEditor>('activationLens.showReport', document.uri);
+    assert.ok(report);
+    assert.equal(report.document.languageId, 'markdown');
+    assert.match(report.document.getText(), /Model "model"/);
+    assert.match(report.document.getText(), /Backend wasm/);
+
+    const { document: sigmoid } = await open('deep_sigmoid.py');
+    await diagnoseDone(sigmoid.uri);
+    await waitFor('diagnostics', () => ours(sigmoid.uri), (d) => d.length > 0);
+    await vscode.commands.executeCommand('activationLens.clearDiagnostics');
+    await waitFor('cleared', () => ours(sigmoid.uri), (d) => d.length === 0);
+  });
+
+  test('Select Backend writes the setting', async () => {
+    const picked = vscode.commands.executeCommand<string | undefined>('activationLens.selectBackend');
+    await new Promise((r) => setTimeout(r, 500));
+    await vscode.commands.executeCommand('workbench.action.quickOpenSelectNext');
+    await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
+    const value = await picked;
+    assert.ok(value, 'a backend was picked');
+    assert.equal(vscode.workspace.getConfiguration('activationLens').get('backend'), value);
+    await vscode.workspace.getConfiguration('activationLens').update('backend', 'wasm', vscode.ConfigurationTarget.Workspace);
+  });
+});
+
+void fixtureUri;
