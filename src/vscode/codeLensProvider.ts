@@ -58,8 +58,9 @@ function resultLenses(result: AnalysisResult): vscode.CodeLens[] {
       if (!title) continue;
       lenses.push(new vscode.CodeLens(toRange(layers[0].source.span), {
         title,
-        command: CommandId.RevealLayer,
+        command: CommandId.ShowReport,
         arguments: [result.uri, model.model.name, layers[0].index],
+        tooltip: 'Open the report at this layer',
       }));
     }
   }

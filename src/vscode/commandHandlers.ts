@@ -5,6 +5,8 @@ import type { AnalysisService, DiagnoseOutcome } from './analysisService';
 import { CommandId } from './commands';
 import { CONFIG_SECTION, type ConfigService } from './config';
 import { showReport } from './report';
+import { ReportPanel, type ReportActions } from './reportPanel';
+import { editsForChanges, toWorkspaceEdit } from './swapEdits';
 import { toRange } from './spans';
 
 /** The document a command targets: its argument (Explorer, editor title, lens) or the active editor. */
@@ -17,6 +19,14 @@ async function targetDocument(arg: unknown): Promise<vscode.TextDocument | undef
     return document;
   }
   return vscode.window.activeTextEditor?.document;
+}
+
+/** The results a report command shows: its file's, else the active editor's, else any. */
+function resultForCommand(service: AnalysisService, arg: unknown) {
+  const uri = arg instanceof vscode.Uri ? arg : vscode.window.activeTextEditor?.document.uri;
+  const result = (uri && service.resultFor(uri)) ?? service.allResults()[0];
+  if (!result) void vscode.window.showInformationMessage('Activation Lens: no results yet; run "Activation Lens: Diagnose Activations" first.');
+  return result;
 }
 
 /** Shows what a finished diagnosis needs the person to know; never waits for the message. */
@@ -49,7 +59,38 @@ function announce(outcome: DiagnoseOutcome, rerun: () => void): void {
   }
 }
 
-export function registerCommands(service: AnalysisService, config: ConfigService): vscode.Disposable {
+/** What the report page may ask for: show a line, or apply a verified suggestion. */
+export function reportActions(service: AnalysisService): ReportActions {
+  return {
+    revealLine: async (uri, line) => {
+      const editor = await vscode.window.showTextDocument(uri, { viewColumn: vscode.ViewColumn.One, preserveFocus: false });
+      const position = new vscode.Position(Math.max(0, line - 1), 0);
+      editor.selection = new vscode.Selection(position, position);
+      editor.revealRange(new vscode.Range(position, position), vscode.TextEditorRevealType.InCenterIfOutsideViewport);
+    },
+    applySuggestion: async (uri, modelName, layerIndex, suggestionId) => {
+      const result = service.resultFor(uri);
+      const document = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString());
+      if (!result || !document || result.stale || document.version !== result.version) {
+        const choice = await vscode.window.showWarningMessage('Activation Lens: the file changed since it was diagnosed; diagnose it again before applying a change.', 'Diagnose Again');
+        if (choice) void vscode.commands.executeCommand(CommandId.Diagnose, uri);
+        return;
+      }
+      const model = result.diagnosis.models.find((m) => m.model.name === modelName);
+      const suggestion = model?.findings.find((f) => f.layerIndex === layerIndex && f.suggestions.some((s) => s.id === suggestionId))
+        ?.suggestions.find((s) => s.id === suggestionId);
+      if (!model || !suggestion?.verified?.improved) return;
+      const edits = editsForChanges(result.text, model.model, suggestion.changes);
+      if ('error' in edits) {
+        void vscode.window.showWarningMessage(`Activation Lens: ${edits.error}`);
+        return;
+      }
+      await vscode.workspace.applyEdit(toWorkspaceEdit(uri, edits));
+    },
+  };
+}
+
+export function registerCommands(service: AnalysisService, config: ConfigService, extensionUri: vscode.Uri): vscode.Disposable {
   const diagnose = async (arg?: unknown): Promise<DiagnoseOutcome | undefined> => {
     const document = await targetDocument(arg);
     if (!document) {
@@ -65,14 +106,15 @@ export function registerCommands(service: AnalysisService, config: ConfigService
     vscode.commands.registerCommand(CommandId.Diagnose, diagnose),
     vscode.commands.registerCommand(CommandId.Rerun, diagnose),
     vscode.commands.registerCommand(CommandId.Cancel, (arg?: unknown) => service.cancel(arg instanceof vscode.Uri ? arg : undefined)),
-    vscode.commands.registerCommand(CommandId.ShowReport, async (arg?: unknown) => {
-      const uri = arg instanceof vscode.Uri ? arg : vscode.window.activeTextEditor?.document.uri;
-      const result = (uri && service.resultFor(uri)) ?? service.allResults()[0];
-      if (!result) {
-        void vscode.window.showInformationMessage('Activation Lens: no results yet; run "Activation Lens: Diagnose Activations" first.');
-        return undefined;
-      }
-      return showReport(result);
+    vscode.commands.registerCommand(CommandId.ShowReport, (arg?: unknown, modelName?: string, layerIndex?: number) => {
+      const result = resultForCommand(service, arg);
+      if (!result) return undefined;
+      const focus = typeof modelName === 'string' && typeof layerIndex === 'number' ? { model: modelName, layerIndex } : undefined;
+      return ReportPanel.show(extensionUri, result, config.get(result.uri).thresholds, reportActions(service), focus);
+    }),
+    vscode.commands.registerCommand(CommandId.ShowReportText, (arg?: unknown) => {
+      const result = resultForCommand(service, arg);
+      return result ? showReport(result) : undefined;
     }),
     vscode.commands.registerCommand(CommandId.ClearDiagnostics, () => {
       service.cancel();

@@ -3,6 +3,7 @@ export const enum CommandId {
   Diagnose = 'activationLens.diagnose',
   Cancel = 'activationLens.cancel',
   ShowReport = 'activationLens.showReport',
+  ShowReportText = 'activationLens.showReportText',
   ClearDiagnostics = 'activationLens.clearDiagnostics',
   SelectBackend = 'activationLens.selectBackend',
   /** Internal (registered, not contributed): a layer lens's target. */

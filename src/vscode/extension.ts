@@ -6,7 +6,8 @@
 import * as vscode from 'vscode';
 import { AnalysisService } from './analysisService';
 import { CodeLensProvider } from './codeLensProvider';
-import { registerCommands } from './commandHandlers';
+import { registerCommands, reportActions } from './commandHandlers';
+import { ReportPanel } from './reportPanel';
 import { ConfigService } from './config';
 import { DiagnosticsManager } from './diagnosticsManager';
 import { QuickFixProvider } from './quickFixProvider';
@@ -39,7 +40,10 @@ export function activate(context: vscode.ExtensionContext): ActivationLensApi {
     vscode.languages.registerCodeActionsProvider(MODEL_FILES, new QuickFixProvider(service, diagnostics), {
       providedCodeActionKinds: QuickFixProvider.providedCodeActionKinds,
     }),
-    registerCommands(service, config),
+    registerCommands(service, config, context.extensionUri),
+    vscode.window.registerWebviewPanelSerializer(ReportPanel.viewType, {
+      deserializeWebviewPanel: async (panel) => ReportPanel.revive(panel, context.extensionUri, reportActions(service)),
+    }),
     vscode.workspace.onDidSaveTextDocument((document) => {
       if (document.languageId === 'python' && config.get(document.uri).diagnoseOnSave) {
         void vscode.commands.executeCommand('activationLens.diagnose', document.uri);

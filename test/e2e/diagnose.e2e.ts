@@ -57,6 +57,30 @@ async function drive(page: Page): Promise<void> {
   step('Problems rows', true, `${await page.locator('.markers-panel .monaco-list-row').count()} rows, e.g. "${(await marker.first().innerText()).replace(/\s+/g, ' ').slice(0, 120)}"`);
   await shot(page, '04-problems');
 
+  // The charted report from the command palette: the first four charts must paint.
+  await page.keyboard.press('F1');
+  await page.waitForSelector('.quick-input-widget input', { state: 'visible' });
+  await page.keyboard.type('Activation Lens: Show Report');
+  const showReport = page.locator('.quick-input-list .monaco-list-row', { hasText: 'Show Report' }).filter({ hasNotText: 'as Text' }).first();
+  await showReport.waitFor({ timeout: 15_000 });
+  await showReport.click();
+  const report = page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
+  await report.locator('body[data-rendered="true"]').waitFor({ timeout: 60_000 });
+  const painted: string[] = [];
+  for (const id of ['flow-model', 'steps-model', 'fractions-model', 'loss-model']) {
+    const pixels = await report.locator(`#${id}`).evaluate((c) => {
+      const canvas = c as HTMLCanvasElement;
+      const data = canvas.getContext('2d')?.getImageData(0, 0, canvas.width, canvas.height).data ?? new Uint8ClampedArray();
+      let n = 0;
+      for (let i = 3; i < data.length; i += 4) if (data[i] > 0) n++;
+      return n;
+    });
+    if (pixels < 1000) throw new Error(`report chart ${id} is blank (${pixels} painted pixels)`);
+    painted.push(`${id} ${pixels}px`);
+  }
+  step('report charts paint', true, painted.join(', '));
+  await shot(page, '045-report');
+
   // Put the cursor on the layer line, then Ctrl+. and pick the verified swap.
   await page.locator('.monaco-editor .view-line', { hasText: 'activation="sigmoid"' }).first().click();
   await page.keyboard.press('Control+.');

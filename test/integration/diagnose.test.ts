@@ -132,12 +132,17 @@ suite('Diagnose Activations', () => {
     assert.ok(diagnostics.every((d) => /^(sigmoid_net|relu_net): /.test(d.message)), diagnostics.map((d) => d.message).join('\n'));
   });
 
-  test('Show Report opens the text report; Clear Diagnostics empties the panel', async () => {
+  test('Show Report opens the charted report panel and the text report; Clear Diagnostics empties the panel', async () => {
     const { document } = await open('healthy_relu.py');
     const outcome = await diagnoseDone(document.uri);
     const errors = outcome.result.diagnosis.models.flatMap((m) => m.findings).filter((f) => f.severity === 'error');
     assert.deepEqual(errors.map((f) => f.code), [], 'the healthy ReLU model has no error finding');
-    const report = await vscode.commands.executeCommand<vscode.TextEditor>('activationLens.showReport', document.uri);
+    const panel = await vscode.commands.executeCommand<{ panel: vscode.WebviewPanel; currentReport?: { models: { name: string; backend: string; layers: unknown[] }[] } }>('activationLens.showReport', document.uri);
+    assert.ok(panel?.panel, 'a webview panel');
+    assert.equal(panel.panel.viewType, 'activationLens.report');
+    assert.equal(panel.currentReport?.models[0].backend, 'wasm');
+    assert.equal(panel.currentReport?.models[0].layers.length, 4);
+    const report = await vscode.commands.executeCommand<vscode.TextEditor>('activationLens.showReportText', document.uri);
     assert.ok(report);
     assert.equal(report.document.languageId, 'markdown');
     assert.match(report.document.getText(), /Model "model"/);
