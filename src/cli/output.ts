@@ -71,6 +71,8 @@ function modelJson(m: ModelDiagnosis): Record<string, unknown> {
       parameters: s.parameterCount,
       lossFirst: s.loss[0] ?? null,
       lossLast: s.loss[s.loss.length - 1] ?? null,
+      stableFromStep: m.stability?.step ?? null,
+      msToStable: m.stability?.ms !== undefined ? Math.round(m.stability.ms) : null,
     };
   }
   base.layers = m.model.layers.map((layer) => {
@@ -203,6 +205,9 @@ export function renderText(d: FileDiagnosis): string {
       out.push(`  Backend ${s.backend.name}${skipped}`);
       out.push(`  ${s.stepsRun} steps × batch ${s.options.batchSize}, ${s.options.optimizer} lr ${s.options.learningRate}, seed ${s.options.seed}: ` +
         `${s.msPerStep.toFixed(1)} ms/step, ${(s.totalMs / 1000).toFixed(1)} s; loss ${fmt(s.loss[0] ?? NaN)} → ${fmt(s.loss[s.loss.length - 1] ?? NaN)}; ${s.parameterCount.toLocaleString('en-US')} parameters`);
+      if (m.stability) {
+        out.push(`  Findings stable from step ${m.stability.step} of ${s.stepsRun}${m.stability.ms !== undefined ? ` (${(m.stability.ms / 1000).toFixed(1)} s into training)` : ''}`);
+      }
       out.push('');
       const header = [pad('#', 3, true), pad('layer', 18), pad('line', 5, true), pad('activation', 14), pad('‖∇W‖', 9, true), pad('÷ last', 9, true), pad('saturated', 10, true), pad('dead', 6, true), pad('mean', 8, true), pad('std', 8, true)];
       out.push(`  ${header.join(' ')}`);

@@ -83,6 +83,8 @@ export interface RunStats {
   readonly totalMs: number;
   readonly parameterCount: number;
   readonly loss: readonly number[];
+  /** Wall time from the start of the run (model build included) to the end of each step, ms. */
+  readonly elapsedMs?: readonly number[];
   readonly layers: readonly LayerStats[];
   /** The first step at which the loss or a gradient was NaN/Inf, if any. */
   readonly nonFinite?: { readonly step: number; readonly what: string };

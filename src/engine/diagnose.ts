@@ -15,6 +15,7 @@ import { evaluateInput, featureStats, offness, summarizeInput, transformFeatures
 import type { Dataset } from '../core/data/dataset';
 import { proposeDataCandidates } from '../core/analysis/suggestions';
 import type { TrainingData } from '../core/stats';
+import { stableFrom, type Stability } from '../core/analysis/stability';
 
 export interface DiagnoseOptions {
   readonly training: TrainingOptions;
@@ -72,6 +73,8 @@ export interface ModelDiagnosis {
   readonly summaries?: readonly LayerSummary[];
   readonly findings: readonly Finding[];
   readonly whatIfs: readonly WhatIf[];
+  /** From which step the findings stopped changing (the time a person really had to wait). */
+  readonly stability?: Stability;
   /** Set when the model could not be trained (too large, unsupported, backend unavailable). */
   readonly error?: { readonly kind: string; readonly message: string };
 }
@@ -198,7 +201,8 @@ async function diagnoseModel(
     }
     return { ...finding, suggestions: rankSuggestions(suggestions) };
   });
-  return { model, data, input, stats, summaries, findings: [...loadFindings, ...withSuggestions], whatIfs };
+  const stability = stableFrom(model, stats, options.thresholds);
+  return { model, data, input, stats, summaries, stability, findings: [...loadFindings, ...withSuggestions], whatIfs };
 }
 
 /** Diagnoses every model of a loaded file, one after another, in the shared trainer worker. */

@@ -21,6 +21,8 @@ export interface BuiltModel {
   readonly kernels: readonly (tf.Variable | undefined)[];
   /** The activation applied after the trained output (the head), applied inside the loss. */
   readonly head: LayerSpec;
+  /** True when a BatchNorm layer makes training-mode and inference-mode outputs differ. */
+  readonly hasBatchNorm: boolean;
 }
 
 type Initializer = ReturnType<typeof tf.initializers.zeros>;
@@ -200,5 +202,6 @@ export function buildModel(spec: ModelSpec, seed: number): BuiltModel {
     probeLayout,
     kernels,
     head,
+    hasBatchNorm: spec.layers.some((l) => l.kind === 'batchNorm'),
   };
 }

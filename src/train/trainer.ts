@@ -185,7 +185,10 @@ async function probe(
   step: number,
   withHistograms: boolean,
 ): Promise<{ samples: ProbeSample[]; histograms: Histogram[] }> {
-  const predicted = built.probeModel.predict(probeX);
+  // BatchNorm's moving statistics start at mean 0 / variance 1 and move 1% a step, so early in a
+  // brief run the inference-mode network is not the one being trained. Probe what training sees
+  // (batch statistics) for models with BatchNorm; inference mode otherwise (dropout off).
+  const predicted = built.probeModel.apply(probeX, { training: built.hasBatchNorm }) as tf.Tensor | tf.Tensor[];
   const outputs = Array.isArray(predicted) ? predicted : [predicted];
   try {
     const statsTensor = probeStatsTensor(spec, built, outputs, options);
@@ -248,6 +251,7 @@ export async function trainAndMeasure(
   const kernelVars = kernelIndices.map((i) => built.kernels[i] as tf.Variable);
   const trainable = built.trainModel.trainableWeights.map((w) => w.read() as tf.Variable);
   const loss: number[] = [];
+  const elapsedMs: number[] = [];
   const gradNorms: number[][] = spec.layers.map(() => []);
   const probes: ProbeSample[][] = spec.layers.map(() => []);
   const histograms: Histogram[][] = spec.layers.map(() => []);
@@ -283,6 +287,7 @@ export async function trainAndMeasure(
         timedSteps++;
       }
       loss.push(values[0]);
+      elapsedMs.push(performance.now() - started);
       kernelIndices.forEach((layerIndex, k) => gradNorms[layerIndex].push(values[k + 1]));
       hooks.onProgress?.(step + 1, options.steps, values[0]);
       const bad = Array.from(values).findIndex((v) => !Number.isFinite(v));
@@ -306,6 +311,7 @@ export async function trainAndMeasure(
       totalMs: performance.now() - started,
       parameterCount,
       loss,
+      elapsedMs,
       nonFinite,
       layers: spec.layers.map((layer, i): LayerStats => ({
         index: layer.index,

@@ -86,3 +86,22 @@ test('summaries use the last layer with a kernel for the ratio', () => {
   const s = summarize(run([layerStats(0, 'relu', 2), layerStats(1, 'relu', 4), layerStats(2, 'softmax', 8)]));
   assert.deepEqual(s.map((x) => Number(x.gradRatioToLast.toFixed(12))), [0.25, 0.5, 1]);
 });
+
+test('stability: the first probe step from which the findings equal the final ones', async () => {
+  const { stableFrom } = await import('../../src/core/analysis/stability');
+  // Layer 0 vanishes (1e-7 of the last) from step 20 on; before that its gradient was healthy.
+  const grads = [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, ...Array(40).fill(1e-12)];
+  const probeSteps = [0, 10, 20, 30, 40, 50, 60];
+  const layer = (index: number, activation: ActivationName, norms: number[]): LayerStats => ({
+    index, name: `dense_${index}`, kind: 'dense', activation, hasKernel: true, gradNorms: norms, probes: probeSteps.map((step) => probe({ step })), histograms: [],
+  });
+  const stats = run([layer(0, 'sigmoid', grads), layer(1, 'sigmoid', Array(60).fill(1)), layer(2, 'softmax', Array(60).fill(1))], {
+    stepsRun: 60, loss: Array(60).fill(2), elapsedMs: Array.from({ length: 60 }, (_, i) => (i + 1) * 10),
+  });
+  const stable = stableFrom(model3('sigmoid', 'sigmoid'), stats, DEFAULT_THRESHOLDS);
+  // The geometric mean of layer 0 falls below 1e-3 × last once enough tiny steps accumulate.
+  assert.ok(stable && stable.step > 10 && stable.step <= 60, JSON.stringify(stable));
+  assert.equal(stable?.ms, stable ? stable.step * 10 : undefined);
+  const healthy = run([layer(0, 'relu', Array(60).fill(1)), layer(1, 'relu', Array(60).fill(1)), layer(2, 'softmax', Array(60).fill(1))], { stepsRun: 60, loss: Array(60).fill(2) });
+  assert.equal(stableFrom(model3('relu', 'relu'), healthy, DEFAULT_THRESHOLDS)?.step, 10, 'nothing ever fires: stable from the first probe');
+});
