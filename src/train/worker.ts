@@ -3,6 +3,7 @@
  * caller's event loop. One backend selection per worker; requests are handled one at a time.
  */
 import { parentPort } from 'node:worker_threads';
+import * as os from 'node:os';
 import type { ErrorMessage, FromWorker, ToWorker, TrainRequest } from '../protocol/workerMessages';
 import type { BackendChoice, BackendReport } from '../core/stats';
 import { BackendUnavailableError, selectBackend } from './backends';
@@ -11,6 +12,20 @@ import { CancelledError, DataMismatchError, ModelTooLargeError, trainAndMeasure 
 
 const port = parentPort;
 if (!port) throw new Error('worker.js must run as a worker thread');
+
+/** Nice value of the trainer thread (0 normal, 19 lowest). */
+const TRAINER_NICE = 10;
+
+// On Linux a nice value is per thread, so this lowers only the trainer's priority: when cores
+// are scarce the editor's thread (or the CLI's) wins, and training takes what is left. Elsewhere
+// setpriority(0) would reach the whole process, so it is left alone there.
+if (process.platform === 'linux') {
+  try {
+    os.setPriority(0, TRAINER_NICE);
+  } catch {
+    // not permitted in this environment; training still works at normal priority
+  }
+}
 
 let backend: { choice: BackendChoice; report: BackendReport } | undefined;
 let queue: Promise<void> = Promise.resolve();
