@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import { loadModelFile } from '../core/parse/index';
 import { BACKEND_NAMES, type BackendChoice, type OptimizerName } from '../core/stats';
 import { DEFAULT_THRESHOLDS, SEVERITY_RANK, type Severity, type Thresholds } from '../core/analysis/types';
-import { DEFAULT_DIAGNOSE_OPTIONS, DEFAULT_TRAINING, diagnoseLoaded, type DiagnoseEvent, type DiagnoseOptions } from '../engine/diagnose';
+import { DEFAULT_DIAGNOSE_OPTIONS, DEFAULT_EARLY_STOP, DEFAULT_TRAINING, diagnoseLoaded, type DiagnoseEvent, type DiagnoseOptions } from '../engine/diagnose';
 import { TrainerClient, TrainingError, type CancellationSignal } from '../engine/trainerClient';
 import { renderText, toJson } from './output';
 import * as path from 'node:path';
@@ -70,6 +70,8 @@ Options:
   --max-rows N           read at most N rows of the data (default ${DEFAULT_READ_OPTIONS.maxRows})
   --report FILE.html     also write the report: a self-contained HTML page with the charts
                          (and FILE.json, the same document as --json)
+  --early-stop           end training once the findings have not changed for 3 probes (30 steps,
+                         at least 30 steps); suggestions then retrain for as many steps
   --no-verify            do not retrain suggestions (faster; suggestions are unverified)
   --fail-on SEVERITY     error | warning | info | none: exit 1 when a finding reaches it (default error)
   --parameter-cap N      refuse models with more trainable parameters (default ${DEFAULT_DIAGNOSE_OPTIONS.parameterCap})
@@ -129,6 +131,7 @@ export function parseCli(argv: readonly string[]): CliRequest | 'help' {
       optimizer: { type: 'string' },
       backend: { type: 'string' },
       'no-verify': { type: 'boolean', default: false },
+      'early-stop': { type: 'boolean', default: false },
       'fail-on': { type: 'string' },
       'parameter-cap': { type: 'string' },
       threshold: { type: 'string', multiple: true },
@@ -165,6 +168,7 @@ export function parseCli(argv: readonly string[]): CliRequest | 'help' {
       ...DEFAULT_DIAGNOSE_OPTIONS,
       backend,
       verify: !values['no-verify'],
+      earlyStop: values['early-stop'] ? DEFAULT_EARLY_STOP : undefined,
       parameterCap: positiveInt('parameter-cap', values['parameter-cap'], DEFAULT_DIAGNOSE_OPTIONS.parameterCap),
       thresholds: parseThresholds(values.threshold ?? []),
       training: {

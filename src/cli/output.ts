@@ -71,6 +71,7 @@ function modelJson(m: ModelDiagnosis): Record<string, unknown> {
       parameters: s.parameterCount,
       lossFirst: s.loss[0] ?? null,
       lossLast: s.loss[s.loss.length - 1] ?? null,
+      stoppedEarly: s.stoppedEarly ?? false,
       stableFromStep: m.stability?.step ?? null,
       msToStable: m.stability?.ms !== undefined ? Math.round(m.stability.ms) : null,
     };
@@ -101,6 +102,7 @@ function modelJson(m: ModelDiagnosis): Record<string, unknown> {
   base.whatIfs = m.whatIfs.map((w) => ({
     id: w.candidate.id,
     label: w.candidate.label,
+    steps: w.stats.stepsRun,
     lossFirst: w.stats.loss[0] ?? null,
     lossLast: w.stats.loss[w.stats.loss.length - 1] ?? null,
     msPerStep: round(w.stats.msPerStep, 2),
@@ -205,7 +207,9 @@ export function renderText(d: FileDiagnosis): string {
       out.push(`  Backend ${s.backend.name}${skipped}`);
       out.push(`  ${s.stepsRun} steps × batch ${s.options.batchSize}, ${s.options.optimizer} lr ${s.options.learningRate}, seed ${s.options.seed}: ` +
         `${s.msPerStep.toFixed(1)} ms/step, ${(s.totalMs / 1000).toFixed(1)} s; loss ${fmt(s.loss[0] ?? NaN)} → ${fmt(s.loss[s.loss.length - 1] ?? NaN)}; ${s.parameterCount.toLocaleString('en-US')} parameters`);
-      if (m.stability) {
+      if (s.stoppedEarly) {
+        out.push(`  Stopped early at step ${s.stepsRun} of ${s.options.steps}: the findings had stopped changing`);
+      } else if (m.stability) {
         out.push(`  Findings stable from step ${m.stability.step} of ${s.stepsRun}${m.stability.ms !== undefined ? ` (${(m.stability.ms / 1000).toFixed(1)} s into training)` : ''}`);
       }
       out.push('');

@@ -75,8 +75,10 @@ export interface LayerStats {
 export interface RunStats {
   readonly backend: BackendReport;
   readonly options: TrainingOptions;
-  /** Steps actually run (fewer than asked when a non-finite value stopped training). */
+  /** Steps actually run (fewer than asked when a non-finite value or early stopping ended training). */
   readonly stepsRun: number;
+  /** Training ended because the findings had stopped changing (see EarlyStop). */
+  readonly stoppedEarly?: boolean;
   /** Mean wall time of a training step, ms, excluding the first (warm-up) step and the probes. */
   readonly msPerStep: number;
   /** Wall time of the whole run including model build and probes, ms. */
@@ -98,4 +100,10 @@ export interface TrainingData {
   /** rows × targetWidth targets: class indices (width 1) or one-hot/values; absent → random targets. */
   readonly y?: Float32Array;
   readonly targetWidth: number;
+}
+
+/** Stop training once the findings have not changed for `patience` probes (and `minSteps` ran). */
+export interface EarlyStop {
+  readonly patience: number;
+  readonly minSteps: number;
 }

@@ -14,7 +14,7 @@ import { TrainingError, type CancellationSignal, type TrainerClient } from './tr
 import { evaluateInput, featureStats, offness, summarizeInput, transformFeatures, type FeatureStats, type InputSummary } from '../core/analysis/inputStats';
 import type { Dataset } from '../core/data/dataset';
 import { proposeDataCandidates } from '../core/analysis/suggestions';
-import type { TrainingData } from '../core/stats';
+import type { EarlyStop, TrainingData } from '../core/stats';
 import { stableFrom, type Stability } from '../core/analysis/stability';
 
 export interface DiagnoseOptions {
@@ -23,6 +23,11 @@ export interface DiagnoseOptions {
   readonly backend: BackendChoice;
   /** Retrain each suggestion before offering it. */
   readonly verify: boolean;
+  /**
+   * End the baseline run once its findings have not changed for this many probes; what-if runs
+   * then train the same number of steps. Absent: always train the full step count.
+   */
+  readonly earlyStop?: EarlyStop;
   readonly parameterCap: number;
 }
 
@@ -39,6 +44,9 @@ export const DEFAULT_TRAINING: TrainingOptions = {
   saturationThresholds: { sigmoid: 5, tanh: 2.5, hardSigmoid: 2.5, softsign: 30 },
   histogramBins: 30,
 };
+
+/** Findings unchanged over 3 probes (30 steps at the default probe interval), after ≥ 30 steps. */
+export const DEFAULT_EARLY_STOP: EarlyStop = { patience: 3, minSteps: 30 };
 
 export const DEFAULT_DIAGNOSE_OPTIONS: DiagnoseOptions = {
   training: DEFAULT_TRAINING,
@@ -137,14 +145,18 @@ async function diagnoseModel(
     input = summarizeInput(features, data.dataset.rows, options.thresholds);
   }
   const inputOffness = (summary: InputSummary | undefined) => (summary?.worst[0] ? offness(summary.worst[0], options.thresholds) : 0);
-  const train = (spec: ModelSpec, trainingData?: TrainingData, learningRateFactor = 1) =>
-    client.train(spec, { ...options.training, learningRate: options.training.learningRate * learningRateFactor }, options.backend, options.parameterCap,
-      (step, steps, loss) => onEvent?.({ kind: 'step', model: model.name, step, steps, loss }), signal, trainingData);
+  // What-if runs train exactly as many steps as the baseline did (same seed, data and steps).
+  let steps = options.training.steps;
+  const train = (spec: ModelSpec, trainingData?: TrainingData, learningRateFactor = 1, earlyStop?: EarlyStop) =>
+    client.train(spec, { ...options.training, steps, learningRate: options.training.learningRate * learningRateFactor }, options.backend, options.parameterCap,
+      (step, total, loss) => onEvent?.({ kind: 'step', model: model.name, step, steps: total, loss }), signal, trainingData,
+      earlyStop ? { ...earlyStop, thresholds: options.thresholds } : undefined);
 
   onEvent?.({ kind: 'model-start', model: model.name, phase: 'baseline' });
   let stats: RunStats;
   try {
-    stats = await train(model, data ? toTrainingData(data.dataset) : undefined);
+    stats = await train(model, data ? toTrainingData(data.dataset) : undefined, 1, options.earlyStop);
+    if (stats.stoppedEarly) steps = stats.stepsRun;
   } catch (error) {
     if (error instanceof TrainingError && error.kind !== 'cancelled' && error.kind !== 'crashed') {
       return { model, data, input, findings: loadFindings, whatIfs: [], error: { kind: error.kind, message: error.message } };

@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ModelSpec } from '../core/model';
 import type { BackendChoice, RunStats, TrainingData, TrainingOptions } from '../core/stats';
+import type { TrainRequest } from '../protocol/workerMessages';
 import type { FromWorker, ToWorker, TrainErrorKind } from '../protocol/workerMessages';
 
 export class TrainingError extends Error {
@@ -94,6 +95,7 @@ export class TrainerClient {
     onProgress?: (step: number, steps: number, loss: number) => void,
     signal?: CancellationSignal,
     data?: TrainingData,
+    earlyStop?: TrainRequest['earlyStop'],
   ): Promise<RunStats> {
     if (signal?.isCancellationRequested) return Promise.reject(new TrainingError('cancelled', 'Training was cancelled'));
     const worker = this.ensureWorker();
@@ -112,7 +114,7 @@ export class TrainerClient {
         fn(v);
       };
       this.pending.set(requestId, { resolve: settle(resolve), reject: settle(reject), onProgress });
-      worker.postMessage({ type: 'train', requestId, model, options, backend, parameterCap, cancelFlag, data } satisfies ToWorker);
+      worker.postMessage({ type: 'train', requestId, model, options, backend, parameterCap, cancelFlag, data, earlyStop } satisfies ToWorker);
     });
   }
 

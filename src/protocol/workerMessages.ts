@@ -3,7 +3,8 @@
  * Discriminated unions only; no tensors, no behaviour.
  */
 import type { ModelSpec } from '../core/model';
-import type { BackendChoice, RunStats, TrainingData, TrainingOptions } from '../core/stats';
+import type { BackendChoice, EarlyStop, RunStats, TrainingData, TrainingOptions } from '../core/stats';
+import type { Thresholds } from '../core/analysis/types';
 
 //#region to worker
 export interface TrainRequest {
@@ -21,6 +22,8 @@ export interface TrainRequest {
   readonly cancelFlag: SharedArrayBuffer;
   /** The user's data; synthetic N(0, 1) inputs when absent. */
   readonly data?: TrainingData;
+  /** End training once the findings (under these thresholds) stop changing. */
+  readonly earlyStop?: EarlyStop & { readonly thresholds: Thresholds };
 }
 export type ToWorker = TrainRequest;
 //#endregion

@@ -19,6 +19,8 @@ export class DataMismatchError extends Error {}
 export interface TrainHooks {
   onProgress?(step: number, steps: number, loss: number): void;
   isCancelled?(): boolean;
+  /** Asked after each probe but the last, with the run so far: true ends training there. */
+  shouldStop?(soFar: RunStats): boolean;
 }
 
 /** Two-sided saturating activations: saturation is measured on their pre-activation. */
@@ -266,6 +268,30 @@ export async function trainAndMeasure(
     result.histograms.forEach((h, i) => histograms[i].push(h));
   };
 
+  let stoppedEarly = false;
+  const snapshot = (stepsRun: number): RunStats => ({
+    backend,
+    options,
+    stepsRun,
+    stoppedEarly,
+    msPerStep: timedSteps > 0 ? stepMs / timedSteps : 0,
+    totalMs: performance.now() - started,
+    parameterCount,
+    loss,
+    elapsedMs,
+    nonFinite,
+    layers: spec.layers.map((layer, i): LayerStats => ({
+      index: layer.index,
+      name: layer.name,
+      kind: layer.kind,
+      activation: layer.activation.name,
+      hasKernel: hasKernel(layer.kind),
+      gradNorms: gradNorms[i],
+      probes: probes[i],
+      histograms: histograms[i],
+    })),
+  });
+
   try {
     await recordProbe(0, true);
     let step = 0;
@@ -300,30 +326,19 @@ export async function trainAndMeasure(
         break;
       }
       const isLast = step === options.steps - 1;
-      if ((step + 1) % options.probeEvery === 0 || isLast) await recordProbe(step + 1, isLast);
+      if ((step + 1) % options.probeEvery === 0 || isLast) {
+        await recordProbe(step + 1, isLast);
+        if (!isLast && hooks.shouldStop?.(snapshot(step + 1))) {
+          // Retake this probe with histograms, as the last probe of a run has them.
+          probes.forEach((p) => p.pop());
+          await recordProbe(step + 1, true);
+          stoppedEarly = true;
+          step++;
+          break;
+        }
+      }
     }
-    const stepsRun = step;
-    return {
-      backend,
-      options,
-      stepsRun,
-      msPerStep: timedSteps > 0 ? stepMs / timedSteps : 0,
-      totalMs: performance.now() - started,
-      parameterCount,
-      loss,
-      elapsedMs,
-      nonFinite,
-      layers: spec.layers.map((layer, i): LayerStats => ({
-        index: layer.index,
-        name: layer.name,
-        kind: layer.kind,
-        activation: layer.activation.name,
-        hasKernel: hasKernel(layer.kind),
-        gradNorms: gradNorms[i],
-        probes: probes[i],
-        histograms: histograms[i],
-      })),
-    };
+    return snapshot(step);
   } finally {
     tf.dispose([data.x, data.y, probeX]);
     optimizer.dispose();

@@ -7,6 +7,7 @@ import * as os from 'node:os';
 import type { ErrorMessage, FromWorker, ToWorker, TrainRequest } from '../protocol/workerMessages';
 import type { BackendChoice, BackendReport } from '../core/stats';
 import { BackendUnavailableError, selectBackend } from './backends';
+import { stabilityStopper } from '../core/analysis/stability';
 import { UnsupportedModelError } from './buildModel';
 import { CancelledError, DataMismatchError, ModelTooLargeError, trainAndMeasure } from './trainer';
 
@@ -52,6 +53,9 @@ async function handleTrain(request: TrainRequest): Promise<void> {
     const stats = await trainAndMeasure(request.model, request.options, backend.report, request.parameterCap, {
       isCancelled: () => Atomics.load(cancelFlag, 0) === 1,
       onProgress: (step, steps, loss) => post({ type: 'progress', requestId: request.requestId, step, steps, loss }),
+      shouldStop: request.earlyStop
+        ? stabilityStopper(request.model, request.earlyStop.thresholds, request.earlyStop.patience, request.earlyStop.minSteps)
+        : undefined,
     }, request.data);
     post({ type: 'result', requestId: request.requestId, stats });
   } catch (error) {

@@ -3,7 +3,7 @@
  * `contributes.configuration` in package.json), re-read when they change.
  */
 import * as vscode from 'vscode';
-import { DEFAULT_DIAGNOSE_OPTIONS, DEFAULT_TRAINING, type DiagnoseOptions } from '../engine/diagnose';
+import { DEFAULT_DIAGNOSE_OPTIONS, DEFAULT_EARLY_STOP, DEFAULT_TRAINING, type DiagnoseOptions } from '../engine/diagnose';
 import { DEFAULT_THRESHOLDS, type Thresholds } from '../core/analysis/types';
 import { BACKEND_NAMES, type BackendChoice, type OptimizerName } from '../core/stats';
 import { Disposable } from './dispose';
@@ -19,6 +19,8 @@ export interface Config {
   readonly seed: number;
   /** Retrain each suggestion before offering it. */
   readonly verify: boolean;
+  /** End training once the findings stop changing (at least 30 steps). */
+  readonly stopWhenStable: boolean;
   readonly parameterCap: number;
   readonly thresholds: Thresholds;
   readonly diagnoseOnSave: boolean;
@@ -60,6 +62,7 @@ export function readConfig(scope?: vscode.Uri): Readonly<Config> {
     optimizer: (OPTIMIZERS as readonly string[]).includes(optimizer) ? (optimizer as OptimizerName) : DEFAULT_TRAINING.optimizer,
     seed: Number.isInteger(seed) && seed >= 0 ? seed : DEFAULT_TRAINING.seed,
     verify: c.get<boolean>('verifySuggestions', true),
+    stopWhenStable: c.get<boolean>('stopWhenStable', true),
     parameterCap: positiveInteger(c.get('parameterCap'), DEFAULT_DIAGNOSE_OPTIONS.parameterCap),
     thresholds: readThresholds(c.get('thresholds')),
     diagnoseOnSave: c.get<boolean>('diagnoseOnSave', false),
@@ -73,6 +76,7 @@ export function toDiagnoseOptions(config: Readonly<Config>): DiagnoseOptions {
     ...DEFAULT_DIAGNOSE_OPTIONS,
     backend: config.backend,
     verify: config.verify,
+    earlyStop: config.stopWhenStable ? DEFAULT_EARLY_STOP : undefined,
     parameterCap: config.parameterCap,
     thresholds: config.thresholds,
     training: {

@@ -132,3 +132,13 @@ test('NaN during training is a finding, not a crash; the verified fix lowers the
   const lower = nonFinite.suggestions.find((s: { id: string }) => s.id === 'learning-rate/10');
   assert.equal(lower?.verified?.improved, true);
 });
+
+test('--early-stop ends training once the findings hold still, and the what-ifs train as many steps', () => {
+  const r = cli(['diagnose', 'examples/deep_sigmoid.py', '--early-stop', '--json', '--steps', '200']);
+  const m = JSON.parse(r.stdout).models[0];
+  assert.equal(m.training.stoppedEarly, true);
+  assert.ok(m.training.steps >= 30 && m.training.steps < 200, `stopped at ${m.training.steps}`);
+  assert.ok(m.findings.some((f: { code: string }) => f.code === 'vanishing-gradient'));
+  assert.ok(m.whatIfs.length > 0);
+  for (const w of m.whatIfs) assert.equal(w.steps, m.training.steps, `${w.id} trains as many steps as the baseline`);
+});

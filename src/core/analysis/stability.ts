@@ -19,7 +19,8 @@ function prefix(stats: RunStats, step: number): RunStats {
   };
 }
 
-function signature(model: ModelSpec, stats: RunStats, thresholds: Thresholds): string {
+/** The set of findings (code, layer, severity) of a run, as one comparable string. */
+export function findingSignature(model: ModelSpec, stats: RunStats, thresholds: Thresholds): string {
   return evaluate(model, stats, thresholds)
     .map((f) => `${f.code}@${f.layerIndex ?? '-'}:${f.severity}`)
     .sort()
@@ -38,11 +39,23 @@ export function stableFrom(model: ModelSpec, stats: RunStats, thresholds: Thresh
   if (stats.stepsRun === 0) return undefined;
   const probeSteps = [...new Set((stats.layers[0]?.probes ?? []).map((p) => p.step).filter((s) => s > 0 && s <= stats.stepsRun))].sort((a, b) => a - b);
   if (!probeSteps.includes(stats.stepsRun)) probeSteps.push(stats.stepsRun);
-  const final = signature(model, stats, thresholds);
+  const final = findingSignature(model, stats, thresholds);
   let stable = stats.stepsRun;
   for (let i = probeSteps.length - 1; i >= 0; i--) {
-    if (signature(model, prefix(stats, probeSteps[i]), thresholds) !== final) break;
+    if (findingSignature(model, prefix(stats, probeSteps[i]), thresholds) !== final) break;
     stable = probeSteps[i];
   }
   return { step: stable, ms: stats.elapsedMs?.[stable - 1] };
+}
+
+/** A stateful check for the trainer: true once the findings held still for `patience` probes. */
+export function stabilityStopper(model: ModelSpec, thresholds: Thresholds, patience: number, minSteps: number): (soFar: RunStats) => boolean {
+  let previous: string | undefined;
+  let unchanged = 0;
+  return (soFar) => {
+    const current = findingSignature(model, soFar, thresholds);
+    unchanged = current === previous ? unchanged + 1 : 0;
+    previous = current;
+    return unchanged >= patience && soFar.stepsRun >= minSteps;
+  };
 }
