@@ -1,0 +1,2707 @@
+/**
+ * PyTorch (Python) loader: reads `nn.Sequential(...)` models and `nn.Module` subclasses
+ * statically from a tree-sitter syntax tree. It never runs the user's code. It interprets just
+ * enough Python to know the architecture: literals and constants, arithmetic, `range`, lists
+ * built with `append` / `+=` / comprehensions, `__init__` (sub-modules assigned to `self`,
+ * `nn.init.*_` calls, `for m in self.modules(): if isinstance(...)` loops, `self.apply(fn)`) and
+ * `forward` (the order in which sub-modules and functional ops are applied to the input).
+ *
+ * Soundness policy (the same as the Keras loader's):
+ *  - Anything that changes what would be trained and cannot be resolved (an unknown module or
+ *    call applied to the data, a width only known at run time, branches or residual sums in
+ *    `forward`, an input size that cannot be determined) drops the model; a LoadProblem at the
+ *    offending node goes to `LoadResult.problems`.
+ *  - Anything that keeps the architecture (an unknown shape-preserving module such as
+ *    LayerNorm, an unknown activation treated as linear, an unreadable initialiser) becomes a
+ *    problem in `ModelSpec.problems` and the model is returned.
+ *
+ * Layout: PyTorch tensors are channels-first (N, C, H, W); the IR is channels-last ([H, W, C]
+ * per sample). Input shapes are converted. A Flatten after convolutions therefore orders the
+ * features differently from PyTorch (H, W, C instead of C, H, W): the following Linear sees the
+ * same features permuted. The diagnosis (gradient norms per layer, saturated / dead fractions,
+ * activation statistics) is invariant under a fixed permutation of a layer's inputs with freshly
+ * drawn i.i.d. weights, so no weight re-mapping is needed.
+ */
+import type { Node, Tree } from 'web-tree-sitter';
+import {
+  PositionIndex,
+  type ActivationSpec,
+  type InitializerSpec,
+  type LayerSource,
+  type LayerSpec,
+  type LoadNote,
+  type LoadProblem,
+  type LoadProblemCode,
+  type LoadResult,
+  type ModelSpec,
+  type SourceSpan,
+} from '../model';
+import { collectImports, type ImportTable } from './kerasPython';
+import { getParser } from './treeSitter';
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+// #region Public entry point
+
+/** Loads every PyTorch model (nn.Sequential values and nn.Module classes) of a Python file. Never throws. */
+export async function loadTorchPython(text: string, fileName: string): Promise<LoadResult> {
+  const positions = new PositionIndex(text);
+  const fileStart = positions.span(0, 0);
+  if (text.includes('\u0000')) {
+    return failure(`${fileName} is not a text file (it contains NUL bytes), so it cannot be read as Python.`, fileStart);
+  }
+  let tree: Tree | null;
+  try {
+    const parser = await getParser('python');
+    tree = parser.parse(text);
+  } catch (error) {
+    return failure(`Could not start the Python parser: ${errorMessage(error)}`, fileStart);
+  }
+  if (!tree) return failure('The Python parser returned no syntax tree.', fileStart);
+  try {
+    return new TorchFileLoader(text, positions, tree.rootNode).load();
+  } catch (error) {
+    // Defensive: the loader is written not to throw, but a bug must not reach the user as a crash.
+    return failure(`Internal error while reading ${fileName}: ${errorMessage(error)}`, fileStart);
+  } finally {
+    tree.delete();
+  }
+}
+
+/**
+ * True when a Python file imports torch and neither Keras nor TensorFlow (a mixed file stays
+ * with the Keras loader, which ignores the PyTorch parts). Decided from the import statements.
+ */
+export async function importsTorchOnly(text: string): Promise<boolean> {
+  if (text.includes('\u0000')) return false;
+  try {
+    const parser = await getParser('python');
+    const tree = parser.parse(text);
+    if (!tree) return false;
+    try {
+      let torch = false;
+      let keras = false;
+      for (const path of collectImports(tree.rootNode).values()) {
+        if (path[0] === 'torch') torch = true;
+        if (path[0] === 'tensorflow' || path[0] === 'tf_keras' || path.includes('keras')) keras = true;
+      }
+      return torch && !keras;
+    } finally {
+      tree.delete();
+    }
+  } catch {
+    return false;
+  }
+}
+
+function failure(message: string, span: SourceSpan): LoadResult {
+  return { format: 'pytorch-python', models: [], problems: [{ code: 'parse-error', message, span }] };
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+// #endregion
+
+// #region Values and scopes
+
+/** One step of `forward` applied to the data. */
+type Op =
+  | { readonly type: 'module'; readonly value: Value; readonly use: Node; readonly name: string }
+  | { readonly type: 'functional'; readonly call: Node; readonly callee: Node; readonly name: string; readonly method: boolean; readonly scope: Scope };
+
+type Value =
+  | { readonly kind: 'number'; readonly value: number }
+  | { readonly kind: 'string'; readonly value: string }
+  | { readonly kind: 'bool'; readonly value: boolean }
+  | { readonly kind: 'none' }
+  | { readonly kind: 'sequence'; readonly items: readonly Value[] }
+  /** A dotted name that is not bound in the file, e.g. `torch.relu` or `nn.Linear`. */
+  | { readonly kind: 'reference'; readonly path: readonly string[] }
+  /** A call not evaluated (a module constructor, …), kept with the scope it appeared in. */
+  | { readonly kind: 'call'; readonly node: Node; readonly scope: Scope }
+  /** nn.Sequential / nn.ModuleList / nn.ModuleDict with its (keyed) children. */
+  | { readonly kind: 'container'; readonly type: ContainerType; readonly node: Node; readonly items: readonly ContainerItem[] }
+  /** `self`, a class with constant attributes, a dataclass-like instance. */
+  | { readonly kind: 'object'; readonly attrs: ReadonlyMap<string, Value>; readonly classNode?: Node; readonly isClass?: boolean }
+  /** A def of the file (a method is bound to its object). */
+  | { readonly kind: 'function'; readonly node: Node; readonly self?: Value }
+  /** A tensor derived from forward's input: the ops applied so far. */
+  | { readonly kind: 'tensor'; readonly ops: readonly Op[]; readonly origin: number }
+  | { readonly kind: 'unknown'; readonly node: Node; readonly reason: string };
+
+type ContainerType = 'Sequential' | 'ModuleList' | 'ModuleDict';
+interface ContainerItem {
+  readonly key: string;
+  readonly value: Value;
+}
+
+interface Scope {
+  lookup(name: string, atOffset: number): Value | undefined;
+  /** A scope that later assignments in the same block no longer change (for deferred calls). */
+  freeze(): Scope;
+}
+
+/** Mutable bindings of a block that is interpreted statement by statement. */
+class Env implements Scope {
+  constructor(
+    private readonly parent: Scope | undefined,
+    readonly vars: Map<string, Value> = new Map(),
+  ) {}
+  lookup(name: string, atOffset: number): Value | undefined {
+    return this.vars.has(name) ? this.vars.get(name) : this.parent?.lookup(name, atOffset);
+  }
+  set(name: string, value: Value): void {
+    this.vars.set(name, value);
+  }
+  child(bindings?: ReadonlyMap<string, Value>): Env {
+    return new Env(this, new Map(bindings ?? []));
+  }
+  freeze(): Scope {
+    return new Env(this.parent?.freeze(), new Map(this.vars));
+  }
+}
+
+/**
+ * Module-level `NAME = expr` assignments, classes and defs, evaluated lazily: the assignment in
+ * effect is the last one before the use, or the last one for uses above every assignment (a
+ * method reading a constant defined further down).
+ */
+class ModuleScope implements Scope {
+  private readonly assignments = new Map<string, { offset: number; value: Node }[]>();
+  private readonly definitions = new Map<string, Node>();
+  private readonly evaluating = new Set<number>();
+
+  constructor(
+    private readonly evaluator: Evaluator,
+    root: Node,
+  ) {
+    for (const statement of root.namedChildren) {
+      if (!statement) continue;
+      const definition = statement.type === 'decorated_definition' ? statement.childForFieldName('definition') : statement;
+      if (definition?.type === 'class_definition' || definition?.type === 'function_definition') {
+        const name = definition.childForFieldName('name')?.text;
+        if (name) this.definitions.set(name, definition);
+        continue;
+      }
+      if (statement.type !== 'expression_statement') continue;
+      const assignment = statement.firstNamedChild;
+      if (assignment?.type !== 'assignment') continue;
+      const left = assignment.childForFieldName('left');
+      const right = assignment.childForFieldName('right');
+      if (left?.type !== 'identifier' || !right) continue;
+      const list = this.assignments.get(left.text) ?? [];
+      list.push({ offset: assignment.endIndex, value: right });
+      this.assignments.set(left.text, list);
+    }
+  }
+
+  lookup(name: string, atOffset: number): Value | undefined {
+    if (name === '__name__') return { kind: 'string', value: '__main__' };
+    const list = this.assignments.get(name);
+    if (list) {
+      const before = list.filter((entry) => entry.offset <= atOffset);
+      const chosen = before.length > 0 ? before[before.length - 1] : list[list.length - 1];
+      if (this.evaluating.has(chosen.value.id)) return unknown(chosen.value, `\`${name}\` refers to itself`);
+      this.evaluating.add(chosen.value.id);
+      try {
+        return this.evaluator.evaluate(chosen.value, this, chosen.value.startIndex);
+      } finally {
+        this.evaluating.delete(chosen.value.id);
+      }
+    }
+    const definition = this.definitions.get(name);
+    if (definition?.type === 'function_definition') return { kind: 'function', node: definition };
+    if (definition?.type === 'class_definition') return this.evaluator.classValue(definition, this);
+    return undefined;
+  }
+
+  freeze(): Scope {
+    return this;
+  }
+}
+
+function unknown(node: Node, reason: string): Value {
+  return { kind: 'unknown', node, reason };
+}
+
+/** Raised while building a model when it cannot be trained soundly; the model is dropped. */
+class UnsoundModel extends Error {
+  constructor(
+    readonly code: LoadProblemCode,
+    message: string,
+    readonly node: Node,
+  ) {
+    super(message);
+  }
+}
+
+/** Shared work budget: statements, loop iterations and list items per file (keeps huge inputs fast). */
+const MAX_SEQUENCE = 10_000;
+const MAX_STEPS = 40_000;
+const DEADLINE_MS = 250;
+/** The binding a `return` statement leaves in an interpreted function's environment. */
+const RETURN = '\u0000return';
+
+// #endregion
+
+// #region Static evaluation
+
+class Evaluator {
+  private depth = 0;
+  private steps = 0;
+  private readonly started = performance.now();
+  exhausted = false;
+
+  constructor(private readonly imports: ImportTable) {}
+
+  /**
+   * Counts work for the whole file; past the budget (or, as a safety net on slow machines, past
+   * DEADLINE_MS of wall time) the model is refused rather than the editor stalled.
+   */
+  tick(node: Node): void {
+    this.steps++;
+    if (this.exhausted || this.steps > MAX_STEPS || ((this.steps & 255) === 0 && performance.now() - this.started > DEADLINE_MS)) {
+      this.exhausted = true;
+      throw new UnsoundModel('parse-error', 'it is too large or too deeply nested to read statically in time.', node);
+    }
+  }
+
+  evaluate(node: Node, scope: Scope, atOffset = node.startIndex): Value {
+    if (this.depth > 80) return unknown(node, 'the expression is nested too deeply');
+    this.depth++;
+    try {
+      this.tick(node);
+      return this.evaluateNode(node, scope, atOffset);
+    } finally {
+      this.depth--;
+    }
+  }
+
+  /** Resolves a dotted path through the imports: `nn.Linear` → torch.nn.Linear. */
+  resolve(path: readonly string[]): string[] {
+    const imported = this.imports.get(path[0]);
+    if (imported) return [...imported, ...path.slice(1)];
+    // Lenient for snippets without imports: the conventional aliases.
+    if (path[0] === 'nn') return ['torch', 'nn', ...path.slice(1)];
+    if (path[0] === 'F') return ['torch', 'nn', 'functional', ...path.slice(1)];
+    return [...path];
+  }
+
+  classValue(classNode: Node, scope: Scope): Value {
+    const attrs = new Map<string, Value>();
+    const body = classNode.childForFieldName('body');
+    for (const statement of body?.namedChildren ?? []) {
+      if (statement?.type !== 'expression_statement') continue;
+      const assignment = statement.firstNamedChild;
+      if (assignment?.type !== 'assignment') continue;
+      const left = assignment.childForFieldName('left');
+      const right = assignment.childForFieldName('right');
+      if (left?.type === 'identifier' && right) attrs.set(left.text, this.evaluate(right, scope));
+      else if (left?.type === 'identifier' && !right) attrs.set(left.text, unknown(left, `\`${left.text}\` has no default`));
+    }
+    return { kind: 'object', attrs, classNode, isClass: true };
+  }
+
+  private evaluateNode(node: Node, scope: Scope, atOffset: number): Value {
+    switch (node.type) {
+      case 'integer':
+      case 'float': {
+        const value = Number(node.text.split('_').join(''));
+        return Number.isFinite(value) ? { kind: 'number', value } : unknown(node, 'not a plain number');
+      }
+      case 'true':
+        return { kind: 'bool', value: true };
+      case 'false':
+        return { kind: 'bool', value: false };
+      case 'none':
+        return { kind: 'none' };
+      case 'string': {
+        let text = '';
+        for (const part of node.namedChildren) {
+          if (!part) continue;
+          if (part.type === 'string_content') text += part.text;
+          else if (part.type === 'interpolation') return unknown(node, 'f-strings are not evaluated');
+        }
+        return { kind: 'string', value: text };
+      }
+      case 'concatenated_string': {
+        let text = '';
+        for (const part of node.namedChildren) {
+          const value = part ? this.evaluate(part, scope, atOffset) : undefined;
+          if (value?.kind !== 'string') return unknown(node, 'not a plain string');
+          text += value.value;
+        }
+        return { kind: 'string', value: text };
+      }
+      case 'parenthesized_expression': {
+        const inner = firstCode(node);
+        return inner ? this.evaluate(inner, scope, atOffset) : unknown(node, 'empty parentheses');
+      }
+      case 'unary_operator': {
+        const operand = node.childForFieldName('argument');
+        const operator = node.childForFieldName('operator')?.text;
+        const value = operand ? this.evaluate(operand, scope, atOffset) : unknown(node, 'incomplete expression');
+        if (value.kind !== 'number') return value.kind === 'unknown' ? value : unknown(node, 'not a number');
+        if (operator === '-') return { kind: 'number', value: -value.value };
+        if (operator === '+') return value;
+        return unknown(node, `operator ${operator ?? '?'} is not evaluated`);
+      }
+      case 'not_operator': {
+        const operand = node.childForFieldName('argument');
+        const truth = operand ? truthiness(this.evaluate(operand, scope, atOffset)) : undefined;
+        return truth === undefined ? unknown(node, 'not known statically') : { kind: 'bool', value: !truth };
+      }
+      case 'boolean_operator': {
+        const left = node.childForFieldName('left');
+        const right = node.childForFieldName('right');
+        const operator = node.childForFieldName('operator')?.text;
+        if (!left || !right) return unknown(node, 'incomplete expression');
+        const l = this.evaluate(left, scope, atOffset);
+        const truth = truthiness(l);
+        if (truth === undefined) return unknown(node, 'not known statically');
+        if (operator === 'and') return truth ? this.evaluate(right, scope, atOffset) : l;
+        return truth ? l : this.evaluate(right, scope, atOffset);
+      }
+      case 'comparison_operator':
+        return this.evaluateComparison(node, scope, atOffset);
+      case 'conditional_expression': {
+        const [body, condition, alternative] = node.namedChildren.filter((c): c is Node => !!c && c.type !== 'comment');
+        const truth = condition ? truthiness(this.evaluate(condition, scope, atOffset)) : undefined;
+        if (truth === undefined || !body || !alternative) return unknown(node, 'a condition only known at run time');
+        return this.evaluate(truth ? body : alternative, scope, atOffset);
+      }
+      case 'binary_operator':
+        return this.evaluateBinary(node, scope, atOffset);
+      case 'list':
+      case 'tuple':
+      case 'expression_list':
+        return this.evaluateItems(node, scope, atOffset);
+      case 'dictionary': {
+        const items: Value[] = [];
+        for (const pair of node.namedChildren) {
+          if (!pair || pair.type === 'comment') continue;
+          const key = pair.childForFieldName('key');
+          const value = pair.childForFieldName('value');
+          if (pair.type !== 'pair' || !key || !value) return unknown(pair, 'only literal key: value pairs are read');
+          items.push({ kind: 'sequence', items: [this.evaluate(key, scope, atOffset), this.evaluate(value, scope, atOffset)] });
+        }
+        return { kind: 'sequence', items };
+      }
+      case 'list_comprehension':
+      case 'generator_expression':
+        return this.evaluateComprehension(node, scope, atOffset);
+      case 'identifier': {
+        const bound = scope.lookup(node.text, atOffset);
+        return bound ?? { kind: 'reference', path: [node.text] };
+      }
+      case 'attribute':
+        return this.evaluateAttribute(node, scope, atOffset);
+      case 'subscript':
+        return this.evaluateSubscript(node, scope, atOffset);
+      case 'call':
+        return this.evaluateCall(node, scope, atOffset);
+      default:
+        return unknown(node, `\`${shorten(node.text)}\` cannot be evaluated without running the code`);
+    }
+  }
+
+  private evaluateComparison(node: Node, scope: Scope, atOffset: number): Value {
+    const operands = node.namedChildren.filter((c): c is Node => !!c && c.type !== 'comment');
+    const operators = node.children.filter((c): c is Node => !!c && !c.isNamed).map((c) => c.text);
+    if (operands.length !== 2 || operators.length < 1) return unknown(node, 'chained comparisons are not evaluated');
+    const a = this.evaluate(operands[0], scope, atOffset);
+    const b = this.evaluate(operands[1], scope, atOffset);
+    const operator = operators.join(' ');
+    if ((operator === '==' || operator === 'is' || operator === '!=' || operator === 'is not') && a.kind === 'reference' && b.kind === 'reference') {
+      const same = this.resolve(a.path).join('.') === this.resolve(b.path).join('.');
+      return { kind: 'bool', value: operator === '==' || operator === 'is' ? same : !same };
+    }
+    if (a.kind === 'number' && b.kind === 'number') {
+      const x = a.value;
+      const y = b.value;
+      const result =
+        operator === '<' ? x < y : operator === '<=' ? x <= y : operator === '>' ? x > y : operator === '>=' ? x >= y
+        : operator === '==' ? x === y : operator === '!=' ? x !== y : undefined;
+      return result === undefined ? unknown(node, 'not known statically') : { kind: 'bool', value: result };
+    }
+    if ((a.kind === 'string' && b.kind === 'string') || (a.kind === 'bool' && b.kind === 'bool') || (a.kind === 'none' && b.kind === 'none')) {
+      const same = a.kind === 'none' || (a as { value: unknown }).value === (b as { value: unknown }).value;
+      if (operator === '==' || operator === 'is') return { kind: 'bool', value: same };
+      if (operator === '!=' || operator === 'is not') return { kind: 'bool', value: !same };
+    }
+    if ((operator === 'is' || operator === 'is not' || operator === '==' || operator === '!=') && (a.kind === 'none' || b.kind === 'none')) {
+      const other = a.kind === 'none' ? b : a;
+      if (other.kind !== 'unknown' && other.kind !== 'none') return { kind: 'bool', value: operator === 'is not' || operator === '!=' };
+    }
+    return unknown(node, 'not known statically');
+  }
+
+  private evaluateBinary(node: Node, scope: Scope, atOffset: number): Value {
+    const leftNode = node.childForFieldName('left');
+    const rightNode = node.childForFieldName('right');
+    const operator = node.childForFieldName('operator')?.text;
+    if (!leftNode || !rightNode || !operator) return unknown(node, 'incomplete expression');
+    const left = this.evaluate(leftNode, scope, atOffset);
+    if (left.kind === 'unknown' || left.kind === 'tensor') return left;
+    const right = this.evaluate(rightNode, scope, atOffset);
+    if (right.kind === 'unknown' || right.kind === 'tensor') return right;
+    if (left.kind === 'number' && right.kind === 'number') {
+      const a = left.value;
+      const b = right.value;
+      const result =
+        operator === '+' ? a + b
+        : operator === '-' ? a - b
+        : operator === '*' ? a * b
+        : operator === '/' ? a / b
+        : operator === '//' ? Math.floor(a / b)
+        : operator === '%' ? a - b * Math.floor(a / b)
+        : operator === '**' ? a ** b
+        : Number.NaN;
+      return Number.isFinite(result) ? { kind: 'number', value: result } : unknown(node, `\`${shorten(node.text)}\` has no finite value`);
+    }
+    if (operator === '+' && left.kind === 'sequence' && right.kind === 'sequence') {
+      if (left.items.length + right.items.length > MAX_SEQUENCE) return unknown(node, 'the list is too long');
+      return { kind: 'sequence', items: [...left.items, ...right.items] };
+    }
+    if (operator === '+' && left.kind === 'string' && right.kind === 'string') return { kind: 'string', value: left.value + right.value };
+    if (operator === '*') {
+      const sequence = left.kind === 'sequence' ? left : right.kind === 'sequence' ? right : undefined;
+      const count = left.kind === 'number' ? left : right.kind === 'number' ? right : undefined;
+      if (sequence && count && Number.isInteger(count.value) && count.value >= 0 && sequence.items.length * count.value <= MAX_SEQUENCE) {
+        const items: Value[] = [];
+        for (let i = 0; i < count.value; i++) items.push(...sequence.items);
+        return { kind: 'sequence', items };
+      }
+    }
+    return unknown(node, `\`${shorten(node.text)}\` cannot be evaluated without running the code`);
+  }
+
+  evaluateItems(node: Node, scope: Scope, atOffset: number): Value {
+    const items: Value[] = [];
+    for (const child of node.namedChildren) {
+      if (!child || child.type === 'comment') continue;
+      if (child.type === 'list_splat') {
+        const inner = firstCode(child);
+        const value = inner ? this.evaluate(inner, scope, atOffset) : unknown(child, 'empty splat');
+        const spread = value.kind === 'container' ? value.items.map((i) => i.value) : value.kind === 'sequence' ? value.items : undefined;
+        if (!spread) return value.kind === 'unknown' ? value : unknown(child, `\`${shorten(child.text)}\` is not a known list`);
+        items.push(...spread);
+      } else {
+        items.push(this.evaluate(child, scope, atOffset));
+      }
+      if (items.length > MAX_SEQUENCE) return unknown(node, 'the list is too long');
+    }
+    return { kind: 'sequence', items };
+  }
+
+  private evaluateComprehension(node: Node, scope: Scope, atOffset: number): Value {
+    const body = node.childForFieldName('body');
+    const clauses = node.namedChildren.filter((c): c is Node => !!c && c.type !== 'comment' && c.id !== body?.id);
+    if (!body || clauses.length !== 1 || clauses[0].type !== 'for_in_clause') {
+      return unknown(node, 'only comprehensions with a single `for … in …` and no condition are read');
+    }
+    const target = clauses[0].childForFieldName('left');
+    const iterableNode = clauses[0].childForFieldName('right');
+    if (!target || !iterableNode) return unknown(node, 'incomplete comprehension');
+    const elements = this.iterate(this.evaluate(iterableNode, scope, atOffset));
+    if (!elements) return unknown(iterableNode, `\`${shorten(iterableNode.text)}\` is not a known sequence`);
+    const items: Value[] = [];
+    for (const element of elements) {
+      this.tick(node);
+      const bindings = bindTarget(target, element);
+      if (!bindings) return unknown(target, 'only simple loop variables are read');
+      items.push(this.evaluate(body, new Env(scope, bindings).freeze(), atOffset));
+    }
+    return { kind: 'sequence', items };
+  }
+
+  /** The elements a `for` loop visits, when known. */
+  iterate(value: Value): readonly Value[] | undefined {
+    if (value.kind === 'sequence') return value.items;
+    if (value.kind === 'container') {
+      return value.type === 'ModuleDict' ? value.items.map((i) => ({ kind: 'string' as const, value: i.key })) : value.items.map((i) => i.value);
+    }
+    return undefined;
+  }
+
+  private evaluateAttribute(node: Node, scope: Scope, atOffset: number): Value {
+    const objectNode = node.childForFieldName('object');
+    const attribute = node.childForFieldName('attribute')?.text;
+    if (!objectNode || !attribute) return unknown(node, 'incomplete attribute');
+    const object = this.evaluate(objectNode, scope, atOffset);
+    switch (object.kind) {
+      case 'reference':
+        return { kind: 'reference', path: [...object.path, attribute] };
+      case 'object': {
+        const value = object.attrs.get(attribute);
+        if (value) return value;
+        const method = object.classNode && findMethod(object.classNode, attribute);
+        if (method) return { kind: 'function', node: method, self: object };
+        return unknown(node, `\`${shorten(node.text)}\` is not known statically`);
+      }
+      case 'container': {
+        const item = object.items.find((i) => i.key === attribute);
+        return item ? item.value : unknown(node, `\`${shorten(node.text)}\` is not known statically`);
+      }
+      default:
+        return unknown(node, `\`${shorten(node.text)}\` is not known statically`);
+    }
+  }
+
+  private evaluateSubscript(node: Node, scope: Scope, atOffset: number): Value {
+    const valueNode = node.childForFieldName('value');
+    const indexNode = node.childForFieldName('subscript');
+    if (!valueNode || !indexNode) return unknown(node, 'incomplete subscript');
+    const sequence = this.evaluate(valueNode, scope, atOffset);
+    const index = this.evaluate(indexNode, scope, atOffset);
+    const items = sequence.kind === 'sequence' ? sequence.items : sequence.kind === 'container' ? sequence.items.map((i) => i.value) : undefined;
+    if (sequence.kind === 'container' && index.kind === 'string') {
+      const item = sequence.items.find((i) => i.key === index.value);
+      if (item) return item.value;
+    }
+    if (items && index.kind === 'number' && Number.isInteger(index.value)) {
+      const i = index.value < 0 ? items.length + index.value : index.value;
+      if (i >= 0 && i < items.length) return items[i];
+    }
+    return unknown(node, `\`${shorten(node.text)}\` cannot be evaluated without running the code`);
+  }
+
+  private evaluateCall(node: Node, scope: Scope, atOffset: number): Value {
+    const callee = node.childForFieldName('function');
+    if (!callee) return unknown(node, 'incomplete call');
+    const calleeValue = this.evaluate(callee, scope, atOffset);
+    const args = callArguments(node);
+    const evaluateArgs = () => args.positional.map((a) => this.evaluate(a, scope, atOffset));
+    if (calleeValue.kind === 'reference') {
+      const path = this.resolve(calleeValue.path);
+      const name = path.join('.');
+      const numbers = (): (number | undefined)[] => evaluateArgs().map((v) => (v.kind === 'number' ? v.value : undefined));
+      if (path.length === 1) {
+        switch (name) {
+          case 'range': {
+            const n = numbers();
+            if (n.length < 1 || n.length > 3 || n.some((x) => x === undefined || !Number.isInteger(x))) return unknown(node, `\`${shorten(node.text)}\` is not known statically`);
+            const [start, stop, step] = n.length === 1 ? [0, n[0] as number, 1] : [n[0] as number, n[1] as number, (n[2] ?? 1) as number];
+            if (step === 0) return unknown(node, 'range() step is zero');
+            const count = Math.max(0, Math.ceil((stop - start) / step));
+            if (count > MAX_SEQUENCE) return unknown(node, `range() of ${count} items is too long`);
+            return { kind: 'sequence', items: Array.from({ length: count }, (_, i) => ({ kind: 'number' as const, value: start + i * step })) };
+          }
+          case 'int':
+          case 'float':
+          case 'round':
+          case 'abs': {
+            const [x] = numbers();
+            if (x === undefined || args.positional.length !== 1) return unknown(node, `\`${shorten(node.text)}\` is not known statically`);
+            return { kind: 'number', value: name === 'int' ? Math.trunc(x) : name === 'round' ? Math.round(x) : name === 'abs' ? Math.abs(x) : x };
+          }
+          case 'min':
+          case 'max': {
+            const n = numbers();
+            if (n.length < 2 || n.some((x) => x === undefined)) return unknown(node, `\`${shorten(node.text)}\` is not known statically`);
+            return { kind: 'number', value: name === 'min' ? Math.min(...(n as number[])) : Math.max(...(n as number[])) };
+          }
+          case 'len': {
+            const [v] = evaluateArgs();
+            const items = v ? this.iterate(v) : undefined;
+            return items ? { kind: 'number', value: items.length } : unknown(node, `\`${shorten(node.text)}\` is not known statically`);
+          }
+          case 'list':
+          case 'tuple': {
+            const [v] = evaluateArgs();
+            if (!v) return { kind: 'sequence', items: [] };
+            const items = this.iterate(v);
+            return items ? { kind: 'sequence', items } : unknown(node, `\`${shorten(node.text)}\` is not known statically`);
+          }
+          case 'enumerate':
+          case 'zip': {
+            const lists = evaluateArgs().map((v) => this.iterate(v));
+            if (lists.length === 0 || lists.some((l) => !l)) return unknown(node, `\`${shorten(node.text)}\` is not known statically`);
+            const known = lists as (readonly Value[])[];
+            const length = Math.min(...known.map((l) => l.length));
+            const items: Value[] = [];
+            for (let i = 0; i < length; i++) {
+              items.push({ kind: 'sequence', items: name === 'enumerate' ? [{ kind: 'number', value: i }, known[0][i]] : known.map((l) => l[i]) });
+            }
+            return { kind: 'sequence', items };
+          }
+          case 'isinstance': {
+            const [object, classes] = evaluateArgs();
+            if (!object || !classes) return unknown(node, 'incomplete isinstance');
+            const wanted = (classes.kind === 'sequence' ? classes.items : [classes]).map((c) => (c.kind === 'reference' ? this.resolve(c.path).join('.') : undefined));
+            if (object.kind === 'object' && !object.isClass && wanted.every((w) => w !== undefined)) return { kind: 'bool', value: false };
+            const cls = this.classOf(object);
+            if (!cls || wanted.some((w) => w === undefined)) return unknown(node, 'not known statically');
+            return { kind: 'bool', value: wanted.includes(cls) };
+          }
+          case 'type': {
+            const [object] = evaluateArgs();
+            const cls = object ? this.classOf(object) : undefined;
+            return cls ? { kind: 'reference', path: cls.split('.') } : unknown(node, 'not known statically');
+          }
+          default:
+            break;
+        }
+      }
+      if (name === 'math.sqrt' || name === 'math.exp' || name === 'math.log') {
+        const [x] = numbers();
+        if (x === undefined) return unknown(node, `\`${shorten(node.text)}\` is not known statically`);
+        const result = name === 'math.sqrt' ? Math.sqrt(x) : name === 'math.exp' ? Math.exp(x) : Math.log(x);
+        return Number.isFinite(result) ? { kind: 'number', value: result } : unknown(node, 'no finite value');
+      }
+      if (name === 'torch.nn.init.calculate_gain') {
+        const [nonlinearity, param] = evaluateArgs();
+        const p = args.keyword.get('param');
+        const paramValue = p ? this.evaluate(p.value, scope, atOffset) : param;
+        if (nonlinearity?.kind !== 'string') return unknown(node, 'the nonlinearity is not known statically');
+        const gain = torchGain(nonlinearity.value, paramValue?.kind === 'number' ? paramValue.value : undefined);
+        return gain === undefined ? unknown(node, `unknown nonlinearity "${nonlinearity.value}"`) : { kind: 'number', value: gain };
+      }
+      if (path[0] === 'torch' && path[1] === 'nn' && (path[2] === 'Sequential' || path[2] === 'ModuleList' || path[2] === 'ModuleDict') && path.length === 3) {
+        return this.container(path[2], node, scope, atOffset);
+      }
+      if (path[path.length - 1] === 'OrderedDict' || name === 'dict') {
+        if (args.keyword.size > 0 && args.positional.length === 0) {
+          return { kind: 'sequence', items: [...args.keyword.entries()].map(([k, v]) => ({ kind: 'sequence' as const, items: [{ kind: 'string' as const, value: k }, this.evaluate(v.value, scope, atOffset)] })) };
+        }
+        const [v] = evaluateArgs();
+        return v ?? { kind: 'sequence', items: [] };
+      }
+    }
+    if (calleeValue.kind === 'function' && !calleeValue.self && this.callFunction) {
+      // A factory of the file, e.g. `def block(n_in, n_out): return nn.Sequential(...)`.
+      const returned = this.callFunction(calleeValue.node, node, scope);
+      if (returned) return returned;
+    }
+    if (calleeValue.kind === 'object' && calleeValue.isClass && calleeValue.classNode && !this.isModuleClass(calleeValue.classNode)) {
+      // A dataclass-like configuration object: its class attributes, overridden by the arguments.
+      const attrs = new Map(calleeValue.attrs);
+      const fields = [...attrs.keys()];
+      args.positional.forEach((a, i) => {
+        if (i < fields.length) attrs.set(fields[i], this.evaluate(a, scope, atOffset));
+      });
+      for (const [k, v] of args.keyword) attrs.set(k, this.evaluate(v.value, scope, atOffset));
+      return { kind: 'object', attrs, classNode: calleeValue.classNode };
+    }
+    return { kind: 'call', node, scope: scope.freeze() };
+  }
+
+  /** Runs a def of the file with a call's arguments and returns what it returns (set by the loader). */
+  callFunction: ((fn: Node, call: Node, scope: Scope) => Value | undefined) | undefined;
+
+  /** Module classes of the file are decided by the loader; set before loading. */
+  isModuleClass: (classNode: Node) => boolean = () => false;
+
+  /** The dotted torch class a module value is an instance of, e.g. 'torch.nn.Linear'. */
+  classOf(value: Value): string | undefined {
+    if (value.kind === 'container') return `torch.nn.${value.type}`;
+    if (value.kind !== 'call') return undefined;
+    const callee = value.node.childForFieldName('function');
+    const parts = callee ? dottedParts(callee) : undefined;
+    return parts ? this.resolve(parts).join('.') : undefined;
+  }
+
+  private container(type: ContainerType, node: Node, scope: Scope, atOffset: number): Value {
+    const args = callArguments(node);
+    const items: ContainerItem[] = [];
+    const addKeyed = (list: Value, at: Node): Value | undefined => {
+      const entries = this.iterate(list);
+      if (!entries) return list.kind === 'unknown' ? list : unknown(at, `\`${shorten(at.text)}\` is not known statically`);
+      for (const entry of entries) {
+        if (entry.kind === 'sequence' && entry.items.length === 2 && entry.items[0].kind === 'string') {
+          items.push({ key: entry.items[0].value, value: entry.items[1] });
+        } else if (type === 'ModuleDict') {
+          return unknown(at, 'ModuleDict entries must be (name, module) pairs');
+        } else {
+          items.push({ key: String(items.length), value: entry });
+        }
+      }
+      return undefined;
+    };
+    if (type === 'Sequential') {
+      for (const arg of callArgumentNodes(node)) {
+        if (arg.type === 'keyword_argument') continue;
+        if (arg.type === 'list_splat') {
+          const inner = firstCode(arg);
+          const value = inner ? this.evaluate(inner, scope, atOffset) : unknown(arg, 'empty splat');
+          const problem = addKeyed(value, arg);
+          if (problem) return problem;
+          continue;
+        }
+        const value = this.evaluate(arg, scope, atOffset);
+        // `OrderedDict([...])` / `dict(...)` evaluate to (name, module) pairs.
+        if (value.kind === 'sequence' && arg.type === 'call' && isOrderedDictCall(arg)) {
+          const problem = addKeyed(value, arg);
+          if (problem) return problem;
+        } else {
+          items.push({ key: String(items.length), value });
+        }
+      }
+    } else {
+      const list = args.positional[0] ?? args.keyword.get('modules')?.value;
+      if (list) {
+        const problem = addKeyed(this.evaluate(list, scope, atOffset), list);
+        if (problem) return problem;
+      }
+    }
+    return { kind: 'container', type, node, items };
+  }
+}
+
+function isOrderedDictCall(node: Node): boolean {
+  const callee = node.childForFieldName('function');
+  return !!callee && (callee.text.endsWith('OrderedDict') || callee.text === 'dict');
+}
+
+/** Gains of torch.nn.init.calculate_gain. */
+function torchGain(nonlinearity: string, param: number | undefined): number | undefined {
+  switch (nonlinearity) {
+    case 'linear':
+    case 'identity':
+    case 'sigmoid':
+    case 'conv1d':
+    case 'conv2d':
+    case 'conv3d':
+    case 'conv_transpose1d':
+    case 'conv_transpose2d':
+    case 'conv_transpose3d':
+      return 1;
+    case 'tanh':
+      return 5 / 3;
+    case 'relu':
+      return Math.SQRT2;
+    case 'leaky_relu': {
+      const slope = param ?? 0.01;
+      return Math.sqrt(2 / (1 + slope * slope));
+    }
+    case 'selu':
+      return 3 / 4;
+    default:
+      return undefined;
+  }
+}
+
+function truthiness(value: Value): boolean | undefined {
+  switch (value.kind) {
+    case 'bool':
+      return value.value;
+    case 'number':
+      return value.value !== 0;
+    case 'string':
+      return value.value.length > 0;
+    case 'none':
+      return false;
+    case 'sequence':
+      return value.items.length > 0;
+    default:
+      return undefined;
+  }
+}
+
+function bindTarget(target: Node, value: Value): Map<string, Value> | undefined {
+  if (target.type === 'identifier') return new Map([[target.text, value]]);
+  if (target.type === 'pattern_list' || target.type === 'tuple_pattern' || target.type === 'tuple' || target.type === 'parenthesized_expression') {
+    const names = target.namedChildren.filter((n): n is Node => !!n && n.type !== 'comment');
+    if (target.type === 'parenthesized_expression') return names.length === 1 ? bindTarget(names[0], value) : undefined;
+    if (value.kind !== 'sequence' || names.length !== value.items.length) return undefined;
+    const map = new Map<string, Value>();
+    for (let i = 0; i < names.length; i++) {
+      const inner = bindTarget(names[i], value.items[i]);
+      if (!inner) return undefined;
+      for (const [k, v] of inner) map.set(k, v);
+    }
+    return map;
+  }
+  return undefined;
+}
+
+// #endregion
+
+// #region Syntax helpers
+
+interface Arguments {
+  readonly positional: readonly Node[];
+  readonly keyword: ReadonlyMap<string, { readonly argument: Node; readonly value: Node }>;
+}
+
+function callArgumentNodes(call: Node): Node[] {
+  const list = call.childForFieldName('arguments');
+  if (!list) return [];
+  if (list.type === 'generator_expression') return [list];
+  return list.namedChildren.filter((a): a is Node => !!a && a.type !== 'comment');
+}
+
+function callArguments(call: Node): Arguments {
+  const positional: Node[] = [];
+  const keyword = new Map<string, { argument: Node; value: Node }>();
+  for (const argument of callArgumentNodes(call)) {
+    if (argument.type === 'keyword_argument') {
+      const name = argument.childForFieldName('name')?.text;
+      const value = argument.childForFieldName('value');
+      if (name && value) keyword.set(name, { argument, value });
+    } else {
+      positional.push(argument);
+    }
+  }
+  return { positional, keyword };
+}
+
+function firstCode(node: Node): Node | undefined {
+  return node.namedChildren.find((c): c is Node => !!c && c.type !== 'comment');
+}
+
+function dottedParts(node: Node): string[] | undefined {
+  if (node.type === 'identifier') return [node.text];
+  if (node.type === 'attribute') {
+    const object = node.childForFieldName('object');
+    const attribute = node.childForFieldName('attribute');
+    if (!object || !attribute) return undefined;
+    const head = dottedParts(object);
+    return head ? [...head, attribute.text] : undefined;
+  }
+  return undefined;
+}
+
+function findMethod(classNode: Node, name: string): Node | undefined {
+  for (const statement of classNode.childForFieldName('body')?.namedChildren ?? []) {
+    const definition = statement?.type === 'decorated_definition' ? statement.childForFieldName('definition') : statement;
+    if (definition?.type === 'function_definition' && definition.childForFieldName('name')?.text === name) return definition;
+  }
+  return undefined;
+}
+
+function statementsOf(block: Node | null): Node[] {
+  return (block?.namedChildren ?? []).filter((c): c is Node => !!c && c.type !== 'comment');
+}
+
+function firstSyntaxError(node: Node): Node | undefined {
+  if (node.isError || node.isMissing) return node;
+  if (!node.hasError) return undefined;
+  for (const child of node.children) {
+    if (!child) continue;
+    const found = firstSyntaxError(child);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+function ancestorOfType(node: Node, types: readonly string[]): Node | undefined {
+  for (let current = node.parent; current; current = current.parent) {
+    if (types.includes(current.type)) return current;
+  }
+  return undefined;
+}
+
+function shorten(text: string): string {
+  const oneLine = text.split('\n').map((line) => line.trim()).join(' ');
+  return oneLine.length > 60 ? `${oneLine.slice(0, 57)}…` : oneLine;
+}
+
+function describeValue(value: Value): string {
+  switch (value.kind) {
+    case 'number':
+    case 'bool':
+      return String(value.value);
+    case 'string':
+      return JSON.stringify(value.value);
+    case 'none':
+      return 'None';
+    case 'sequence':
+      return 'a list';
+    case 'reference':
+      return `\`${value.path.join('.')}\``;
+    case 'call':
+    case 'container':
+      return `\`${shorten(value.node.text)}\``;
+    case 'unknown':
+      return `\`${shorten(value.node.text)}\` (${value.reason})`;
+    default:
+      return 'a run-time value';
+  }
+}
+
+// #endregion
+
+// #region PyTorch vocabulary
+
+const ACTIVATION_MODULES = new Set([
+  'ReLU', 'LeakyReLU', 'PReLU', 'RReLU', 'ELU', 'SELU', 'GELU', 'SiLU', 'Mish', 'Softplus', 'Softsign',
+  'Sigmoid', 'Tanh', 'Hardsigmoid', 'ReLU6', 'Softmax', 'LogSoftmax', 'Identity',
+]);
+
+/** torch.nn modules that keep the shape of their input: skipped (with a problem) when met. */
+const SHAPE_PRESERVING_MODULES = new Set([
+  'LayerNorm', 'GroupNorm', 'InstanceNorm1d', 'InstanceNorm2d', 'LocalResponseNorm', 'Hardswish', 'Hardtanh',
+  'CELU', 'LogSigmoid', 'Tanhshrink', 'Softshrink', 'Hardshrink', 'Threshold', 'Softmin', 'Softmax2d',
+  'AlphaDropout', 'FeatureAlphaDropout', 'Dropout1d', 'Dropout2d', 'Dropout3d',
+]);
+
+/** Functional activations (torch.X, torch.nn.functional.X, tensor methods) by name. */
+const FUNCTIONAL_ACTIVATIONS = new Set([
+  'relu', 'relu_', 'sigmoid', 'sigmoid_', 'tanh', 'tanh_', 'elu', 'elu_', 'selu', 'selu_', 'gelu', 'silu', 'mish',
+  'softplus', 'softsign', 'hardsigmoid', 'relu6', 'leaky_relu', 'leaky_relu_', 'rrelu', 'rrelu_', 'softmax', 'log_softmax', 'exp', 'exp_',
+]);
+
+/** Tensor methods that return the same tensor for the purpose of the diagnosis. */
+const NEUTRAL_METHODS = new Set(['contiguous', 'float', 'double', 'to', 'cuda', 'cpu', 'clone', 'detach', 'requires_grad_', 'type']);
+
+/** Functional calls that keep the shape and are skipped with a problem. */
+const SHAPE_PRESERVING_FUNCTIONS = new Set(['layer_norm', 'group_norm', 'normalize', 'instance_norm', 'hardtanh', 'hardswish', 'celu', 'logsigmoid', 'dropout2d', 'dropout1d', 'alpha_dropout', 'clamp', 'clip']);
+
+// #endregion
+
+// #region Loading a file
+
+type Note = LoadNote;
+
+/** A layer before indexing, with what its constructor declares about its input. */
+interface RawLayer {
+  readonly spec: Omit<LayerSpec, 'index' | 'name' | 'source'>;
+  readonly name: string;
+  readonly source: LayerSource;
+  readonly node: Node;
+  readonly inFeatures?: number;
+  readonly inChannels?: number;
+  readonly numFeatures?: number;
+  /** The module value (explicit initialisers target module objects, as in PyTorch). */
+  readonly moduleValue?: Value;
+}
+
+/** An explicit initialiser applied to one module's weight or bias, in program order. */
+interface InitRecord {
+  readonly module: Value;
+  readonly param: 'weight' | 'bias';
+  readonly spec: InitializerSpec;
+}
+
+interface ModelContext {
+  readonly problems: LoadProblem[];
+  readonly notes: Note[];
+  readonly inits: InitRecord[];
+}
+
+class TorchFileLoader {
+  private readonly imports: ImportTable;
+  private readonly evaluator: Evaluator;
+  private readonly moduleScope: ModuleScope;
+  private readonly fileProblems: LoadProblem[] = [];
+  private readonly moduleClasses = new Map<string, Node>();
+  private readonly moduleClassIds = new Set<number>();
+  private reportedBudget = false;
+  /** Per-file caches (each would otherwise be recomputed per model). */
+  private identifierNames: Set<string> | undefined;
+  private commentNodes: Node[] | undefined;
+  private callsByCallee: Map<string, Node[]> | undefined;
+  private moduleEnvs: Map<number, Scope> | undefined;
+
+  constructor(
+    private readonly text: string,
+    private readonly positions: PositionIndex,
+    private readonly root: Node,
+  ) {
+    this.imports = collectImports(root);
+    this.evaluator = new Evaluator(this.imports);
+    this.moduleScope = new ModuleScope(this.evaluator, root);
+    this.findModuleClasses();
+    this.evaluator.isModuleClass = (node) => this.moduleClassIds.has(node.id);
+    this.evaluator.callFunction = (fn, call, scope) => this.callFunction(fn, call, scope);
+  }
+
+  private callDepth = 0;
+
+  /** Interprets a module-level def called with known arguments; its `return` value, if any. */
+  private callFunction(fn: Node, call: Node, scope: Scope): Value | undefined {
+    if (this.callDepth > 8 || fn.hasError) return undefined;
+    this.callDepth++;
+    try {
+      const args = callArguments(call);
+      const env = new Env(this.moduleScope);
+      parameterNames(fn).forEach((p, i) => {
+        const given = args.keyword.get(p.name)?.value ?? (p.splat ? undefined : args.positional[i]);
+        env.set(p.name, given ? this.evaluator.evaluate(given, scope) : p.default ? this.evaluator.evaluate(p.default, this.moduleScope) : unknown(p.node, `\`${p.name}\` has no value`));
+      });
+      this.runBlock(statementsOf(fn.childForFieldName('body')), env, { problems: [], notes: [], inits: [] });
+      return env.vars.get(RETURN);
+    } finally {
+      this.callDepth--;
+    }
+  }
+
+  load(): LoadResult {
+    const syntaxError = firstSyntaxError(this.root);
+    if (syntaxError) this.fileProblems.push(this.syntaxProblem(syntaxError));
+
+    const models: ModelSpec[] = [];
+    const usedNames = new Map<string, number>();
+    const blocks = this.buildingBlocks();
+    for (const [className, classNode] of this.moduleClasses) {
+      if (blocks.has(className)) continue;
+      const name = uniqueName(className, usedNames);
+      this.tryBuild(name, classNode, models, () => this.buildClassModel(name, classNode));
+    }
+    for (const site of this.sequentialSites()) {
+      const name = uniqueName(site.name, usedNames);
+      this.tryBuild(name, site.call, models, () => this.buildSequentialModel(name, site.call, site.spanNode));
+    }
+    if (models.length === 0 && this.fileProblems.length === 0) {
+      this.fileProblems.push({
+        code: 'parse-error',
+        message:
+          'No PyTorch model found. Activation Lens reads `nn.Sequential(...)` models and `nn.Module` subclasses with `__init__` and `forward`.',
+        span: this.positions.span(0, 0),
+      });
+    }
+    return { format: 'pytorch-python', models, problems: this.fileProblems };
+  }
+
+  private tryBuild(name: string, at: Node, models: ModelSpec[], build: () => ModelSpec): void {
+    if (this.evaluator.exhausted) {
+      if (!this.reportedBudget) {
+        this.reportedBudget = true;
+        this.fileProblems.push({ code: 'parse-error', message: `Model \`${name}\` and the models after it were not read: the file is too large or too deeply nested to read statically in time.`, span: this.span(at) });
+      }
+      return;
+    }
+    try {
+      models.push(build());
+    } catch (error) {
+      if (!(error instanceof UnsoundModel)) throw error;
+      this.fileProblems.push({ code: error.code, message: `Model \`${name}\` cannot be diagnosed: ${error.message}`, span: this.span(error.node ?? at) });
+    }
+  }
+
+  span(node: Node): SourceSpan {
+    return this.positions.span(node.startIndex, node.endIndex);
+  }
+
+  private syntaxProblem(node: Node): LoadProblem {
+    const start = this.positions.position(node.startIndex);
+    const what = node.isMissing
+      ? `missing \`${node.type}\``
+      : node.endIndex > node.startIndex
+        ? `unexpected \`${shorten(this.text.slice(node.startIndex, node.endIndex))}\``
+        : 'unexpected end of input';
+    return { code: 'parse-error', message: `Python syntax error near line ${start.line}, column ${start.column}: ${what}.`, span: this.span(node) };
+  }
+
+  // #region Finding models
+
+  /** Classes deriving (directly or through another class of the file) from torch.nn.Module. */
+  private findModuleClasses(): void {
+    const classes = new Map<string, Node>();
+    for (const node of this.root.descendantsOfType('class_definition')) {
+      const name = node?.childForFieldName('name')?.text;
+      if (node && name && !classes.has(name)) classes.set(name, node);
+    }
+    const isModule = (node: Node, seen: Set<string>): boolean => {
+      for (const base of node.childForFieldName('superclasses')?.namedChildren ?? []) {
+        const parts = base ? dottedParts(base) : undefined;
+        if (!parts) continue;
+        const path = this.evaluator.resolve(parts);
+        if (path.join('.') === 'torch.nn.Module' || path.join('.') === 'torch.nn.modules.module.Module') return true;
+        const local = parts.length === 1 ? classes.get(parts[0]) : undefined;
+        if (local && !seen.has(parts[0])) {
+          seen.add(parts[0]);
+          if (isModule(local, seen)) return true;
+        }
+      }
+      return false;
+    };
+    for (const [name, node] of classes) {
+      if (isModule(node, new Set([name])) && findMethod(node, 'forward')) {
+        this.moduleClasses.set(name, node);
+        this.moduleClassIds.add(node.id);
+      } else if (isModule(node, new Set([name]))) {
+        this.moduleClassIds.add(node.id);
+      }
+    }
+  }
+
+  /** Module classes instantiated inside another module class: parts, not models of their own. */
+  private buildingBlocks(): Set<string> {
+    const blocks = new Set<string>();
+    for (const [, classNode] of this.moduleClasses) {
+      for (const call of classNode.descendantsOfType('call')) {
+        const callee = call?.childForFieldName('function');
+        if (callee?.type === 'identifier' && this.moduleClasses.has(callee.text) && callee.text !== classNode.childForFieldName('name')?.text) {
+          blocks.add(callee.text);
+        }
+      }
+    }
+    return blocks;
+  }
+
+  /**
+   * Outermost `nn.Sequential(...)` calls outside module classes, found top-down (no parent
+   * walks: web-tree-sitter's `parent` costs O(depth), which deep nesting turns quadratic).
+   */
+  private sequentialSites(): { call: Node; name: string; spanNode: Node }[] {
+    const sites: { call: Node; name: string; spanNode: Node }[] = [];
+    const visit = (node: Node, fn: Node | undefined, parent: Node | undefined, grandParent: Node | undefined, depth: number): void => {
+      if (depth > 400 || sites.length > 200) return;
+      if (node.type === 'class_definition') return;
+      if (node.type === 'call' && this.isContainerCall(node, ['Sequential', 'ModuleList', 'ModuleDict'])) {
+        if (!this.isContainerCall(node, ['Sequential'])) return;
+        // A factory with required parameters (`def block(n_in, n_out)`) is a part, read where it is called.
+        if (fn && parameterNames(fn).some((p) => !p.default && !p.splat)) return;
+        const fnName = fn?.childForFieldName('name')?.text;
+        const holder = parent?.type === 'parenthesized_expression' ? grandParent : parent;
+        let name = 'sequential';
+        if (holder?.type === 'assignment' && holder.childForFieldName('left')?.type === 'identifier') {
+          const target = holder.childForFieldName('left')?.text ?? 'model';
+          name = fn && fnName && returnsName(fn, target) ? fnName : target;
+        } else if (holder?.type === 'return_statement' && fnName) {
+          name = fnName;
+        }
+        sites.push({ call: node, name, spanNode: node });
+        return;
+      }
+      const innerFn = node.type === 'function_definition' ? node : fn;
+      for (const child of node.namedChildren) if (child) visit(child, innerFn, node, parent, depth + 1);
+    };
+    visit(this.root, undefined, undefined, undefined, 0);
+    return sites;
+  }
+
+  private isContainerCall(call: Node, types: readonly string[]): boolean {
+    const callee = call.childForFieldName('function');
+    const parts = callee ? dottedParts(callee) : undefined;
+    if (!parts) return false;
+    const path = this.evaluator.resolve(parts);
+    return path.length === 3 && path[0] === 'torch' && path[1] === 'nn' && types.includes(path[2]);
+  }
+
+  // #endregion
+
+  // #region Interpreting statements
+
+  /**
+   * Runs a block statement by statement: assignments (to names and `self.x`), list mutation,
+   * `nn.init` calls, known `for` / `if`, `with`. `stopAt` ends the run before the statement that
+   * contains that offset. Returns false when stopped.
+   */
+  private runBlock(statements: readonly Node[], env: Env, ctx: ModelContext, stopAt?: number): boolean {
+    for (const statement of statements) {
+      this.evaluator.tick(statement);
+      if (stopAt !== undefined && statement.startIndex <= stopAt && stopAt < statement.endIndex) {
+        if (statement.type === 'for_statement' || statement.type === 'if_statement' || statement.type === 'with_statement') {
+          // The site is inside: enter once with what is known, so its locals are visible.
+          const body = statement.type === 'if_statement' ? statement.childForFieldName('consequence') : statement.childForFieldName('body');
+          if (body) this.runBlock(statementsOf(body), env, ctx, stopAt);
+        }
+        return false;
+      }
+      if (!this.runStatement(statement, env, ctx, stopAt)) return false;
+    }
+    return true;
+  }
+
+  private runStatement(statement: Node, env: Env, ctx: ModelContext, stopAt?: number): boolean {
+    switch (statement.type) {
+      case 'expression_statement': {
+        const expression = firstCode(statement);
+        if (!expression) return true;
+        if (expression.type === 'assignment') this.assign(expression, env);
+        else if (expression.type === 'augmented_assignment') this.augment(expression, env);
+        else if (expression.type === 'call') this.effect(expression, env, ctx);
+        return true;
+      }
+      case 'for_statement': {
+        const target = statement.childForFieldName('left');
+        const iterableNode = statement.childForFieldName('right');
+        const body = statement.childForFieldName('body');
+        if (!target || !iterableNode || !body) return true;
+        const elements = this.iterateForLoop(iterableNode, env);
+        if (!elements) {
+          if (this.mutatesModules(body)) {
+            throw new UnsoundModel('parse-error', `the loop over \`${shorten(iterableNode.text)}\` that builds layers is only known at run time.`, iterableNode);
+          }
+          return true;
+        }
+        for (const element of elements) {
+          const bindings = bindTarget(target, element);
+          if (!bindings) throw new UnsoundModel('parse-error', 'only simple loop variables are read.', target);
+          for (const [k, v] of bindings) env.set(k, v);
+          if (!this.runBlock(statementsOf(body), env, ctx, stopAt)) return false;
+        }
+        return true;
+      }
+      case 'if_statement':
+        return this.runIf(statement, env, ctx, stopAt);
+      case 'return_statement': {
+        const expression = firstCode(statement);
+        env.set(RETURN, expression ? this.evaluator.evaluate(expression, env) : { kind: 'none' });
+        return false;
+      }
+      case 'with_statement': {
+        const body = statement.childForFieldName('body');
+        return body ? this.runBlock(statementsOf(body), env, ctx, stopAt) : true;
+      }
+      default:
+        return true;
+    }
+  }
+
+  private runIf(statement: Node, env: Env, ctx: ModelContext, stopAt?: number): boolean {
+    const condition = statement.childForFieldName('condition');
+    const truth = condition ? truthiness(this.evaluator.evaluate(condition, env)) : undefined;
+    if (truth === undefined) {
+      if (this.mutatesModules(statement)) {
+        throw new UnsoundModel('parse-error', `layers are defined under a condition (\`${shorten(condition?.text ?? '')}\`) that is only known at run time.`, statement);
+      }
+      if (statement.descendantsOfType('call').some((c) => !!c && this.initCall(c))) {
+        ctx.problems.push({ code: 'unsupported-layer', message: `An initialisation under the run-time condition \`${shorten(condition?.text ?? '')}\` is ignored; PyTorch's defaults are assumed.`, span: this.span(statement) });
+      }
+      return true;
+    }
+    if (truth) return this.runBlock(statementsOf(statement.childForFieldName('consequence')), env, ctx, stopAt);
+    for (const alternative of statement.childrenForFieldName('alternative')) {
+      if (!alternative) continue;
+      if (alternative.type === 'else_clause') return this.runBlock(statementsOf(alternative.childForFieldName('body')), env, ctx, stopAt);
+      const c = alternative.childForFieldName('condition');
+      const t = c ? truthiness(this.evaluator.evaluate(c, env)) : undefined;
+      if (t === undefined) {
+        if (this.mutatesModules(alternative)) throw new UnsoundModel('parse-error', 'layers are defined under an `elif` only known at run time.', alternative);
+        return true;
+      }
+      if (t) return this.runBlock(statementsOf(alternative.childForFieldName('consequence')), env, ctx, stopAt);
+    }
+    return true;
+  }
+
+  /** True when a statement assigns to `self.…` or appends/extends a list (it may build layers). */
+  private mutatesModules(node: Node): boolean {
+    return this.mentionsModuleConstructor(node);
+  }
+
+  private mentionsModuleConstructor(node: Node | null): boolean {
+    if (!node) return false;
+    return node.descendantsOfType('call').some((call) => {
+      const callee = call?.childForFieldName('function');
+      const parts = callee ? dottedParts(callee) : undefined;
+      if (!parts) return false;
+      const path = this.evaluator.resolve(parts);
+      const isClass = path.length === 3 && path[0] === 'torch' && path[1] === 'nn' && path[2][0] >= 'A' && path[2][0] <= 'Z';
+      return isClass || (parts.length === 1 && this.moduleClasses.has(parts[0]));
+    });
+  }
+
+  private iterateForLoop(iterableNode: Node, env: Env): readonly Value[] | undefined {
+    // `self.modules()`, `self.children()`, `self.named_modules()`, `model.modules()`.
+    if (iterableNode.type === 'call') {
+      const callee = iterableNode.childForFieldName('function');
+      const method = callee?.type === 'attribute' ? callee.childForFieldName('attribute')?.text : undefined;
+      const objectNode = callee?.type === 'attribute' ? callee.childForFieldName('object') : undefined;
+      if (objectNode && (method === 'modules' || method === 'children' || method === 'named_modules' || method === 'named_children')) {
+        const owner = this.evaluator.evaluate(objectNode, env);
+        const modules = this.modulesOf(owner, method === 'modules' || method === 'named_modules');
+        if (!modules) return undefined;
+        return method.startsWith('named')
+          ? modules.map((m) => ({ kind: 'sequence' as const, items: [{ kind: 'string' as const, value: m.name }, m.value] }))
+          : modules.map((m) => m.value);
+      }
+    }
+    return this.evaluator.iterate(this.evaluator.evaluate(iterableNode, env));
+  }
+
+  /** Sub-modules of `self` (or of a container), in registration order; recursive for modules(). */
+  private modulesOf(owner: Value, recursive: boolean): { name: string; value: Value }[] | undefined {
+    const result: { name: string; value: Value }[] = [];
+    const visit = (name: string, value: Value): void => {
+      if (value.kind !== 'call' && value.kind !== 'container') return;
+      result.push({ name, value });
+      if (recursive && value.kind === 'container') for (const item of value.items) visit(name ? `${name}.${item.key}` : item.key, item.value);
+    };
+    if (owner.kind === 'object' && !owner.isClass) {
+      for (const [name, value] of owner.attrs) visit(name, value);
+      return result;
+    }
+    if (owner.kind === 'container') {
+      if (recursive) result.push({ name: '', value: owner });
+      for (const item of owner.items) visit(item.key, item.value);
+      return result;
+    }
+    return undefined;
+  }
+
+  private assign(assignment: Node, env: Env): void {
+    const left = assignment.childForFieldName('left');
+    const right = assignment.childForFieldName('right');
+    if (!left || !right) return;
+    this.assignTo(left, this.evaluator.evaluate(right, env), env);
+  }
+
+  private assignTo(target: Node, value: Value, env: Env): void {
+    if (target.type === 'identifier') {
+      env.set(target.text, value);
+      return;
+    }
+    if (target.type === 'attribute') {
+      const objectNode = target.childForFieldName('object');
+      const attribute = target.childForFieldName('attribute')?.text;
+      if (objectNode?.type === 'identifier' && attribute) {
+        const object = env.lookup(objectNode.text, target.startIndex);
+        if (object?.kind === 'object' && !object.isClass) {
+          const attrs = new Map(object.attrs);
+          attrs.set(attribute, value);
+          env.set(objectNode.text, { ...object, attrs });
+        }
+      }
+      return;
+    }
+    const bindings = bindTarget(target, value);
+    if (bindings) for (const [k, v] of bindings) env.set(k, v);
+  }
+
+  private augment(assignment: Node, env: Env): void {
+    const left = assignment.childForFieldName('left');
+    const right = assignment.childForFieldName('right');
+    const operator = assignment.childForFieldName('operator')?.text;
+    if (!left || !right || !operator) return;
+    const current = this.evaluator.evaluate(left, env);
+    const added = this.evaluator.evaluate(right, env);
+    if (operator === '+=' && current.kind === 'sequence' && added.kind === 'sequence') {
+      this.assignTo(left, { kind: 'sequence', items: [...current.items, ...added.items].slice(0, MAX_SEQUENCE) }, env);
+    } else if (operator === '+=' && current.kind === 'container' && added.kind === 'sequence') {
+      this.assignTo(left, appendItems(current, added.items), env);
+    } else if (current.kind === 'number' && added.kind === 'number') {
+      const a = current.value;
+      const b = added.value;
+      const result = operator === '+=' ? a + b : operator === '-=' ? a - b : operator === '*=' ? a * b : operator === '//=' ? Math.floor(a / b) : operator === '/=' ? a / b : Number.NaN;
+      this.assignTo(left, Number.isFinite(result) ? { kind: 'number', value: result } : unknown(assignment, 'no finite value'), env);
+    } else {
+      this.assignTo(left, unknown(assignment, `\`${shorten(assignment.text)}\` is not known statically`), env);
+    }
+  }
+
+  /** A call statement: list/container mutation, add_module, nn.init, apply. */
+  private effect(call: Node, env: Env, ctx: ModelContext): void {
+    const callee = call.childForFieldName('function');
+    if (!callee) return;
+    if (this.recordInit(call, env, ctx)) return;
+    if (callee.type !== 'attribute') return;
+    const objectNode = callee.childForFieldName('object');
+    const method = callee.childForFieldName('attribute')?.text;
+    if (!objectNode || !method) return;
+    const args = callArguments(call);
+    if (method === 'append' || method === 'extend' || method === 'insert' || method === 'add_module' || method === 'register_module') {
+      const current = this.evaluator.evaluate(objectNode, env);
+      if (method === 'add_module' || method === 'register_module') {
+        const [nameNode, moduleNode] = args.positional;
+        if (!nameNode || !moduleNode) return;
+        const name = this.evaluator.evaluate(nameNode, env);
+        const module = this.evaluator.evaluate(moduleNode, env);
+        if (name.kind !== 'string') throw new UnsoundModel('parse-error', `the module name \`${shorten(nameNode.text)}\` is only known at run time.`, nameNode);
+        if (current.kind === 'container') this.assignTo(objectNode, { ...current, items: [...current.items, { key: name.value, value: module }] }, env);
+        else if (current.kind === 'object' && !current.isClass) {
+          const attrs = new Map(current.attrs);
+          attrs.set(name.value, module);
+          this.assignTo(objectNode, { ...current, attrs }, env);
+        }
+        return;
+      }
+      const argument = args.positional[method === 'insert' ? 1 : 0];
+      if (!argument) return;
+      const value = this.evaluator.evaluate(argument, env);
+      const added = method === 'extend' ? this.evaluator.iterate(value) : [value];
+      if (!added) throw new UnsoundModel('parse-error', `\`${shorten(argument.text)}\` is only known at run time.`, argument);
+      if (method === 'insert') {
+        const index = this.evaluator.evaluate(args.positional[0] ?? argument, env);
+        const items = current.kind === 'sequence' ? [...current.items] : undefined;
+        if (!items || index.kind !== 'number') throw new UnsoundModel('parse-error', `\`${shorten(call.text)}\` is only known at run time.`, call);
+        items.splice(index.value, 0, value);
+        this.assignTo(objectNode, { kind: 'sequence', items }, env);
+        return;
+      }
+      if (current.kind === 'sequence') {
+        if (current.items.length + added.length > MAX_SEQUENCE) throw new UnsoundModel('parse-error', 'it has too many layers to read.', call);
+        this.assignTo(objectNode, { kind: 'sequence', items: [...current.items, ...added] }, env);
+      } else if (current.kind === 'container') {
+        this.assignTo(objectNode, appendItems(current, added), env);
+      } else if (this.mentionsModuleConstructor(call)) {
+        throw new UnsoundModel('parse-error', `layers are appended to \`${shorten(objectNode.text)}\`, which is only known at run time.`, objectNode);
+      }
+      return;
+    }
+    if (method === 'apply') {
+      const fnNode = args.positional[0];
+      const fn = fnNode ? this.evaluator.evaluate(fnNode, env) : undefined;
+      const owner = this.evaluator.evaluate(objectNode, env);
+      const modules = this.modulesOf(owner, true);
+      if (fn?.kind === 'function' && modules) {
+        for (const module of modules) this.runFunction(fn, [module.value], ctx);
+      } else if (fnNode) {
+        ctx.problems.push({ code: 'unsupported-layer', message: `\`${shorten(call.text)}\` cannot be followed statically; PyTorch's default initialisation is assumed.`, span: this.span(call) });
+      }
+    }
+  }
+
+  /** Interprets a def of the file with positional arguments (init functions given to apply). */
+  private runFunction(fn: Extract<Value, { kind: 'function' }>, args: readonly Value[], ctx: ModelContext): void {
+    const parameters = parameterNames(fn.node);
+    const env = new Env(this.moduleScope);
+    const values = fn.self ? [fn.self, ...args] : args;
+    parameters.forEach((p, i) => env.set(p.name, values[i] ?? (p.default ? this.evaluator.evaluate(p.default, this.moduleScope) : unknown(fn.node, `\`${p.name}\` has no value`))));
+    this.runBlock(statementsOf(fn.node.childForFieldName('body')), env, ctx);
+  }
+
+  private initCall(call: Node): string | undefined {
+    const callee = call.childForFieldName('function');
+    const parts = callee ? dottedParts(callee) : undefined;
+    if (!parts) return undefined;
+    const path = this.evaluator.resolve(parts);
+    if (path[0] === 'torch' && path[1] === 'nn' && path[2] === 'init' && path.length === 4) return path[3];
+    return undefined;
+  }
+
+  /**
+   * `nn.init.X_(target.weight, …)` or `target.weight(.data).normal_(…)`-style calls: records the
+   * initialiser for the module `target` evaluates to. Returns true when the call was one of them.
+   */
+  private recordInit(call: Node, env: Env, ctx: ModelContext): boolean {
+    const callee = call.childForFieldName('function');
+    if (!callee) return false;
+    const args = callArguments(call);
+    let name = this.initCall(call);
+    let targetNode: Node | undefined;
+    let methodStyle = false;
+    if (name) {
+      targetNode = args.positional[0] ?? args.keyword.get('tensor')?.value;
+    } else if (callee.type === 'attribute') {
+      const method = callee.childForFieldName('attribute')?.text ?? '';
+      if (!['normal_', 'uniform_', 'fill_', 'zero_', 'constant_'].includes(method)) return false;
+      name = method === 'fill_' ? 'constant_' : method === 'zero_' ? 'zeros_' : method;
+      targetNode = callee.childForFieldName('object') ?? undefined;
+      methodStyle = true;
+    }
+    if (!name || !targetNode) return false;
+    // target: <module>.weight, <module>.bias, optionally followed by `.data`.
+    let parameterNode = targetNode;
+    if (parameterNode.type === 'attribute' && parameterNode.childForFieldName('attribute')?.text === 'data') {
+      parameterNode = parameterNode.childForFieldName('object') ?? parameterNode;
+    }
+    const param = parameterNode.type === 'attribute' ? parameterNode.childForFieldName('attribute')?.text : undefined;
+    const moduleNode = parameterNode.type === 'attribute' ? parameterNode.childForFieldName('object') : undefined;
+    if ((param !== 'weight' && param !== 'bias') || !moduleNode) {
+      if (!methodStyle) ctx.problems.push({ code: 'unsupported-layer', message: `\`${shorten(call.text)}\` does not initialise a layer's weight or bias that can be identified statically; it is ignored.`, span: this.span(call) });
+      return !methodStyle;
+    }
+    const module = this.evaluator.evaluate(moduleNode, env);
+    const targets = module.kind === 'call' ? [module] : [];
+    if (targets.length === 0) {
+      ctx.problems.push({ code: 'unsupported-layer', message: `The initialisation target \`${shorten(moduleNode.text)}\` is not known statically; it is ignored.`, span: this.span(call) });
+      return true;
+    }
+    const spec = this.initializerFrom(name, call, args, methodStyle, env, ctx);
+    if (!spec) return true;
+    for (const target of targets) ctx.inits.push({ module: target, param, spec });
+    return true;
+  }
+
+  private initializerFrom(name: string, call: Node, args: Arguments, methodStyle: boolean, env: Env, ctx: ModelContext): InitializerSpec | undefined {
+    // In nn.init the tensor is the first positional argument; in the method style it is the object.
+    const offset = methodStyle ? 0 : 1;
+    const number = (keyword: string, position: number, fallback: number): number => {
+      const node = args.keyword.get(keyword)?.value ?? args.positional[position + offset];
+      if (!node) return fallback;
+      const value = this.evaluator.evaluate(node, env);
+      if (value.kind === 'number') return value.value;
+      ctx.problems.push({ code: 'unsupported-layer', message: `\`${keyword}\` = \`${shorten(node.text)}\` is not known statically; ${fallback} is assumed.`, span: this.span(node) });
+      return fallback;
+    };
+    const string = (keyword: string, position: number, fallback: string): string => {
+      const node = args.keyword.get(keyword)?.value ?? args.positional[position + offset];
+      const value = node ? this.evaluator.evaluate(node, env) : undefined;
+      return value?.kind === 'string' ? value.value : fallback;
+    };
+    const base = name.endsWith('_') ? name.slice(0, -1) : name;
+    switch (base) {
+      case 'xavier_uniform':
+      case 'xavier_normal': {
+        const gain = number('gain', 0, 1);
+        const uniform = base === 'xavier_uniform';
+        if (gain === 1) return { name: uniform ? 'glorotUniform' : 'glorotNormal' };
+        return { name: 'varianceScaling', scale: gain * gain, mode: 'fanAvg', distribution: uniform ? 'uniform' : 'normal' };
+      }
+      case 'kaiming_uniform':
+      case 'kaiming_normal': {
+        const a = number('a', 0, 0);
+        const modeText = string('mode', 1, 'fan_in');
+        const nonlinearity = string('nonlinearity', 2, 'leaky_relu');
+        const gain = torchGain(nonlinearity, a);
+        if (gain === undefined) {
+          ctx.problems.push({ code: 'unsupported-layer', message: `Unknown nonlinearity "${nonlinearity}"; \`${base}_\` is read with the ReLU gain.`, span: this.span(call) });
+        }
+        const scale = (gain ?? Math.SQRT2) ** 2;
+        const mode = modeText === 'fan_out' ? 'fanOut' : 'fanIn';
+        const uniform = base === 'kaiming_uniform';
+        if (Math.abs(scale - 2) < 1e-12 && mode === 'fanIn') return { name: uniform ? 'heUniform' : 'heNormal' };
+        if (uniform && Math.abs(scale - 1 / 3) < 1e-9 && mode === 'fanIn') return { name: 'torchDefaultKernel' };
+        if (Math.abs(scale - 1) < 1e-12 && mode === 'fanIn') return { name: uniform ? 'lecunUniform' : 'lecunNormal' };
+        return { name: 'varianceScaling', scale, mode, distribution: uniform ? 'uniform' : 'normal' };
+      }
+      case 'normal':
+        return { name: 'randomNormal', mean: number('mean', 0, 0), stddev: number('std', 1, 1) };
+      case 'trunc_normal':
+        // PyTorch cuts at absolute bounds a, b (default ±2); the IR's truncated normal cuts at 2σ.
+        return { name: 'truncatedNormal', mean: number('mean', 0, 0), stddev: number('std', 1, 1) };
+      case 'uniform':
+        return { name: 'randomUniform', minval: number(methodStyle ? 'from' : 'a', 0, 0), maxval: number(methodStyle ? 'to' : 'b', 1, 1) };
+      case 'constant':
+        return { name: 'constant', value: number(methodStyle ? 'value' : 'val', 0, 0) };
+      case 'zeros':
+        return { name: 'zeros' };
+      case 'ones':
+        return { name: 'ones' };
+      case 'orthogonal':
+        return { name: 'orthogonal', scale: number('gain', 0, 1) };
+      case 'eye':
+        return { name: 'identity', scale: 1 };
+      default:
+        ctx.problems.push({ code: 'unsupported-layer', message: `\`${name}\` is not a supported initialiser; PyTorch's default is assumed.`, span: this.span(call) });
+        return undefined;
+    }
+  }
+
+  // #endregion
+
+  // #region Module classes
+
+  private buildClassModel(name: string, classNode: Node): ModelSpec {
+    if (classNode.hasError) throw new UnsoundModel('parse-error', 'its definition contains a syntax error.', classNode);
+    const ctx: ModelContext = { problems: [], notes: [], inits: [] };
+    const args = this.instantiationArguments(classNode);
+    const raw = this.classLayers(classNode, args, '', ctx, 0);
+    return this.finishModel(name, classNode, raw, ctx);
+  }
+
+  /** The arguments of the first `ClassName(...)` call of the file, for __init__ parameters without defaults. */
+  private instantiationArguments(classNode: Node): Value | undefined {
+    const className = classNode.childForFieldName('name')?.text ?? '';
+    if (!this.callsByCallee) {
+      this.callsByCallee = new Map();
+      for (const call of this.root.descendantsOfType('call')) {
+        const callee = call?.childForFieldName('function');
+        if (!call || callee?.type !== 'identifier' || !this.moduleClasses.has(callee.text)) continue;
+        const list = this.callsByCallee.get(callee.text) ?? [];
+        list.push(call);
+        this.callsByCallee.set(callee.text, list);
+      }
+    }
+    const call = this.callsByCallee.get(className)?.[0];
+    return call ? { kind: 'call', node: call, scope: this.scopeAt(call) } : undefined;
+  }
+
+  /** Names visible at a node outside module classes: the enclosing function's locals, then the module. */
+  private scopeAt(node: Node): Scope {
+    const fn = ancestorOfType(node, ['function_definition']);
+    if (!fn || ancestorOfType(fn, ['class_definition'])) {
+      if (!fn) return this.moduleEnvAt(node);
+      return this.moduleScope;
+    }
+    const env = new Env(this.moduleScope);
+    for (const parameter of parameterNames(fn)) {
+      env.set(parameter.name, parameter.default ? this.evaluator.evaluate(parameter.default, this.moduleScope) : unknown(fn, `\`${parameter.name}\` is a parameter of \`${fn.childForFieldName('name')?.text ?? 'the function'}\`, known only at run time`));
+    }
+    this.runBlock(statementsOf(fn.childForFieldName('body')), env, { problems: [], notes: [], inits: [] }, node.startIndex);
+    return env.freeze();
+  }
+
+  /**
+   * Module-level names in effect before the top-level statement holding `node`: the module body
+   * is run once per file and a frozen environment kept before each statement. A node inside a
+   * compound statement (`if __name__ == "__main__":`) gets its own run into that statement.
+   */
+  private moduleEnvAt(node: Node): Scope {
+    const statements = statementsOf(this.root);
+    if (!this.moduleEnvs) {
+      this.moduleEnvs = new Map();
+      const env = new Env(this.moduleScope);
+      const ctx: ModelContext = { problems: [], notes: [], inits: [] };
+      for (const statement of statements) {
+        this.moduleEnvs.set(statement.startIndex, env.freeze());
+        try {
+          this.runStatement(statement, env, ctx);
+        } catch (error) {
+          if (!(error instanceof UnsoundModel) || this.evaluator.exhausted) throw error;
+          // Names the statement would have changed become unknown, so a model built from them
+          // fails with this reason instead of silently missing layers.
+          for (const name of this.namesChangedBy(statement)) env.set(name, unknown(error.node, error.message.endsWith('.') ? error.message.slice(0, -1) : error.message));
+        }
+      }
+    }
+    const holder = statements.find((s) => s.startIndex <= node.startIndex && node.endIndex <= s.endIndex);
+    const before = holder ? this.moduleEnvs.get(holder.startIndex) : undefined;
+    if (!holder || !before) return this.moduleScope;
+    if (holder.type === 'expression_statement' || holder.type === 'return_statement') return before;
+    const env = new Env(before);
+    this.runBlock([holder], env, { problems: [], notes: [], inits: [] }, node.startIndex);
+    return env.freeze();
+  }
+
+  /** Names assigned, augmented or appended to inside a statement. */
+  private namesChangedBy(statement: Node): Set<string> {
+    const names = new Set<string>();
+    for (const assignment of statement.descendantsOfType(['assignment', 'augmented_assignment'])) {
+      const left = assignment?.childForFieldName('left');
+      if (left?.type === 'identifier') names.add(left.text);
+    }
+    for (const call of statement.descendantsOfType('call')) {
+      const callee = call?.childForFieldName('function');
+      const object = callee?.type === 'attribute' ? callee.childForFieldName('object') : undefined;
+      if (object?.type === 'identifier') names.add(object.text);
+    }
+    return names;
+  }
+
+  /** Binds __init__'s parameters: call arguments, then defaults, else unknown. */
+  private bindParameters(init: Node | undefined, self: Value, call: Value | undefined, env: Env): void {
+    if (!init) return;
+    const parameters = parameterNames(init);
+    const callArgs = call?.kind === 'call' ? callArguments(call.node) : undefined;
+    const callScope = call?.kind === 'call' ? call.scope : this.moduleScope;
+    parameters.forEach((parameter, i) => {
+      if (i === 0) {
+        env.set(parameter.name, self);
+        return;
+      }
+      const given = callArgs?.keyword.get(parameter.name)?.value ?? (parameter.splat ? undefined : callArgs?.positional[i - 1]);
+      if (given) env.set(parameter.name, this.evaluator.evaluate(given, callScope));
+      else if (parameter.default) env.set(parameter.name, this.evaluator.evaluate(parameter.default, this.moduleScope));
+      else env.set(parameter.name, unknown(parameter.node, `\`${parameter.name}\` is a parameter of \`__init__\` with no default and no call that gives it`));
+    });
+  }
+
+  /** Runs __init__ and forward of a module class and returns its layers in forward order. */
+  private classLayers(classNode: Node, call: Value | undefined, prefix: string, ctx: ModelContext, depth: number): RawLayer[] {
+    if (depth > 8) throw new UnsoundModel('parse-error', 'modules are nested too deeply.', classNode);
+    const classValue = this.evaluator.classValue(classNode, this.moduleScope);
+    const self: Value = { kind: 'object', attrs: new Map(), classNode };
+    const env = new Env(this.moduleScope);
+    const init = this.methodWithInheritance(classNode, '__init__');
+    this.bindParameters(init, self, call, env);
+    const selfName = init ? (parameterNames(init)[0]?.name ?? 'self') : 'self';
+    if (!init) env.set(selfName, self);
+    if (init) this.runBlock(statementsOf(init.childForFieldName('body')), env, ctx);
+    const built = env.lookup(selfName, Number.MAX_SAFE_INTEGER);
+    const selfValue: Value = built?.kind === 'object' ? { ...built, attrs: new Map([...(classValue.kind === 'object' ? classValue.attrs : []), ...built.attrs]) } : self;
+    const forward = this.methodWithInheritance(classNode, 'forward');
+    if (!forward) throw new UnsoundModel('parse-error', 'it has no `forward` method, so the order of its layers is unknown.', classNode);
+    const tensor = this.runForward(forward, selfValue, ctx);
+    return this.expandOps(tensor.ops, prefix, ctx, depth);
+  }
+
+  private methodWithInheritance(classNode: Node, name: string, seen = new Set<number>()): Node | undefined {
+    const own = findMethod(classNode, name);
+    if (own || seen.has(classNode.id)) return own;
+    seen.add(classNode.id);
+    for (const base of classNode.childForFieldName('superclasses')?.namedChildren ?? []) {
+      const local = base?.type === 'identifier' ? this.localClass(base.text) : undefined;
+      const found = local ? this.methodWithInheritance(local, name, seen) : undefined;
+      if (found) return found;
+    }
+    return undefined;
+  }
+
+  private localClass(name: string): Node | undefined {
+    for (const node of this.root.descendantsOfType('class_definition')) {
+      if (node?.childForFieldName('name')?.text === name) return node;
+    }
+    return undefined;
+  }
+
+  // #endregion
+
+  // #region forward
+
+  /** Interprets forward: follows the input tensor through sub-modules and functional ops. */
+  private runForward(forward: Node, self: Value, ctx: ModelContext): { ops: readonly Op[] } {
+    const parameters = parameterNames(forward);
+    if (parameters.length < 2) throw new UnsoundModel('parse-error', '`forward` takes no input.', forward);
+    const env = new Env(this.moduleScope);
+    env.set(parameters[0].name, self);
+    env.set(parameters[1].name, { kind: 'tensor', ops: [], origin: 0 });
+    for (const extra of parameters.slice(2)) {
+      env.set(extra.name, extra.default ? this.evaluator.evaluate(extra.default, this.moduleScope) : unknown(extra.node, `\`${extra.name}\` is an extra input of forward`));
+    }
+    const result = this.runForwardBlock(statementsOf(forward.childForFieldName('body')), env, ctx, 0);
+    if (!result) throw new UnsoundModel('parse-error', '`forward` does not return the transformed input.', forward);
+    return result;
+  }
+
+  /** Returns the returned tensor, or undefined when the block falls through. */
+  private runForwardBlock(statements: readonly Node[], env: Env, ctx: ModelContext, depth: number): { ops: readonly Op[] } | undefined {
+    for (const statement of statements) {
+      this.evaluator.tick(statement);
+      switch (statement.type) {
+        case 'expression_statement': {
+          const expression = firstCode(statement);
+          if (!expression) break;
+          if (expression.type === 'assignment') {
+            const left = expression.childForFieldName('left');
+            const right = expression.childForFieldName('right');
+            if (!left || !right) break;
+            const value = this.forwardValue(right, env, ctx, depth);
+            if (left.type === 'identifier') env.set(left.text, value);
+            else if (value.kind === 'tensor') throw new UnsoundModel('unsupported-layer', `\`${shorten(statement.text)}\` is not supported in forward (only assignments to plain names are followed).`, statement);
+            else this.assignTo(left, value, env);
+          } else if (expression.type === 'augmented_assignment') {
+            if (this.touchesTensor(expression, env)) {
+              throw new UnsoundModel('unsupported-layer', `\`${shorten(expression.text)}\` (a residual or in-place sum) is not supported: the model is read as a plain chain of layers.`, expression);
+            }
+          } else if (expression.type === 'call') {
+            // An in-place op used as a statement: `x.relu_()`, `F.relu(x, inplace=True)`.
+            const value = this.forwardValue(expression, env, ctx, depth);
+            if (value.kind === 'tensor') {
+              const target = this.inPlaceTarget(expression);
+              if (target) env.set(target, value);
+            }
+          }
+          break;
+        }
+        case 'return_statement': {
+          const expression = firstCode(statement);
+          if (!expression) throw new UnsoundModel('parse-error', '`forward` returns nothing.', statement);
+          const value = this.forwardValue(expression, env, ctx, depth);
+          if (value.kind !== 'tensor') {
+            throw new UnsoundModel('unsupported-layer', `\`forward\` returns \`${shorten(expression.text)}\`, which is not read as the transformed input (tuples and dicts are not supported).`, expression);
+          }
+          return value;
+        }
+        case 'for_statement': {
+          const target = statement.childForFieldName('left');
+          const iterableNode = statement.childForFieldName('right');
+          const body = statement.childForFieldName('body');
+          if (!target || !iterableNode || !body) break;
+          const elements = this.iterateForLoop(iterableNode, env);
+          if (!elements) {
+            if (this.touchesTensor(body, env)) throw new UnsoundModel('parse-error', `the loop over \`${shorten(iterableNode.text)}\` in forward is only known at run time.`, iterableNode);
+            break;
+          }
+          for (const element of elements) {
+            const bindings = bindTarget(target, element);
+            if (!bindings) throw new UnsoundModel('parse-error', 'only simple loop variables are read.', target);
+            for (const [k, v] of bindings) env.set(k, v);
+            const returned = this.runForwardBlock(statementsOf(body), env, ctx, depth);
+            if (returned) return returned;
+          }
+          break;
+        }
+        case 'if_statement': {
+          const condition = statement.childForFieldName('condition');
+          const truth = condition ? truthiness(this.evaluator.evaluate(condition, env)) : undefined;
+          if (truth === undefined) {
+            if (this.touchesTensor(statement, env)) {
+              throw new UnsoundModel('unsupported-layer', `forward branches on \`${shorten(condition?.text ?? '')}\`, which is only known at run time.`, statement);
+            }
+            break;
+          }
+          let chosen: Node | null | undefined = truth ? statement.childForFieldName('consequence') : undefined;
+          if (!truth) {
+            for (const alternative of statement.childrenForFieldName('alternative')) {
+              if (!alternative) continue;
+              if (alternative.type === 'else_clause') {
+                chosen = alternative.childForFieldName('body');
+                break;
+              }
+              const c = alternative.childForFieldName('condition');
+              const t = c ? truthiness(this.evaluator.evaluate(c, env)) : undefined;
+              if (t === undefined) throw new UnsoundModel('unsupported-layer', 'forward branches on a condition only known at run time.', alternative);
+              if (t) {
+                chosen = alternative.childForFieldName('consequence');
+                break;
+              }
+            }
+          }
+          if (chosen) {
+            const returned = this.runForwardBlock(statementsOf(chosen), env, ctx, depth);
+            if (returned) return returned;
+          }
+          break;
+        }
+        case 'with_statement': {
+          const returned = this.runForwardBlock(statementsOf(statement.childForFieldName('body')), env, ctx, depth);
+          if (returned) return returned;
+          break;
+        }
+        default:
+          if (this.touchesTensor(statement, env)) {
+            throw new UnsoundModel('unsupported-layer', `\`${shorten(statement.text)}\` in forward is not supported.`, statement);
+          }
+      }
+    }
+    return undefined;
+  }
+
+  private inPlaceTarget(call: Node): string | undefined {
+    const callee = call.childForFieldName('function');
+    if (callee?.type === 'attribute' && callee.childForFieldName('attribute')?.text.endsWith('_')) {
+      const object = callee.childForFieldName('object');
+      return object?.type === 'identifier' ? object.text : undefined;
+    }
+    const first = callArguments(call).positional[0];
+    return first?.type === 'identifier' ? first.text : undefined;
+  }
+
+  /** True when an expression or statement reads a tensor variable. */
+  private touchesTensor(node: Node, env: Env): boolean {
+    const identifiers = node.type === 'identifier' ? [node] : node.descendantsOfType('identifier');
+    return identifiers.some((id) => !!id && env.lookup(id.text, id.startIndex)?.kind === 'tensor');
+  }
+
+  /** Evaluates an expression of forward: a tensor (with its ops) or any other value. */
+  private forwardValue(node: Node, env: Env, ctx: ModelContext, depth: number): Value {
+    this.evaluator.tick(node);
+    if (++this.forwardDepth > 200) {
+      this.forwardDepth = 0;
+      throw new UnsoundModel('parse-error', 'forward nests calls too deeply to read.', node);
+    }
+    try {
+      return this.forwardValueNode(node, env, ctx, depth);
+    } finally {
+      this.forwardDepth = Math.max(0, this.forwardDepth - 1);
+    }
+  }
+
+  private forwardDepth = 0;
+
+  private forwardValueNode(node: Node, env: Env, ctx: ModelContext, depth: number): Value {
+    switch (node.type) {
+      case 'identifier':
+        return env.lookup(node.text, node.startIndex) ?? { kind: 'reference', path: [node.text] };
+      case 'parenthesized_expression': {
+        const inner = firstCode(node);
+        return inner ? this.forwardValue(inner, env, ctx, depth) : unknown(node, 'empty parentheses');
+      }
+      case 'call':
+        return this.forwardCall(node, env, ctx, depth);
+      default:
+        if (this.touchesTensor(node, env)) {
+          throw new UnsoundModel('unsupported-layer', `\`${shorten(node.text)}\` in forward is not supported (Activation Lens reads a plain chain of layers: no sums, products, concatenations or indexing of the data).`, node);
+        }
+        return this.evaluator.evaluate(node, env);
+    }
+  }
+
+  private forwardCall(call: Node, env: Env, ctx: ModelContext, depth: number): Value {
+    const callee = call.childForFieldName('function');
+    if (!callee) return unknown(call, 'incomplete call');
+    const args = callArguments(call);
+    // Method on a tensor: x.view(...), x.relu(), x.size(0), …
+    if (callee.type === 'attribute') {
+      const objectNode = callee.childForFieldName('object');
+      const method = callee.childForFieldName('attribute');
+      if (objectNode && method && this.touchesTensor(objectNode, env)) {
+        const object = this.forwardValue(objectNode, env, ctx, depth);
+        if (object.kind === 'tensor') return this.tensorMethod(object, call, method, env);
+      }
+    }
+    const calleeValue = this.evaluator.evaluate(callee, env);
+    const first = args.positional[0] ?? args.keyword.get('input')?.value;
+    const input = first ? this.forwardValue(first, env, ctx, depth) : undefined;
+    const otherArgsTouch = [...args.positional.slice(1), ...[...args.keyword.values()].map((k) => k.value)].some((a) => a !== first && this.touchesTensor(a, env));
+    if (input?.kind !== 'tensor') {
+      if (otherArgsTouch) throw new UnsoundModel('unsupported-layer', `\`${shorten(call.text)}\` in forward is not supported.`, call);
+      return this.evaluator.evaluate(call, env);
+    }
+    if (otherArgsTouch || args.positional.filter((a) => this.touchesTensor(a, env)).length > 1) {
+      throw new UnsoundModel('unsupported-layer', `\`${shorten(call.text)}\` combines several tensors, which is not supported (a plain chain of layers is read).`, call);
+    }
+    // A sub-module: self.fc1(x), self.layers[i](x), layer(x) over a ModuleList.
+    if (calleeValue.kind === 'call' || calleeValue.kind === 'container') {
+      return { kind: 'tensor', ops: [...input.ops, { type: 'module', value: calleeValue, use: call, name: this.moduleName(callee, calleeValue, env) }], origin: 0 };
+    }
+    // A helper method of the class: inline it.
+    if (calleeValue.kind === 'function' && calleeValue.self) {
+      if (depth > 8) throw new UnsoundModel('parse-error', 'helper methods call each other too deeply.', call);
+      const parameters = parameterNames(calleeValue.node);
+      const inner = new Env(this.moduleScope);
+      inner.set(parameters[0]?.name ?? 'self', calleeValue.self);
+      parameters.slice(1).forEach((p, i) => {
+        const given = args.keyword.get(p.name)?.value ?? args.positional[i];
+        inner.set(p.name, given ? this.forwardValue(given, env, ctx, depth) : p.default ? this.evaluator.evaluate(p.default, this.moduleScope) : unknown(p.node, 'no value'));
+      });
+      const returned = this.runForwardBlock(statementsOf(calleeValue.node.childForFieldName('body')), inner, ctx, depth + 1);
+      if (!returned) throw new UnsoundModel('parse-error', `\`${shorten(callee.text)}\` does not return the transformed input.`, call);
+      return { kind: 'tensor', ops: returned.ops, origin: 0 };
+    }
+    if (calleeValue.kind === 'reference') {
+      const path = this.evaluator.resolve(calleeValue.path);
+      const fname = path[path.length - 1];
+      const torchFunction = path[0] === 'torch' && (path.length === 2 || (path[1] === 'nn' && path[2] === 'functional' && path.length === 4));
+      if (torchFunction) {
+        if (FUNCTIONAL_ACTIVATIONS.has(fname) || ['flatten', 'max_pool2d', 'avg_pool2d', 'max_pool1d', 'avg_pool1d', 'adaptive_avg_pool2d', 'adaptive_avg_pool1d', 'adaptive_max_pool2d', 'dropout', 'reshape'].includes(fname)) {
+          return { kind: 'tensor', ops: [...input.ops, { type: 'functional', call, callee, name: fname, method: false, scope: env.freeze() }], origin: 0 };
+        }
+        if (SHAPE_PRESERVING_FUNCTIONS.has(fname)) {
+          ctx.problems.push({ code: 'unsupported-layer', message: `\`${calleeValue.path.join('.')}\` is not supported; it keeps the shape of its input, so it is skipped and the rest of the model is diagnosed without it.`, span: this.span(call) });
+          return input;
+        }
+      }
+      throw new UnsoundModel('unsupported-layer', `\`${shorten(callee.text)}\` applied to the data is not supported, and it may change its shape, so the model cannot be rebuilt soundly.`, callee);
+    }
+    throw new UnsoundModel('unsupported-layer', `\`${shorten(callee.text)}\` applied to the data is not known statically, so the model cannot be rebuilt soundly.`, callee);
+  }
+
+  private tensorMethod(object: Extract<Value, { kind: 'tensor' }>, call: Node, method: Node, env: Env): Value {
+    const name = method.text;
+    if (['size', 'dim', 'numel', 'shape', 'nelement'].includes(name)) return unknown(call, 'a run-time size');
+    if (NEUTRAL_METHODS.has(name)) return object;
+    if (FUNCTIONAL_ACTIVATIONS.has(name) || name === 'view' || name === 'reshape' || name === 'flatten') {
+      return { kind: 'tensor', ops: [...object.ops, { type: 'functional', call, callee: method, name, method: true, scope: env.freeze() }], origin: 0 };
+    }
+    throw new UnsoundModel('unsupported-layer', `the tensor method \`${name}\` is not supported in forward, and it may change the data's shape.`, call);
+  }
+
+  /** A readable name for a sub-module use: `fc1`, `layers.2`, `features`. */
+  private moduleName(callee: Node, value: Value, env: Env): string {
+    if (callee.type === 'attribute') {
+      const object = callee.childForFieldName('object');
+      if (object && env.lookup(object.text, object.startIndex)?.kind === 'object') return callee.childForFieldName('attribute')?.text ?? callee.text;
+    }
+    if (callee.type === 'subscript') {
+      const base = callee.childForFieldName('value');
+      const container = base ? this.evaluator.evaluate(base, env) : undefined;
+      if (container?.kind === 'container') {
+        const index = container.items.findIndex((i) => i.value === value);
+        const baseName = base?.type === 'attribute' ? (base.childForFieldName('attribute')?.text ?? base.text) : (base?.text ?? '');
+        if (index >= 0) return `${baseName}.${container.items[index].key}`;
+      }
+    }
+    // A loop variable over a container: find its position among self's containers.
+    const self = env.lookup('self', callee.startIndex);
+    if (self?.kind === 'object') {
+      for (const [attr, v] of self.attrs) {
+        if (v.kind !== 'container') continue;
+        const item = v.items.find((i) => i.value === value);
+        if (item) return `${attr}.${item.key}`;
+      }
+    }
+    return callee.text;
+  }
+
+  // #endregion
+
+  // #region Turning ops and modules into layers
+
+  private expandOps(ops: readonly Op[], prefix: string, ctx: ModelContext, depth: number): RawLayer[] {
+    const layers: RawLayer[] = [];
+    for (const op of ops) {
+      if (op.type === 'module') layers.push(...this.moduleLayers(op.value, joinName(prefix, op.name), ctx, depth, op.use));
+      else {
+        const layer = this.functionalLayer(op, ctx);
+        if (layer) layers.push({ ...layer, name: joinName(prefix, layer.name) });
+      }
+    }
+    return layers;
+  }
+
+  /** The layers of a module value (a constructor call, a container or a module class of the file). */
+  private moduleLayers(value: Value, name: string, ctx: ModelContext, depth: number, use: Node): RawLayer[] {
+    this.evaluator.tick(use);
+    if (value.kind === 'container') {
+      if (value.type !== 'Sequential') throw new UnsoundModel('unsupported-layer', `\`${name}\` is an nn.${value.type}, which cannot be called on the data.`, use);
+      if (value.node.hasError) throw new UnsoundModel('parse-error', 'a layer definition contains a syntax error.', value.node);
+      const layers: RawLayer[] = [];
+      for (const item of value.items) layers.push(...this.moduleLayers(item.value, joinName(name, item.key), ctx, depth, value.node));
+      return layers;
+    }
+    if (value.kind !== 'call') {
+      const node = value.kind === 'unknown' ? value.node : use;
+      throw new UnsoundModel('parse-error', `the module \`${name}\` is ${describeValue(value)}, which cannot be read statically.`, node);
+    }
+    const call = value.node;
+    if (call.hasError) throw new UnsoundModel('parse-error', 'a layer definition contains a syntax error.', call);
+    const callee = call.childForFieldName('function');
+    const parts = callee ? dottedParts(callee) : undefined;
+    if (parts && parts.length === 1 && this.moduleClasses.has(parts[0])) {
+      const classNode = this.moduleClasses.get(parts[0]) as Node;
+      return this.classLayers(classNode, value, name, ctx, depth + 1);
+    }
+    const path = parts ? this.evaluator.resolve(parts) : [];
+    const className = path[path.length - 1] ?? shorten(call.text);
+    const isTorch = path[0] === 'torch' && path.includes('nn');
+    if (!isTorch) {
+      throw new UnsoundModel('unsupported-layer', `\`${shorten(callee?.text ?? call.text)}\` is not a supported layer and may change the shape of the data, so the model cannot be rebuilt soundly.`, callee ?? call);
+    }
+    const reader = new ModuleReader(this, this.evaluator, call, value.scope, ctx, value);
+    const layer = reader.read(className, name);
+    if (layer === 'skip') return [];
+    return [layer];
+  }
+
+  private functionalLayer(op: Extract<Op, { type: 'functional' }>, ctx: ModelContext): RawLayer | undefined {
+    const reader = new ModuleReader(this, this.evaluator, op.call, op.scope, ctx);
+    return reader.readFunctional(op);
+  }
+
+  // #endregion
+
+  // #region Sequential models
+
+  private buildSequentialModel(name: string, call: Node, spanNode: Node): ModelSpec {
+    if (call.hasError) throw new UnsoundModel('parse-error', 'its definition contains a syntax error.', call);
+    const ctx: ModelContext = { problems: [], notes: [], inits: [] };
+    const scope = this.scopeAt(call);
+    const value = this.evaluator.evaluate(call, scope);
+    const raw = this.moduleLayers(value, '', ctx, 0, call);
+    this.sequentialInits(call, value, ctx);
+    return this.finishModel(name, spanNode, raw, ctx);
+  }
+
+  /** `nn.init.*(model[0].weight)`, `model.apply(fn)` and module loops after `model = nn.Sequential(...)`. */
+  private sequentialInits(call: Node, value: Value, ctx: ModelContext): void {
+    let parent = call.parent;
+    while (parent?.type === 'parenthesized_expression') parent = parent.parent;
+    const target = parent?.type === 'assignment' ? parent.childForFieldName('left') : undefined;
+    const statement = parent?.parent;
+    const block = statement?.parent;
+    if (target?.type !== 'identifier' || !statement || !block) return;
+    const env = new Env(this.moduleScope);
+    env.set(target.text, value);
+    const after = statementsOf(block).filter((s) => s.startIndex >= statement.endIndex);
+    for (const s of after) {
+      // Stop at a reassignment of the model's name.
+      const expression = s.type === 'expression_statement' ? firstCode(s) : undefined;
+      if (expression?.type === 'assignment' && expression.childForFieldName('left')?.text === target.text) break;
+      if (!s.text.includes(target.text)) continue;
+      try {
+        this.runStatement(s, env, ctx);
+      } catch (error) {
+        if (!(error instanceof UnsoundModel)) throw error;
+      }
+    }
+  }
+
+  // #endregion
+
+  // #region Finishing a model: input shape, shapes, initialisers, head
+
+  private finishModel(name: string, spanNode: Node, raw: RawLayer[], ctx: ModelContext): ModelSpec {
+    if (raw.length === 0) throw new UnsoundModel('parse-error', 'it has no layers that can be read statically.', spanNode);
+    const inputShape = this.inputShape(raw, spanNode, ctx);
+    checkShapes(inputShape, raw);
+    // A flatten of data that is already flat (`x.view(-1, 784)` on a 784-vector) is a no-op that
+    // the trainer's Flatten layer refuses (it needs rank ≥ 2): leave it out.
+    const ranks: number[] = [];
+    shapeProblem(inputShape, raw, ranks);
+    raw = raw.filter((layer, i) => !(layer.spec.kind === 'flatten' && ranks[i] === 1));
+    // Explicit initialisers, in program order (a later one wins).
+    const layers: LayerSpec[] = [];
+    const used = new Map<string, number>();
+    raw.forEach((layer, index) => {
+      let spec: Omit<LayerSpec, 'index' | 'name' | 'source'> = layer.spec;
+      if (layer.moduleValue && (spec.kind === 'dense' || spec.kind === 'conv1d' || spec.kind === 'conv2d')) {
+        for (const init of ctx.inits) {
+          if (init.module !== layer.moduleValue) continue;
+          spec = init.param === 'weight' ? { ...spec, kernelInitializer: init.spec } : { ...spec, biasInitializer: init.spec };
+        }
+      }
+      layers.push({ index, name: uniqueName(layer.name || spec.kind, used), ...spec, source: layer.source });
+    });
+    this.inferHead(layers, ctx, spanNode);
+    const model: Mutable<ModelSpec> = {
+      name,
+      format: 'pytorch-python',
+      inputShape,
+      layers,
+      span: this.span(spanNode),
+      problems: ctx.problems,
+    };
+    if (ctx.notes.length > 0) model.notes = ctx.notes;
+    return model;
+  }
+
+  /**
+   * PyTorch models usually end in logits and leave the softmax to the loss. When the file uses
+   * a cross-entropy loss and the model ends in a Linear without activation, the head is read as
+   * softmax (sigmoid for BCEWithLogitsLoss), as the loss applies it; that is what the trainer
+   * needs to use the matching loss. Otherwise the output stays linear (mean squared error).
+   */
+  private inferHead(layers: LayerSpec[], ctx: ModelContext, spanNode: Node): void {
+    const last = layers[layers.length - 1];
+    if (!last || last.kind !== 'dense' || last.activation.name !== 'linear') return;
+    if (!this.identifierNames) {
+      this.identifierNames = new Set<string>();
+      for (const node of this.root.descendantsOfType(['identifier'])) if (node) this.identifierNames.add(node.text);
+    }
+    const names = this.identifierNames;
+    const softmax = ['CrossEntropyLoss', 'cross_entropy', 'NLLLoss', 'nll_loss'].some((n) => names.has(n));
+    const sigmoid = ['BCEWithLogitsLoss', 'binary_cross_entropy_with_logits'].some((n) => names.has(n));
+    if (softmax === sigmoid) return;
+    if (softmax && (last.units ?? 0) < 2) return;
+    layers[layers.length - 1] = { ...last, activation: { name: softmax ? 'softmax' : 'sigmoid' } };
+    ctx.notes.push({
+      message: `The output of \`${last.name}\` is read as logits for the file's ${softmax ? 'cross-entropy' : 'BCE-with-logits'} loss, so it is trained with a ${softmax ? 'softmax' : 'sigmoid'} head.`,
+      span: this.span(spanNode),
+    });
+  }
+
+  /**
+   * The per-sample input shape, channels-last. From the first layer's declared size (Linear
+   * in_features, Conv in_channels + a spatial size), the spatial size from an
+   * `# activation-lens: input_shape=(C, H, W)` comment, else solved (square) from a Linear
+   * after Flatten.
+   */
+  private inputShape(raw: readonly RawLayer[], spanNode: Node, ctx: ModelContext): number[] {
+    const comment = this.shapeComment(spanNode);
+    const first = raw.find((l) => l.inFeatures !== undefined || l.inChannels !== undefined || l.numFeatures !== undefined);
+    const spatialRank = first?.spec.kind === 'conv2d' ? 2 : first?.spec.kind === 'conv1d' ? 1 : 0;
+    const before = first ? raw.slice(0, raw.indexOf(first)) : raw;
+    const spatialBefore = before.some((l) => ['maxPool1d', 'maxPool2d', 'avgPool1d', 'avgPool2d', 'globalAvgPool1d', 'globalAvgPool2d', 'globalMaxPool2d'].includes(l.spec.kind));
+    if (comment) {
+      // PyTorch layout in the comment: (C, H, W) / (C, L) / (features,).
+      const shape = comment.shape.length > 1 ? [...comment.shape.slice(1), comment.shape[0]] : comment.shape;
+      return shape;
+    }
+    if (!first) throw new UnsoundModel('parse-error', 'its input size is unknown (no Linear or Conv layer declares it). Add a comment `# activation-lens: input_shape=(C, H, W)` above the model.', spanNode);
+    if (spatialRank === 0 && !spatialBefore && first.spec.kind === 'dense' && first.inFeatures !== undefined) {
+      if (before.some((l) => l.spec.kind === 'flatten')) {
+        ctx.notes.push({ message: `The input is read as a flat vector of ${first.inFeatures} features (the flattened size \`${first.name}\` expects).`, span: this.span(first.node) });
+      }
+      return [first.inFeatures];
+    }
+    if (spatialRank === 0 && first.spec.kind === 'batchNorm' && first.numFeatures !== undefined && !before.some((l) => l.spec.kind === 'flatten')) {
+      return [first.numFeatures];
+    }
+    const channels = first.inChannels ?? first.numFeatures;
+    if (spatialRank === 0 || channels === undefined) {
+      throw new UnsoundModel('parse-error', 'its input shape cannot be determined. Add a comment `# activation-lens: input_shape=(C, H, W)` above the model.', spanNode);
+    }
+    // Solve for a square (or 1-D) spatial size that makes every later Linear fit.
+    const fits: number[] = [];
+    for (let size = 1; size <= 1024 && fits.length < 2; size++) {
+      const shape = [...new Array<number>(spatialRank).fill(size), channels];
+      if (shapesFit(shape, raw)) fits.push(size);
+    }
+    const constrained = raw.some((l, i) => l.spec.kind === 'dense' && raw.slice(0, i).some((p) => p.spec.kind === 'flatten') && !raw.slice(0, i).some((p) => p.spec.kind.startsWith('global')));
+    if (fits.length === 0 || !constrained) {
+      throw new UnsoundModel(
+        'parse-error',
+        `its input's spatial size cannot be determined${fits.length === 0 ? ' (no square size fits its Linear layers)' : ''}. Add a comment \`# activation-lens: input_shape=(${channels}, H, W)\` above the model.`,
+        spanNode,
+      );
+    }
+    const size = fits[0];
+    const shape = [...new Array<number>(spatialRank).fill(size), channels];
+    ctx.notes.push({
+      message: `The input size is inferred as (${[channels, ...new Array<number>(spatialRank).fill(size)].join(', ')}) (channels first) from the Linear layer after Flatten; add \`# activation-lens: input_shape=(…)\` to set it.`,
+      span: this.span(spanNode),
+    });
+    return shape;
+  }
+
+  /** `# activation-lens: input_shape=(1, 28, 28)` inside the model, else the closest one above it. */
+  private shapeComment(spanNode: Node): { shape: number[] } | undefined {
+    let best: { shape: number[]; inside: boolean; offset: number } | undefined;
+    this.commentNodes ??= this.root.descendantsOfType('comment').filter((c): c is Node => !!c && c.text.includes('activation-lens:'));
+    for (const comment of this.commentNodes) {
+      const text = comment.text;
+      const marker = text.indexOf('activation-lens:');
+      if (marker < 0) continue;
+      const key = text.indexOf('input_shape', marker);
+      if (key < 0) continue;
+      const shape = parseShapeText(text.slice(key + 'input_shape'.length));
+      if (!shape) continue;
+      const inside = comment.startIndex >= spanNode.startIndex && comment.endIndex <= spanNode.endIndex;
+      const above = comment.endIndex <= spanNode.startIndex;
+      if (!inside && !above) continue;
+      if (!best || (inside && !best.inside) || (inside === best.inside && comment.startIndex > best.offset)) {
+        best = { shape, inside, offset: comment.startIndex };
+      }
+    }
+    return best ? { shape: best.shape } : undefined;
+  }
+
+  // #endregion
+}
+
+/** Reads `= (1, 28, 28)` / `=(784,)` / `=[3, 32, 32]` from a comment's text: positive integers. */
+function parseShapeText(text: string): number[] | undefined {
+  let i = 0;
+  const skip = () => {
+    while (i < text.length && (text[i] === ' ' || text[i] === '\t')) i++;
+  };
+  skip();
+  if (text[i] !== '=' && text[i] !== ':') return undefined;
+  i++;
+  skip();
+  const open = text[i];
+  if (open !== '(' && open !== '[') return undefined;
+  const close = open === '(' ? ')' : ']';
+  const end = text.indexOf(close, i);
+  if (end < 0) return undefined;
+  const parts = text.slice(i + 1, end).split(',').map((p) => p.trim()).filter((p) => p.length > 0);
+  const dims = parts.map((p) => Number(p));
+  if (dims.length === 0 || dims.length > 3 || dims.some((d) => !Number.isInteger(d) || d <= 0 || d > 1_000_000)) return undefined;
+  return dims;
+}
+
+function appendItems(container: Extract<Value, { kind: 'container' }>, values: readonly Value[]): Value {
+  const items = [...container.items];
+  for (const value of values) items.push({ key: String(items.length), value });
+  return { ...container, items };
+}
+
+function joinName(prefix: string, name: string): string {
+  if (!prefix) return name;
+  if (!name) return prefix;
+  return `${prefix}.${name}`;
+}
+
+function parameterNames(fn: Node): { name: string; default?: Node; node: Node; splat: boolean }[] {
+  const result: { name: string; default?: Node; node: Node; splat: boolean }[] = [];
+  for (const parameter of fn.childForFieldName('parameters')?.namedChildren ?? []) {
+    if (!parameter || parameter.type === 'comment') continue;
+    if (parameter.type === 'identifier') {
+      result.push({ name: parameter.text, node: parameter, splat: false });
+      continue;
+    }
+    if (parameter.type === 'list_splat_pattern' || parameter.type === 'dictionary_splat_pattern' || parameter.type === 'keyword_separator' || parameter.type === 'positional_separator') {
+      if (parameter.type === 'list_splat_pattern' || parameter.type === 'dictionary_splat_pattern') {
+        const id = firstCode(parameter);
+        if (id) result.push({ name: id.text, node: parameter, splat: true });
+      }
+      continue;
+    }
+    const nameNode = parameter.childForFieldName('name') ?? firstCode(parameter);
+    if (!nameNode || nameNode.type !== 'identifier') continue;
+    result.push({ name: nameNode.text, default: parameter.childForFieldName('value') ?? undefined, node: parameter, splat: false });
+  }
+  return result;
+}
+
+function returnsName(fn: Node, name: string): boolean {
+  return fn.descendantsOfType('return_statement').some((s) => s?.firstNamedChild?.text === name);
+}
+
+function uniqueName(base: string, used: Map<string, number>): string {
+  const count = used.get(base) ?? 0;
+  used.set(base, count + 1);
+  if (count === 0) return base;
+  let candidate = `${base}_${count}`;
+  while (used.has(candidate)) candidate = `${candidate}_`;
+  used.set(candidate, 1);
+  return candidate;
+}
+
+// #endregion
+
+// #region Reading one module constructor or functional op
+
+class ModuleReader {
+  private readonly args: Arguments;
+  private readonly spans: Mutable<LayerSource>;
+
+  constructor(
+    private readonly loader: TorchFileLoader,
+    private readonly evaluator: Evaluator,
+    private readonly call: Node,
+    private readonly scope: Scope,
+    private readonly ctx: ModelContext,
+    private readonly moduleValue?: Value,
+  ) {
+    this.args = callArguments(call);
+    const callee = call.childForFieldName('function');
+    const argumentList = call.childForFieldName('arguments');
+    this.spans = {
+      span: loader.span(call),
+      calleeSpan: callee ? loader.span(callee) : undefined,
+      argumentsSpan: argumentList ? loader.span(argumentList) : undefined,
+    };
+  }
+
+  private node(keyword: string, position?: number): Node | undefined {
+    return this.args.keyword.get(keyword)?.value ?? (position !== undefined ? this.args.positional[position] : undefined);
+  }
+
+  private value(keyword: string, position?: number): { value: Value; node: Node } | undefined {
+    const node = this.node(keyword, position);
+    return node ? { value: this.evaluator.evaluate(node, this.scope), node } : undefined;
+  }
+
+  private positiveInteger(keyword: string, position: number): number {
+    const arg = this.value(keyword, position);
+    if (!arg) throw new UnsoundModel('parse-error', `\`${keyword}\` is missing in \`${shorten(this.call.text)}\`.`, this.call);
+    if (arg.value.kind !== 'number' || !Number.isInteger(arg.value.value) || arg.value.value <= 0 || arg.value.value > 1e9) {
+      throw new UnsoundModel('parse-error', `\`${keyword}\` must be a positive integer known before running the code, but it is ${describeValue(arg.value)}.`, arg.node);
+    }
+    return arg.value.value;
+  }
+
+  private optionalNumber(keyword: string, position: number | undefined, fallback: number): number {
+    const arg = this.value(keyword, position);
+    if (!arg || arg.value.kind === 'none') return fallback;
+    if (arg.value.kind === 'number') return arg.value.value;
+    if (arg.value.kind === 'bool') return arg.value.value ? 1 : 0;
+    this.ctx.problems.push({ code: 'parse-error', message: `\`${keyword}\` must be a number known before running the code, but it is ${describeValue(arg.value)}; the PyTorch default ${fallback} is used.`, span: this.loader.span(arg.node) });
+    return fallback;
+  }
+
+  private optionalBool(keyword: string, position: number | undefined, fallback: boolean): boolean {
+    const arg = this.value(keyword, position);
+    if (!arg) return fallback;
+    if (arg.value.kind === 'bool') return arg.value.value;
+    if (arg.value.kind === 'number') return arg.value.value !== 0;
+    this.ctx.problems.push({ code: 'parse-error', message: `\`${keyword}\` must be True or False, but it is ${describeValue(arg.value)}; the PyTorch default is used.`, span: this.loader.span(arg.node) });
+    return fallback;
+  }
+
+  /** An int or a tuple of `rank` ints; `undefined` when absent or None. */
+  private tuple(keyword: string, position: number, rank: number, allowZero = false): number[] | undefined {
+    const arg = this.value(keyword, position);
+    if (!arg || arg.value.kind === 'none') return undefined;
+    const items = arg.value.kind === 'number' ? new Array<Value>(rank).fill(arg.value) : arg.value.kind === 'sequence' ? arg.value.items : [];
+    const numbers = items.map((i) => (i.kind === 'number' && Number.isInteger(i.value) && (i.value > 0 || (allowZero && i.value === 0)) && i.value < 1e9 ? i.value : undefined));
+    if (numbers.length !== rank || numbers.some((n) => n === undefined)) {
+      throw new UnsoundModel('parse-error', `\`${keyword}\` must be ${rank === 1 ? 'an integer' : `${rank} integers`} known before running the code, but it is ${describeValue(arg.value)}.`, arg.node);
+    }
+    return numbers as number[];
+  }
+
+  private note(node: Node, message: string, code: LoadProblemCode = 'unsupported-layer'): void {
+    this.ctx.problems.push({ code, message, span: this.loader.span(node) });
+  }
+
+  private layer(name: string, spec: Omit<LayerSpec, 'index' | 'name' | 'source'>, extra: Partial<RawLayer> = {}): RawLayer {
+    return { spec, name, source: this.spans, node: this.call, moduleValue: this.moduleValue, ...extra };
+  }
+
+  /** A torch.nn module constructor; 'skip' for shape-preserving modules that are not modelled. */
+  read(className: string, name: string): RawLayer | 'skip' {
+    if (ACTIVATION_MODULES.has(className)) {
+      this.spans.activationValueSpan = this.spans.span;
+      return this.layer(name, { kind: 'activation', activation: this.activationModule(className) });
+    }
+    switch (className) {
+      case 'Linear':
+      case 'LazyLinear': {
+        if (className === 'LazyLinear') throw new UnsoundModel('parse-error', 'LazyLinear infers its input size at run time; use Linear.', this.call);
+        const inFeatures = this.positiveInteger('in_features', 0);
+        const useBias = this.optionalBool('bias', 2, true);
+        return this.layer(name, {
+          kind: 'dense',
+          units: this.positiveInteger('out_features', 1),
+          activation: { name: 'linear' },
+          useBias,
+          kernelInitializer: { name: 'torchDefaultKernel' },
+          biasInitializer: { name: 'torchDefaultBias' },
+        }, { inFeatures });
+      }
+      case 'Conv1d':
+      case 'Conv2d': {
+        const rank = className === 'Conv1d' ? 1 : 2;
+        const inChannels = this.positiveInteger('in_channels', 0);
+        const filters = this.positiveInteger('out_channels', 1);
+        const kernelSize = this.tuple('kernel_size', 2, rank);
+        if (!kernelSize) throw new UnsoundModel('parse-error', '`kernel_size` is missing.', this.call);
+        const strides = this.tuple('stride', 3, rank) ?? new Array<number>(rank).fill(1);
+        const padding = this.convPadding(kernelSize, strides, 4);
+        const dilation = this.tuple('dilation', 5, rank);
+        if (dilation && dilation.some((d) => d !== 1)) throw new UnsoundModel('unsupported-layer', 'dilated convolutions are not supported.', this.node('dilation', 5) ?? this.call);
+        const groups = this.optionalNumber('groups', 6, 1);
+        if (groups !== 1) throw new UnsoundModel('unsupported-layer', 'grouped / depthwise convolutions (groups ≠ 1) are not supported.', this.node('groups', 6) ?? this.call);
+        const mode = this.value('padding_mode');
+        if (mode && !(mode.value.kind === 'string' && mode.value.value === 'zeros')) this.note(mode.node, `padding_mode ${describeValue(mode.value)} is diagnosed as zero padding.`);
+        return this.layer(name, {
+          kind: className === 'Conv1d' ? 'conv1d' : 'conv2d',
+          filters,
+          kernelSize,
+          strides,
+          padding,
+          activation: { name: 'linear' },
+          useBias: this.optionalBool('bias', 7, true),
+          kernelInitializer: { name: 'torchDefaultKernel' },
+          biasInitializer: { name: 'torchDefaultBias' },
+        }, { inChannels });
+      }
+      case 'BatchNorm1d':
+      case 'BatchNorm2d': {
+        const numFeatures = this.positiveInteger('num_features', 0);
+        const eps = this.optionalNumber('eps', 1, 1e-5);
+        const momentumArg = this.value('momentum', 2);
+        let momentum = 0.1;
+        if (momentumArg?.value.kind === 'none') this.note(momentumArg.node, 'momentum=None (a cumulative average) is diagnosed as momentum 0.1.');
+        else if (momentumArg) momentum = this.optionalNumber('momentum', 2, 0.1);
+        // PyTorch: running = (1 − m)·running + m·batch; Keras: running = k·running + (1 − k)·batch.
+        return this.layer(name, { kind: 'batchNorm', epsilon: eps, momentum: 1 - momentum, activation: { name: 'linear' } }, { numFeatures });
+      }
+      case 'Dropout':
+        return this.layer(name, { kind: 'dropout', rate: this.optionalNumber('p', 0, 0.5), activation: { name: 'linear' } });
+      case 'Flatten': {
+        const start = this.optionalNumber('start_dim', 0, 1);
+        const end = this.optionalNumber('end_dim', 1, -1);
+        if (start !== 1 || end !== -1) throw new UnsoundModel('unsupported-layer', `Flatten(${start}, ${end}) is not supported (only the default, which keeps the batch dimension).`, this.call);
+        return this.layer(name, { kind: 'flatten', activation: { name: 'linear' } });
+      }
+      case 'MaxPool1d':
+      case 'MaxPool2d':
+      case 'AvgPool1d':
+      case 'AvgPool2d': {
+        const rank = className.endsWith('1d') ? 1 : 2;
+        const poolSize = this.tuple('kernel_size', 0, rank);
+        if (!poolSize) throw new UnsoundModel('parse-error', '`kernel_size` is missing.', this.call);
+        const strides = this.tuple('stride', 1, rank) ?? poolSize;
+        const padding = this.tuple('padding', 2, rank, true);
+        if (padding && padding.some((p) => p !== 0)) throw new UnsoundModel('unsupported-layer', 'pooling with padding is not supported.', this.node('padding', 2) ?? this.call);
+        if (className.startsWith('Max')) {
+          const dilation = this.tuple('dilation', 3, rank);
+          if (dilation && dilation.some((d) => d !== 1)) throw new UnsoundModel('unsupported-layer', 'dilated pooling is not supported.', this.call);
+        }
+        if (this.optionalBool('ceil_mode', className.startsWith('Max') ? 5 : 3, false)) throw new UnsoundModel('unsupported-layer', 'ceil_mode=True is not supported.', this.call);
+        const kind = `${className.startsWith('Max') ? 'max' : 'avg'}Pool${rank}d` as 'maxPool1d' | 'maxPool2d' | 'avgPool1d' | 'avgPool2d';
+        return this.layer(name, { kind, poolSize, strides, padding: 'valid', activation: { name: 'linear' } });
+      }
+      case 'AdaptiveAvgPool1d':
+      case 'AdaptiveAvgPool2d':
+      case 'AdaptiveMaxPool2d': {
+        const rank = className.endsWith('1d') ? 1 : 2;
+        const size = this.tuple('output_size', 0, rank);
+        if (!size || size.some((s) => s !== 1)) {
+          throw new UnsoundModel('unsupported-layer', `${className} with an output size other than 1 is not supported (only global pooling).`, this.call);
+        }
+        const kind = className === 'AdaptiveAvgPool1d' ? 'globalAvgPool1d' : className === 'AdaptiveAvgPool2d' ? 'globalAvgPool2d' : 'globalMaxPool2d';
+        return this.layer(name, { kind, activation: { name: 'linear' } });
+      }
+      default:
+        if (SHAPE_PRESERVING_MODULES.has(className)) {
+          this.note(this.call, `\`${className}\` is not supported; it keeps the shape of its input, so it is skipped and the rest of the model is diagnosed without it.`);
+          return 'skip';
+        }
+        throw new UnsoundModel('unsupported-layer', `\`${className}\` is not a supported layer and may change the shape of the data, so the model cannot be rebuilt soundly.`, this.call.childForFieldName('function') ?? this.call);
+    }
+  }
+
+  /** PyTorch padding → 'valid' (0) or 'same' (k//2 for odd k: the same output size as TF's 'same'). */
+  private convPadding(kernelSize: readonly number[], strides: readonly number[], position: number): 'valid' | 'same' {
+    const arg = this.value('padding', position);
+    if (!arg) return 'valid';
+    if (arg.value.kind === 'string') {
+      if (arg.value.value === 'valid') return 'valid';
+      if (arg.value.value === 'same') return 'same';
+    }
+    const pads = arg.value.kind === 'number' ? kernelSize.map(() => (arg.value as { value: number }).value) : arg.value.kind === 'sequence' ? arg.value.items.map((i) => (i.kind === 'number' ? i.value : Number.NaN)) : [];
+    if (pads.length === kernelSize.length && pads.every((p) => p === 0)) return 'valid';
+    // floor((H + 2p − k)/s) + 1 with p = (k − 1)/2 equals ceil(H/s), TF's 'same', for any stride.
+    if (pads.length === kernelSize.length && pads.every((p, d) => kernelSize[d] % 2 === 1 && p === (kernelSize[d] - 1) / 2)) return 'same';
+    void strides;
+    throw new UnsoundModel('unsupported-layer', `padding ${describeValue(arg.value)} is not supported: only 0 ('valid') and kernel_size // 2 for odd kernels ('same') map onto the trainer's convolutions.`, arg.node);
+  }
+
+  private activationModule(className: string): ActivationSpec {
+    switch (className) {
+      case 'ReLU':
+        return { name: 'relu' };
+      case 'LeakyReLU':
+        return { name: 'leakyRelu', alpha: this.optionalNumber('negative_slope', 0, 0.01) };
+      case 'PReLU': {
+        const count = this.optionalNumber('num_parameters', 0, 1);
+        if (count !== 1) this.note(this.call, 'PReLU with one slope per channel is diagnosed with the trainer\'s per-unit slopes.');
+        return { name: 'prelu', alpha: this.optionalNumber('init', 1, 0.25) };
+      }
+      case 'RReLU':
+        return { name: 'rrelu', lower: this.optionalNumber('lower', 0, 1 / 8), upper: this.optionalNumber('upper', 1, 1 / 3) };
+      case 'ELU':
+        return { name: 'elu', alpha: this.optionalNumber('alpha', 0, 1) };
+      case 'SELU':
+        return { name: 'selu' };
+      case 'GELU': {
+        const approximate = this.value('approximate', 0);
+        if (approximate && !(approximate.value.kind === 'string' && approximate.value.value === 'none')) this.note(approximate.node, 'GELU(approximate="tanh") is diagnosed as the exact GELU.');
+        return { name: 'gelu' };
+      }
+      case 'SiLU':
+        return { name: 'swish' };
+      case 'Mish':
+        return { name: 'mish' };
+      case 'Softplus': {
+        const beta = this.optionalNumber('beta', 0, 1);
+        if (beta !== 1) this.note(this.call, `Softplus(beta=${beta}) is diagnosed as Softplus with beta 1.`);
+        return { name: 'softplus' };
+      }
+      case 'Softsign':
+        return { name: 'softsign' };
+      case 'Sigmoid':
+        return { name: 'sigmoid' };
+      case 'Tanh':
+        return { name: 'tanh' };
+      case 'Hardsigmoid':
+        this.note(this.call, 'Hardsigmoid is diagnosed with the Keras hard sigmoid (slope 0.2 instead of PyTorch\'s 1/6).');
+        return { name: 'hardSigmoid' };
+      case 'ReLU6':
+        return { name: 'relu6' };
+      case 'Softmax':
+      case 'LogSoftmax':
+        return { name: 'softmax' };
+      default:
+        return { name: 'linear' };
+    }
+  }
+
+  /** A functional op of forward: an activation, flatten, pooling or dropout. */
+  readFunctional(op: Extract<Op, { type: 'functional' }>): RawLayer | undefined {
+    const base = op.name.endsWith('_') ? op.name.slice(0, -1) : op.name;
+    // For methods the tensor is the object, so the arguments shift by one compared with F.*.
+    const offset = op.method ? 0 : 1;
+    const calleeSpan = this.loader.span(op.callee);
+    const spans: Mutable<LayerSource> = { ...this.spans, span: calleeSpan, calleeSpan, activationValueSpan: calleeSpan };
+    if (op.method) spans.span = this.loader.span(op.call);
+    const layer = (spec: Omit<LayerSpec, 'index' | 'name' | 'source'>, name = base): RawLayer => ({ spec, name, source: spans, node: op.call });
+    const number = (keyword: string, position: number, fallback: number) => this.optionalNumber(keyword, position + offset, fallback);
+    switch (base) {
+      case 'relu':
+      case 'sigmoid':
+      case 'tanh':
+      case 'selu':
+      case 'gelu':
+      case 'mish':
+      case 'softsign':
+      case 'relu6':
+        return layer({ kind: 'activation', activation: { name: base === 'relu6' ? 'relu6' : base } });
+      case 'silu':
+        return layer({ kind: 'activation', activation: { name: 'swish' } });
+      case 'softplus':
+        return layer({ kind: 'activation', activation: { name: 'softplus' } });
+      case 'hardsigmoid':
+        return layer({ kind: 'activation', activation: { name: 'hardSigmoid' } });
+      case 'exp':
+        return layer({ kind: 'activation', activation: { name: 'exponential' } });
+      case 'softmax':
+      case 'log_softmax':
+        return layer({ kind: 'activation', activation: { name: 'softmax' } });
+      case 'elu':
+        return layer({ kind: 'activation', activation: { name: 'elu', alpha: number('alpha', 0, 1) } });
+      case 'leaky_relu':
+        return layer({ kind: 'activation', activation: { name: 'leakyRelu', alpha: number('negative_slope', 0, 0.01) } });
+      case 'rrelu':
+        return layer({ kind: 'activation', activation: { name: 'rrelu', lower: number('lower', 0, 1 / 8), upper: number('upper', 1, 1 / 3) } });
+      case 'dropout':
+        return layer({ kind: 'dropout', rate: number('p', 0, 0.5), activation: { name: 'linear' } });
+      case 'flatten': {
+        const start = number('start_dim', 0, op.method ? 0 : 0);
+        if (start !== 1) throw new UnsoundModel('unsupported-layer', `\`${shorten(op.call.text)}\` flattens the batch dimension too; only flatten(x, 1) is supported.`, op.call);
+        return layer({ kind: 'flatten', activation: { name: 'linear' } });
+      }
+      case 'view':
+      case 'reshape': {
+        // x.view(x.size(0), -1), x.view(-1, N), x.reshape(batch, -1): a flatten keeping the batch.
+        const shapeArgs = op.method ? this.args.positional : this.args.positional.slice(1);
+        const items = shapeArgs.length === 1 && (shapeArgs[0].type === 'tuple' || shapeArgs[0].type === 'list') ? shapeArgs[0].namedChildren.filter((c): c is Node => !!c && c.type !== 'comment') : shapeArgs;
+        if (items.length === 2) {
+          const values = items.map((n) => this.evaluator.evaluate(n, this.scope));
+          if (values.some((v) => v.kind === 'number' && v.value === -1)) return layer({ kind: 'flatten', activation: { name: 'linear' } }, 'flatten');
+        }
+        throw new UnsoundModel('unsupported-layer', `\`${shorten(op.call.text)}\` reshapes the data in a way that is not supported (only flattening to (batch, -1) is).`, op.call);
+      }
+      case 'max_pool2d':
+      case 'avg_pool2d':
+      case 'max_pool1d':
+      case 'avg_pool1d': {
+        const rank = base.endsWith('1d') ? 1 : 2;
+        const poolSize = this.tuple('kernel_size', 1, rank);
+        if (!poolSize) throw new UnsoundModel('parse-error', '`kernel_size` is missing.', op.call);
+        const strides = this.tuple('stride', 2, rank) ?? poolSize;
+        const padding = this.tuple('padding', 3, rank, true);
+        if (padding && padding.some((p) => p !== 0)) throw new UnsoundModel('unsupported-layer', 'pooling with padding is not supported.', op.call);
+        const kind = `${base.startsWith('max') ? 'max' : 'avg'}Pool${rank}d` as 'maxPool1d' | 'maxPool2d' | 'avgPool1d' | 'avgPool2d';
+        return layer({ kind, poolSize, strides, padding: 'valid', activation: { name: 'linear' } }, base);
+      }
+      case 'adaptive_avg_pool2d':
+      case 'adaptive_avg_pool1d':
+      case 'adaptive_max_pool2d': {
+        const rank = base.endsWith('1d') ? 1 : 2;
+        const size = this.tuple('output_size', 1, rank);
+        if (!size || size.some((s) => s !== 1)) throw new UnsoundModel('unsupported-layer', `${base} with an output size other than 1 is not supported.`, op.call);
+        const kind = base === 'adaptive_avg_pool1d' ? 'globalAvgPool1d' : base === 'adaptive_avg_pool2d' ? 'globalAvgPool2d' : 'globalMaxPool2d';
+        return layer({ kind, activation: { name: 'linear' } }, base);
+      }
+      default:
+        throw new UnsoundModel('unsupported-layer', `\`${shorten(op.call.text)}\` is not supported in forward.`, op.call);
+    }
+  }
+}
+
+// #endregion
+
+// #region Shapes
+
+/** Checks a layer list against an input shape; throws UnsoundModel at the first mismatch. */
+function checkShapes(inputShape: readonly number[], layers: readonly RawLayer[]): void {
+  const problem = shapeProblem(inputShape, layers);
+  if (problem) throw new UnsoundModel('parse-error', problem.message, problem.node);
+}
+
+function shapesFit(inputShape: readonly number[], layers: readonly RawLayer[]): boolean {
+  return shapeProblem(inputShape, layers) === undefined;
+}
+
+/**
+ * Propagates a channels-last shape through the layers, checking what each PyTorch constructor
+ * declares (Linear in_features, Conv in_channels, BatchNorm num_features) and that no spatial
+ * dimension shrinks below 1.
+ */
+function shapeProblem(inputShape: readonly number[], layers: readonly RawLayer[], inputRanks?: number[]): { message: string; node: Node } | undefined {
+  let shape = [...inputShape];
+  for (const layer of layers) {
+    inputRanks?.push(shape.length);
+    const spec = layer.spec;
+    const channels = shape[shape.length - 1];
+    const fail = (message: string) => ({ message: `layer \`${layer.name}\` ${message}`, node: layer.node });
+    const spatial = (sizes: readonly number[], strides: readonly number[], padding: 'valid' | 'same' | undefined): number[] | undefined => {
+      const out = sizes.map((size, d) => (padding === 'same' ? Math.ceil(shape[d] / strides[d]) : Math.floor((shape[d] - size) / strides[d]) + 1));
+      return out.every((o) => o >= 1) ? out : undefined;
+    };
+    switch (spec.kind) {
+      case 'dense':
+        if (shape.length !== 1) return fail(`(Linear) gets data of shape (${shape.join(', ')}) that is not flat; add a Flatten before it.`);
+        if (layer.inFeatures !== undefined && layer.inFeatures !== channels) return fail(`expects ${layer.inFeatures} input features but gets ${channels}.`);
+        shape = [spec.units ?? 0];
+        break;
+      case 'conv1d':
+      case 'conv2d': {
+        const rank = spec.kind === 'conv1d' ? 2 : 3;
+        if (shape.length !== rank) return fail(`(${spec.kind}) needs an input of rank ${rank} per sample, but gets (${shape.join(', ')}).`);
+        if (layer.inChannels !== undefined && layer.inChannels !== channels) return fail(`expects ${layer.inChannels} input channels but gets ${channels}.`);
+        const out = spatial(spec.kernelSize ?? [], spec.strides ?? [], spec.padding);
+        if (!out) return fail('shrinks the data below one pixel.');
+        shape = [...out, spec.filters ?? 0];
+        break;
+      }
+      case 'maxPool1d':
+      case 'avgPool1d':
+      case 'maxPool2d':
+      case 'avgPool2d': {
+        const rank = spec.kind.endsWith('1d') ? 2 : 3;
+        if (shape.length !== rank) return fail(`(${spec.kind}) needs an input of rank ${rank} per sample, but gets (${shape.join(', ')}).`);
+        const out = spatial(spec.poolSize ?? [], spec.strides ?? [], spec.padding);
+        if (!out) return fail('shrinks the data below one pixel.');
+        shape = [...out, channels];
+        break;
+      }
+      case 'globalAvgPool1d':
+        if (shape.length !== 2) return fail(`needs an input of rank 2 per sample, but gets (${shape.join(', ')}).`);
+        shape = [channels];
+        break;
+      case 'globalAvgPool2d':
+      case 'globalMaxPool2d':
+        if (shape.length !== 3) return fail(`needs an input of rank 3 per sample, but gets (${shape.join(', ')}).`);
+        // PyTorch keeps (C, 1, 1); a following Flatten makes it (C) either way.
+        shape = [channels];
+        break;
+      case 'batchNorm':
+        if (layer.numFeatures !== undefined && layer.numFeatures !== channels) return fail(`expects ${layer.numFeatures} features/channels but gets ${channels}.`);
+        break;
+      case 'flatten':
+        shape = [shape.reduce((a, b) => a * b, 1)];
+        if (shape[0] > 1e9) return fail('produces too many features.');
+        break;
+      default:
+        break;
+    }
+  }
+  return undefined;
+}
+
+// #endregion
