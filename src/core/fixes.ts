@@ -40,6 +40,11 @@ import {
 } from './model';
 import { collectImports, type ImportTable } from './parse/kerasPython';
 import { getReadyParser } from './parse/treeSitter';
+// [issue 3] per-format edit builders
+import { jsonSwapEdits } from './fixes/json';
+import { tfjsSwapEdits } from './fixes/tfjsSource';
+// [issue 3: PyTorch]
+import { activationSwapEditsTorch } from './fixes/torchPython';
 
 /** A replacement of `span` (end exclusive) by `newText`; an empty span is an insertion. */
 export interface TextEdit {
@@ -193,6 +198,11 @@ export function activationSwapEdits(
   layerIndex: number,
   swap: ActivationSwap,
 ): TextEdit[] | { error: string } {
+  // [issue 3] TF.js source and saved-model JSON have their own edit builders.
+  if (model.format === 'tfjs-source') return tfjsSwapEdits(text, model, layerIndex, swap);
+  if (model.format === 'keras-json' || model.format === 'tfjs-json') return jsonSwapEdits(text, model, layerIndex, swap);
+  // [issue 3: PyTorch]
+  if (model.format === 'pytorch-python') return activationSwapEditsTorch(text, model, layerIndex, swap);
   if (model.format !== 'keras-python') return { error: `Activation swaps are not available for ${model.format} yet.` };
   const layer = model.layers[layerIndex];
   if (!layer) return { error: `Model \`${model.name}\` has no layer ${layerIndex}.` };

@@ -154,6 +154,35 @@ export interface LayerSpec {
   readonly kernelInitializer?: InitializerSpec;
   readonly biasInitializer?: InitializerSpec;
   readonly source: LayerSource;
+  // [issue 3: saved models] Trained weights, present only when loaded from a saved model file
+  // (.keras, .h5, TF.js model.json + shards) and the load did not ask for `freshInit`.
+  /** Trained weights to start from instead of the initialisers; see LayerWeights. */
+  readonly weights?: LayerWeights;
+}
+
+// [issue 3: saved models]
+/**
+ * One weight tensor: values in row-major (C) order, `shape` in the Keras / TF.js layout
+ * (Dense kernel [in, out]; Conv1D [k, in, out]; Conv2D [kh, kw, in, out]). Plain data, so it
+ * passes the trainer's structured-clone boundary unchanged.
+ */
+export interface WeightTensor {
+  readonly shape: readonly number[];
+  readonly values: Float32Array | readonly number[];
+}
+
+/**
+ * Trained weights of one layer, by role. Dense / Conv: kernel (+ bias unless useBias is false).
+ * BatchNormalization: gamma, beta, movingMean, movingVariance (gamma/beta absent when the saved
+ * layer had scale/center off: the builder then uses ones/zeros, which is what such a layer computes).
+ */
+export interface LayerWeights {
+  readonly kernel?: WeightTensor;
+  readonly bias?: WeightTensor;
+  readonly gamma?: WeightTensor;
+  readonly beta?: WeightTensor;
+  readonly movingMean?: WeightTensor;
+  readonly movingVariance?: WeightTensor;
 }
 
 export type ModelFormat = 'keras-python' | 'pytorch-python' | 'tfjs-source' | 'keras-json' | 'tfjs-json';
@@ -172,6 +201,25 @@ export interface ModelSpec {
    * trained soundly (they are reported as findings at their positions).
    */
   readonly problems: readonly LoadProblem[];
+  // [issue 3: saved models]
+  /**
+   * True when the model came from a binary file (.keras zip, .h5): its spans are all at 1:1
+   * (the layer index is in messages) and no text edit (quick fix) applies to it.
+   */
+  readonly binary?: boolean;
+  // [issue 3: PyTorch]
+  /**
+   * Assumptions the loader made that are not problems (an inferred input size, logits read
+   * as a softmax head for the file's cross-entropy loss): for hover text and reports, not findings.
+   */
+  readonly notes?: readonly LoadNote[];
+}
+
+// [issue 3: PyTorch]
+/** An informational remark of a loader, with the position it refers to. */
+export interface LoadNote {
+  readonly message: string;
+  readonly span: SourceSpan;
 }
 
 export type LoadProblemCode = 'unsupported-layer' | 'parse-error';

@@ -5,7 +5,7 @@
  * zero-centring and histograms). Mathematically identical to the fused Keras layer.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { InitializerSpec, LayerSpec, ModelSpec } from '../core/model';
+import type { InitializerSpec, LayerSpec, ModelSpec, WeightTensor } from '../core/model';
 import { createActivationLayer } from './activations';
 
 export class UnsupportedModelError extends Error {}
@@ -154,6 +154,51 @@ function findKernel(layer: tf.layers.Layer): tf.Variable | undefined {
   return weight?.read() as tf.Variable | undefined;
 }
 
+// [issue 3: saved models]
+/**
+ * Sets a built layer's variables from LayerSpec.weights, in tfjs's variable order (Dense/Conv:
+ * kernel, bias; BatchNormalization: gamma, beta, moving mean, moving variance). A missing
+ * gamma/beta (saved with scale/center off) is ones/zeros. Throws UnsupportedModelError when a
+ * saved tensor's shape or size does not match the variable.
+ */
+function setTrainedWeights(core: tf.layers.Layer, layer: LayerSpec): void {
+  const saved = layer.weights;
+  if (!saved) return;
+  const byRole: Record<string, WeightTensor | undefined> = {
+    kernel: saved.kernel,
+    bias: saved.bias,
+    gamma: saved.gamma,
+    beta: saved.beta,
+    moving_mean: saved.movingMean,
+    moving_variance: saved.movingVariance,
+  };
+  const fill: Record<string, number> = { gamma: 1, beta: 0 };
+  const values = core.weights.map((variable) => {
+    const role = /(kernel|bias|gamma|beta|moving_mean|moving_variance)$/.exec(variable.originalName)?.[1] ?? variable.originalName;
+    const tensor = byRole[role];
+    const shape = variable.shape as number[];
+    if (!tensor) {
+      if (role in fill) return tf.fill(shape, fill[role]);
+      // A kernel or bias a suggested initializer replaced: keep the initializer's fresh values.
+      if (role === 'kernel' || role === 'bias') return (variable.read() as tf.Tensor).clone();
+      throw new UnsupportedModelError(`Layer ${layer.index + 1} (${layer.name}): the saved weights have no ${role} (expected shape [${shape.join(', ')}])`);
+    }
+    const size = shape.reduce((a, b) => a * b, 1);
+    const sameShape = tensor.shape.length === shape.length && tensor.shape.every((d, i) => d === shape[i]);
+    if (!sameShape || tensor.values.length !== size) {
+      throw new UnsupportedModelError(
+        `Layer ${layer.index + 1} (${layer.name}): the saved ${role} has shape [${tensor.shape.join(', ')}] (${tensor.values.length} values) but the layer needs [${shape.join(', ')}]`,
+      );
+    }
+    return tf.tensor(tensor.values instanceof Float32Array ? tensor.values : Float32Array.from(tensor.values), shape, 'float32');
+  });
+  try {
+    core.setWeights(values);
+  } finally {
+    tf.dispose(values);
+  }
+}
+
 /** Builds the train and probe models. Throws UnsupportedModelError for specs it cannot build. */
 export function buildModel(spec: ModelSpec, seed: number): BuiltModel {
   if (spec.layers.length === 0) throw new UnsupportedModelError(`Model "${spec.name}" has no layers to train`);
@@ -185,6 +230,8 @@ export function buildModel(spec: ModelSpec, seed: number): BuiltModel {
         `Layer ${layer.index + 1} (${layer.name}) does not fit its input of shape [${inputShape.join(', ')}]: ${(error as Error).message}`,
       );
     }
+    // [issue 3: saved models] Start from the trained weights when the loader found them.
+    if (core && layer.weights) setTrainedWeights(core, layer);
     kernels.push(core ? findKernel(core) : undefined);
     const isHead = layer.index === spec.layers.length - 1;
     const activationLayer = createActivationLayer(layer.activation, `L${layer.index}_act`, layerSeed(seed, layer.index, 4));

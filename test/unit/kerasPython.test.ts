@@ -391,7 +391,7 @@ test('rank mismatches are caught before training (Conv2D on a flat input)', asyn
 
 // #endregion
 
-test('loadModelFile dispatches .py to Keras and refuses other formats with a position', async () => {
+test('loadModelFile dispatches .py by imports and refuses what it cannot read with a position', async () => {
   assert.equal(detectFormat('import tensorflow as tf', 'a.py'), 'keras-python');
   assert.equal(detectFormat('import torch', 'a.py'), 'pytorch-python');
   assert.equal(detectFormat('{"modelTopology": {}}', 'model.json'), 'tfjs-json');
@@ -399,10 +399,14 @@ test('loadModelFile dispatches .py to Keras and refuses other formats with a pos
   const keras = await loadModelFile(read('tutorial_mnist.py'), 'tutorial_mnist.py');
   assert.equal(keras.models.length, 1);
   const torch = await loadModelFile('import torch\nnet = torch.nn.Linear(3, 4)\n', 'net.py');
+  assert.equal(torch.format, 'pytorch-python');
   assert.deepEqual(torch.models, []);
   assert.equal(torch.problems[0].code, 'parse-error');
-  assert.match(torch.problems[0].message, /not supported yet/);
+  assert.match(torch.problems[0].message, /No PyTorch model found/);
   assert.equal(lineColumn(torch.problems[0].span), '1:1');
+  const notes = await loadModelFile('some notes\n', 'notes.txt');
+  assert.deepEqual([notes.models.length, notes.problems[0].code, lineColumn(notes.problems[0].span)], [0, 'parse-error', '1:1']);
+  assert.match(notes.problems[0].message, /not a model definition Activation Lens can read/);
 });
 
 test('the bundled examples load with the expected architectures', async () => {

@@ -217,11 +217,19 @@ export function applyCandidate(model: ModelSpec, candidate: Candidate): ModelSpe
     layers: model.layers.map((layer) => {
       const change = byLayer.get(layer.index);
       if (!change) return layer;
+      // A trained weight whose initializer the change replaces is dropped, so the new
+      // initializer takes effect; an activation swap alone keeps the trained weights.
+      const weights = layer.weights && {
+        ...layer.weights,
+        ...(change.kernelInitializer ? { kernel: undefined } : {}),
+        ...(change.biasInitializer ? { bias: undefined } : {}),
+      };
       return {
         ...layer,
         activation: change.activation ?? layer.activation,
         kernelInitializer: change.kernelInitializer ?? layer.kernelInitializer,
         biasInitializer: change.biasInitializer ?? layer.biasInitializer,
+        weights,
       };
     }),
   };

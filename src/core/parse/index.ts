@@ -1,9 +1,15 @@
 /**
  * Entry point of the loaders: picks the format of a file and hands it to its loader.
- * Only Keras Python is implemented so far; the other formats answer with a typed problem.
  */
 import { PositionIndex, type LoadResult, type ModelFormat } from '../model';
 import { loadKerasPython } from './kerasPython';
+// [issue 3] TF.js source, Keras / TF.js saved models.
+import { loadKerasArchive, loadKerasH5, matchHdf5, matchZip } from './kerasArchive';
+import { loadKerasJson, matchKerasJson, type SavedModelOptions } from './kerasJson';
+import { loadTfjsJson, matchTfjsJson } from './tfjsJson';
+import { loadTfjsSource } from './tfjsSource';
+// [issue 3: PyTorch]
+import { importsTorchOnly, loadTorchPython } from './torchPython';
 
 /**
  * The model format of a file, from its extension and content: Python files that mention Keras
@@ -31,18 +37,42 @@ export function detectFormat(text: string, fileName: string): ModelFormat | unde
       if (text.includes('"class_name"') && text.includes('"config"')) return 'keras-json';
       return undefined;
     default:
+      // [issue 3] Detect saved-model JSON by content whatever the extension (style guide §10).
+      if (matchTfjsJson(text)) return 'tfjs-json';
+      if (matchKerasJson(text)) return 'keras-json';
       return undefined;
   }
 }
 
-/** Loads every model of a file. Never throws: problems come back typed, with positions. */
-export async function loadModelFile(text: string, fileName: string): Promise<LoadResult> {
+// [issue 3]
+/** Options of loadModelFile. */
+export type LoadOptions = SavedModelOptions;
+
+/**
+ * Loads every model of a file. Never throws: problems come back typed, with positions.
+ * `input` is the file's text, or its bytes ([issue 3]: needed for .keras / .h5, whose format is
+ * detected from the bytes; text formats are decoded as UTF-8). `options.readSibling` reads TF.js
+ * weight shards next to a model.json; `options.freshInit` ignores trained weights.
+ */
+export async function loadModelFile(input: string | Uint8Array, fileName: string, options: LoadOptions = {}): Promise<LoadResult> {
+  if (typeof input !== 'string') {
+    if (matchZip(input)) return loadKerasArchive(input, fileName, options);
+    if (matchHdf5(input)) return loadKerasH5(input, fileName, options);
+    input = new TextDecoder().decode(input);
+  }
+  const text = input;
   const format = detectFormat(text, fileName);
+  // [issue 3: PyTorch] Python importing torch and not Keras/TensorFlow (read from its imports).
+  // (The import check parses the file, so it runs only where torch is mentioned at all.)
+  if (format === 'pytorch-python' || (format === 'keras-python' && text.includes('torch') && (await importsTorchOnly(text)))) return loadTorchPython(text, fileName);
   if (format === 'keras-python') return loadKerasPython(text, fileName);
+  if (format === 'tfjs-source') return loadTfjsSource(text, fileName);
+  if (format === 'tfjs-json') return loadTfjsJson(text, fileName, options);
+  if (format === 'keras-json') return loadKerasJson(text, fileName);
   const span = new PositionIndex(text).span(0, 0);
   const message =
     format === undefined
-      ? `${fileName} is not a model definition Activation Lens can read (Keras Python files are supported).`
-      : `${format} files are not supported yet; Keras Python files are.`;
+      ? `${fileName} is not a model definition Activation Lens can read (Keras / PyTorch Python, TensorFlow.js JS/TS, Keras or TF.js saved models).`
+      : `${format} files are not supported yet.`;
   return { format: format ?? 'keras-python', models: [], problems: [{ code: 'parse-error', message, span }] };
 }

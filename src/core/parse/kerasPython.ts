@@ -53,12 +53,45 @@ export async function loadKerasPython(text: string, fileName: string): Promise<L
   }
   if (!tree) return failure('The Python parser returned no syntax tree.', fileStart);
   try {
+    const deepest = deepestNode(tree);
+    if (deepest.depth > MAX_TREE_DEPTH) {
+      const at = positions.span(deepest.node.startIndex, deepest.node.startIndex);
+      return failure(`${fileName} nests expressions ${deepest.depth} levels deep here, more than Activation Lens reads statically (${MAX_TREE_DEPTH}).`, at);
+    }
     return new KerasFileLoader(text, positions, tree.rootNode).load();
   } catch (error) {
     // Defensive: the loader is written not to throw, but a bug must not reach the user as a crash.
     return failure(`Internal error while reading ${fileName}: ${errorMessage(error)}`, fileStart);
   } finally {
     tree.delete();
+  }
+}
+
+/**
+ * Syntax trees deeper than this are refused. web-tree-sitter finds a node's parent by walking
+ * down from the root, so analyses that look up enclosing functions cost O(depth²) per node;
+ * real model files stay far below this (a deeply nested layer list is ~40 levels).
+ */
+const MAX_TREE_DEPTH = 120;
+
+/** The deepest node of a tree, found with one cursor walk (O(nodes), no parent lookups). */
+function deepestNode(tree: Tree): { depth: number; node: Node } {
+  const cursor = tree.walk();
+  let depth = 0;
+  let best = { depth: 0, node: tree.rootNode };
+  for (;;) {
+    if (depth > best.depth) best = { depth, node: cursor.currentNode };
+    if (cursor.gotoFirstChild()) {
+      depth++;
+      continue;
+    }
+    while (!cursor.gotoNextSibling()) {
+      if (!cursor.gotoParent()) {
+        cursor.delete();
+        return best;
+      }
+      depth--;
+    }
   }
 }
 
@@ -223,12 +256,21 @@ class AssignmentScope implements Scope {
 }
 
 const MAX_SEQUENCE = 10_000;
+/**
+ * Expressions evaluated per file at most. Name lookups re-evaluate their assignments, so
+ * pathological inputs (long chains of names built from names) could otherwise take exponential
+ * time; past the budget every value is unknown and the models needing it are refused with a
+ * position. Real model files use a few hundred.
+ */
+const MAX_EVALUATIONS = 50_000;
 
 class Evaluator {
   private depth = 0;
+  private evaluations = 0;
 
   /** Evaluates an expression; `atOffset` is where names are looked up (defaults to the node). */
   evaluate(node: Node, scope: Scope, atOffset = node.startIndex): Value {
+    if (++this.evaluations > MAX_EVALUATIONS) return { kind: 'unknown', node, reason: 'the file is too complex to evaluate statically (the evaluation budget ran out)' };
     if (this.depth > 100) return { kind: 'unknown', node, reason: 'the expression is nested too deeply' };
     this.depth++;
     try {
@@ -669,6 +711,19 @@ class UnsoundModel extends Error {
 interface LayerCall {
   readonly node: Node;
   readonly scope: Scope;
+  /**
+   * Set for an activation *function* applied in a subclassed model's `call` (`tf.nn.relu(h)`):
+   * `node` is that call and `callee` its function, and it becomes a standalone activation layer.
+   */
+  readonly activationOp?: { readonly activation: ActivationSpec; readonly callee: Node };
+}
+
+/** What a functional or subclassed model site yields: its layer calls in order, and where its input shape may come from. */
+interface CollectedLayers {
+  readonly calls: readonly LayerCall[];
+  readonly buildShape?: { readonly value: Value; readonly node: Node };
+  /** From a `# activation-lens: input_shape=(…)` comment. */
+  readonly commentShape?: { readonly shape: number[] } | { readonly error: string; readonly node: Node };
 }
 
 /** A `Sequential` call found in the file, before its layers are read. */
@@ -680,6 +735,8 @@ interface ModelSite {
   /** The block and the statement after which `<target>.add(...)` calls are collected. */
   readonly addChain?: { readonly target: string; readonly statement: Node; readonly block: Node };
   readonly scope: Scope;
+  /** Functional (`keras.Model(inputs, outputs)`) and subclassed models collect their layers themselves. */
+  readonly collect?: () => CollectedLayers;
 }
 
 class KerasFileLoader {
@@ -722,7 +779,7 @@ class KerasFileLoader {
       this.fileProblems.push({
         code: 'parse-error',
         message:
-          'No Keras Sequential model found. Activation Lens reads `keras.Sequential([...])` models and `Sequential()` + `model.add(...)` chains.',
+          'No Keras Sequential model (nor a functional or subclassed one) found. Activation Lens reads `keras.Sequential([...])` models, `Sequential()` + `model.add(...)` chains, functional `keras.Model(inputs, outputs)` chains and `keras.Model` subclasses.',
         span: this.positions.span(0, 0),
       });
     }
@@ -742,7 +799,26 @@ class KerasFileLoader {
       if (!resolved.keras) continue;
       sites.push(this.describeSite(call));
     }
-    return sites;
+    sites.push(...findFunctionalSites(this), ...findSubclassSites(this));
+    return sites.sort((a, b) => a.spanNode.startIndex - b.spanNode.startIndex);
+  }
+
+  /** Exposed to the functional / subclassed readers (kerasFunctional section below). */
+  get rootNode(): Node {
+    return this.root;
+  }
+
+  get importTable(): ImportTable {
+    return this.imports;
+  }
+
+  siteFor(call: Node, collect: () => CollectedLayers, spanNode?: Node, name?: string): ModelSite {
+    const site = this.describeSite(call);
+    return { call, name: name ?? site.name, spanNode: spanNode ?? call, scope: site.scope, collect };
+  }
+
+  scopeFor(node: Node): Scope {
+    return this.scopeAt(node);
   }
 
   private describeSite(call: Node): ModelSite {
@@ -813,9 +889,15 @@ class KerasFileLoader {
     const calls: LayerCall[] = [];
     let buildShape: { value: Value; node: Node } | undefined;
 
-    const listNode = this.layerListArgument(site.call);
+    let commentShape: CollectedLayers['commentShape'];
+    const listNode = site.collect ? undefined : this.layerListArgument(site.call);
     if (listNode) calls.push(...this.layerCallsOf(listNode, site.scope));
-    if (site.addChain) {
+    if (site.collect) {
+      const collected = site.collect();
+      calls.push(...collected.calls);
+      buildShape = collected.buildShape;
+      commentShape = collected.commentShape;
+    } else if (site.addChain) {
       const chain = this.collectAddChain(site.addChain, site.scope);
       calls.push(...chain.calls);
       buildShape = chain.buildShape;
@@ -823,6 +905,8 @@ class KerasFileLoader {
 
     const builder = new LayerListBuilder(this, problems);
     for (const call of calls) builder.add(call);
+    if (commentShape && 'error' in commentShape) throw new UnsoundModel('parse-error', commentShape.error, commentShape.node);
+    if (commentShape) builder.inputShape = commentShape.shape;
     if (!builder.inputShape && buildShape) {
       builder.inputShape = this.shapeFrom(buildShape.value, buildShape.node, true);
     }
@@ -832,7 +916,9 @@ class KerasFileLoader {
     if (!builder.inputShape) {
       throw new UnsoundModel(
         'parse-error',
-        'its input shape is unknown. Add `keras.Input(shape=(...))` as the first layer, or `input_shape=` on the first layer.',
+        site.collect && site.call.type === 'class_definition'
+          ? 'its input shape is unknown. Add a `# activation-lens: input_shape=(...)` comment above the class, `self.build((None, ...))` in `__init__`, or `input_shape=` on the first layer.'
+          : 'its input shape is unknown. Add `keras.Input(shape=(...))` as the first layer, or `input_shape=` on the first layer.',
         site.spanNode,
       );
     }
@@ -1052,7 +1138,11 @@ class LayerListBuilder {
     private readonly problems: LoadProblem[],
   ) {}
 
-  add({ node, scope }: LayerCall): void {
+  add({ node, scope, activationOp }: LayerCall): void {
+    if (activationOp) {
+      this.addActivationOp(node, activationOp.activation, activationOp.callee);
+      return;
+    }
     if (node.hasError) throw new UnsoundModel('parse-error', 'a layer definition contains a syntax error.', node);
     const layerClass = this.loader.layerClassOf(node);
     const known = layerClass?.keras ? LAYER_CLASSES.get(layerClass.className) : undefined;
@@ -1095,6 +1185,23 @@ class LayerListBuilder {
     const explicitName = read.optionalString('name');
     const name = this.uniqueLayerName(explicitName ?? known.autoName, explicitName === undefined);
     this.layers.push({ index: this.layers.length, name, ...spec, source: read.source() });
+    this.layerNodes.push(node);
+  }
+
+  /**
+   * An activation function applied in `call` (`tf.nn.relu(h)`): a standalone activation layer
+   * whose span is the function reference (`tf.nn.relu`). Quick fixes do not rewrite these (the
+   * span is not a layer call), so the fix engine refuses them; the diagnosis is unaffected.
+   */
+  private addActivationOp(node: Node, activation: ActivationSpec, callee: Node): void {
+    const name = this.uniqueLayerName('activation', true);
+    this.layers.push({
+      index: this.layers.length,
+      name,
+      kind: 'activation',
+      activation,
+      source: { span: this.loader.span(callee), calleeSpan: this.loader.span(callee), activationValueSpan: this.loader.span(callee) },
+    });
     this.layerNodes.push(node);
   }
 
@@ -1454,24 +1561,28 @@ function withDefaults(name: InitializerName): InitializerSpec {
  * shrinks below 1, so a returned model can always be built.
  */
 function checkShapes(inputShape: readonly number[], layers: readonly LayerSpec[], nodes: readonly Node[]): void {
+  const error = shapeError(inputShape, layers);
+  if (error) throw new UnsoundModel('parse-error', error.message, nodes[error.index]);
+}
+
+/**
+ * The first layer that cannot take its input (wrong rank, a dimension shrunk below 1), or
+ * undefined when the chain can be built. Shared by every loader (issue 3).
+ */
+export function shapeError(inputShape: readonly number[], layers: readonly LayerSpec[]): { index: number; message: string } | undefined {
   let shape = [...inputShape];
-  layers.forEach((layer, i) => {
-    const needRank = (rank: number, what: string): void => {
-      if (shape.length !== rank) {
-        throw new UnsoundModel(
-          'parse-error',
-          `layer \`${layer.name}\` (${what}) needs an input of rank ${rank} (excluding the batch), but gets shape (${shape.join(', ')}).`,
-          nodes[i],
-        );
-      }
-    };
+  for (let i = 0; i < layers.length; i++) {
+    const layer = layers[i];
+    const rankError = (rank: number, what: string): string | undefined =>
+      shape.length !== rank
+        ? `layer \`${layer.name}\` (${what}) needs an input of rank ${rank} (excluding the batch), but gets shape (${shape.join(', ')}).`
+        : undefined;
+    let message: string | undefined;
     const spatial = (sizes: readonly number[], strides: readonly number[], padding: 'valid' | 'same' | undefined): number[] =>
       sizes.map((size, d) => {
         const input = shape[d];
-        const out = padding === 'same' ? Math.ceil(input / strides[d]) : Math.floor((input - size) / strides[d]) + 1;
-        if (out < 1) {
-          throw new UnsoundModel('parse-error', `layer \`${layer.name}\` shrinks dimension ${d + 1} (size ${input}) below 1.`, nodes[i]);
-        }
+        const out = padding === 'same' ? Math.ceil(input / (strides[d] ?? 1)) : Math.floor((input - size) / (strides[d] ?? 1)) + 1;
+        if (!(out >= 1)) message ??= `layer \`${layer.name}\` shrinks dimension ${d + 1} (size ${input}) below 1.`;
         return out;
       });
     switch (layer.kind) {
@@ -1480,27 +1591,25 @@ function checkShapes(inputShape: readonly number[], layers: readonly LayerSpec[]
         break;
       case 'conv1d':
       case 'conv2d': {
-        const rank = layer.kind === 'conv1d' ? 2 : 3;
-        needRank(rank, layer.kind);
-        shape = [...spatial(layer.kernelSize ?? [], layer.strides ?? [], layer.padding), layer.filters ?? 0];
+        message = rankError(layer.kind === 'conv1d' ? 2 : 3, layer.kind);
+        if (!message) shape = [...spatial(layer.kernelSize ?? [], layer.strides ?? [], layer.padding), layer.filters ?? 0];
         break;
       }
       case 'maxPool1d':
       case 'avgPool1d':
       case 'maxPool2d':
       case 'avgPool2d': {
-        const rank = layer.kind.endsWith('1d') ? 2 : 3;
-        needRank(rank, layer.kind);
-        shape = [...spatial(layer.poolSize ?? [], layer.strides ?? [], layer.padding), shape[shape.length - 1]];
+        message = rankError(layer.kind.endsWith('1d') ? 2 : 3, layer.kind);
+        if (!message) shape = [...spatial(layer.poolSize ?? [], layer.strides ?? [], layer.padding), shape[shape.length - 1]];
         break;
       }
       case 'globalAvgPool1d':
-        needRank(2, layer.kind);
+        message = rankError(2, layer.kind);
         shape = [shape[shape.length - 1]];
         break;
       case 'globalAvgPool2d':
       case 'globalMaxPool2d':
-        needRank(3, layer.kind);
+        message = rankError(3, layer.kind);
         shape = [shape[shape.length - 1]];
         break;
       case 'flatten':
@@ -1509,7 +1618,9 @@ function checkShapes(inputShape: readonly number[], layers: readonly LayerSpec[]
       default:
         break;
     }
-  });
+    if (message) return { index: i, message };
+  }
+  return undefined;
 }
 
 // #endregion
@@ -1581,6 +1692,311 @@ function uniqueName(base: string, used: Map<string, number>): string {
   while (used.has(candidate)) candidate = `${candidate}_`;
   used.set(candidate, 1);
   return candidate;
+}
+
+// #endregion
+
+// #region Functional and subclassed models (issue 3)
+
+/** Keras layers that merge several tensors: a branching graph, which the IR (a chain) cannot hold. */
+const MERGE_LAYERS = new Set([
+  'Add', 'Subtract', 'Multiply', 'Average', 'Maximum', 'Minimum', 'Concatenate', 'Dot',
+  'add', 'subtract', 'multiply', 'average', 'maximum', 'minimum', 'concatenate', 'dot',
+]);
+
+const MAX_CHAIN = 10_000;
+
+function isKerasModelReference(loader: KerasFileLoader, node: Node | null): boolean {
+  const parts = node && dottedParts(node);
+  if (!parts || parts[parts.length - 1] !== 'Model') return false;
+  const resolved = resolvePath(parts, loader.importTable);
+  // A bare `Model` must come from Keras (a user class called Model is not one).
+  return resolved.keras && (parts.length > 1 || loader.importTable.has(parts[0]));
+}
+
+/** The statement block (module or function body) a node's statement belongs to. */
+function enclosingBlock(node: Node): Node | undefined {
+  for (let current = node.parent; current; current = current.parent) {
+    if (current.type === 'block' || current.type === 'module') return current;
+  }
+  return undefined;
+}
+
+/** `NAME = expr` statements of one block, in order. */
+function blockAssignments(block: Node): { name: string; start: number; end: number; value: Node }[] {
+  const list: { name: string; start: number; end: number; value: Node }[] = [];
+  for (const statement of block.namedChildren) {
+    if (statement?.type !== 'expression_statement') continue;
+    const assignment = statement.firstNamedChild;
+    const left = assignment?.type === 'assignment' ? assignment.childForFieldName('left') : null;
+    const right = assignment?.childForFieldName('right');
+    if (left?.type === 'identifier' && right) list.push({ name: left.text, start: assignment!.startIndex, end: assignment!.endIndex, value: right });
+  }
+  return list;
+}
+
+/** `[x]` / `(x,)` → x; a single expression stays; several → a multi-input/-output model. */
+function singleTensor(node: Node, what: string): Node {
+  const inner = skipParenthesesDown(node) ?? node;
+  if (inner.type === 'list' || inner.type === 'tuple') {
+    const items = inner.namedChildren.filter((c): c is Node => !!c && c.type !== 'comment');
+    if (items.length === 1) return items[0];
+    throw new UnsoundModel('unsupported-layer', `it has ${items.length} ${what}; only single-input, single-output linear chains are read.`, inner);
+  }
+  if (inner.type === 'dictionary') throw new UnsoundModel('unsupported-layer', `its ${what} are a dict; only single-input, single-output linear chains are read.`, inner);
+  return inner;
+}
+
+function findFunctionalSites(loader: KerasFileLoader): ModelSite[] {
+  const sites: ModelSite[] = [];
+  for (const call of loader.rootNode.descendantsOfType('call')) {
+    if (!call || !isKerasModelReference(loader, call.childForFieldName('function'))) continue;
+    const args = loader.arguments(call);
+    // `super().__init__(inputs, outputs)` is not a call to Model; a bare `Model()` without
+    // tensors is a subclass-style instantiation and not read here.
+    if (!args.keyword.has('outputs') && args.positional.length < 2) continue;
+    sites.push(loader.siteFor(call, () => ({ calls: traceFunctional(loader, call) })));
+  }
+  return sites;
+}
+
+/**
+ * Follows `outputs` back to `keras.Input(...)` through `x = Layer(...)(x)` assignments of the
+ * block the Model call is in (and nested applications `Dense(10)(Dense(64)(x))`).
+ */
+function traceFunctional(loader: KerasFileLoader, modelCall: Node): LayerCall[] {
+  const args = loader.arguments(modelCall);
+  const inputsNode = args.keyword.get('inputs')?.value ?? args.positional[0];
+  const outputsNode = args.keyword.get('outputs')?.value ?? args.positional[1];
+  if (!inputsNode || !outputsNode) throw new UnsoundModel('parse-error', '`keras.Model(...)` needs both `inputs` and `outputs`.', modelCall);
+  const block = enclosingBlock(modelCall);
+  const assignments = block ? blockAssignments(block) : [];
+  const assignedBefore = (name: string, offset: number) => assignments.filter((a) => a.name === name && a.end <= offset).pop();
+
+  const resolveInputCall = (node: Node): Node | undefined => {
+    let current: Node | undefined = skipParenthesesDown(singleTensor(node, 'inputs')) ?? undefined;
+    for (let i = 0; current?.type === 'identifier' && i < 100; i++) current = skipParenthesesDown(assignedBefore(current.text, modelCall.startIndex)?.value ?? null) ?? undefined;
+    return current?.type === 'call' ? current : undefined;
+  };
+
+  const chain: LayerCall[] = [];
+  let current: Node = singleTensor(outputsNode, 'outputs');
+  let at = modelCall.startIndex;
+  for (let steps = 0; ; steps++) {
+    if (steps > MAX_CHAIN) throw new UnsoundModel('parse-error', 'its layer chain is too long to follow.', modelCall);
+    current = skipParenthesesDown(current) ?? current;
+    if (current.type === 'identifier') {
+      const assignment = assignedBefore(current.text, at);
+      if (!assignment) {
+        throw new UnsoundModel('parse-error', `the tensor \`${current.text}\` is not assigned in the same block before it is used, so the layer chain cannot be followed.`, current);
+      }
+      at = assignment.start;
+      current = assignment.value;
+      continue;
+    }
+    if (current.type !== 'call') {
+      throw new UnsoundModel('parse-error', `\`${shorten(current.text)}\` is not a layer applied to a tensor.`, current);
+    }
+    const callee = skipParenthesesDown(current.childForFieldName('function'));
+    const applied = loader.arguments(current);
+    let constructor: { node: Node; scope: Scope } | undefined;
+    if (callee?.type === 'call') {
+      constructor = { node: callee, scope: loader.scopeFor(callee) };
+    } else if (callee?.type === 'identifier') {
+      // A layer instance bound to a name: `dense = layers.Dense(64)` … `x = dense(x)`.
+      const value = loader.evaluate(callee, loader.scopeFor(current));
+      if (value.kind === 'call') constructor = { node: value.node, scope: value.scope };
+    }
+    const layerClass = loader.layerClassOf(constructor?.node ?? current);
+    if (layerClass?.keras && MERGE_LAYERS.has(layerClass.className)) {
+      throw new UnsoundModel(
+        'unsupported-layer',
+        `\`${layerClass.className}\` merges branches; only linear chains of layers are read (the model is not diagnosed).`,
+        constructor?.node ?? current,
+      );
+    }
+    if (!constructor) {
+      const key = layerClass?.keras ? LAYER_CLASSES.get(layerClass.className)?.key : undefined;
+      if (key === 'input') {
+        chain.push({ node: current, scope: loader.scopeFor(current) });
+        break;
+      }
+      throw new UnsoundModel('parse-error', `\`${shorten(current.text)}\` is not a Keras layer applied to a tensor.`, current);
+    }
+    const input = applied.keyword.get('inputs')?.value ?? applied.positional[0];
+    if (!input) throw new UnsoundModel('parse-error', `the layer \`${shorten(constructor.node.text)}\` is applied to no tensor.`, current);
+    const inputInner = skipParenthesesDown(input) ?? input;
+    if (inputInner.type === 'list' || inputInner.type === 'tuple') {
+      throw new UnsoundModel('unsupported-layer', `\`${shorten(constructor.node.text)}\` takes several tensors; only linear chains are read.`, inputInner);
+    }
+    chain.push(constructor);
+    current = input;
+  }
+  chain.reverse();
+  const declaredInput = resolveInputCall(inputsNode);
+  if (declaredInput && declaredInput.id !== chain[0].node.id) {
+    throw new UnsoundModel('parse-error', '`outputs` does not come from `inputs` through a chain of layers.', inputsNode);
+  }
+  return chain;
+}
+
+function findSubclassSites(loader: KerasFileLoader): ModelSite[] {
+  const sites: ModelSite[] = [];
+  for (const cls of loader.rootNode.descendantsOfType('class_definition')) {
+    if (!cls) continue;
+    const bases = cls.childForFieldName('superclasses')?.namedChildren ?? [];
+    if (!bases.some((base) => isKerasModelReference(loader, base))) continue;
+    const name = cls.childForFieldName('name')?.text ?? 'model';
+    sites.push(loader.siteFor(cls, () => readSubclass(loader, cls, name), cls, name));
+  }
+  return sites;
+}
+
+function methodOf(cls: Node, name: string): Node | undefined {
+  const body = cls.childForFieldName('body');
+  for (const child of body?.namedChildren ?? []) {
+    const fn = child?.type === 'decorated_definition' ? child.childForFieldName('definition') : child;
+    if (fn?.type === 'function_definition' && fn.childForFieldName('name')?.text === name) return fn;
+  }
+  return undefined;
+}
+
+const INPUT_SHAPE_COMMENT = /activation-lens:\s*input_shape\s*=\s*(\(.*\)|\[.*\])/;
+
+/** The `# activation-lens: input_shape=(…)` comment inside the class or on the lines just above it. */
+function commentShapeOf(loader: KerasFileLoader, cls: Node): CollectedLayers['commentShape'] {
+  const comments = loader.rootNode.descendantsOfType('comment').filter((c): c is Node => !!c);
+  let previous = cls.previousNamedSibling;
+  while (previous?.type === 'comment') previous = previous.previousNamedSibling;
+  const from = previous ? previous.endIndex : 0;
+  const comment = comments.find((c) => c.startIndex >= from && c.endIndex <= cls.endIndex && INPUT_SHAPE_COMMENT.test(c.text));
+  if (!comment) return undefined;
+  const tuple = INPUT_SHAPE_COMMENT.exec(comment.text)?.[1] ?? '';
+  const dims = tuple.slice(1, -1).split(',').map((d) => d.trim()).filter((d) => d.length > 0);
+  const numbers = dims.map((d) => (/^\d+$/.test(d) ? Number(d) : Number.NaN));
+  if (numbers.length === 0 || numbers.some((n) => !Number.isInteger(n) || n <= 0)) {
+    return { error: `the input shape comment \`${shorten(comment.text)}\` must list positive integers, e.g. \`input_shape=(784,)\` (no batch dimension).`, node: comment };
+  }
+  return { shape: numbers };
+}
+
+/** Reads a `keras.Model` subclass: layers assigned in `__init__`, applied in `call`. */
+function readSubclass(loader: KerasFileLoader, cls: Node, className: string): CollectedLayers {
+  const init = methodOf(cls, '__init__');
+  const call = methodOf(cls, 'call');
+  if (!call) throw new UnsoundModel('parse-error', `the class \`${className}\` has no \`call\` method to read the layer order from.`, cls);
+  const attributes = new Map<string, Value>();
+  let buildShape: CollectedLayers['buildShape'];
+  for (const statement of init?.childForFieldName('body')?.descendantsOfType('expression_statement') ?? []) {
+    const expression = statement?.firstNamedChild;
+    if (expression?.type === 'assignment') {
+      const left = expression.childForFieldName('left');
+      const right = expression.childForFieldName('right');
+      if (left?.type === 'attribute' && left.childForFieldName('object')?.text === 'self' && right) {
+        const attribute = left.childForFieldName('attribute')?.text;
+        if (attribute) attributes.set(attribute, loader.evaluate(right, loader.scopeFor(right)));
+      }
+    } else if (expression?.type === 'call') {
+      const callee = expression.childForFieldName('function');
+      if (callee?.type === 'attribute' && callee.childForFieldName('object')?.text === 'self' && callee.childForFieldName('attribute')?.text === 'build') {
+        const args = loader.arguments(expression);
+        const shapeNode = args.keyword.get('input_shape')?.value ?? args.positional[0];
+        if (shapeNode) buildShape = { value: loader.evaluate(shapeNode, loader.scopeFor(shapeNode)), node: shapeNode };
+      }
+    }
+  }
+  buildShape ??= moduleBuildShape(loader, className);
+
+  const parameters = (call.childForFieldName('parameters')?.namedChildren ?? []).filter((p): p is Node => !!p);
+  const inputParameter = parameters[1];
+  const inputName = inputParameter?.type === 'identifier' ? inputParameter.text : inputParameter?.childForFieldName('name')?.text;
+  if (!inputName) throw new UnsoundModel('parse-error', '`call` has no input parameter.', call);
+
+  type Chain = readonly LayerCall[];
+  const tensors = new Map<string, Chain>([[inputName, []]]);
+  const trace = (node: Node): Chain => {
+    const inner = skipParenthesesDown(node) ?? node;
+    if (inner.type === 'identifier') {
+      const chain = tensors.get(inner.text);
+      if (!chain) throw new UnsoundModel('parse-error', `the tensor \`${inner.text}\` in \`call\` is not derived from the input \`${inputName}\`.`, inner);
+      return chain;
+    }
+    if (inner.type !== 'call') throw new UnsoundModel('parse-error', `\`${shorten(inner.text)}\` in \`call\` cannot be read statically.`, inner);
+    const callee = inner.childForFieldName('function');
+    const args = loader.arguments(inner);
+    const input = args.keyword.get('inputs')?.value ?? args.keyword.get('x')?.value ?? args.keyword.get('features')?.value ?? args.positional[0];
+    if (!callee || !input) throw new UnsoundModel('parse-error', `\`${shorten(inner.text)}\` in \`call\` is not a layer applied to one tensor.`, inner);
+    if (callee.type === 'attribute' && callee.childForFieldName('object')?.text === 'self') {
+      const attribute = callee.childForFieldName('attribute')?.text ?? '';
+      const value = attributes.get(attribute);
+      if (!value) throw new UnsoundModel('parse-error', `\`self.${attribute}\` is not assigned in \`__init__\`.`, callee);
+      if (value.kind !== 'call') {
+        throw new UnsoundModel('unsupported-layer', `\`self.${attribute}\` is ${describeValue(value)}, not a single layer; only layers assigned one by one are read.`, callee);
+      }
+      const layerClass = loader.layerClassOf(value.node);
+      if (layerClass?.keras && MERGE_LAYERS.has(layerClass.className)) {
+        throw new UnsoundModel('unsupported-layer', `\`${layerClass.className}\` merges branches; only linear chains of layers are read (the model is not diagnosed).`, value.node);
+      }
+      const inputInner = skipParenthesesDown(input) ?? input;
+      if (inputInner.type === 'list' || inputInner.type === 'tuple') {
+        throw new UnsoundModel('unsupported-layer', `\`self.${attribute}\` takes several tensors; only linear chains are read.`, inputInner);
+      }
+      return [...trace(input), { node: value.node, scope: value.scope }];
+    }
+    const parts = dottedParts(callee);
+    const activation = parts && ACTIVATION_IDENTIFIERS.get(parts[parts.length - 1]);
+    if (parts && activation && parts.length > 1) {
+      const slope = args.keyword.get('alpha')?.value ?? args.keyword.get('negative_slope')?.value;
+      const slopeValue = slope ? loader.evaluate(slope, loader.scopeFor(slope)) : undefined;
+      const op = activation.name === 'leakyRelu' && slopeValue?.kind === 'number' ? { name: 'leakyRelu' as const, alpha: slopeValue.value } : activation;
+      return [...trace(input), { node: inner, scope: loader.scopeFor(inner), activationOp: { activation: op, callee } }];
+    }
+    throw new UnsoundModel('parse-error', `\`${shorten(inner.text)}\` in \`call\` is neither a layer of \`__init__\` nor an activation function.`, inner);
+  };
+
+  let result: Chain | undefined;
+  const body = call.childForFieldName('body');
+  for (const statement of body ? namedStatements(body) : []) {
+    if (statement.type === 'return_statement') {
+      const value = statement.firstNamedChild;
+      if (!value) throw new UnsoundModel('parse-error', '`call` returns nothing.', statement);
+      result = trace(value);
+      break;
+    }
+    if (statement.type === 'expression_statement') {
+      const expression = statement.firstNamedChild;
+      if (expression?.type === 'string') continue; // docstring
+      if (expression?.type !== 'assignment') continue;
+      const left = expression.childForFieldName('left');
+      const right = expression.childForFieldName('right');
+      if (left?.type !== 'identifier' || !right) throw new UnsoundModel('parse-error', `the assignment \`${shorten(expression.text)}\` in \`call\` is not read.`, expression);
+      tensors.set(left.text, trace(right));
+      continue;
+    }
+    if (statement.type === 'pass_statement') continue;
+    throw new UnsoundModel('parse-error', `\`call\` uses control flow (\`${shorten(statement.text)}\`), which is only known at run time.`, statement);
+  }
+  if (!result) throw new UnsoundModel('parse-error', '`call` has no `return`.', call);
+  return { calls: result, buildShape, commentShape: commentShapeOf(loader, cls) };
+}
+
+/** `m = MyModel(); m.build((None, 784))` anywhere in the file. */
+function moduleBuildShape(loader: KerasFileLoader, className: string): CollectedLayers['buildShape'] {
+  const instances = new Set<string>();
+  for (const assignment of loader.rootNode.descendantsOfType('assignment')) {
+    const right = assignment?.childForFieldName('right');
+    const left = assignment?.childForFieldName('left');
+    if (right?.type === 'call' && right.childForFieldName('function')?.text === className && left?.type === 'identifier') instances.add(left.text);
+  }
+  for (const call of loader.rootNode.descendantsOfType('call')) {
+    const callee = call?.childForFieldName('function');
+    if (!call || callee?.type !== 'attribute' || callee.childForFieldName('attribute')?.text !== 'build') continue;
+    if (!instances.has(callee.childForFieldName('object')?.text ?? '')) continue;
+    const args = loader.arguments(call);
+    const shapeNode = args.keyword.get('input_shape')?.value ?? args.positional[0];
+    if (shapeNode) return { value: loader.evaluate(shapeNode, loader.scopeFor(shapeNode)), node: shapeNode };
+  }
+  return undefined;
 }
 
 // #endregion
