@@ -43,6 +43,7 @@ const entries = [
   { entryPoints: ['src/vscode/extension.ts'], outfile: `${dist}/extension.js` },
   { entryPoints: ['src/train/worker.ts'], outfile: `${dist}/worker.js` },
   { entryPoints: ['src/cli/main.ts'], outfile: `${dist}/cli.js` },
+  { entryPoints: ['src/engine/loaderWorker.ts'], outfile: `${dist}/loader.js` },
   { entryPoints: ['scripts/bench.ts'], outfile: `${dist}/bench.js` },
   // Integration tests run inside the extension host: one bundle per file in out/integration
   // (mocha stays external and is resolved from node_modules next to out/).

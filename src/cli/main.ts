@@ -5,7 +5,7 @@
  */
 import * as fs from 'node:fs';
 import { parseArgs } from 'node:util';
-import { loadModelFile } from '../core/parse/index';
+import { isBinaryModel, loadModelBytes } from '../engine/loadFile';
 import { BACKEND_NAMES, type BackendChoice, type OptimizerName } from '../core/stats';
 import { DEFAULT_THRESHOLDS, SEVERITY_RANK, type Severity, type Thresholds } from '../core/analysis/types';
 import { DEFAULT_DIAGNOSE_OPTIONS, DEFAULT_EARLY_STOP, DEFAULT_TRAINING, diagnoseLoaded, type DiagnoseEvent, type DiagnoseOptions } from '../engine/diagnose';
@@ -72,6 +72,7 @@ Options:
                          (and FILE.json, the same document as --json)
   --early-stop           end training once the findings have not changed for 3 probes (30 steps,
                          at least 30 steps); suggestions then retrain for as many steps
+  --fresh-init           saved models with trained weights: diagnose a fresh initialisation instead
   --no-verify            do not retrain suggestions (faster; suggestions are unverified)
   --fail-on SEVERITY     error | warning | info | none: exit 1 when a finding reaches it (default error)
   --parameter-cap N      refuse models with more trainable parameters (default ${DEFAULT_DIAGNOSE_OPTIONS.parameterCap})
@@ -112,6 +113,7 @@ export interface CliRequest {
   readonly data?: string;
   readonly target?: string;
   readonly report?: string;
+  readonly freshInit: boolean;
   readonly maxRows: number;
   readonly json: boolean;
   readonly failOn: Severity | 'none';
@@ -132,6 +134,7 @@ export function parseCli(argv: readonly string[]): CliRequest | 'help' {
       backend: { type: 'string' },
       'no-verify': { type: 'boolean', default: false },
       'early-stop': { type: 'boolean', default: false },
+      'fresh-init': { type: 'boolean', default: false },
       'fail-on': { type: 'string' },
       'parameter-cap': { type: 'string' },
       threshold: { type: 'string', multiple: true },
@@ -161,6 +164,7 @@ export function parseCli(argv: readonly string[]): CliRequest | 'help' {
     data: values.data,
     target: values.target,
     report: values.report,
+    freshInit: values['fresh-init'] ?? false,
     maxRows: positiveInt('max-rows', values['max-rows'], DEFAULT_READ_OPTIONS.maxRows),
     json: values.json ?? false,
     failOn,
@@ -228,17 +232,18 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return EXIT_OK;
   }
-  let text: string;
+  let bytes: Uint8Array;
   try {
     const stat = fs.statSync(request.file);
     if (stat.isDirectory()) throw new Error('it is a directory');
-    text = fs.readFileSync(request.file, 'utf8');
+    bytes = new Uint8Array(fs.readFileSync(request.file));
   } catch (error) {
     const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
     process.stderr.write(`activation-lens: cannot read ${request.file}: ${reason}\n`);
     return EXIT_USAGE;
   }
-  const loaded = await loadModelFile(text, request.file);
+  const text = isBinaryModel(bytes) ? '' : new TextDecoder().decode(bytes);
+  const loaded = await loadModelBytes(bytes, request.file, { freshInit: request.freshInit });
   if (loaded.models.length === 0) {
     for (const p of loaded.problems) {
       process.stderr.write(`${request.file}:${p.span.start.line}:${p.span.start.column}: ${p.code}: ${p.message}\n`);
