@@ -178,7 +178,7 @@ export class AnalysisService extends Disposable {
     if (detectFormat(text, document.uri.path) === undefined) {
       return {
         status: 'unsupported',
-        message: `${baseName} is not a model definition Activation Lens can read: it reads Keras models in Python files (.py).`,
+        message: `${baseName} is not a model definition Activation Lens can read: it reads Keras and PyTorch models in Python, TensorFlow.js models in JavaScript/TypeScript, and Keras / TF.js saved models (.json; .keras and .h5 through the CLI).`,
       };
     }
     const loaded = await loadModelFile(text, document.uri.path);

@@ -19,11 +19,12 @@ export interface ActivationLensApi {
   readonly diagnostics: DiagnosticsManager;
 }
 
-const MODEL_FILES: vscode.DocumentSelector = [
-  { language: 'python', scheme: 'file' },
-  { language: 'python', scheme: 'untitled' },
-  { language: 'python', scheme: 'vscode-remote' },
-];
+/** Languages whose files may hold a model: Keras/PyTorch, TF.js source, saved-model JSON. */
+export const MODEL_LANGUAGES: readonly string[] = ['python', 'javascript', 'typescript', 'json'];
+
+const MODEL_FILES: vscode.DocumentSelector = MODEL_LANGUAGES.flatMap((language) =>
+  ['file', 'untitled', 'vscode-remote'].map((scheme) => ({ language, scheme })),
+);
 
 export function activate(context: vscode.ExtensionContext): ActivationLensApi {
   const config = new ConfigService();
@@ -45,7 +46,7 @@ export function activate(context: vscode.ExtensionContext): ActivationLensApi {
       deserializeWebviewPanel: async (panel) => ReportPanel.revive(panel, context.extensionUri, reportActions(service)),
     }),
     vscode.workspace.onDidSaveTextDocument((document) => {
-      if (document.languageId === 'python' && config.get(document.uri).diagnoseOnSave) {
+      if (MODEL_LANGUAGES.includes(document.languageId) && config.get(document.uri).diagnoseOnSave) {
         void vscode.commands.executeCommand('activationLens.diagnose', document.uri);
       }
     }),

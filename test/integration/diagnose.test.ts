@@ -199,3 +199,16 @@ suite('Responsiveness', () => {
     assert.ok(stalls[0] <= 50, `longest stall ${stalls[0].toFixed(1)} ms; diagnosis finished at ${finished.toFixed(0)} ms; worst gaps (ms @ ms): ${worst.map(([g, t]) => `${g.toFixed(0)}@${t.toFixed(0)}`).join(' ')}`);
   });
 });
+
+suite('Other model formats', () => {
+  test('a TensorFlow.js model in JavaScript and a PyTorch module get diagnostics on their layers', async () => {
+    for (const [name, format] of [['tfjs_model.js', 'tfjs-source'], ['torch_mlp.py', 'pytorch-python']] as const) {
+      const { document } = await open(name);
+      const outcome = await diagnoseDone(document.uri);
+      assert.equal(outcome.result.loaded.format, format);
+      assert.ok(outcome.result.diagnosis.models.length > 0, `${name}: a model`);
+      const diagnostics = await waitFor(`${name} diagnostics`, () => ours(document.uri), (d) => d.length > 0);
+      assert.ok(diagnostics.some((d) => codeOf(d) === 'vanishing-gradient'), `${name}: ${diagnostics.map((d) => codeOf(d)).join(', ')}`);
+    }
+  });
+});
