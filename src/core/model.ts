@@ -151,6 +151,11 @@ export interface LayerSpec {
   /** The activation applied to this layer's output; `linear` when none. */
   readonly activation: ActivationSpec;
   readonly useBias?: boolean;
+  /**
+   * A what-if, never set by loaders: BatchNormalization between this layer's linear part and its
+   * activation (the layer count, and so every index, stays the same).
+   */
+  readonly batchNormBeforeActivation?: boolean;
   readonly kernelInitializer?: InitializerSpec;
   readonly biasInitializer?: InitializerSpec;
   readonly source: LayerSource;

@@ -233,6 +233,9 @@ export function buildModel(spec: ModelSpec, seed: number): BuiltModel {
     // [issue 3: saved models] Start from the trained weights when the loader found them.
     if (core && layer.weights) setTrainedWeights(core, layer);
     kernels.push(core ? findKernel(core) : undefined);
+    if (layer.batchNormBeforeActivation) {
+      pre = tf.layers.batchNormalization({ name: `L${layer.index}_bn` }).apply(pre) as tf.SymbolicTensor;
+    }
     const isHead = layer.index === spec.layers.length - 1;
     const activationLayer = createActivationLayer(layer.activation, `L${layer.index}_act`, layerSeed(seed, layer.index, 4));
     const post = activationLayer ? (activationLayer.apply(pre) as tf.SymbolicTensor) : pre;
@@ -249,6 +252,6 @@ export function buildModel(spec: ModelSpec, seed: number): BuiltModel {
     probeLayout,
     kernels,
     head,
-    hasBatchNorm: spec.layers.some((l) => l.kind === 'batchNorm'),
+    hasBatchNorm: spec.layers.some((l) => l.kind === 'batchNorm' || l.batchNormBeforeActivation),
   };
 }

@@ -20,6 +20,9 @@ export function editsForChanges(text: string, model: ModelSpec, changes: readonl
     edits.push(...result);
     return undefined;
   };
+  if (changes.some((c) => c.batchNormBeforeActivation)) {
+    return { error: 'Inserting BatchNormalization layers is not available as a quick fix: add one between each listed layer and its activation.' };
+  }
   for (const change of changes) {
     if (!change.activation) continue;
     const layer = model.layers[change.layerIndex];

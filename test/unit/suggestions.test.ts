@@ -12,7 +12,7 @@ function finding(code: Finding['code'], layerIndex: number | null, severity: Fin
 test('vanishing sigmoid stack: ReLU + He first, then ELU for a small network; the head is never swapped', () => {
   const model = stack('sigmoid', 4, 32, 16);
   const candidates = proposeCandidates(model, [finding('vanishing-gradient', 0)]);
-  assert.deepEqual(candidates.map((c) => c.id), ['relu+heNormal', 'elu(1)+heNormal']);
+  assert.deepEqual(candidates.map((c) => c.id), ['relu+heNormal', 'elu(1)+heNormal', 'batchnorm']);
   const relu = candidates[0];
   assert.deepEqual(relu.changes.map((c) => c.layerIndex), [0, 1, 2, 3]);
   assert.ok(relu.changes.every((c) => c.activation?.name === 'relu' && c.kernelInitializer?.name === 'heNormal'));
@@ -25,7 +25,7 @@ test('vanishing sigmoid stack: ReLU + He first, then ELU for a small network; th
 test('large networks get Leaky ReLU rather than ELU as the second choice', () => {
   const model = stack('tanh', 4, 1024);
   const ids = proposeCandidates(model, [finding('vanishing-gradient', 0)]).map((c) => c.id);
-  assert.deepEqual(ids, ['relu+heNormal', 'leakyRelu(0.01)+heNormal']);
+  assert.deepEqual(ids, ['relu+heNormal', 'leakyRelu(0.01)+heNormal', 'batchnorm']);
 });
 
 test('saturation from an oversized initializer also proposes keeping tanh with Glorot init', () => {
@@ -63,4 +63,14 @@ test('judging: a finding that no longer fires or moved 10x is improved; one that
   assert.equal(sat.improved, false, '0.9 → 0.6 is not halved and still fires');
   const newError = judge(finding('saturated-activation', 0), { saturatedFraction: 0.9 }, { saturatedFraction: 0 }, [finding('dead-relu', 0, 'error')], DEFAULT_THRESHOLDS);
   assert.equal(newError.improved, false, 'trading saturation for dead units is not an improvement');
+});
+
+test('BatchNorm is proposed where a swap is no fix, and applies without changing layer indices', () => {
+  // A deep ReLU stack with vanishing gradients: no activation swap applies, BatchNorm does.
+  const model = stack('relu', 4, 32, 16);
+  const candidates = proposeCandidates(model, [finding('vanishing-gradient', 0)]);
+  assert.deepEqual(candidates.map((c) => c.id), ['batchnorm']);
+  const changed = applyCandidate(model, candidates[0]);
+  assert.equal(changed.layers.length, model.layers.length);
+  assert.deepEqual(changed.layers.map((l) => l.batchNormBeforeActivation ?? false), [true, true, true, true, false]);
 });

@@ -154,3 +154,15 @@ test('RReLU: a random slope per unit in [lower, upper] in training, the mean slo
   const positive = (layer.apply(tf.fill([2, 6], 2), { training: true }) as tf.Tensor).arraySync() as number[][];
   assert.ok(positive.flat().every((v) => v === 2));
 });
+
+test('a BatchNorm what-if (before the activation) builds and trains with the same probe layout', async () => {
+  const backend = await selectBackend('wasm');
+  const base = mlp(8, [{ units: 16, activation: 'sigmoid' }, { units: 4, activation: 'softmax' }]);
+  const withBn = { ...base, layers: base.layers.map((l, i) => (i === 0 ? { ...l, batchNormBeforeActivation: true } : l)) };
+  const stats = await trainAndMeasure(withBn, QUICK, backend, 1e6);
+  assert.equal(stats.layers.length, 2);
+  assert.ok(stats.loss.every(Number.isFinite));
+  // After BatchNorm the sigmoid's inputs are standardised: mean ≈ 0, std ≈ 1 (batch statistics).
+  const last = stats.layers[0].probes.at(-1)!;
+  assert.ok(Math.abs(last.preMean) < 0.2 && Math.abs(last.preStd - 1) < 0.2, `pre ${last.preMean} ± ${last.preStd}`);
+});

@@ -171,6 +171,21 @@ export function proposeCandidates(model: ModelSpec, findings: readonly Finding[]
     }
   }
 
+  // Beyond activations: BatchNorm before each hidden activation normalises what it sees, for
+  // vanishing or exploding gradients and saturation, and where a swap is no fix (ReLU stacks).
+  const unstable = findings.some((f) => f.code === 'vanishing-gradient' || f.code === 'saturated-activation' || (f.code === 'exploding-gradient' && f.layerIndex !== null));
+  const normalizable = hidden.filter((l) =>
+    l.activation.name !== 'linear' && (hasKernel(l.kind) || (l.kind === 'activation' && model.layers[l.index - 1]?.kind !== 'batchNorm')));
+  if (unstable && normalizable.length > 0) {
+    candidates.push({
+      id: 'batchnorm',
+      label: 'BatchNorm before each hidden activation',
+      rationale: 'Normalising each layer\'s pre-activations to zero mean and unit variance keeps them where the activation has slope, whatever the weights do.',
+      targets: new Set(['vanishing-gradient', 'saturated-activation', 'exploding-gradient', 'not-zero-centred']),
+      changes: normalizable.map((l) => ({ layerIndex: l.index, batchNormBeforeActivation: true })),
+    });
+  }
+
   // 3. Exploding gradients or NaN with an oversized initializer: the activation's matching init.
   if (findings.some((f) => f.code === 'exploding-gradient' || f.code === 'non-finite')) {
     const oversized = model.layers.filter((l) => hasKernel(l.kind) && hasLargeInit(l));
@@ -229,6 +244,7 @@ export function applyCandidate(model: ModelSpec, candidate: Candidate): ModelSpe
         activation: change.activation ?? layer.activation,
         kernelInitializer: change.kernelInitializer ?? layer.kernelInitializer,
         biasInitializer: change.biasInitializer ?? layer.biasInitializer,
+        batchNormBeforeActivation: change.batchNormBeforeActivation ?? layer.batchNormBeforeActivation,
         weights,
       };
     }),

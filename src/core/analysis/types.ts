@@ -21,6 +21,8 @@ export interface LayerChange {
   readonly activation?: ActivationSpec;
   readonly kernelInitializer?: InitializerSpec;
   readonly biasInitializer?: InitializerSpec;
+  /** Insert BatchNormalization before this layer's activation. */
+  readonly batchNormBeforeActivation?: boolean;
 }
 
 /** Before/after numbers of a suggestion, from retraining with the same seed, data and steps. */
