@@ -51,7 +51,8 @@ export const EXIT_INTERRUPTED = 130;
 
 const USAGE = `Usage: activation-lens diagnose FILE [options]
 
-Reads the model(s) defined in FILE (Keras in Python for now), trains each briefly and reports
+Reads the model(s) defined in FILE (Keras or PyTorch in Python, TensorFlow.js in JS/TS, Keras /
+TF.js saved models: .json, .keras, .h5), trains each briefly and reports
 vanishing/exploding gradients, saturation, dead ReLUs and off-centre activations, with
 suggestions verified by retraining.
 
@@ -70,8 +71,8 @@ Options:
   --max-rows N           read at most N rows of the data (default ${DEFAULT_READ_OPTIONS.maxRows})
   --report FILE.html     also write the report: a self-contained HTML page with the charts
                          (and FILE.json, the same document as --json)
-  --early-stop           end training once the findings have not changed for 3 probes (30 steps,
-                         at least 30 steps); suggestions then retrain for as many steps
+  --early-stop           end training once the findings have not changed for 3 probes (30 steps;
+                         never before step 30); suggestions then retrain for as many steps
   --fresh-init           saved models with trained weights: diagnose a fresh initialisation instead
   --no-verify            do not retrain suggestions (faster; suggestions are unverified)
   --fail-on SEVERITY     error | warning | info | none: exit 1 when a finding reaches it (default error)
