@@ -15,7 +15,7 @@ const port = parentPort;
 if (!port) throw new Error('worker.js must run as a worker thread');
 
 /** Nice value of the trainer thread (0 normal, 19 lowest). */
-const TRAINER_NICE = 10;
+const TRAINER_NICE = 15;
 
 // On Linux a nice value is per thread, so this lowers only the trainer's priority: when cores
 // are scarce the editor's thread (or the CLI's) wins, and training takes what is left. Elsewhere
