@@ -89,7 +89,12 @@ async function main(): Promise<void> {
         console.log(row([workload.label, name, `unavailable: ${(error as Error).message}`, '', '']));
         continue;
       }
-      // The pure-JS backend is ~60× slower: fewer steps keep the benchmark short.
+      // The pure-JS backend is ~60× slower: fewer steps keep the benchmark short, and its conv
+      // backprops take tens of seconds each, so convolutional workloads are not run on it.
+      if (name === 'cpu' && workload.torch.model === 'cnn') {
+        console.log(row([workload.label, 'cpu', 'not run: pure-JS conv backprops take tens of seconds per step', '', '']));
+        continue;
+      }
       const steps = name === 'cpu' ? Math.min(10, workload.steps) : workload.steps;
       // Plain SGD, lr 0.01, as the PyTorch side runs it; statistics (probes every 10 steps) included.
       const stats = await trainAndMeasure(spec, { ...DEFAULT_TRAINING, optimizer: 'sgd', learningRate: 0.01, batchSize: workload.batchSize, steps }, backend, 1e9);

@@ -49,7 +49,7 @@ async function activate(name: string): Promise<boolean> {
 
 async function tryNative(pkg: string, backendName: 'tensorflow', search: BackendSearch): Promise<string | undefined> {
   const resolved = resolveOptional(pkg, search);
-  if (!resolved) return `${pkg} is not installed (optional; see README "GPU and native backends")`;
+  if (!resolved) return `${pkg} is not installed (optional; see the README, "Backends")`;
   try {
     createRequire(resolved)(resolved);
   } catch (error) {
