@@ -13,6 +13,7 @@ import { TrainerClient, TrainingError } from '../engine/trainerClient';
 import { RUNNING_CONTEXT_KEY } from './commands';
 import { toDiagnoseOptions, type ConfigService } from './config';
 import { Disposable } from './dispose';
+import { dataResolverFor, type DataChoices } from './dataResolver';
 
 /** What one finished diagnosis of one document produced. */
 export interface AnalysisResult {
@@ -67,6 +68,8 @@ export class AnalysisService extends Disposable {
   constructor(
     private readonly config: ConfigService,
     workerPath?: string,
+    /** Data chosen per model file (workspace state); absent: only comments and settings. */
+    private readonly dataChoices?: DataChoices,
   ) {
     super();
     this.client = new TrainerClient(workerPath);
@@ -233,7 +236,8 @@ export class AnalysisService extends Disposable {
           };
           report(`starting the trainer (${config.backend} backend)…`);
           try {
-            return await diagnoseLoaded(fileLabel, loaded, this.client, options, onEvent, token);
+            return await diagnoseLoaded(fileLabel, loaded, this.client, options, onEvent, token,
+              this.dataChoices ? dataResolverFor(document, text, this.dataChoices, config.dataMaxRows) : undefined);
           } finally {
             cancelSubscription.dispose();
           }

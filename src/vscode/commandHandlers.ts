@@ -7,6 +7,7 @@ import { CONFIG_SECTION, type ConfigService } from './config';
 import { showReport } from './report';
 import { ReportPanel, type ReportActions } from './reportPanel';
 import { editsForChanges, toWorkspaceEdit } from './swapEdits';
+import { chooseData, type DataChoices } from './dataResolver';
 import { toRange } from './spans';
 
 /** The document a command targets: its argument (Explorer, editor title, lens) or the active editor. */
@@ -90,7 +91,7 @@ export function reportActions(service: AnalysisService): ReportActions {
   };
 }
 
-export function registerCommands(service: AnalysisService, config: ConfigService, extensionUri: vscode.Uri): vscode.Disposable {
+export function registerCommands(service: AnalysisService, config: ConfigService, extensionUri: vscode.Uri, dataChoices: DataChoices): vscode.Disposable {
   const diagnose = async (arg?: unknown): Promise<DiagnoseOutcome | undefined> => {
     const document = await targetDocument(arg);
     if (!document) {
@@ -115,6 +116,16 @@ export function registerCommands(service: AnalysisService, config: ConfigService
     vscode.commands.registerCommand(CommandId.ShowReportText, (arg?: unknown) => {
       const result = resultForCommand(service, arg);
       return result ? showReport(result) : undefined;
+    }),
+    vscode.commands.registerCommand(CommandId.ChooseData, async (arg?: unknown) => {
+      const document = await targetDocument(arg);
+      if (!document) return false;
+      const chosen = await chooseData(document, dataChoices);
+      if (chosen) {
+        const run = await vscode.window.showInformationMessage('Activation Lens: data chosen. Diagnose with it now?', 'Diagnose');
+        if (run) void vscode.commands.executeCommand(CommandId.Diagnose, document.uri);
+      }
+      return chosen;
     }),
     vscode.commands.registerCommand(CommandId.ClearDiagnostics, () => {
       service.cancel();

@@ -6,6 +6,7 @@ export const enum CommandId {
   ShowReportText = 'activationLens.showReportText',
   ClearDiagnostics = 'activationLens.clearDiagnostics',
   SelectBackend = 'activationLens.selectBackend',
+  ChooseData = 'activationLens.chooseData',
   /** Internal (registered, not contributed): a layer lens's target. */
   RevealLayer = 'activationLens.revealLayer',
   /** Internal: a stale quick fix's "re-run" action. */

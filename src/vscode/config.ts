@@ -22,6 +22,8 @@ export interface Config {
   /** End training once the findings stop changing (at least 30 steps). */
   readonly stopWhenStable: boolean;
   readonly parameterCap: number;
+  /** Rows of a data file read at most. */
+  readonly dataMaxRows: number;
   readonly thresholds: Thresholds;
   readonly diagnoseOnSave: boolean;
   readonly codeLensEnabled: boolean;
@@ -64,6 +66,7 @@ export function readConfig(scope?: vscode.Uri): Readonly<Config> {
     verify: c.get<boolean>('verifySuggestions', true),
     stopWhenStable: c.get<boolean>('stopWhenStable', true),
     parameterCap: positiveInteger(c.get('parameterCap'), DEFAULT_DIAGNOSE_OPTIONS.parameterCap),
+    dataMaxRows: positiveInteger(c.get('dataMaxRows'), 10_000),
     thresholds: readThresholds(c.get('thresholds')),
     diagnoseOnSave: c.get<boolean>('diagnoseOnSave', false),
     codeLensEnabled: c.get<boolean>('codeLens.enabled', true),

@@ -8,6 +8,7 @@ import { AnalysisService } from './analysisService';
 import { CodeLensProvider } from './codeLensProvider';
 import { registerCommands, reportActions } from './commandHandlers';
 import { ReportPanel } from './reportPanel';
+import { DataChoices } from './dataResolver';
 import { ConfigService } from './config';
 import { DiagnosticsManager } from './diagnosticsManager';
 import { QuickFixProvider } from './quickFixProvider';
@@ -28,7 +29,8 @@ const MODEL_FILES: vscode.DocumentSelector = MODEL_LANGUAGES.flatMap((language) 
 
 export function activate(context: vscode.ExtensionContext): ActivationLensApi {
   const config = new ConfigService();
-  const service = new AnalysisService(config);
+  const dataChoices = new DataChoices(context.workspaceState);
+  const service = new AnalysisService(config, undefined, dataChoices);
   const diagnostics = new DiagnosticsManager(service, context.extensionUri);
   const codeLens = new CodeLensProvider(service, config);
   context.subscriptions.push(
@@ -41,7 +43,7 @@ export function activate(context: vscode.ExtensionContext): ActivationLensApi {
     vscode.languages.registerCodeActionsProvider(MODEL_FILES, new QuickFixProvider(service, diagnostics), {
       providedCodeActionKinds: QuickFixProvider.providedCodeActionKinds,
     }),
-    registerCommands(service, config, context.extensionUri),
+    registerCommands(service, config, context.extensionUri, dataChoices),
     vscode.window.registerWebviewPanelSerializer(ReportPanel.viewType, {
       deserializeWebviewPanel: async (panel) => ReportPanel.revive(panel, context.extensionUri, reportActions(service)),
     }),

@@ -217,3 +217,15 @@ suite('Other model formats', () => {
     }
   });
 });
+
+suite('User data', () => {
+  test('the data comment above a model trains it on that file and reports the input distribution', async () => {
+    const { document } = await open('pixels_model.py');
+    const outcome = await diagnoseDone(document.uri);
+    const model = outcome.result.diagnosis.models[0];
+    assert.equal(model.data?.source, 'comment');
+    assert.equal(model.data?.dataset.rows, 200);
+    const diagnostics = await waitFor('input diagnostics', () => ours(document.uri), (d) => d.some((x) => codeOf(x) === 'input-not-normalized'));
+    assert.ok(diagnostics.some((d) => codeOf(d) === 'input-not-normalized'));
+  });
+});
