@@ -23,6 +23,7 @@ import {
   type ActivationSpec,
   type InitializerName,
   type InitializerSpec,
+  type LayerKind,
   type LayerSource,
   type LayerSpec,
   type LoadProblem,
@@ -539,27 +540,8 @@ function describeValue(value: Value): string {
 
 // #region Keras vocabulary
 
-type LayerClassKey =
-  | 'input'
-  | 'dense'
-  | 'conv1d'
-  | 'conv2d'
-  | 'flatten'
-  | 'dropout'
-  | 'batchNorm'
-  | 'maxPool1d'
-  | 'maxPool2d'
-  | 'avgPool1d'
-  | 'avgPool2d'
-  | 'globalAvgPool1d'
-  | 'globalAvgPool2d'
-  | 'globalMaxPool2d'
-  | 'activationLayer'
-  | 'relu'
-  | 'leakyRelu'
-  | 'prelu'
-  | 'elu'
-  | 'softmax';
+/** The IR's layer kinds (but the generic activation), plus Keras-only classes mapped to them. */
+type LayerClassKey = 'input' | Exclude<LayerKind, 'activation'> | 'activationLayer' | 'relu' | 'leakyRelu' | 'prelu' | 'elu' | 'softmax';
 
 /** Keras class name → what it is and its Keras auto-name base (snake_case of the class). */
 const LAYER_CLASSES: ReadonlyMap<string, { readonly key: LayerClassKey; readonly autoName: string }> = new Map([
