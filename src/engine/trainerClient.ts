@@ -47,7 +47,11 @@ export class TrainerClient {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
 
-  constructor(private readonly workerPath: string = defaultWorkerPath()) {}
+  constructor(
+    private readonly workerPath: string = defaultWorkerPath(),
+    /** Folders searched first for optional backends (the extension passes its global storage). */
+    private readonly backendSearchDirs: readonly string[] = [],
+  ) {}
 
   private ensureWorker(): Worker {
     if (this.worker) return this.worker;
@@ -114,7 +118,7 @@ export class TrainerClient {
         fn(v);
       };
       this.pending.set(requestId, { resolve: settle(resolve), reject: settle(reject), onProgress });
-      worker.postMessage({ type: 'train', requestId, model, options, backend, parameterCap, cancelFlag, data, earlyStop } satisfies ToWorker);
+      worker.postMessage({ type: 'train', requestId, model, options, backend, parameterCap, cancelFlag, data, earlyStop, backendSearchDirs: this.backendSearchDirs } satisfies ToWorker);
     });
   }
 

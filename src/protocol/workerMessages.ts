@@ -22,6 +22,8 @@ export interface TrainRequest {
   readonly cancelFlag: SharedArrayBuffer;
   /** The user's data; synthetic N(0, 1) inputs when absent. */
   readonly data?: TrainingData;
+  /** Folders searched first for optional backends (e.g. the extension's global storage). */
+  readonly backendSearchDirs?: readonly string[];
   /** End training once the findings (under these thresholds) stop changing. */
   readonly earlyStop?: EarlyStop & { readonly thresholds: Thresholds };
 }

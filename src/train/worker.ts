@@ -48,7 +48,7 @@ async function handleTrain(request: TrainRequest): Promise<void> {
   const cancelFlag = new Int32Array(request.cancelFlag);
   try {
     if (!backend || backend.choice !== request.backend) {
-      backend = { choice: request.backend, report: await selectBackend(request.backend) };
+      backend = { choice: request.backend, report: await selectBackend(request.backend, { extraModuleDirs: request.backendSearchDirs ?? [] }) };
     }
     const stats = await trainAndMeasure(request.model, request.options, backend.report, request.parameterCap, {
       isCancelled: () => Atomics.load(cancelFlag, 0) === 1,

@@ -70,9 +70,11 @@ export class AnalysisService extends Disposable {
     workerPath?: string,
     /** Data chosen per model file (workspace state); absent: only comments and settings. */
     private readonly dataChoices?: DataChoices,
+    /** Folders searched first for optional backends (Install GPU Backend puts one there). */
+    backendSearchDirs: readonly string[] = [],
   ) {
     super();
-    this.client = new TrainerClient(workerPath);
+    this.client = new TrainerClient(workerPath, backendSearchDirs);
     this._register({ dispose: () => void this.client.dispose() });
     this.stateValue = { backend: config.get().backend };
     this._register(

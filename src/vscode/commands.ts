@@ -7,6 +7,7 @@ export const enum CommandId {
   ClearDiagnostics = 'activationLens.clearDiagnostics',
   SelectBackend = 'activationLens.selectBackend',
   ChooseData = 'activationLens.chooseData',
+  InstallGpuBackend = 'activationLens.installGpuBackend',
   /** Internal (registered, not contributed): a layer lens's target. */
   RevealLayer = 'activationLens.revealLayer',
   /** Internal: a stale quick fix's "re-run" action. */

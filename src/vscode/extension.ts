@@ -9,6 +9,8 @@ import { CodeLensProvider } from './codeLensProvider';
 import { registerCommands, reportActions } from './commandHandlers';
 import { ReportPanel } from './reportPanel';
 import { DataChoices } from './dataResolver';
+import { CommandId } from './commands';
+import { installGpuBackend } from './installGpuBackend';
 import { ConfigService } from './config';
 import { DiagnosticsManager } from './diagnosticsManager';
 import { QuickFixProvider } from './quickFixProvider';
@@ -30,7 +32,7 @@ const MODEL_FILES: vscode.DocumentSelector = MODEL_LANGUAGES.flatMap((language) 
 export function activate(context: vscode.ExtensionContext): ActivationLensApi {
   const config = new ConfigService();
   const dataChoices = new DataChoices(context.workspaceState);
-  const service = new AnalysisService(config, undefined, dataChoices);
+  const service = new AnalysisService(config, undefined, dataChoices, [context.globalStorageUri.fsPath]);
   const diagnostics = new DiagnosticsManager(service, context.extensionUri);
   const codeLens = new CodeLensProvider(service, config);
   context.subscriptions.push(
@@ -44,6 +46,7 @@ export function activate(context: vscode.ExtensionContext): ActivationLensApi {
       providedCodeActionKinds: QuickFixProvider.providedCodeActionKinds,
     }),
     registerCommands(service, config, context.extensionUri, dataChoices),
+    vscode.commands.registerCommand(CommandId.InstallGpuBackend, () => installGpuBackend(context.globalStorageUri)),
     vscode.window.registerWebviewPanelSerializer(ReportPanel.viewType, {
       deserializeWebviewPanel: async (panel) => ReportPanel.revive(panel, context.extensionUri, reportActions(service)),
     }),

@@ -142,3 +142,12 @@ test('--early-stop ends training once the findings hold still, and the what-ifs 
   assert.ok(m.whatIfs.length > 0);
   for (const w of m.whatIfs) assert.equal(w.steps, m.training.steps, `${w.id} trains as many steps as the baseline`);
 });
+
+test('a failed GPU backend install is explained in plain words', async () => {
+  const { explainInstallFailure } = await import('../../src/engine/installHelp');
+  // What npm printed on this offline machine for `npm install @tensorflow/tfjs-node-gpu`.
+  const offline = "npm error   errno: -3008,\nnpm error   code: 'ENOTFOUND',\nnpm error   syscall: 'getaddrinfo',\nnpm error   hostname: 'storage.googleapis.com'\n";
+  assert.match(explainInstallFailure(offline), /cannot reach storage\.googleapis\.com \(offline/);
+  assert.match(explainInstallFailure('npm error code EACCES\n'), /not allowed to write/);
+  assert.match(explainInstallFailure('npm error something else\nnpm error at the end\n'), /npm failed: npm error something else · npm error at the end/);
+});
