@@ -32,7 +32,7 @@ import {
   type ModelSpec,
   type SourceSpan,
 } from '../model';
-import { getParser } from './treeSitter';
+import { loadFailure, readSourceFile } from './sourceFile';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
@@ -40,32 +40,14 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 /** Loads every Keras `Sequential` model of a Python file. Never throws. */
 export async function loadKerasPython(text: string, fileName: string): Promise<LoadResult> {
-  const positions = new PositionIndex(text);
-  const fileStart = positions.span(0, 0);
-  if (text.includes('\u0000')) {
-    return failure(`${fileName} is not a text file (it contains NUL bytes), so it cannot be read as Python.`, fileStart);
-  }
-  let tree: Tree | null;
-  try {
-    const parser = await getParser('python');
-    tree = parser.parse(text);
-  } catch (error) {
-    return failure(`Could not start the Python parser: ${errorMessage(error)}`, fileStart);
-  }
-  if (!tree) return failure('The Python parser returned no syntax tree.', fileStart);
-  try {
+  return readSourceFile(text, fileName, 'python', 'keras-python', (tree, positions) => {
     const deepest = deepestNode(tree);
     if (deepest.depth > MAX_TREE_DEPTH) {
       const at = positions.span(deepest.node.startIndex, deepest.node.startIndex);
       return failure(`${fileName} nests expressions ${deepest.depth} levels deep here, more than Activation Lens reads statically (${MAX_TREE_DEPTH}).`, at);
     }
     return new KerasFileLoader(text, positions, tree.rootNode).load();
-  } catch (error) {
-    // Defensive: the loader is written not to throw, but a bug must not reach the user as a crash.
-    return failure(`Internal error while reading ${fileName}: ${errorMessage(error)}`, fileStart);
-  } finally {
-    tree.delete();
-  }
+  });
 }
 
 /**
@@ -97,11 +79,7 @@ function deepestNode(tree: Tree): { depth: number; node: Node } {
 }
 
 function failure(message: string, span: SourceSpan): LoadResult {
-  return { format: 'keras-python', models: [], problems: [{ code: 'parse-error', message, span }] };
-}
-
-function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  return loadFailure('keras-python', message, span);
 }
 
 // #endregion

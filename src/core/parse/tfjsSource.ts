@@ -5,7 +5,7 @@
  * (kerasPython.ts): anything that would change what is trained drops the model with a file-level
  * problem at its position; anything that does not is a model-level problem. Never throws.
  */
-import type { Node, Tree } from 'web-tree-sitter';
+import type { Node } from 'web-tree-sitter';
 import {
   PositionIndex,
   type ActivationSpec,
@@ -21,38 +21,14 @@ import {
   type SourceSpan,
 } from '../model';
 import { shapeError } from './kerasPython';
-import { getParser } from './treeSitter';
+import { readSourceFile } from './sourceFile';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 /** Loads every TF.js sequential model of a JS/TS file. Never throws. */
 export async function loadTfjsSource(text: string, fileName: string): Promise<LoadResult> {
-  const positions = new PositionIndex(text);
-  const fileStart = positions.span(0, 0);
-  if (text.includes('\u0000')) return failure(`${fileName} is not a text file (it contains NUL bytes).`, fileStart);
   const grammar = /\.(ts|mts|cts)$/i.test(fileName) ? 'typescript' : 'javascript';
-  let tree: Tree | null;
-  try {
-    tree = (await getParser(grammar)).parse(text);
-  } catch (error) {
-    return failure(`Could not start the ${grammar} parser: ${errorMessage(error)}`, fileStart);
-  }
-  if (!tree) return failure(`The ${grammar} parser returned no syntax tree.`, fileStart);
-  try {
-    return new TfjsFileLoader(positions, tree.rootNode).load();
-  } catch (error) {
-    return failure(`Internal error while reading ${fileName}: ${errorMessage(error)}`, fileStart);
-  } finally {
-    tree.delete();
-  }
-}
-
-function failure(message: string, span: SourceSpan): LoadResult {
-  return { format: 'tfjs-source', models: [], problems: [{ code: 'parse-error', message, span }] };
-}
-
-function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  return readSourceFile(text, fileName, grammar, 'tfjs-source', (tree, positions) => new TfjsFileLoader(positions, tree.rootNode).load());
 }
 
 function shorten(text: string): string {

@@ -22,7 +22,7 @@
  * activation statistics) is invariant under a fixed permutation of a layer's inputs with freshly
  * drawn i.i.d. weights, so no weight re-mapping is needed.
  */
-import type { Node, Tree } from 'web-tree-sitter';
+import type { Node } from 'web-tree-sitter';
 import {
   PositionIndex,
   type ActivationSpec,
@@ -38,6 +38,7 @@ import {
 } from '../model';
 import { collectImports, type ImportTable } from './kerasPython';
 import { getParser } from './treeSitter';
+import { readSourceFile } from './sourceFile';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
@@ -45,27 +46,7 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 /** Loads every PyTorch model (nn.Sequential values and nn.Module classes) of a Python file. Never throws. */
 export async function loadTorchPython(text: string, fileName: string): Promise<LoadResult> {
-  const positions = new PositionIndex(text);
-  const fileStart = positions.span(0, 0);
-  if (text.includes('\u0000')) {
-    return failure(`${fileName} is not a text file (it contains NUL bytes), so it cannot be read as Python.`, fileStart);
-  }
-  let tree: Tree | null;
-  try {
-    const parser = await getParser('python');
-    tree = parser.parse(text);
-  } catch (error) {
-    return failure(`Could not start the Python parser: ${errorMessage(error)}`, fileStart);
-  }
-  if (!tree) return failure('The Python parser returned no syntax tree.', fileStart);
-  try {
-    return new TorchFileLoader(text, positions, tree.rootNode).load();
-  } catch (error) {
-    // Defensive: the loader is written not to throw, but a bug must not reach the user as a crash.
-    return failure(`Internal error while reading ${fileName}: ${errorMessage(error)}`, fileStart);
-  } finally {
-    tree.delete();
-  }
+  return readSourceFile(text, fileName, 'python', 'pytorch-python', (tree, positions) => new TorchFileLoader(text, positions, tree.rootNode).load());
 }
 
 /**
@@ -92,14 +73,6 @@ export async function importsTorchOnly(text: string): Promise<boolean> {
   } catch {
     return false;
   }
-}
-
-function failure(message: string, span: SourceSpan): LoadResult {
-  return { format: 'pytorch-python', models: [], problems: [{ code: 'parse-error', message, span }] };
-}
-
-function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 // #endregion

@@ -1,0 +1,50 @@
+/**
+ * The part every source loader shares: refuse binary text, parse with tree-sitter, hand the tree
+ * to the loader, turn a thrown bug into a typed problem, and always free the tree (it lives in
+ * wasm memory, outside the garbage collector).
+ */
+import type { Tree } from 'web-tree-sitter';
+import { PositionIndex, type LoadResult, type ModelFormat, type SourceSpan } from '../model';
+import { getParser, type GrammarName } from './treeSitter';
+
+const LANGUAGE: Readonly<Record<GrammarName, string>> = { python: 'Python', javascript: 'JavaScript', typescript: 'TypeScript' };
+
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** A LoadResult holding one parse-error problem. */
+export function loadFailure(format: ModelFormat, message: string, span: SourceSpan): LoadResult {
+  return { format, models: [], problems: [{ code: 'parse-error', message, span }] };
+}
+
+/** Parses `text` and runs `read` on its tree. Never throws. */
+export async function readSourceFile(
+  text: string,
+  fileName: string,
+  grammar: GrammarName,
+  format: ModelFormat,
+  read: (tree: Tree, positions: PositionIndex) => LoadResult,
+): Promise<LoadResult> {
+  const positions = new PositionIndex(text);
+  const fileStart = positions.span(0, 0);
+  const language = LANGUAGE[grammar];
+  if (text.includes('\u0000')) {
+    return loadFailure(format, `${fileName} is not a text file (it contains NUL bytes), so it cannot be read as ${language}.`, fileStart);
+  }
+  let tree: Tree | null;
+  try {
+    tree = (await getParser(grammar)).parse(text);
+  } catch (error) {
+    return loadFailure(format, `Could not start the ${language} parser: ${errorMessage(error)}`, fileStart);
+  }
+  if (!tree) return loadFailure(format, `The ${language} parser returned no syntax tree.`, fileStart);
+  try {
+    return read(tree, positions);
+  } catch (error) {
+    // Defensive: the loaders are written not to throw, but a bug must not reach the user as a crash.
+    return loadFailure(format, `Internal error while reading ${fileName}: ${errorMessage(error)}`, fileStart);
+  } finally {
+    tree.delete();
+  }
+}
