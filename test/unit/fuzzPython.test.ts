@@ -2,7 +2,10 @@
  * Fuzzing the Python loaders through loadModelFile: seeded mutations of the Keras and PyTorch
  * fixtures (truncation, token deletion, random bytes, huge numbers, deep nesting, shuffled
  * lines). Every input must come back as a LoadResult (never a throw) whose problems and spans
- * have valid positions, each within the time budget.
+ * have valid positions, each within the time budget. The budget (1 s of wall time per input)
+ * guards against runaway parsing — a deeply nested input once took 27–87 s — and is not a speed
+ * claim: typical maxima are 10–30 ms and are printed, and wall time on a shared 2-core CI machine
+ * includes GC pauses and other processes.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,7 +17,7 @@ import { loadTorchPython } from '../../src/core/parse/torchPython';
 
 const SEED = 20240611;
 const COUNT = 2400;
-const BUDGET_MS = 100;
+const BUDGET_MS = 1000;
 
 /** mulberry32: a small seeded PRNG, so every run sees the same inputs. */
 function prng(seed: number): () => number {
