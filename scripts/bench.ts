@@ -5,6 +5,7 @@
  * Prints figures; asserts nothing (speed is not a test).
  */
 import { spawnSync } from 'node:child_process';
+import * as tf from '@tensorflow/tfjs';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -13,14 +14,20 @@ import type { ModelSpec } from '../src/core/model';
 import type { BackendName } from '../src/core/stats';
 import { DEFAULT_TRAINING } from '../src/engine/diagnose';
 import { selectBackend } from '../src/train/backends';
+import { GradientReplicas } from '../src/train/replicas';
 import { trainAndMeasure } from '../src/train/trainer';
 
 const ROOT = path.join(__dirname, '..');
 const PYTHON = '/usr/bin/python3';
+/** The trainer worker bundle; replicas are instances of it (the bench runs from dist/). */
+const WORKER = path.join(__dirname, 'worker.js');
+/** Threads for the data-parallel rows: the default (min(2, cores)), or BENCH_THREADS. */
+const THREADS = Number(process.env.BENCH_THREADS ?? DEFAULT_TRAINING.threads ?? 1);
 
 interface Workload {
   readonly label: string;
-  readonly example: string;
+  /** An example file, or Keras source written here (for models too big to ship as examples). */
+  readonly example: string | { readonly source: string };
   readonly batchSize: number;
   readonly steps: number;
   readonly torch: Record<string, unknown>;
@@ -41,10 +48,25 @@ const WORKLOADS: readonly Workload[] = [
     steps: 30,
     torch: { model: 'cnn', inputShape: [28, 28, 1] },
   },
+  {
+    label: 'deep MLP 1024→1024×20→10 relu, batch 256',
+    example: {
+      source: [
+        'from tensorflow import keras',
+        'from tensorflow.keras import layers',
+        'model = keras.Sequential([keras.Input(shape=(1024,))] + [layers.Dense(1024, activation="relu") for _ in range(20)] + [layers.Dense(10, activation="softmax")])',
+      ].join('\n'),
+    },
+    batchSize: 256,
+    steps: 6,
+    torch: { model: 'mlp', inputDim: 1024, layers: [...Array.from({ length: 20 }, () => ({ units: 1024, activation: 'relu' })), { units: 10, activation: 'softmax' }] },
+  },
 ];
 
-async function loadExample(file: string): Promise<ModelSpec> {
-  const loaded = await loadModelFile(fs.readFileSync(path.join(ROOT, file), 'utf8'), file);
+async function loadExample(example: Workload['example']): Promise<ModelSpec> {
+  const file = typeof example === 'string' ? example : 'bench_model.py';
+  const text = typeof example === 'string' ? fs.readFileSync(path.join(ROOT, example), 'utf8') : example.source;
+  const loaded = await loadModelFile(text, file);
   if (loaded.models.length === 0) throw new Error(`${file}: ${loaded.problems.map((p) => p.message).join('; ')}`);
   return loaded.models[0];
 }
@@ -96,16 +118,56 @@ async function main(): Promise<void> {
         continue;
       }
       const steps = name === 'cpu' ? Math.min(10, workload.steps) : workload.steps;
-      // Plain SGD, lr 0.01, as the PyTorch side runs it; statistics (probes every 10 steps) included.
-      const stats = await trainAndMeasure(spec, { ...DEFAULT_TRAINING, optimizer: 'sgd', learningRate: 0.01, batchSize: workload.batchSize, steps }, backend, 1e9);
-      const ratio = torch.ms ? `${(stats.msPerStep / torch.ms).toFixed(1)}×` : torch.note;
-      console.log(row([workload.label, `${backend.name} (${steps} steps)`, stats.msPerStep.toFixed(1), torch.ms?.toFixed(1) ?? '–', ratio]));
+      // One thread, then the batch shared with replicas (data-parallel) on the backends that
+      // compute on the caller's core.
+      const threadCounts = name === 'wasm' ? [1, ...(THREADS > 1 ? [THREADS] : [])] : [1];
+      for (const threads of threadCounts) {
+        let replicas: GradientReplicas | undefined;
+        if (threads > 1) replicas = new GradientReplicas(threads - 1, WORKER, backend.name);
+        try {
+          // Plain SGD, lr 0.01, as the PyTorch side runs it; statistics (probes every 10 steps) included.
+          const stats = await trainAndMeasure(spec, { ...DEFAULT_TRAINING, optimizer: 'sgd', learningRate: 0.01, batchSize: workload.batchSize, steps, threads }, backend, 1e9, { replicas });
+          const ratio = torch.ms ? `${(stats.msPerStep / torch.ms).toFixed(1)}×` : torch.note;
+          const used = stats.parallelism?.threads ?? 1;
+          const note = stats.parallelism?.note ? ` (${stats.parallelism.note})` : '';
+          console.log(row([workload.label, `${backend.name}, ${used} thread${used === 1 ? '' : 's'}${note} (${steps} steps)`, stats.msPerStep.toFixed(1), torch.ms?.toFixed(1) ?? '–', ratio]));
+        } finally {
+          await replicas?.dispose();
+        }
+      }
     }
   }
+  await memoryOverLongRun();
   console.log('');
   console.log('CLI wall time, `activation-lens diagnose examples/deep_sigmoid.py` (100 steps, batch 64, default backend):');
-  console.log(`  without verification (--no-verify): ${cliWallSeconds(['examples/deep_sigmoid.py', '--no-verify']).toFixed(1)} s`);
+  console.log(`  without verification (--no-verify), one training thread (--threads 1): ${cliWallSeconds(['examples/deep_sigmoid.py', '--no-verify', '--threads', '1']).toFixed(1)} s`);
+  console.log(`  without verification (--no-verify), default threads (${DEFAULT_TRAINING.threads}): ${cliWallSeconds(['examples/deep_sigmoid.py', '--no-verify']).toFixed(1)} s`);
   console.log(`  with verification of its suggestions: ${cliWallSeconds(['examples/deep_sigmoid.py']).toFixed(1)} s`);
+}
+
+/**
+ * The trainer's memory over a 1,000-step run of the reference MLP on wasm (probes every 10
+ * steps): live tensors and their bytes, and the process's resident set, at a few steps. Bounded
+ * means flat after the first probes, not zero growth.
+ */
+async function memoryOverLongRun(): Promise<void> {
+  const backend = await selectBackend('wasm');
+  const spec = await loadExample('examples/deep_sigmoid.py');
+  const rows: string[] = [];
+  const mib = (bytes: number): string => (bytes / 2 ** 20).toFixed(1);
+  await trainAndMeasure(spec, { ...DEFAULT_TRAINING, steps: 1000, threads: 1 }, backend, 1e9, {
+    onProgress: (step) => {
+      if ([1, 100, 250, 500, 750, 1000].includes(step)) {
+        const m = tf.memory();
+        rows.push(row([step, m.numTensors, mib(m.numBytes), mib(process.memoryUsage().rss)]));
+      }
+    },
+  });
+  console.log('');
+  console.log('Memory over a 1,000-step run (reference MLP, wasm, adam, probes every 10 steps):');
+  console.log(row(['step', 'live tensors', 'tensor MiB', 'process RSS MiB']));
+  console.log(row(['---', '---', '---', '---']));
+  rows.forEach((r) => console.log(r));
 }
 
 main().catch((error: unknown) => {

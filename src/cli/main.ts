@@ -64,6 +64,8 @@ Options:
   --learning-rate X      (default ${DEFAULT_TRAINING.learningRate})
   --optimizer NAME       adam | sgd | rmsprop (default ${DEFAULT_TRAINING.optimizer})
   --backend NAME         auto | ${BACKEND_NAMES.join(' | ')} (default auto)
+  --threads N            training threads sharing each batch on the wasm/cpu backends
+                         (default ${DEFAULT_TRAINING.threads ?? 1}: min(2, cores); 1 trains on one thread)
   --data FILE            train on your data (CSV/TSV, .npy, .npz, JSON) instead of synthetic N(0, 1)
                          inputs; without it, a "# activation-lens: data=FILE target=COL" comment
                          above a model names its data (relative to the model file)
@@ -87,6 +89,13 @@ function positiveInt(name: string, value: string | undefined, fallback: number):
   if (value === undefined) return fallback;
   const n = Number(value);
   if (!Number.isInteger(n) || n <= 0) throw new UsageError(`--${name} needs a positive integer, got "${value}"`);
+  return n;
+}
+
+/** --threads: 1…16 (each thread holds its own copy of the model and a wasm instance). */
+function threadCount(value: string | undefined): number {
+  const n = positiveInt('threads', value, DEFAULT_TRAINING.threads ?? 1);
+  if (n > 16) throw new UsageError(`--threads is at most 16, got ${n}`);
   return n;
 }
 
@@ -129,6 +138,7 @@ export function parseCli(argv: readonly string[]): CliRequest | 'help' {
       json: { type: 'boolean', default: false },
       steps: { type: 'string' },
       'batch-size': { type: 'string' },
+      threads: { type: 'string' },
       seed: { type: 'string' },
       'learning-rate': { type: 'string' },
       optimizer: { type: 'string' },
@@ -183,6 +193,7 @@ export function parseCli(argv: readonly string[]): CliRequest | 'help' {
         seed,
         learningRate: positiveNumber('learning-rate', values['learning-rate'], DEFAULT_TRAINING.learningRate),
         optimizer,
+        threads: threadCount(values.threads),
       },
     },
   };

@@ -68,6 +68,8 @@ function modelJson(m: ModelDiagnosis): Record<string, unknown> {
       learningRate: s.options.learningRate,
       msPerStep: round(s.msPerStep, 2),
       totalMs: Math.round(s.totalMs),
+      threads: s.parallelism?.threads ?? 1,
+      threadsNote: s.parallelism?.note ?? null,
       parameters: s.parameterCount,
       lossFirst: s.loss[0] ?? null,
       lossLast: s.loss[s.loss.length - 1] ?? null,
@@ -204,7 +206,8 @@ export function renderText(d: FileDiagnosis): string {
     if (m.stats) {
       const s = m.stats;
       const skipped = s.backend.skipped.length ? ` (skipped: ${s.backend.skipped.map((k) => `${k.name} — ${k.reason}`).join('; ')})` : '';
-      out.push(`  Backend ${s.backend.name}${skipped}`);
+      const threads = s.parallelism ? `, ${s.parallelism.threads} training thread${s.parallelism.threads === 1 ? '' : 's'}${s.parallelism.note ? ` (${s.parallelism.note})` : ''}` : '';
+      out.push(`  Backend ${s.backend.name}${threads}${skipped}`);
       out.push(`  ${s.stepsRun} steps × batch ${s.options.batchSize}, ${s.options.optimizer} lr ${s.options.learningRate}, seed ${s.options.seed}: ` +
         `${s.msPerStep.toFixed(1)} ms/step, ${(s.totalMs / 1000).toFixed(1)} s; loss ${fmt(s.loss[0] ?? NaN)} → ${fmt(s.loss[s.loss.length - 1] ?? NaN)}; ${s.parameterCount.toLocaleString('en-US')} parameters`);
       if (s.stoppedEarly) {

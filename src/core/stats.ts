@@ -32,6 +32,11 @@ export interface TrainingOptions {
   readonly saturationThresholds: Readonly<Partial<Record<ActivationName, number>>>;
   /** Histogram bins of the probe activations (taken at the first and last probe). */
   readonly histogramBins: number;
+  /**
+   * Threads that share each batch (data-parallel gradients on the CPU backends: each computes
+   * the gradient of its share of the rows, the trainer averages them). 1 or absent: one thread.
+   */
+  readonly threads?: number;
 }
 
 /** Statistics of one layer's output on the probe batch at one step. */
@@ -90,6 +95,8 @@ export interface RunStats {
   readonly layers: readonly LayerStats[];
   /** The first step at which the loss or a gradient was NaN/Inf, if any. */
   readonly nonFinite?: { readonly step: number; readonly what: string };
+  /** Threads that computed the gradients, and why fewer than asked when that happened. */
+  readonly parallelism?: { readonly threads: number; readonly note?: string };
 }
 
 /** The user's samples for training instead of synthetic data (rows × features, row-major). */

@@ -5,6 +5,7 @@
 import type { ModelSpec } from '../core/model';
 import type { BackendChoice, EarlyStop, RunStats, TrainingData, TrainingOptions } from '../core/stats';
 import type { Thresholds } from '../core/analysis/types';
+import type { ReplicaLayout } from './replicaLayout';
 
 //#region to worker
 export interface TrainRequest {
@@ -27,7 +28,26 @@ export interface TrainRequest {
   /** End training once the findings (under these thresholds) stop changing. */
   readonly earlyStop?: EarlyStop & { readonly thresholds: Thresholds };
 }
-export type ToWorker = TrainRequest;
+/**
+ * Sent by a trainer worker to a gradient replica (another instance of the same worker): build
+ * `model` and serve gradient steps through `shared` until the control word says the run ended.
+ * Layout of `shared`: see replicaLayout.ts.
+ */
+export interface ReplicaRunRequest {
+  readonly type: 'replica-run';
+  readonly runId: number;
+  readonly model: ModelSpec;
+  readonly options: TrainingOptions;
+  readonly layout: ReplicaLayout;
+  readonly shared: SharedArrayBuffer;
+}
+/** Sent to a fresh replica once: select this backend (the one its trainer uses). */
+export interface ReplicaInitRequest {
+  readonly type: 'replica-init';
+  readonly backend: BackendChoice;
+  readonly backendSearchDirs: readonly string[];
+}
+export type ToWorker = TrainRequest | ReplicaInitRequest | ReplicaRunRequest;
 //#endregion
 
 //#region from worker
@@ -51,4 +71,10 @@ export interface ErrorMessage {
   readonly message: string;
 }
 export type FromWorker = ProgressMessage | ResultMessage | ErrorMessage;
+
+/** From a gradient replica to its trainer. */
+export type FromReplica =
+  | { readonly type: 'replica-ready'; readonly backend: string }
+  | { readonly type: 'replica-built'; readonly runId: number; readonly shapes: readonly (readonly number[])[] }
+  | { readonly type: 'replica-failed'; readonly runId?: number; readonly message: string };
 //#endregion

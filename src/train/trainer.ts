@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { countParameters, hasKernel, type ActivationName, type ModelSpec } from '../core/model';
 import type { BackendReport, Histogram, LayerStats, ProbeSample, RunStats, TrainingData, TrainingOptions } from '../core/stats';
 import { buildModel, type BuiltModel } from './buildModel';
+import { ReplicaFailedError, type GradientReplicas, type ReplicaRun } from './replicas';
 
 export class CancelledError extends Error {
   constructor() {
@@ -21,7 +22,12 @@ export interface TrainHooks {
   isCancelled?(): boolean;
   /** Asked after each probe but the last, with the run so far: true ends training there. */
   shouldStop?(soFar: RunStats): boolean;
+  /** Worker threads that take a share of each batch when options.threads > 1 (CPU backends). */
+  replicas?: GradientReplicas;
 }
+
+/** Below this many rows per thread a batch is not split: the fixed cost per step would dominate. */
+const MIN_ROWS_PER_THREAD = 8;
 
 /** Two-sided saturating activations: saturation is measured on their pre-activation. */
 const TWO_SIDED: ReadonlySet<ActivationName> = new Set(['sigmoid', 'tanh', 'hardSigmoid', 'softsign']);
@@ -107,12 +113,28 @@ export function gradientReadout(
   xb: tf.Tensor,
   yb: tf.Tensor,
 ): { readout: tf.Tensor1D; grads: tf.NamedTensorMap } {
-  const { value, grads } = tf.variableGrads(
+  const { value, grads } = lossAndGradients(built, trainable, xb, yb);
+  return { readout: readoutOf(value, grads, kernelVars), grads };
+}
+
+/** The mean loss over the rows of xb and its gradient for every trainable variable. */
+function lossAndGradients(built: BuiltModel, trainable: tf.Variable[], xb: tf.Tensor, yb: tf.Tensor): { value: tf.Scalar; grads: tf.NamedTensorMap } {
+  return tf.variableGrads(
     () => lossFor(built, yb, built.trainModel.apply(xb, { training: true }) as tf.Tensor),
     trainable,
   );
+}
+
+/** [loss, ‖∇W₀‖, ‖∇W₁‖, …] with ‖∇W‖ = √Σ g² per kernel, for one device→host read. */
+function readoutOf(value: tf.Scalar, grads: tf.NamedTensorMap, kernelVars: readonly tf.Variable[]): tf.Tensor1D {
   const norms = kernelVars.map((v) => tf.sqrt(tf.sum(tf.square(grads[v.name]))));
-  return { readout: tf.stack([value, ...norms]) as tf.Tensor1D, grads };
+  return tf.stack([value, ...norms]) as tf.Tensor1D;
+}
+
+/** Splits `rows` into `parts` shares that differ by at most one row, the largest first. */
+export function shareRows(rows: number, parts: number): number[] {
+  const base = Math.floor(rows / parts);
+  return Array.from({ length: parts }, (_, i) => base + (i < rows % parts ? 1 : 0));
 }
 
 function makeOptimizer(options: TrainingOptions): tf.Optimizer {
@@ -268,6 +290,78 @@ export async function trainAndMeasure(
     result.histograms.forEach((h, i) => histograms[i].push(h));
   };
 
+  // Data-parallel gradients: replicas take shares of each batch (see replicas.ts).
+  let run: ReplicaRun | undefined;
+  let parallelism: RunStats['parallelism'];
+  const threadsWanted = Math.max(1, Math.floor(options.threads ?? 1));
+  if (threadsWanted > 1) {
+    if (!hooks.replicas) {
+      parallelism = { threads: 1, note: `no training threads were started on the ${backend.name} backend` };
+    } else if (batchSize < 2 * MIN_ROWS_PER_THREAD) {
+      parallelism = { threads: 1, note: `a batch of ${batchSize} rows is too small to share between threads` };
+    } else {
+      const perRow = (t: tf.Tensor): number => t.shape.slice(1).reduce((a, b) => a * b, 1);
+      const layout = { weightFloats: trainable.reduce((n, v) => n + v.size, 0), xFloatsPerRow: perRow(data.x), yFloatsPerRow: perRow(data.y), maxRows: batchSize };
+      try {
+        run = await hooks.replicas.start(spec, options, layout, trainable.map((v) => v.shape));
+        parallelism = { threads: run.count + 1 };
+      } catch (error) {
+        parallelism = { threads: 1, note: `training threads unavailable (${error instanceof Error ? error.message : String(error)})` };
+      }
+    }
+  }
+  // Host copies of the data, from which each replica's rows are written (read once).
+  const hostX = run ? (data.x.dataSync() as Float32Array) : undefined;
+  const hostY = run ? (data.y.dataSync() as Float32Array) : undefined;
+
+  /** One step with the batch shared between this thread and the replicas; returns the readout. */
+  const parallelStep = async (active: ReplicaRun, offset: number): Promise<tf.Tensor1D> => {
+    const shares = shareRows(batchSize, active.count + 1);
+    // Weights out: the replicas compute with exactly this step's weights, so they cannot drift.
+    let at = 0;
+    for (const v of trainable) {
+      const values = v.dataSync() as Float32Array;
+      for (const r of active.regions) r.weights.set(values, at);
+      at += v.size;
+    }
+    const xPerRow = hostX!.length / datasetSize;
+    const yPerRow = hostY!.length / datasetSize;
+    let row = offset + shares[0];
+    active.regions.forEach((r, i) => {
+      const rows = shares[i + 1];
+      r.x.set(hostX!.subarray(row * xPerRow, (row + rows) * xPerRow));
+      r.y.set(hostY!.subarray(row * yPerRow, (row + rows) * yPerRow));
+      active.launch(i, rows);
+      row += rows;
+    });
+    // This thread's share, computed while the replicas compute theirs.
+    const own = tf.tidy(() => lossAndGradients(built, trainable, data.x.slice(offset, shares[0]), data.y.slice(offset, shares[0])));
+    try {
+      const losses: number[] = [];
+      for (let i = 0; i < active.count; i++) losses.push(await active.collect(i));
+      return tf.tidy(() => {
+        // The batch mean = Σᵢ (rowsᵢ / batch) · the mean over share i, for the loss and every gradient.
+        const weightOf = (i: number): number => shares[i] / batchSize;
+        const grads: tf.NamedTensorMap = {};
+        let offsetInBuffer = 0;
+        for (const v of trainable) {
+          let g = tf.mul(own.grads[v.name], weightOf(0));
+          active.regions.forEach((r, i) => {
+            g = tf.add(g, tf.mul(tf.tensor(r.grads.slice(offsetInBuffer, offsetInBuffer + v.size), v.shape), weightOf(i + 1)));
+          });
+          grads[v.name] = g;
+          offsetInBuffer += v.size;
+        }
+        const replicaLoss = losses.reduce((sum, l, i) => sum + l * weightOf(i + 1), 0);
+        const value = tf.add(tf.mul(own.value, weightOf(0)), replicaLoss) as tf.Scalar;
+        optimizer.applyGradients(grads);
+        return readoutOf(value, grads, kernelVars);
+      });
+    } finally {
+      tf.dispose([own.value, ...Object.values(own.grads)]);
+    }
+  };
+
   let stoppedEarly = false;
   const snapshot = (stepsRun: number): RunStats => ({
     backend,
@@ -280,6 +374,7 @@ export async function trainAndMeasure(
     loss,
     elapsedMs,
     nonFinite,
+    parallelism,
     layers: spec.layers.map((layer, i): LayerStats => ({
       index: layer.index,
       name: layer.name,
@@ -299,7 +394,19 @@ export async function trainAndMeasure(
       if (hooks.isCancelled?.()) throw new CancelledError();
       const t0 = performance.now();
       const offset = (step % batchesPerEpoch) * batchSize;
-      const readout = tf.tidy(() => {
+      let readout: tf.Tensor1D | undefined;
+      if (run) {
+        try {
+          readout = await parallelStep(run, offset);
+        } catch (error) {
+          if (!(error instanceof ReplicaFailedError)) throw error;
+          // Said in the result (parallelism.note); this step is redone on one thread.
+          run.end();
+          run = undefined;
+          parallelism = { threads: parallelism?.threads ?? 1, note: `${error.message} at step ${step + 1}; the rest of the run used one thread` };
+        }
+      }
+      readout ??= tf.tidy(() => {
         const xb = data.x.slice(offset, batchSize);
         const yb = data.y.slice(offset, batchSize);
         const { readout: r, grads } = gradientReadout(built, trainable, kernelVars, xb, yb);
@@ -340,6 +447,7 @@ export async function trainAndMeasure(
     }
     return snapshot(step);
   } finally {
+    run?.end();
     tf.dispose([data.x, data.y, probeX]);
     optimizer.dispose();
     built.trainModel.dispose();

@@ -4,11 +4,13 @@
  */
 import { parentPort } from 'node:worker_threads';
 import * as os from 'node:os';
-import type { ErrorMessage, FromWorker, ToWorker, TrainRequest } from '../protocol/workerMessages';
+import type { ErrorMessage, FromReplica, FromWorker, ReplicaInitRequest, ToWorker, TrainRequest } from '../protocol/workerMessages';
 import type { BackendChoice, BackendReport } from '../core/stats';
 import { BackendUnavailableError, selectBackend } from './backends';
 import { stabilityStopper } from '../core/analysis/stability';
 import { UnsupportedModelError } from './buildModel';
+import { GradientReplicas } from './replicas';
+import { serveReplicaRun } from './replicaRunner';
 import { CancelledError, DataMismatchError, ModelTooLargeError, trainAndMeasure } from './trainer';
 
 const port = parentPort;
@@ -30,6 +32,24 @@ if (process.platform === 'linux') {
 
 let backend: { choice: BackendChoice; report: BackendReport } | undefined;
 let queue: Promise<void> = Promise.resolve();
+/** This trainer's data-parallel replicas (copies of this worker), kept for later runs. */
+let replicas: GradientReplicas | undefined;
+
+/** Backends that compute on this thread's core, where more threads mean more cores used. */
+const SHARES_BATCHES: ReadonlySet<string> = new Set(['wasm', 'cpu']);
+
+/** The replicas for this request, started or restarted as needed; undefined on one thread. */
+function replicasFor(request: TrainRequest, report: BackendReport): GradientReplicas | undefined {
+  const wanted = Math.max(1, Math.floor(request.options.threads ?? 1)) - 1;
+  if (wanted === 0 || !SHARES_BATCHES.has(report.name)) return undefined;
+  if (replicas && (replicas.count !== wanted || replicas.backend !== report.name || !replicas.healthy)) {
+    void replicas.dispose();
+    replicas = undefined;
+  }
+  // __filename is this bundle (dist/worker.js): a replica is another instance of it.
+  replicas ??= new GradientReplicas(wanted, __filename, report.name, request.backendSearchDirs ?? []);
+  return replicas;
+}
 
 function post(message: FromWorker): void {
   port!.postMessage(message);
@@ -51,6 +71,7 @@ async function handleTrain(request: TrainRequest): Promise<void> {
       backend = { choice: request.backend, report: await selectBackend(request.backend, { extraModuleDirs: request.backendSearchDirs ?? [] }) };
     }
     const stats = await trainAndMeasure(request.model, request.options, backend.report, request.parameterCap, {
+      replicas: replicasFor(request, backend.report),
       isCancelled: () => Atomics.load(cancelFlag, 0) === 1,
       onProgress: (step, steps, loss) => post({ type: 'progress', requestId: request.requestId, step, steps, loss }),
       shouldStop: request.earlyStop
@@ -63,6 +84,32 @@ async function handleTrain(request: TrainRequest): Promise<void> {
   }
 }
 
+/** Replica role: select the trainer's backend, then say so (or why not). */
+async function handleReplicaInit(request: ReplicaInitRequest): Promise<void> {
+  const reply = (message: FromReplica): void => port!.postMessage(message);
+  try {
+    const report = await selectBackend(request.backend, { extraModuleDirs: [...request.backendSearchDirs] });
+    reply({ type: 'replica-ready', backend: report.name });
+  } catch (error) {
+    reply({ type: 'replica-failed', message: `could not start the ${request.backend} backend: ${error instanceof Error ? error.message : String(error)}` });
+  }
+}
+
 port.on('message', (message: ToWorker) => {
-  if (message.type === 'train') queue = queue.then(() => handleTrain(message));
+  switch (message.type) {
+    case 'train':
+      queue = queue.then(() => handleTrain(message));
+      break;
+    case 'replica-init':
+      queue = queue.then(() => handleReplicaInit(message));
+      break;
+    case 'replica-run':
+      queue = queue
+        .then(() => serveReplicaRun(message, (reply) => port.postMessage(reply)))
+        .catch((error: unknown) => {
+          const reply: FromReplica = { type: 'replica-failed', runId: message.runId, message: error instanceof Error ? error.message : String(error) };
+          port.postMessage(reply);
+        });
+      break;
+  }
 });

@@ -22,6 +22,8 @@ export interface Config {
   /** End training once the findings stop changing (at least 30 steps). */
   readonly stopWhenStable: boolean;
   readonly parameterCap: number;
+  /** Threads sharing each batch on the wasm/cpu backends (0 in the settings: automatic). */
+  readonly trainingThreads: number;
   /** Rows of a data file read at most. */
   readonly dataMaxRows: number;
   readonly thresholds: Thresholds;
@@ -66,6 +68,7 @@ export function readConfig(scope?: vscode.Uri): Readonly<Config> {
     verify: c.get<boolean>('verifySuggestions', true),
     stopWhenStable: c.get<boolean>('stopWhenStable', true),
     parameterCap: positiveInteger(c.get('parameterCap'), DEFAULT_DIAGNOSE_OPTIONS.parameterCap),
+    trainingThreads: Math.min(16, positiveInteger(c.get('trainingThreads'), DEFAULT_TRAINING.threads ?? 1)),
     dataMaxRows: positiveInteger(c.get('dataMaxRows'), 10_000),
     thresholds: readThresholds(c.get('thresholds')),
     diagnoseOnSave: c.get<boolean>('diagnoseOnSave', false),
@@ -89,6 +92,7 @@ export function toDiagnoseOptions(config: Readonly<Config>): DiagnoseOptions {
       learningRate: config.learningRate,
       optimizer: config.optimizer,
       seed: config.seed,
+      threads: config.trainingThreads,
     },
   };
 }
