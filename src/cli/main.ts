@@ -49,6 +49,9 @@ export const EXIT_FINDINGS = 1;
 export const EXIT_USAGE = 2;
 export const EXIT_INTERRUPTED = 130;
 
+/** Training-error kinds caused by the input rather than by the tool (see runCli). */
+const INPUT_ERRORS: ReadonlySet<string> = new Set(['data', 'too-large', 'unsupported', 'backend']);
+
 const USAGE = `Usage: activation-lens diagnose FILE [options]
 
 Reads the model(s) defined in FILE (Keras or PyTorch in Python, TensorFlow.js in JS/TS, Keras /
@@ -275,6 +278,10 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     if (request.report) writeReport(request.report, diagnosis, request.options);
     const failing = request.failOn !== 'none' && [...diagnosis.problems, ...diagnosis.models.flatMap((m) => m.findings)]
       .some((f) => SEVERITY_RANK[f.severity] >= SEVERITY_RANK[request.failOn as Severity]);
+    // A model that could not be trained because of its input (data that does not fit or cannot be
+    // read, a model too large, a layer that cannot be built, a backend asked for but missing) is
+    // unreadable input: exit 2, as for a file that does not parse. Other failures exit 1.
+    if (diagnosis.models.some((m) => m.error && INPUT_ERRORS.has(m.error.kind))) return EXIT_USAGE;
     const trainingFailed = diagnosis.models.some((m) => m.error);
     return failing || trainingFailed ? EXIT_FINDINGS : EXIT_OK;
   } catch (error) {

@@ -201,7 +201,7 @@ export function renderText(d: FileDiagnosis): string {
       out.push('  Data: synthetic, inputs ~ N(0, 1) and random targets');
     }
     if (m.error) {
-      out.push(`  Not trained: ${m.error.message}`);
+      out.push(`  ${d.file}:${m.model.span.start.line}:${m.model.span.start.column}: Not trained: ${m.error.message}`);
     }
     if (m.stats) {
       const s = m.stats;

@@ -144,7 +144,7 @@ function createCoreLayer(layer: LayerSpec, inputShape: readonly number[], seed: 
 
 function required(layer: LayerSpec, field: string, value: number | undefined): number {
   if (value === undefined || !Number.isFinite(value) || value <= 0) {
-    throw new UnsupportedModelError(`Layer ${layer.index + 1} (${layer.name}) has no valid ${field}`);
+    throw new UnsupportedModelError(`Layer ${layer.index} (${layer.name}) has no valid ${field}`);
   }
   return value;
 }
@@ -181,13 +181,13 @@ function setTrainedWeights(core: tf.layers.Layer, layer: LayerSpec): void {
       if (role in fill) return tf.fill(shape, fill[role]);
       // A kernel or bias a suggested initializer replaced: keep the initializer's fresh values.
       if (role === 'kernel' || role === 'bias') return (variable.read() as tf.Tensor).clone();
-      throw new UnsupportedModelError(`Layer ${layer.index + 1} (${layer.name}): the saved weights have no ${role} (expected shape [${shape.join(', ')}])`);
+      throw new UnsupportedModelError(`Layer ${layer.index} (${layer.name}): the saved weights have no ${role} (expected shape [${shape.join(', ')}])`);
     }
     const size = shape.reduce((a, b) => a * b, 1);
     const sameShape = tensor.shape.length === shape.length && tensor.shape.every((d, i) => d === shape[i]);
     if (!sameShape || tensor.values.length !== size) {
       throw new UnsupportedModelError(
-        `Layer ${layer.index + 1} (${layer.name}): the saved ${role} has shape [${tensor.shape.join(', ')}] (${tensor.values.length} values) but the layer needs [${shape.join(', ')}]`,
+        `Layer ${layer.index} (${layer.name}): the saved ${role} has shape [${tensor.shape.join(', ')}] (${tensor.values.length} values) but the layer needs [${shape.join(', ')}]`,
       );
     }
     return tf.tensor(tensor.values instanceof Float32Array ? tensor.values : Float32Array.from(tensor.values), shape, 'float32');
@@ -220,14 +220,14 @@ export function buildModel(spec: ModelSpec, seed: number): BuiltModel {
       core = createCoreLayer(layer, inputShape, seed);
     } catch (error) {
       if (error instanceof UnsupportedModelError) throw error;
-      throw new UnsupportedModelError(`Layer ${layer.index + 1} (${layer.name}): ${(error as Error).message}`);
+      throw new UnsupportedModelError(`Layer ${layer.index} (${layer.name}): ${(error as Error).message}`);
     }
     let pre: tf.SymbolicTensor;
     try {
       pre = core ? (core.apply(x) as tf.SymbolicTensor) : x;
     } catch (error) {
       throw new UnsupportedModelError(
-        `Layer ${layer.index + 1} (${layer.name}) does not fit its input of shape [${inputShape.join(', ')}]: ${(error as Error).message}`,
+        `Layer ${layer.index} (${layer.name}) does not fit its input of shape [${inputShape.join(', ')}]: ${(error as Error).message}`,
       );
     }
     // [issue 3: saved models] Start from the trained weights when the loader found them.

@@ -28,6 +28,14 @@ export interface TrainHooks {
 
 /** Below this many rows per thread a batch is not split: the fixed cost per step would dominate. */
 const MIN_ROWS_PER_THREAD = 8;
+/**
+ * Sharing a batch costs copies proportional to the weights (out to each replica, gradients back)
+ * and saves compute proportional to multiply-adds; below this many multiply-adds per weight per
+ * step it does not pay. A dense layer does `batch` per weight, a convolution `batch × output
+ * positions`. Measured on 2 cores (npm run bench): the 784→256×9 MLP at batch 64 (64 per weight)
+ * is slower on two threads, the 20×1024 MLP at batch 256 (256) and the small CNN (≥ 18,000) faster.
+ */
+const MIN_MACS_PER_WEIGHT = 128;
 
 /** Two-sided saturating activations: saturation is measured on their pre-activation. */
 const TWO_SIDED: ReadonlySet<ActivationName> = new Set(['sigmoid', 'tanh', 'hardSigmoid', 'softsign']);
@@ -240,6 +248,66 @@ async function probe(
   }
 }
 
+/** What one sample costs the built model: values it holds and multiply-adds it computes. */
+export interface StepCost {
+  /** Floats of the input and of every layer's output, per sample. */
+  readonly elementsPerSample: number;
+  /** The layer with the largest output, and its floats per sample. */
+  readonly largest: { readonly name: string; readonly elements: number };
+  /** Multiply-adds of the forward pass per sample (≈ weights × output positions per layer). */
+  readonly macsPerSample: number;
+}
+
+export function stepCost(spec: ModelSpec, built: BuiltModel): StepCost {
+  const perSample = (shape: readonly (number | null)[]): number => shape.slice(1).reduce<number>((a, b) => a * (b ?? 1), 1);
+  // Values: the input and every distinct pre-/post-activation tensor the probe model exposes.
+  const outputs = built.probeModel.outputs;
+  let elements = perSample(built.trainModel.inputs[0].shape);
+  const counted = new Set<number>();
+  for (const { pre, post } of built.probeLayout) {
+    for (const o of [pre, post]) {
+      if (!counted.has(o)) elements += perSample(outputs[o].shape);
+      counted.add(o);
+    }
+  }
+  let largest = { name: 'the input', elements: perSample(built.trainModel.inputs[0].shape) };
+  spec.layers.forEach((layer, i) => {
+    const n = perSample(outputs[built.probeLayout[i].post].shape);
+    if (n > largest.elements) largest = { name: layer.name, elements: n };
+  });
+  let macs = 0;
+  for (const layer of built.trainModel.layers) {
+    const shapes = (Array.isArray(layer.outputShape[0]) ? layer.outputShape : [layer.outputShape]) as (number | null)[][];
+    // A kernel is applied once per output position (all axes but batch and channels).
+    for (const shape of shapes) macs += layer.countParams() * shape.slice(1, -1).reduce<number>((a, b) => a * (b ?? 1), 1);
+  }
+  return { elementsPerSample: elements, largest, macsPerSample: macs };
+}
+
+/**
+ * Memory a run may take, in bytes, above which it is refused before any data is made. The wasm
+ * heap is 32-bit (at most 4 GiB, shared with everything else), and a GPU's memory is no larger
+ * in practice for a brief check.
+ */
+const MEMORY_CAP_BYTES = 2 * 2 ** 30;
+
+/**
+ * Refuses runs whose activations cannot fit: bytes ≈ 4 B × floats per sample × rows × 3 (the
+ * forward values kept for backprop, their gradients, temporaries), for the larger of the batch
+ * and the probe batch, plus the dataset's inputs (4 B × input floats × rows).
+ */
+function refuseIfTooLarge(spec: ModelSpec, cost: StepCost, datasetRows: number, rowsAtOnce: number): void {
+  const inputFloats = spec.inputShape.reduce((a, b) => a * b, 1);
+  const bytes = 4 * cost.elementsPerSample * rowsAtOnce * 3 + 4 * inputFloats * datasetRows;
+  if (bytes <= MEMORY_CAP_BYTES) return;
+  const gib = (b: number): string => (b / 2 ** 30).toFixed(b >= 10 * 2 ** 30 ? 0 : 1);
+  throw new ModelTooLargeError(
+    `Model "${spec.name}" would need about ${gib(bytes)} GiB to train on ${rowsAtOnce} samples at once (limit ${gib(MEMORY_CAP_BYTES)} GiB): ` +
+      `every sample holds ${cost.elementsPerSample.toLocaleString('en-US')} values, the most in ${cost.largest.name} (${cost.largest.elements.toLocaleString('en-US')}). ` +
+      `A smaller input shape or batch size (setting activationLens.batchSize / --batch-size) brings it down.`,
+  );
+}
+
 /** Trains `spec` briefly on the active backend and returns what it measured. */
 export async function trainAndMeasure(
   spec: ModelSpec,
@@ -259,9 +327,16 @@ export async function trainAndMeasure(
   const startTensors = tf.memory().numTensors;
   const built = buildModel(spec, options.seed);
   const parameterCount = built.trainModel.countParams();
-  const optimizer = makeOptimizer(options);
   const datasetSize = userData ? userData.rows : Math.max(options.batchSize * 8, options.probeSize);
   const batchSize = Math.min(options.batchSize, datasetSize);
+  const cost = stepCost(spec, built);
+  try {
+    refuseIfTooLarge(spec, cost, datasetSize, Math.max(batchSize, Math.min(options.probeSize, datasetSize)));
+  } catch (error) {
+    built.trainModel.dispose();
+    throw error;
+  }
+  const optimizer = makeOptimizer(options);
   let data: { x: tf.Tensor; y: tf.Tensor };
   try {
     data = makeData(spec, built, datasetSize, options.seed, userData);
@@ -299,6 +374,8 @@ export async function trainAndMeasure(
       parallelism = { threads: 1, note: `no training threads were started on the ${backend.name} backend` };
     } else if (batchSize < 2 * MIN_ROWS_PER_THREAD) {
       parallelism = { threads: 1, note: `a batch of ${batchSize} rows is too small to share between threads` };
+    } else if (batchSize * cost.macsPerSample < MIN_MACS_PER_WEIGHT * parameterCount) {
+      parallelism = { threads: 1, note: `a batch of ${batchSize} rows is small for ${parameterCount.toLocaleString('en-US')} weights: copying them to another thread each step would cost more than it saves` };
     } else {
       const perRow = (t: tf.Tensor): number => t.shape.slice(1).reduce((a, b) => a * b, 1);
       const layout = { weightFloats: trainable.reduce((n, v) => n + v.size, 0), xFloatsPerRow: perRow(data.x), yFloatsPerRow: perRow(data.y), maxRows: batchSize };

@@ -95,9 +95,9 @@ test('Python with a syntax error and a file without a model: a position and exit
   assert.deepEqual(JSON.parse(r2.stdout).models, []);
 });
 
-test('a model above the parameter cap is refused before training, size named', () => {
+test('a model above the parameter cap is refused before training, size named, exit 2 (unreadable input)', () => {
   const r = cli(['diagnose', 'examples/deep_sigmoid.py', '--parameter-cap', '1000', '--json']);
-  assert.equal(r.code, 1);
+  assert.equal(r.code, 2);
   const m = JSON.parse(r.stdout).models[0];
   assert.equal(m.error.kind, 'too-large');
   assert.match(m.error.message, /729,8\d\d trainable parameters, above the cap of 1,000/);
@@ -105,7 +105,7 @@ test('a model above the parameter cap is refused before training, size named', (
 
 test('an explicitly requested backend that is missing is an error, not a silent fallback', () => {
   const r = cli(['diagnose', 'examples/healthy_relu.py', '--backend', 'tensorflow', '--json', '--steps', '5']);
-  assert.equal(r.code, 1);
+  assert.equal(r.code, 2);
   const m = JSON.parse(r.stdout).models[0];
   assert.equal(m.error.kind, 'backend');
   assert.match(m.error.message, /@tensorflow\/tfjs-node is not installed/);

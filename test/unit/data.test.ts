@@ -14,7 +14,8 @@ import { dump } from 'npyjs';
 import { zipSync } from 'fflate';
 import { isDataError, readDataset, type Dataset, type DataError } from '../../src/core/data/dataset';
 import { findDataDirective } from '../../src/core/data/directive';
-import { featureStats, summarizeInput, transformFeatures } from '../../src/core/analysis/inputStats';
+import { evaluateInput, featureStats, summarizeInput, transformFeatures } from '../../src/core/analysis/inputStats';
+import { mlp } from '../helpers/specs';
 import { DEFAULT_THRESHOLDS } from '../../src/core/analysis/types';
 
 const ROOT = path.join(__dirname, '..', '..');
@@ -103,6 +104,9 @@ test('NumPy .npy and .npz (x and y arrays) and JSON layouts', async () => {
   const z = await ok(npz);
   assert.deepEqual(Array.from(z.y ?? []), [0, 1, 1]);
   assert.equal(z.targetWidth, 1);
+  assert.equal(z.targetColumn, 'y', 'the target array is named in the report');
+  const missing = await readDataset(npz, { target: 'labels2' });
+  assert.ok(isDataError(missing) && /xy\.npz has no array named labels2 \(it holds x, y\)/.test(missing.error), JSON.stringify(missing));
   const capped = await ok(npz, { maxRows: 2 });
   assert.deepEqual([capped.rows, capped.truncated, Array.from(capped.x)], [2, true, [1, 2, 3, 4]]);
   const arrays = await ok(write('rows.json', '[[1, 2, 0], [3, 4, 1]]'));
@@ -137,6 +141,18 @@ test('input statistics match hand-computed moments; transforms standardise and s
   const summary = summarizeInput([s, { ...s, name: 'const', std: 0, mean: 0 }], 4, DEFAULT_THRESHOLDS);
   assert.equal(summary.constantFeatures, 1);
   assert.equal(summary.worst[0].name, 'v');
+});
+
+test('a constant non-zero feature is an info finding; constant zeros (e.g. image borders) are not', () => {
+  const model = mlp(3, [{ units: 4, activation: 'relu' }, { units: 2, activation: 'softmax' }]);
+  const scaled = { name: 'a', mean: 0.1, std: 1, min: -2, max: 2, skewness: 0, excessKurtosis: 0 };
+  const constantHalf = { ...scaled, name: 'f1', mean: 0.5, std: 0, min: 0.5, max: 0.5 };
+  const constantZero = { ...scaled, name: 'border', mean: 0, std: 0, min: 0, max: 0 };
+  const finding = evaluateInput(model, summarizeInput([scaled, constantHalf, constantZero], 10, DEFAULT_THRESHOLDS), DEFAULT_THRESHOLDS);
+  assert.equal(finding?.code, 'input-not-normalized');
+  assert.equal(finding?.severity, 'info');
+  assert.match(finding?.message ?? '', /Constant input feature: f1 = 0\.5 \(2 constant features in all\)/);
+  assert.equal(evaluateInput(model, summarizeInput([scaled, constantZero], 10, DEFAULT_THRESHOLDS), DEFAULT_THRESHOLDS), undefined);
 });
 
 test('the data comment above a model (or on its line) is found; others are not', () => {
@@ -203,14 +219,15 @@ test('standardised data: no input finding', () => {
   assert.ok(!codes.includes('input-not-normalized'), codes.join());
 });
 
-test('a shape mismatch names both shapes; a bad data file is reported with its position', () => {
+test('a shape mismatch names both shapes; a bad data file is reported with its position; both exit 2', () => {
   const data = write('wide.csv', pixelCsv(50, true));
   const { code, json } = diagnose([path.join(ROOT, 'examples/healthy_relu.py'), '--data', data]);
-  assert.equal(code, 1);
+  assert.equal(code, 2);
   assert.equal(json.models[0].error.kind, 'data');
   assert.match(json.models[0].error.message, /32 features per row but the model's input shape \[784\] needs 784/);
   const ragged = write('ragged2.csv', 'a,label\n1,0\n2\n');
   const r = diagnose([path.join(ROOT, 'examples/healthy_relu.py'), '--data', ragged]);
+  assert.equal(r.code, 2);
   assert.match(r.json.models[0].error.message, /ragged2\.csv:3:1: row has 1 cells but the header has 2/);
   const labels = write('labels.csv', ['label,' + Array.from({ length: 784 }, (_, i) => `p${i}`).join(','), '12,' + Array(784).fill(0).join(',')].join('\n'));
   const l = diagnose([path.join(ROOT, 'examples/healthy_relu.py'), '--data', labels]);

@@ -18,7 +18,7 @@ import { loadModelFile } from '../../src/core/parse/index';
 import { mlp } from '../helpers/specs';
 
 const WORKER = path.join(__dirname, '..', '..', 'dist', 'worker.js');
-const OPTIONS = { ...DEFAULT_TRAINING, optimizer: 'sgd' as const, learningRate: 0.05, steps: 12, batchSize: 30, probeEvery: 4, probeSize: 32 };
+const OPTIONS = { ...DEFAULT_TRAINING, optimizer: 'sgd' as const, learningRate: 0.05, steps: 12, batchSize: 160, probeEvery: 4, probeSize: 32 };
 
 function workerBuilt(t: { skip(message: string): void }): boolean {
   if (fs.existsSync(WORKER)) return true;
@@ -55,6 +55,15 @@ test('shareRows splits a batch into near-equal shares, the larger first', () => 
   assert.deepEqual(shareRows(30, 2), [15, 15]);
   assert.deepEqual(shareRows(31, 2), [16, 15]);
   assert.deepEqual(shareRows(10, 3), [4, 3, 3]);
+});
+
+test('a batch that is small for its weights trains on one thread, with the reason', async () => {
+  const backend = await selectBackend('wasm');
+  const spec = mlp(64, [{ units: 64, activation: 'relu' }, { units: 2, activation: 'softmax' }]);
+  // 64 rows × ~1 multiply-add per weight per row: sharing would copy more than it saves.
+  const stats = await trainAndMeasure(spec, { ...OPTIONS, batchSize: 64, steps: 2, threads: 2 }, backend, 1e6, { replicas: {} as GradientReplicas });
+  assert.equal(stats.parallelism?.threads, 1);
+  assert.match(stats.parallelism?.note ?? '', /a batch of 64 rows is small for 4,290 weights/);
 });
 
 test('two threads take the same training steps as one (MLP and CNN, SGD), up to rounding', async (t) => {

@@ -82,6 +82,19 @@ test('not zero-centred: non-negative outputs with a large mean feeding more weig
   assert.equal(off[0].metrics.meanToStd, 5);
 });
 
+test('not zero-centred is left to the activation: a pooling or flatten layer after a ReLU is not flagged', () => {
+  // relu dense → linear (pass-through, e.g. pooling) → dense → softmax: the pass-through layer's
+  // outputs are ≥ 0 with a large mean, but it applies no nonlinearity of its own.
+  const model = mlp(8, [{ units: 8, activation: 'relu' }, { units: 8, activation: 'linear' }, { units: 8, activation: 'tanh' }, { units: 10, activation: 'softmax' }]);
+  const stats = run([
+    layerStats(0, 'relu', 1, { mean: 0.4, std: 0.58, min: 0 }),
+    layerStats(1, 'linear', 1, { mean: 0.9, std: 0.3, min: 0 }),
+    layerStats(2, 'tanh', 1, { mean: 0, std: 0.5, min: -0.9 }),
+    layerStats(3, 'softmax', 1, { mean: 0.1, std: 0.01, min: 0 }),
+  ]);
+  assert.deepEqual(evaluate(model, stats, DEFAULT_THRESHOLDS).filter((f) => f.code === 'not-zero-centred').map((f) => f.layerIndex), []);
+});
+
 test('summaries use the last layer with a kernel for the ratio', () => {
   const s = summarize(run([layerStats(0, 'relu', 2), layerStats(1, 'relu', 4), layerStats(2, 'softmax', 8)]));
   assert.deepEqual(s.map((x) => Number(x.gradRatioToLast.toFixed(12))), [0.25, 0.5, 1]);

@@ -12,6 +12,7 @@ import { createActivationLayer } from '../../src/train/activations';
 import { gradientReadout, trainAndMeasure } from '../../src/train/trainer';
 import { DEFAULT_TRAINING } from '../../src/engine/diagnose';
 import { mlp } from '../helpers/specs';
+import { loadModelFile } from '../../src/core/parse/index';
 
 type Matrix = number[][];
 
@@ -135,6 +136,26 @@ test('models above the parameter cap are refused before training, with the size 
   const backend = await selectBackend('wasm');
   const spec = mlp(1000, [{ units: 1000, activation: 'relu' }, { units: 10, activation: 'softmax' }]);
   await assert.rejects(trainAndMeasure(spec, QUICK, backend, 100_000), /1,011,010 trainable parameters, above the cap of 100,000/);
+});
+
+test('models whose activations cannot fit are refused before any data is made, the largest layer named', async () => {
+  const backend = await selectBackend('wasm');
+  // Few weights (about 2,000) but 384×384×64 values per sample in the convolution's output.
+  const source = [
+    'from tensorflow import keras',
+    'from tensorflow.keras import layers',
+    'model = keras.Sequential([keras.Input(shape=(384, 384, 3)), layers.Conv2D(64, 3, padding="same", activation="relu"),',
+    '    layers.GlobalAveragePooling2D(), layers.Dense(10, activation="softmax")])',
+  ].join('\n');
+  const spec = (await loadModelFile(source, 'big.py')).models[0];
+  const before = tf.memory().numTensors;
+  await assert.rejects(trainAndMeasure(spec, QUICK, backend, 1e6), (error: Error) => {
+    assert.equal(error.constructor.name, 'ModelTooLargeError');
+    assert.match(error.message, /would need about \d+(\.\d)? GiB to train on 32 samples at once \(limit 2\.0 GiB\)/);
+    assert.match(error.message, /the most in conv2d\w* \(9,437,184\)/);
+    return true;
+  });
+  assert.equal(tf.memory().numTensors, before, 'the built model was not disposed');
 });
 
 test('RReLU: a random slope per unit in [lower, upper] in training, the mean slope at inference', async () => {

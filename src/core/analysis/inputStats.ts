@@ -27,6 +27,8 @@ export interface InputSummary {
   /** The features furthest from zero-centred, unit scale (at most 5), worst first. */
   readonly worst: readonly FeatureStats[];
   readonly constantFeatures: number;
+  /** Constant features whose value is not 0 (at most 5): no information, and a shift like a bias. */
+  readonly constantNonZero?: readonly FeatureStats[];
 }
 
 /** One pass for the mean, a second for the central moments (numerically stabler than raw sums). */
@@ -86,13 +88,30 @@ export function summarizeInput(stats: readonly FeatureStats[], rows: number, t: 
     meanStd: stats.reduce((a, s) => a + s.std, 0) / n,
     worst: [...varying].sort((a, b) => offness(b, t) - offness(a, t)).slice(0, 5),
     constantFeatures: stats.length - varying.length,
+    constantNonZero: stats.filter((s) => s.std === 0 && s.mean !== 0).slice(0, 5),
   };
 }
 
 /** The `input-not-normalized` finding, when the worst non-constant feature is off the limits. */
 export function evaluateInput(model: ModelSpec, summary: InputSummary, t: Thresholds): Finding | undefined {
   const worst = summary.worst[0];
-  if (!worst || offness(worst, t) <= 1) return undefined;
+  const constants = summary.constantNonZero ?? [];
+  if (!worst || offness(worst, t) <= 1) {
+    if (constants.length === 0 || constants.length === summary.features) return undefined;
+    // Every scaled feature is fine, but some never vary: worth knowing, not a training problem.
+    const listed = constants.map((s) => `${s.name} = ${fmt(s.mean)}`).join(', ');
+    return {
+      code: 'input-not-normalized',
+      severity: 'info',
+      layerIndex: null,
+      span: model.layers[0]?.source.span ?? model.span,
+      message:
+        `Constant input feature${constants.length > 1 ? 's' : ''}: ${listed}${summary.constantFeatures > constants.length ? ` (${summary.constantFeatures} constant features in all)` : ''}. ` +
+        `A feature that never varies tells the network nothing and only shifts the first layer's pre-activations, like an extra bias; dropping it loses nothing.`,
+      metrics: { constantFeatures: summary.constantFeatures },
+      suggestions: [],
+    };
+  }
   const off = summary.worst.filter((s) => offness(s, t) > 1).map((s) => `${s.name} (mean ${fmt(s.mean)}, std ${fmt(s.std)})`);
   return {
     code: 'input-not-normalized',

@@ -150,7 +150,9 @@ export function evaluate(model: ModelSpec, stats: RunStats, thresholds: Threshol
       }
     }
 
-    if (!head && feedsWeights(model, layer) && s.min >= 0 && s.std > 0 && s.mean / s.std >= thresholds.offCentreRatio) {
+    // Only layers that apply a nonlinearity: a pooling, flatten or dropout layer after a ReLU
+    // passes on outputs that are ≥ 0 too, but the cause (and any fix) is the activation before it.
+    if (!head && act !== 'linear' && feedsWeights(model, layer) && s.min >= 0 && s.std > 0 && s.mean / s.std >= thresholds.offCentreRatio) {
       add(layer, 'not-zero-centred', 'info',
         `Not zero-centred: every output is ≥ 0 with mean ${fmt(s.mean)} against a spread of ${fmt(s.std)}. ` +
           `The next layer's weight updates then all share one sign per unit, so training zig-zags and slows.`,

@@ -210,7 +210,7 @@ function matrix(array: NpyArray, what: string, maxRows: number): { values: Float
   return { values, rows: kept, width, truncated: rows > kept };
 }
 
-function assemble(file: string, format: Dataset['format'], x: NpyArray, y: NpyArray | undefined, opts: ReadOptions): Dataset | DataError {
+function assemble(file: string, format: Dataset['format'], x: NpyArray, y: NpyArray | undefined, opts: ReadOptions, targetName?: string): Dataset | DataError {
   const xm = matrix(x, 'x', opts.maxRows);
   if ('error' in xm) return xm;
   for (let i = 0; i < xm.values.length; i++) {
@@ -228,7 +228,7 @@ function assemble(file: string, format: Dataset['format'], x: NpyArray, y: NpyAr
   return {
     file, format, x: xm.values, rows: xm.rows, features: xm.width,
     columns: Array.from({ length: xm.width }, (_, i) => `f${i}`),
-    y: ym?.values, targetWidth: ym?.width ?? 0, truncated: xm.truncated,
+    y: ym?.values, targetWidth: ym?.width ?? 0, targetColumn: ym ? targetName : undefined, truncated: xm.truncated,
   };
 }
 
@@ -245,11 +245,12 @@ function fromNpz(file: string, opts: ReadOptions): Dataset | DataError {
   const xName = pick(['x', 'x_train', 'features', 'inputs', 'data']) ?? (names.length === 1 ? names[0] : undefined);
   if (!xName) return { error: `${path.basename(file)} holds ${names.join(', ')}; expected arrays named x and y` };
   const yName = pick(opts.target ? [opts.target.toLowerCase()] : ['y', 'y_train', 'labels', 'label', 'targets', 'target']);
+  if (opts.target && !yName) return { error: `${path.basename(file)} has no array named ${opts.target} (it holds ${names.map((n) => n.replace(/\.npy$/, '')).join(', ')})` };
   const load = (name: string) => {
     const b = entries[name];
     return parseNpy(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer);
   };
-  return assemble(file, 'npz', load(xName), yName ? load(yName) : undefined, opts);
+  return assemble(file, 'npz', load(xName), yName ? load(yName) : undefined, opts, yName?.replace(/\.npy$/, ''));
 }
 
 /** JSON: [[…], …] (last column the target unless --target), {"x": [[…]], "y": […]}, or [{…}, …]. */
