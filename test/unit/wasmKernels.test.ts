@@ -338,6 +338,21 @@ test('UnsortedSegmentSum and gather gradients match cpu', async () => {
 });
 
 /** Gradients of a small model using dense, conv2d and conv1d layers. */
+test('Sum over leading axes (bias gradients) and other reductions match cpu', async () => {
+  registerWasmKernelFixes();
+  strictKernelLeakChecks(true);
+  const xv = rand(4 * 5 * 3 * 6, 41);
+  const x = () => tf.tensor4d(xv, [4, 5, 3, 6]);
+  await compare('sum [0,1,2]', () => tf.sum(x(), [0, 1, 2]));
+  await compare('sum [0,1,2] keepDims', () => tf.sum(x(), [0, 1, 2], true));
+  await compare('sum [1,0] (unsorted axes)', () => tf.sum(x(), [1, 0]));
+  await compare('sum 0 of a matrix', () => tf.sum(tf.tensor2d(xv.slice(0, 24), [4, 6]), 0));
+  await compare('sum -1 (not leading: the stock kernel)', () => tf.sum(x(), -1));
+  await compare('sum all', () => tf.sum(x()));
+  await compare('sum int32 over 0 (the stock kernel)', () => tf.sum(tf.tensor2d([1, 2, 3, 4, 5, 6], [3, 2], 'int32'), 0));
+  await compare('bias gradient of a dense layer', () => tf.grad((b: tf.Tensor) => tf.add(tf.tensor2d(xv.slice(0, 24), [4, 6]), b).square().sum())(tf.tensor1d(xv.slice(24, 30))));
+});
+
 function modelGrads(weights: number[][], img: number[], seq: number[], labels: number[]): tf.Tensor[] {
   const imgIn = tf.input({ shape: [8, 8, 3] });
   const seqIn = tf.input({ shape: [12, 4] });
