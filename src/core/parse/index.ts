@@ -44,6 +44,14 @@ export function detectFormat(text: string, fileName: string): ModelFormat | unde
   }
 }
 
+/** The format an empty file was meant to have, from its extension alone. */
+function emptyFileFormat(fileName: string): ModelFormat {
+  const extension = fileName.slice(fileName.lastIndexOf('.') + 1).toLowerCase();
+  if (['js', 'mjs', 'cjs', 'ts', 'mts', 'cts'].includes(extension)) return 'tfjs-source';
+  if (extension === 'json') return 'tfjs-json';
+  return 'keras-python';
+}
+
 // [issue 3]
 /** Options of loadModelFile. */
 export type LoadOptions = SavedModelOptions;
@@ -61,6 +69,10 @@ export async function loadModelFile(input: string | Uint8Array, fileName: string
     input = new TextDecoder().decode(input);
   }
   const text = input;
+  // An empty file has no content to detect a format from: the extension says which reader it was meant for.
+  if (text.trim() === '') {
+    return { format: emptyFileFormat(fileName), models: [], problems: [{ code: 'parse-error', message: `${fileName}: the file is empty, so there is no model to read.`, span: new PositionIndex(text).span(0, 0) }] };
+  }
   const format = detectFormat(text, fileName);
   // [issue 3: PyTorch] Python importing torch and not Keras/TensorFlow (read from its imports).
   // (The import check parses the file, so it runs only where torch is mentioned at all.)

@@ -1,6 +1,7 @@
 /**
- * TensorFlow.js source loader (format 'tfjs-source'): reads `tf.sequential({layers: [...]})` and
- * `tf.sequential()` + `model.add(...)` models from JavaScript / TypeScript, statically, through
+ * TensorFlow.js source loader (format 'tfjs-source'): reads `tf.sequential({layers: [...]})`,
+ * `tf.sequential()` + `model.add(...)` (also on `this.model` in classes) and functional
+ * `tf.model({inputs, outputs})` linear chains from JavaScript / TypeScript, statically, through
  * the tree-sitter javascript / typescript grammars. Same soundness policy as the Keras loader
  * (kerasPython.ts): anything that would change what is trained drops the model with a file-level
  * problem at its position; anything that does not is a model-level problem. Never throws.
@@ -21,12 +22,13 @@ import {
   type SourceSpan,
 } from '../model';
 import { shapeError } from './kerasPython';
-import { readSourceFile } from './sourceFile';
+import { loadFailure, readSourceFile } from './sourceFile';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
-/** Loads every TF.js sequential model of a JS/TS file. Never throws. */
+/** Loads every TF.js sequential (and linear functional) model of a JS/TS file. Never throws. */
 export async function loadTfjsSource(text: string, fileName: string): Promise<LoadResult> {
+  if (text.trim() === '') return loadFailure('tfjs-source', `${fileName}: the file is empty, so there is no model to read.`, new PositionIndex(text).span(0, 0));
   const grammar = /\.(ts|mts|cts)$/i.test(fileName) ? 'typescript' : 'javascript';
   return readSourceFile(text, fileName, grammar, 'tfjs-source', (tree, positions) => new TfjsFileLoader(positions, tree.rootNode).load());
 }
@@ -54,9 +56,22 @@ type Value =
   | { readonly kind: 'bool'; readonly value: boolean }
   | { readonly kind: 'null' }
   | { readonly kind: 'array'; readonly items: readonly Value[] }
-  | { readonly kind: 'object'; readonly node: Node; readonly entries: ReadonlyMap<string, { readonly pair: Node; readonly value: Node }> }
+  | { readonly kind: 'object'; readonly node: Node; readonly entries: ReadonlyMap<string, ObjectEntry> }
   | { readonly kind: 'call'; readonly node: Node }
   | { readonly kind: 'unknown'; readonly node: Node; readonly reason: string };
+
+interface ObjectEntry {
+  /** The `key: value` pair (or the shorthand `key`) that defines the entry. */
+  readonly pair: Node;
+  readonly value: Node;
+  /**
+   * True when the entry comes from a spread (`{...common, units: 8}`): its text belongs to
+   * another object, possibly shared by several layers, so quick fixes must not edit it in place.
+   */
+  readonly inherited: boolean;
+}
+
+type ObjectValue = Extract<Value, { kind: 'object' }>;
 
 function describe(value: Value): string {
   switch (value.kind) {
@@ -76,28 +91,63 @@ function describe(value: Value): string {
   }
 }
 
+/** Wrappers that do not change a value: `(x)`, `x as T`, `<T>x`, `x satisfies T`, `x!`. */
+const TRANSPARENT_WRAPPERS = new Set(['parenthesized_expression', 'as_expression', 'satisfies_expression', 'non_null_expression', 'type_assertion']);
+
+/**
+ * The expression inside type casts and parentheses. `<T>x` keeps the expression last (its type
+ * comes first); the others keep it first.
+ */
 function unwrap(node: Node | null): Node | null {
   let current = node;
-  while (
-    current &&
-    (current.type === 'parenthesized_expression' || current.type === 'as_expression' || current.type === 'non_null_expression' || current.type === 'satisfies_expression')
-  ) {
-    current = current.namedChildren.find((c) => c && c.type !== 'comment') ?? null;
+  for (;;) {
+    if (!current) return null;
+    const cast = misparsedCast(current);
+    if (cast) {
+      current = cast;
+      continue;
+    }
+    if (!TRANSPARENT_WRAPPERS.has(current.type)) return current;
+    const parts = current.namedChildren.filter((c): c is Node => !!c && c.type !== 'comment');
+    current = (current.type === 'type_assertion' ? parts[parts.length - 1] : parts[0]) ?? null;
   }
-  return current;
 }
 
-/** `a.b.c` as ['a','b','c']; undefined for anything else. */
+/**
+ * The typescript grammar reads `x as tf.layers.DenseLayerArgs` as `(x as tf).layers.DenseLayerArgs`
+ * (a member access on the cast). A member access directly on an unparenthesised cast cannot be
+ * written any other way, so such a chain is the cast itself.
+ */
+function misparsedCast(node: Node): Node | undefined {
+  let current: Node | null = node;
+  let steps = 0;
+  while (current?.type === 'member_expression') {
+    current = current.childForFieldName('object');
+    steps++;
+  }
+  return steps > 0 && (current?.type === 'as_expression' || current?.type === 'satisfies_expression') ? current : undefined;
+}
+
+/** `a.b.c` as ['a','b','c'] (`this.model` as ['this','model']); undefined for anything else. */
 function dottedParts(node: Node | null): string[] | undefined {
   const inner = unwrap(node);
   if (!inner) return undefined;
-  if (inner.type === 'identifier') return [inner.text];
+  if (inner.type === 'identifier' || inner.type === 'this') return [inner.text];
   if (inner.type === 'member_expression') {
     const head = dottedParts(inner.childForFieldName('object'));
     const property = inner.childForFieldName('property');
     return head && property ? [...head, property.text] : undefined;
   }
   return undefined;
+}
+
+function contains(outer: Node, inner: Node): boolean {
+  return inner.startIndex >= outer.startIndex && inner.endIndex <= outer.endIndex;
+}
+
+/** The named children that are not comments. */
+function meaningfulChildren(node: Node | null | undefined): Node[] {
+  return (node?.namedChildren ?? []).filter((c): c is Node => !!c && c.type !== 'comment');
 }
 
 // #endregion
@@ -194,12 +244,59 @@ interface ModelSite {
   readonly spanNode: Node;
   /** For `const model = tf.sequential()`: the statement and its block, to collect `model.add(...)`. */
   readonly addChain?: { readonly target: string; readonly statement: Node; readonly block: Node };
+  /** For `this.model = tf.sequential()`: the class whose other methods may also add layers to `this.model`. */
+  readonly classMember?: { readonly target: string; readonly classBody: Node };
+  /** True for `tf.model({inputs, outputs})`, whose layers are found by following `.apply(...)` back. */
+  readonly functional?: boolean;
 }
+
+/** One declared variable (or parameter) of the file, with every later write to it. */
+interface Binding {
+  readonly name: string;
+  /** The node whose text the variable is visible in (a block, a function, the program). */
+  readonly scope: Node;
+  /** The statement that declares it; the value is known to uses after its end. */
+  readonly declaration: Node;
+  /** The initial value; null for `let x;`. */
+  readonly value: Node | null;
+  /** Set when the variable has no static value at all (a parameter, a loop variable). */
+  readonly opaque?: string;
+  /** Assignments, `++`, `+=`, mutations (`obj.key = …`, `list.push(…)`) after the declaration. */
+  readonly writes: Write[];
+}
+
+interface Write {
+  readonly node: Node;
+  readonly how: 'declared again' | 'assigned again' | 'changed';
+}
+
+/** Function-like nodes: they scope `var` declarations and parameters. */
+const FUNCTION_SCOPES = new Set([
+  'function_declaration',
+  'function_expression',
+  'function',
+  'generator_function_declaration',
+  'generator_function',
+  'arrow_function',
+  'method_definition',
+  'class_static_block',
+]);
+
+/** Nodes that scope `let` / `const` declarations. */
+const BLOCK_SCOPES = new Set(['program', 'statement_block', 'for_statement', 'for_in_statement', 'switch_body', ...FUNCTION_SCOPES]);
+
+/** Array methods that change the array they are called on. */
+const MUTATING_METHODS = new Set(['push', 'pop', 'shift', 'unshift', 'splice', 'reverse', 'sort', 'fill', 'copyWithin']);
+
+/** TF.js merge layers: they join branches of a graph, which a chain of layers cannot hold. */
+const MERGE_LAYERS = new Set(['add', 'average', 'concatenate', 'dot', 'maximum', 'minimum', 'multiply', 'subtract']);
+
+const MAX_CHAIN = 10_000;
 
 class TfjsFileLoader {
   /** Local name → module path, e.g. tf → ['@tensorflow/tfjs'], layers → ['@tensorflow/tfjs', 'layers']. */
   private readonly imports = new Map<string, string[]>();
-  private readonly declarations = new Map<string, { end: number; value: Node }[]>();
+  private readonly bindings = new Map<string, Binding[]>();
   private readonly problems: LoadProblem[] = [];
   private depth = 0;
 
@@ -207,7 +304,8 @@ class TfjsFileLoader {
     private readonly positions: PositionIndex,
     private readonly root: Node,
   ) {
-    this.collectImportsAndConstants();
+    this.collectImports();
+    this.collectBindings();
   }
 
   load(): LoadResult {
@@ -236,7 +334,8 @@ class TfjsFileLoader {
     if (models.length === 0 && this.problems.length === 0) {
       this.problems.push({
         code: 'parse-error',
-        message: 'No TensorFlow.js model found. Activation Lens reads `tf.sequential({layers: [...]})` and `tf.sequential()` + `model.add(...)`.',
+        message:
+          'No TensorFlow.js model found. Activation Lens reads `tf.sequential({layers: [...]})`, `tf.sequential()` + `model.add(...)` and functional `tf.model({inputs, outputs})` chains built with `layer.apply(tensor)`.',
         span: this.positions.span(0, 0),
       });
     }
@@ -247,9 +346,18 @@ class TfjsFileLoader {
     return this.positions.span(node.startIndex, node.endIndex);
   }
 
-  // #region Imports and constants
+  private lineOf(node: Node): number {
+    return this.positions.position(node.startIndex).line;
+  }
 
-  private collectImportsAndConstants(): void {
+  // #region Imports
+
+  /**
+   * ES imports, `require(...)` / `import(...)`, and names taken from the TF.js namespace after
+   * the fact (`const { layers } = tf;`, `const L = tf.layers;`), in file order so that an alias
+   * of an alias resolves.
+   */
+  private collectImports(): void {
     for (const statement of this.root.descendantsOfType('import_statement')) {
       const source = statement?.childForFieldName('source');
       const module = source ? stringContent(source) : undefined;
@@ -276,30 +384,45 @@ class TfjsFileLoader {
     for (const declarator of this.root.descendantsOfType('variable_declarator')) {
       if (!declarator) continue;
       const nameNode = declarator.childForFieldName('name');
-      const value = unwrap(declarator.childForFieldName('value'));
-      if (!nameNode || !value) continue;
-      const awaited = value.type === 'await_expression' ? unwrap(value.namedChildren[0] ?? null) : value;
-      const requiredModule = awaited ? this.requiredModule(awaited) : undefined;
-      if (requiredModule) {
-        if (nameNode.type === 'identifier') this.imports.set(nameNode.text, [requiredModule]);
-        else if (nameNode.type === 'object_pattern') {
-          for (const property of nameNode.namedChildren) {
-            if (property?.type === 'shorthand_property_identifier_pattern') this.imports.set(property.text, [requiredModule, property.text]);
-            else if (property?.type === 'pair_pattern') {
-              const key = property.childForFieldName('key')?.text;
-              const local = property.childForFieldName('value');
-              if (key && local?.type === 'identifier') this.imports.set(local.text, [requiredModule, key]);
-            }
+      const value = declarator.childForFieldName('value');
+      const path = value ? this.modulePath(value) : undefined;
+      // Only module references are aliases: `const model = tf.sequential()` is a value.
+      if (!nameNode || !path) continue;
+      if (nameNode.type === 'identifier') this.imports.set(nameNode.text, path);
+      else if (nameNode.type === 'object_pattern') {
+        for (const property of nameNode.namedChildren) {
+          if (property?.type === 'shorthand_property_identifier_pattern') this.imports.set(property.text, [...path, property.text]);
+          else if (property?.type === 'pair_pattern') {
+            const key = property.childForFieldName('key')?.text;
+            const local = property.childForFieldName('value');
+            if (key && local?.type === 'identifier') this.imports.set(local.text, [...path, key]);
           }
         }
-        continue;
-      }
-      if (nameNode.type === 'identifier') {
-        const list = this.declarations.get(nameNode.text) ?? [];
-        list.push({ end: declarator.endIndex, value });
-        this.declarations.set(nameNode.text, list);
       }
     }
+  }
+
+  /**
+   * The module path an expression stands for: `tf.layers` → ['@tensorflow/tfjs', 'layers'],
+   * `require('@tensorflow/tfjs-node').layers` → ['@tensorflow/tfjs-node', 'layers'];
+   * undefined for anything that is not a reference to a module (or for a module of no interest).
+   */
+  private modulePath(node: Node | null): string[] | undefined {
+    let inner = unwrap(node);
+    if (inner?.type === 'await_expression') inner = unwrap(inner.namedChildren[0] ?? null);
+    if (!inner) return undefined;
+    if (inner.type === 'identifier') {
+      const imported = this.imports.get(inner.text);
+      // Snippets (and <script> pages) use a global `tf` without importing it: accepted.
+      return imported ?? (inner.text === 'tf' ? ['@tensorflow/tfjs'] : undefined);
+    }
+    if (inner.type === 'member_expression') {
+      const head = this.modulePath(inner.childForFieldName('object'));
+      const property = inner.childForFieldName('property');
+      return head && property ? [...head, property.text] : undefined;
+    }
+    const required = this.requiredModule(inner);
+    return required ? [required] : undefined;
   }
 
   /** `require('@tensorflow/tfjs')` or `import('@tensorflow/tfjs')` → the module name. */
@@ -313,31 +436,146 @@ class TfjsFileLoader {
 
   /** The module path a reference stands for, and whether it is TensorFlow.js. */
   private resolve(node: Node | null): { path: string[]; tfjs: boolean } | undefined {
-    const parts = dottedParts(node);
-    if (!parts) return undefined;
-    const imported = this.imports.get(parts[0]);
-    // Snippets (and <script> pages) use a global `tf` without importing it: accepted.
-    const path = imported ? [...imported, ...parts.slice(1)] : parts[0] === 'tf' ? ['@tensorflow/tfjs', ...parts.slice(1)] : parts;
+    const path = this.modulePath(node) ?? dottedParts(node);
+    if (!path) return undefined;
     return { path, tfjs: path[0].startsWith('@tensorflow/tfjs') };
+  }
+
+  // #endregion
+
+  // #region Variables
+
+  /**
+   * Every declared variable with its scope, then every write to one (so that a variable assigned
+   * more than once is never read as a constant).
+   */
+  private collectBindings(): void {
+    for (const declarator of this.root.descendantsOfType('variable_declarator')) {
+      const declaration = declarator?.parent;
+      const nameNode = declarator?.childForFieldName('name');
+      if (!declarator || !declaration || !nameNode) continue;
+      const scope = declaration.type === 'variable_declaration' ? functionScopeOf(declaration) : blockScopeOf(declaration);
+      if (nameNode.type === 'identifier') {
+        this.declare({ name: nameNode.text, scope, declaration: declarator, value: declarator.childForFieldName('value'), writes: [] });
+      } else {
+        // `const { units } = config`: not followed, but it shadows outer variables of the same name.
+        for (const name of patternNames(nameNode)) {
+          this.declare({ name: name.text, scope, declaration: declarator, value: null, opaque: `\`${name.text}\` is destructured from \`${shorten(declarator.childForFieldName('value')?.text ?? '')}\``, writes: [] });
+        }
+      }
+    }
+    for (const kind of FUNCTION_SCOPES) {
+      for (const fn of this.root.descendantsOfType(kind)) {
+        if (!fn) continue;
+        const parameters = fn.childForFieldName('parameters') ?? fn.childForFieldName('parameter');
+        if (!parameters) continue;
+        const owner = fn.childForFieldName('name')?.text ?? ancestorFunctionName(fn);
+        for (const name of patternNames(parameters)) {
+          this.declare({ name: name.text, scope: fn, declaration: name, value: null, opaque: `\`${name.text}\` is a parameter${owner ? ` of \`${owner}\`` : ''}`, writes: [] });
+        }
+      }
+    }
+    for (const loop of this.root.descendantsOfType('for_in_statement')) {
+      const left = loop?.childForFieldName('left');
+      if (!loop || !left) continue;
+      // `for (const x of …)` declares x; `for (x of …)` writes an existing x.
+      const declares = !!loop.childForFieldName('kind');
+      for (const name of patternNames(left)) {
+        if (declares) this.declare({ name: name.text, scope: loop, declaration: name, value: null, opaque: `\`${name.text}\` is a loop variable`, writes: [] });
+        else this.recordWrite(name, { node: loop, how: 'assigned again' });
+      }
+    }
+    // `var x = 1; var x = 2;` in one scope is one variable written twice.
+    for (const list of this.bindings.values()) {
+      for (const binding of list) {
+        const others = list.filter((other) => other !== binding && other.scope.id === binding.scope.id);
+        binding.writes.push(...others.map((other): Write => ({ node: other.declaration, how: 'declared again' })));
+      }
+    }
+    this.collectWrites();
+  }
+
+  private declare(binding: Binding): void {
+    const list = this.bindings.get(binding.name) ?? [];
+    list.push(binding);
+    this.bindings.set(binding.name, list);
+  }
+
+  private collectWrites(): void {
+    for (const type of ['assignment_expression', 'augmented_assignment_expression']) {
+      for (const assignment of this.root.descendantsOfType(type)) {
+        const left = unwrap(assignment?.childForFieldName('left') ?? null);
+        if (!assignment || !left) continue;
+        if (left.type === 'identifier') this.recordWrite(left, { node: assignment, how: 'assigned again' });
+        else if (left.type === 'object_pattern' || left.type === 'array_pattern') for (const name of patternNames(left)) this.recordWrite(name, { node: assignment, how: 'assigned again' });
+        else this.recordMutation(left, assignment);
+      }
+    }
+    for (const update of this.root.descendantsOfType('update_expression')) {
+      const argument = unwrap(update?.childForFieldName('argument') ?? null);
+      if (!update || !argument) continue;
+      if (argument.type === 'identifier') this.recordWrite(argument, { node: update, how: 'assigned again' });
+      else this.recordMutation(argument, update);
+    }
+    for (const unary of this.root.descendantsOfType('unary_expression')) {
+      if (unary?.childForFieldName('operator')?.text === 'delete') this.recordMutation(unary.childForFieldName('argument'), unary);
+    }
+    for (const call of this.root.descendantsOfType('call_expression')) {
+      const callee = unwrap(call?.childForFieldName('function') ?? null);
+      if (!call || callee?.type !== 'member_expression') continue;
+      const method = callee.childForFieldName('property')?.text ?? '';
+      if (MUTATING_METHODS.has(method)) this.recordMutation(callee.childForFieldName('object'), call);
+      else if (callee.text === 'Object.assign' || callee.text === 'Object.defineProperty') this.recordMutation(meaningfulChildren(call.childForFieldName('arguments'))[0] ?? null, call);
+    }
+  }
+
+  /** A write to the variable `name` refers to at that position. */
+  private recordWrite(name: Node, write: Write): void {
+    this.bindingAt(name.text, name)?.writes.push(write);
+  }
+
+  /** `config.units = 8`, `sizes[0]++`, `sizes.push(8)`: a write to the root variable. */
+  private recordMutation(target: Node | null, write: Node): void {
+    let root = unwrap(target);
+    while (root && (root.type === 'member_expression' || root.type === 'subscript_expression')) root = unwrap(root.childForFieldName('object'));
+    if (root?.type === 'identifier') this.recordWrite(root, { node: write, how: 'changed' });
+  }
+
+  /** The variable `name` refers to at `use`: the innermost scope wins, as in JavaScript. */
+  private bindingAt(name: string, use: Node): Binding | undefined {
+    const visible = (this.bindings.get(name) ?? []).filter((binding) => contains(binding.scope, use));
+    if (visible.length === 0) return undefined;
+    const innermost = visible.reduce((best, binding) => (binding.scope.startIndex > best.scope.startIndex || (binding.scope.startIndex === best.scope.startIndex && binding.scope.endIndex < best.scope.endIndex) ? binding : best));
+    const sameScope = visible.filter((binding) => binding.scope.id === innermost.scope.id);
+    // Before its declaration, a name can only be read by a function that runs later.
+    return sameScope.filter((binding) => binding.declaration.endIndex <= use.startIndex).pop() ?? sameScope[0];
+  }
+
+  /** Why a variable's value is not static, or undefined when it is a constant. */
+  private notConstant(binding: Binding): string | undefined {
+    if (binding.opaque) return `${binding.opaque}, so its value is only known at run time`;
+    const write = binding.writes[0];
+    if (!write) return undefined;
+    return `\`${binding.name}\` is ${write.how} at line ${this.lineOf(write.node)} (\`${shorten(write.node.text)}\`), so its value is only known at run time`;
   }
 
   // #endregion
 
   // #region Evaluation
 
-  private evaluate(node: Node | null, at: number): Value {
+  private evaluate(node: Node | null): Value {
     const inner = unwrap(node);
     if (!inner) return { kind: 'null' };
     if (this.depth > 60) return { kind: 'unknown', node: inner, reason: 'the expression is nested too deeply' };
     this.depth++;
     try {
-      return this.evaluateNode(inner, at);
+      return this.evaluateNode(inner);
     } finally {
       this.depth--;
     }
   }
 
-  private evaluateNode(node: Node, at: number): Value {
+  private evaluateNode(node: Node): Value {
     switch (node.type) {
       case 'number': {
         const value = Number(node.text.split('_').join(''));
@@ -358,39 +596,28 @@ class TfjsFileLoader {
         return { kind: 'null' };
       case 'array': {
         const items: Value[] = [];
-        for (const child of node.namedChildren) {
-          if (!child || child.type === 'comment') continue;
+        for (const child of meaningfulChildren(node)) {
           if (child.type === 'spread_element') {
-            const spread = this.evaluate(child.namedChildren[0] ?? null, at);
+            const spread = this.evaluate(child.namedChildren[0] ?? null);
             if (spread.kind !== 'array') return spread.kind === 'unknown' ? spread : { kind: 'unknown', node: child, reason: `\`${shorten(child.text)}\` is not a known array` };
             items.push(...spread.items);
-          } else items.push(this.evaluate(child, at));
+          } else items.push(this.evaluate(child));
           if (items.length > 10_000) return { kind: 'unknown', node, reason: 'the array is too long' };
         }
         return { kind: 'array', items };
       }
-      case 'object': {
-        const entries = new Map<string, { pair: Node; value: Node }>();
-        for (const pair of node.namedChildren) {
-          if (pair?.type !== 'pair') continue;
-          const key = pair.childForFieldName('key');
-          const value = pair.childForFieldName('value');
-          if (!key || !value) continue;
-          const name = key.type === 'string' ? stringContent(key) : key.text;
-          if (name !== undefined) entries.set(name, { pair, value });
-        }
-        return { kind: 'object', node, entries };
-      }
+      case 'object':
+        return this.evaluateObject(node);
       case 'unary_expression': {
         const operator = node.childForFieldName('operator')?.text;
-        const value = this.evaluate(node.childForFieldName('argument'), at);
+        const value = this.evaluate(node.childForFieldName('argument'));
         if (value.kind === 'number' && (operator === '-' || operator === '+')) return { kind: 'number', value: operator === '-' ? -value.value : value.value };
         if (operator === 'void') return { kind: 'null' };
         return value.kind === 'unknown' ? value : { kind: 'unknown', node, reason: `\`${shorten(node.text)}\` is not evaluated` };
       }
       case 'binary_expression': {
-        const left = this.evaluate(node.childForFieldName('left'), at);
-        const right = this.evaluate(node.childForFieldName('right'), at);
+        const left = this.evaluate(node.childForFieldName('left'));
+        const right = this.evaluate(node.childForFieldName('right'));
         const operator = node.childForFieldName('operator')?.text;
         if (left.kind === 'number' && right.kind === 'number') {
           const a = left.value;
@@ -399,15 +626,23 @@ class TfjsFileLoader {
           if (Number.isFinite(result)) return { kind: 'number', value: result };
         }
         if (operator === '+' && left.kind === 'string' && right.kind === 'string') return { kind: 'string', value: left.value + right.value };
+        // The operand that cannot be read explains (and locates) the problem better than the whole expression.
+        if (left.kind === 'unknown') return left;
+        if (right.kind === 'unknown') return right;
         return { kind: 'unknown', node, reason: `\`${shorten(node.text)}\` cannot be evaluated without running the code` };
       }
-      case 'identifier': {
+      case 'identifier':
+      case 'shorthand_property_identifier': {
         if (node.text === 'undefined') return { kind: 'null' };
-        const list = this.declarations.get(node.text);
-        const declaration = list?.filter((d) => d.end <= at).pop() ?? list?.[list.length - 1];
-        if (!declaration) return { kind: 'unknown', node, reason: `\`${node.text}\` is not a constant of this file` };
-        return this.evaluate(declaration.value, declaration.value.startIndex);
+        const binding = this.bindingAt(node.text, node);
+        if (!binding) return { kind: 'unknown', node, reason: `\`${node.text}\` is not a constant of this file` };
+        const notConstant = this.notConstant(binding);
+        if (notConstant) return { kind: 'unknown', node, reason: notConstant };
+        return this.evaluate(binding.value);
       }
+      case 'member_expression':
+      case 'subscript_expression':
+        return this.evaluateMember(node);
       case 'call_expression':
         return { kind: 'call', node };
       case 'new_expression':
@@ -415,6 +650,64 @@ class TfjsFileLoader {
       default:
         return { kind: 'unknown', node, reason: `\`${shorten(node.text)}\` cannot be evaluated without running the code` };
     }
+  }
+
+  /** An object literal; spreads of constant objects are merged in order, later keys winning as in JavaScript. */
+  private evaluateObject(node: Node): Value {
+    const entries = new Map<string, ObjectEntry>();
+    for (const member of meaningfulChildren(node)) {
+      if (member.type === 'spread_element') {
+        const spread = this.evaluate(member.namedChildren[0] ?? null);
+        if (spread.kind === 'null') continue;
+        if (spread.kind !== 'object') {
+          const why = spread.kind === 'unknown' ? spread.reason : `${describe(spread)} is not a constant object`;
+          return { kind: 'unknown', node: member, reason: `in the spread \`${shorten(member.text)}\`, ${why}` };
+        }
+        for (const [key, entry] of spread.entries) entries.set(key, { ...entry, inherited: true });
+        continue;
+      }
+      if (member.type === 'shorthand_property_identifier') {
+        entries.set(member.text, { pair: member, value: member, inherited: false });
+        continue;
+      }
+      const keyNode = member.childForFieldName(member.type === 'pair' ? 'key' : 'name');
+      const value = member.type === 'pair' ? member.childForFieldName('value') : member;
+      if (!keyNode || !value) continue;
+      let key: string | undefined;
+      if (keyNode.type === 'computed_property_name') {
+        const computed = this.evaluate(keyNode.namedChildren[0] ?? null);
+        if (computed.kind !== 'string' && computed.kind !== 'number') {
+          return { kind: 'unknown', node: keyNode, reason: `the computed key \`${shorten(keyNode.text)}\` is only known at run time` };
+        }
+        key = String(computed.value);
+      } else key = keyNode.type === 'string' ? stringContent(keyNode) : keyNode.text;
+      if (key !== undefined) entries.set(key, { pair: member, value, inherited: false });
+    }
+    return { kind: 'object', node, entries };
+  }
+
+  /** `CONFIG.units`, `SIZES[0]`, `SIZES.length` on constants of the file. */
+  private evaluateMember(node: Node): Value {
+    const target = this.evaluate(node.childForFieldName('object'));
+    // The whole expression is what the user sees; the reason is the part that cannot be read.
+    if (target.kind === 'unknown') return { kind: 'unknown', node, reason: target.reason };
+    let key: Value;
+    if (node.type === 'member_expression') {
+      const property = node.childForFieldName('property');
+      key = { kind: 'string', value: property?.text ?? '' };
+    } else key = this.evaluate(node.childForFieldName('index'));
+    if (key.kind === 'unknown') return key;
+    if (target.kind === 'object' && (key.kind === 'string' || key.kind === 'number')) {
+      const entry = target.entries.get(String(key.value));
+      if (entry) return this.evaluate(entry.value);
+    }
+    if (target.kind === 'array') {
+      if (key.kind === 'string' && key.value === 'length') return { kind: 'number', value: target.items.length };
+      const index = key.kind === 'number' ? key.value : key.kind === 'string' ? Number(key.value) : Number.NaN;
+      const item = Number.isInteger(index) ? target.items[index] : undefined;
+      if (item) return item;
+    }
+    return { kind: 'unknown', node, reason: `\`${shorten(node.text)}\` cannot be evaluated without running the code` };
   }
 
   // #endregion
@@ -426,15 +719,18 @@ class TfjsFileLoader {
     for (const call of this.root.descendantsOfType('call_expression')) {
       if (!call) continue;
       const resolved = this.resolve(call.childForFieldName('function'));
-      if (!resolved?.tfjs || resolved.path[resolved.path.length - 1] !== 'sequential') continue;
-      sites.push(this.describeSite(call));
+      if (!resolved?.tfjs) continue;
+      const factory = resolved.path[resolved.path.length - 1];
+      if (factory === 'sequential') sites.push(this.describeSite(call));
+      // `tf.model(...)`, not `tf.something.model(...)`.
+      else if (factory === 'model' && resolved.path.length === 2) sites.push({ call, name: this.describeSite(call).name, spanNode: call, functional: true });
     }
     return sites;
   }
 
   private describeSite(call: Node): ModelSite {
     let parent = call.parent;
-    while (parent && (parent.type === 'parenthesized_expression' || parent.type === 'as_expression')) parent = parent.parent;
+    while (parent && (TRANSPARENT_WRAPPERS.has(parent.type) || (parent.type === 'member_expression' && misparsedCast(parent)))) parent = parent.parent;
     let target: string | undefined;
     let statement: Node | null | undefined;
     if (parent?.type === 'variable_declarator' && parent.childForFieldName('name')?.type === 'identifier') {
@@ -443,41 +739,44 @@ class TfjsFileLoader {
     } else if (parent?.type === 'assignment_expression') {
       target = dottedParts(parent.childForFieldName('left'))?.join('.');
       statement = parent.parent;
+    } else if (parent?.type === 'public_field_definition' || parent?.type === 'field_definition') {
+      // `class A { model = tf.sequential(); }`: layers can only be added from methods.
+      const property = parent.childForFieldName('name') ?? parent.childForFieldName('property');
+      if (property) target = `this.${property.text}`;
     }
-    const hasOptions = (call.childForFieldName('arguments')?.namedChildren ?? []).some((c) => c && c.type !== 'comment');
+    // `export const model = …`: the adds follow the export statement, in the module's block.
+    if (statement?.parent?.type === 'export_statement') statement = statement.parent;
+    const hasOptions = meaningfulChildren(call.childForFieldName('arguments')).length > 0;
     if (!target) {
       const fn = ancestorFunctionName(call);
       return { call, name: fn ?? 'sequential', spanNode: call };
     }
+    const member = target.startsWith('this.') ? target.slice('this.'.length) : undefined;
+    const classNode = member !== undefined ? enclosingClass(call) : undefined;
+    const className = classNode?.childForFieldName('name')?.text;
+    const classBody = classNode?.childForFieldName('body');
     const block = statement?.parent;
     return {
       call,
-      name: target,
+      // `this.model` is named after its class, so that several classes' models stay apart.
+      name: member === undefined ? target : className ? `${className}.${member}` : member,
       spanNode: hasOptions || !statement ? call : statement,
       addChain: statement && block ? { target, statement, block } : undefined,
+      classMember: classBody && member !== undefined ? { target, classBody } : undefined,
     };
   }
 
   private buildModel(site: ModelSite, name: string): ModelSpec {
     if (site.call.hasError) throw new Unsound('parse-error', 'its definition contains a syntax error.', site.call);
-    const layerNodes: Node[] = [];
-    const options = this.evaluate(site.call.childForFieldName('arguments')?.namedChildren.find((c) => c && c.type !== 'comment') ?? null, site.call.startIndex);
-    if (options.kind === 'object') {
-      const layersEntry = options.entries.get('layers');
-      if (layersEntry) {
-        const list = this.evaluate(layersEntry.value, site.call.startIndex);
-        if (list.kind !== 'array') {
-          throw new Unsound('parse-error', `its \`layers\` ${describe(list)} are only known at run time${list.kind === 'unknown' ? ` (${list.reason})` : ''}.`, layersEntry.value);
-        }
-        for (const item of list.items) layerNodes.push(this.asLayerCall(item, layersEntry.value));
-      }
-    } else if (options.kind !== 'null') {
-      throw new Unsound('parse-error', `the options ${describe(options)} of \`sequential\` are only known at run time.`, site.call);
-    }
-    if (site.addChain) layerNodes.push(...this.collectAdds(site.addChain));
-
     const modelProblems: LoadProblem[] = [];
     const builder = new LayerBuilder(this, modelProblems);
+    let layerNodes: Node[];
+    if (site.functional) {
+      const chain = this.traceFunctional(site.call, modelProblems);
+      layerNodes = chain.layers;
+      builder.inputShape = chain.inputShape;
+    } else layerNodes = this.sequentialLayers(site);
+
     const keptNodes: Node[] = [];
     for (const node of layerNodes) if (builder.add(node)) keptNodes.push(node);
     if (builder.layers.length === 0) throw new Unsound('parse-error', 'it has no layers that can be read statically.', site.spanNode);
@@ -487,6 +786,25 @@ class TfjsFileLoader {
     const error = shapeError(builder.inputShape, builder.layers);
     if (error) throw new Unsound('parse-error', error.message, keptNodes[error.index] ?? site.spanNode);
     return { name, format: 'tfjs-source', inputShape: builder.inputShape, layers: builder.layers, span: this.span(site.spanNode), problems: modelProblems };
+  }
+
+  /** The layer calls of a sequential model: its `layers` option, then its `.add(...)` calls. */
+  private sequentialLayers(site: ModelSite): Node[] {
+    const layerNodes: Node[] = [];
+    const { value: options, node: optionsNode } = this.optionsOf(site.call);
+    if (options.kind === 'object') {
+      const layersEntry = options.entries.get('layers');
+      if (layersEntry) {
+        const list = this.evaluate(layersEntry.value);
+        if (list.kind !== 'array') throw notStatic('its `layers`', list, layersEntry.value);
+        for (const item of list.items) layerNodes.push(this.asLayerCall(item, layersEntry.value));
+      }
+    } else if (options.kind !== 'null') {
+      throw notStatic('the options of `sequential`', options, optionsNode ?? site.call);
+    }
+    if (site.addChain) layerNodes.push(...this.collectAdds(site.addChain));
+    if (site.classMember) this.refuseAddsElsewhere(site.classMember, site.addChain?.block);
+    return layerNodes;
   }
 
   asLayerCall(item: Value, fallback: Node): Node {
@@ -499,12 +817,17 @@ class TfjsFileLoader {
     const nodes: Node[] = [];
     for (const statement of chain.block.namedChildren) {
       if (!statement || statement.startIndex < chain.statement.endIndex) continue;
+      // A broken `.add(...)` statement (tree-sitter recovers around it) would silently drop or
+      // misread a layer: refuse the model, as the Python loaders do.
+      if (statement.hasError && statement.text.includes(`${chain.target}.add`)) {
+        throw new Unsound('parse-error', 'a layer added to it contains a syntax error.', statement);
+      }
       const expression = statement.type === 'expression_statement' ? unwrap(statement.namedChildren[0] ?? null) : null;
       if (expression?.type === 'assignment_expression' && dottedParts(expression.childForFieldName('left'))?.join('.') === chain.target) break;
       if (expression?.type === 'call_expression' && this.isAddOn(expression, chain.target)) {
-        const argument = expression.childForFieldName('arguments')?.namedChildren.find((c) => c && c.type !== 'comment') ?? null;
+        const argument = meaningfulChildren(expression.childForFieldName('arguments'))[0];
         if (!argument) continue;
-        nodes.push(this.asLayerCall(this.evaluate(argument, argument.startIndex), argument));
+        nodes.push(this.asLayerCall(this.evaluate(argument), argument));
         continue;
       }
       const nested = statement.descendantsOfType('call_expression').find((c) => !!c && this.isAddOn(c, chain.target));
@@ -513,9 +836,144 @@ class TfjsFileLoader {
     return nodes;
   }
 
+  /**
+   * `this.model.add(...)` in another method than the one creating the model: which methods run,
+   * and in which order, is only known at run time, so the model is refused rather than guessed.
+   */
+  private refuseAddsElsewhere(member: { target: string; classBody: Node }, creatingBlock: Node | undefined): void {
+    for (const call of member.classBody.descendantsOfType('call_expression')) {
+      if (!call || !this.isAddOn(call, member.target)) continue;
+      // Adds in the creating block were collected (or refused when nested) by collectAdds.
+      if (creatingBlock && contains(creatingBlock, call)) continue;
+      if (this.createsModelBefore(call, member.target)) continue;
+      const method = ancestorFunctionName(call);
+      throw new Unsound(
+        'parse-error',
+        `layers are also added to \`${member.target}\` in ${method ? `\`${method}\`` : 'another method'}, apart from where the model is created; which methods run, and in what order, is only known at run time.`,
+        call,
+      );
+    }
+  }
+
+  /** True when the block holding `call` first sets `<target> = tf.sequential(...)` itself (another model's site). */
+  private createsModelBefore(call: Node, target: string): boolean {
+    let block: Node | null = call.parent;
+    while (block && block.type !== 'statement_block') block = block.parent;
+    return (block?.namedChildren ?? []).some((statement) => {
+      if (!statement || statement.startIndex >= call.startIndex || statement.type !== 'expression_statement') return false;
+      const assignment = unwrap(statement.namedChildren[0] ?? null);
+      if (assignment?.type !== 'assignment_expression' || dottedParts(assignment.childForFieldName('left'))?.join('.') !== target) return false;
+      const value = unwrap(assignment.childForFieldName('right'));
+      const resolved = value?.type === 'call_expression' ? this.resolve(value.childForFieldName('function')) : undefined;
+      return !!resolved?.tfjs && resolved.path[resolved.path.length - 1] === 'sequential';
+    });
+  }
+
   private isAddOn(call: Node, target: string): boolean {
     const parts = dottedParts(call.childForFieldName('function'));
     return !!parts && parts.length >= 2 && parts[parts.length - 1] === 'add' && parts.slice(0, -1).join('.') === target;
+  }
+
+  // #endregion
+
+  // #region Functional models
+
+  /**
+   * Follows `outputs` of `tf.model({inputs, outputs})` back to `tf.input(...)` through
+   * `layer.apply(tensor)` calls, and returns the layers in order with the input's shape: the
+   * same IR as the equivalent sequential model. Anything but a single chain is refused.
+   */
+  private traceFunctional(modelCall: Node, problems: LoadProblem[]): { layers: Node[]; inputShape: number[] } {
+    const { value: config, node: configNode } = this.optionsOf(modelCall);
+    if (config.kind !== 'object') throw notStatic('the configuration of `tf.model`', config, configNode ?? modelCall);
+    const inputsEntry = config.entries.get('inputs');
+    const outputsEntry = config.entries.get('outputs');
+    if (!inputsEntry || !outputsEntry) throw new Unsound('parse-error', '`tf.model(...)` needs both `inputs` and `outputs`.', modelCall);
+
+    const layers: Node[] = [];
+    const seen = new Set<number>();
+    let current = singleTensor(outputsEntry.value, 'outputs');
+    let inputCall: Node | undefined;
+    for (let steps = 0; !inputCall; steps++) {
+      if (steps > MAX_CHAIN) throw new Unsound('parse-error', 'its chain of layers is too long to follow.', modelCall);
+      if (current.type === 'identifier') {
+        current = this.tensorValue(current);
+        continue;
+      }
+      if (current.type === 'array') {
+        throw new Unsound('unsupported-layer', `\`${shorten(current.text)}\` is a list of tensors; only single-input, single-output chains of layers can be diagnosed.`, current);
+      }
+      const callee = current.type === 'call_expression' ? unwrap(current.childForFieldName('function')) : null;
+      const resolved = this.resolve(callee);
+      if (resolved?.tfjs && resolved.path[resolved.path.length - 1] === 'input') {
+        inputCall = current;
+        break;
+      }
+      if (callee?.type !== 'member_expression' || callee.childForFieldName('property')?.text !== 'apply') {
+        throw new Unsound('parse-error', `\`${shorten(current.text)}\` is not a layer applied to a tensor (\`layer.apply(x)\`) nor \`tf.input(...)\`, so the chain of layers cannot be followed.`, current);
+      }
+      const layerCall = this.layerInstance(callee.childForFieldName('object'), callee);
+      const factory = this.factoryOf(layerCall);
+      if (factory?.tfjs && MERGE_LAYERS.has(factory.name)) {
+        throw new Unsound('unsupported-layer', `\`${factory.name}\` merges branches of the graph; only single chains of layers can be diagnosed, so the model is not diagnosed.`, layerCall);
+      }
+      if (seen.has(layerCall.id)) {
+        throw new Unsound('unsupported-layer', `the layer \`${shorten(layerCall.text)}\` is applied more than once (its weights are shared); only chains of distinct layers can be diagnosed.`, current);
+      }
+      seen.add(layerCall.id);
+      layers.push(layerCall);
+      const applied = meaningfulChildren(current.childForFieldName('arguments'))[0];
+      if (!applied) throw new Unsound('parse-error', `the layer \`${shorten(layerCall.text)}\` is applied to no tensor.`, current);
+      const appliedInner = unwrap(applied) ?? applied;
+      if (appliedInner.type === 'array' && meaningfulChildren(appliedInner).length !== 1) {
+        throw new Unsound('unsupported-layer', `\`${shorten(layerCall.text)}\` is applied to several tensors; only single chains of layers can be diagnosed.`, appliedInner);
+      }
+      current = singleTensor(appliedInner, 'inputs');
+    }
+    layers.reverse();
+
+    let declared = singleTensor(inputsEntry.value, 'inputs');
+    for (let steps = 0; declared.type === 'identifier' && steps < MAX_CHAIN; steps++) declared = this.tensorValue(declared);
+    if (declared.id !== inputCall.id) throw new Unsound('parse-error', '`outputs` does not come from `inputs` through a chain of layers.', inputsEntry.value);
+
+    const { value: inputOptions, node: inputOptionsNode } = this.optionsOf(inputCall);
+    if (inputOptions.kind !== 'object') throw notStatic('the options of `tf.input`', inputOptions, inputOptionsNode ?? inputCall);
+    const inputShape = new OptionReader(this, inputOptions, inputCall, problems).inputShape('shape', 'batchShape');
+    if (!inputShape) throw new Unsound('parse-error', '`tf.input(...)` has no `shape` (or `batchShape`).', inputCall);
+    return { layers, inputShape };
+  }
+
+  /** The layer call a `layer.apply(…)` is made on: the call itself or a constant holding it. */
+  private layerInstance(node: Node | null, fallback: Node): Node {
+    const inner = unwrap(node);
+    if (inner?.type === 'call_expression') return inner;
+    const value = this.evaluate(inner);
+    if (value.kind === 'call') return value.node;
+    throw new Unsound(
+      'parse-error',
+      `the layer \`${shorten(inner?.text ?? fallback.text)}\` cannot be read statically: ${value.kind === 'unknown' ? value.reason : `${describe(value)} is not a layer`}.`,
+      inner ?? fallback,
+    );
+  }
+
+  /**
+   * The expression a tensor variable holds where it is used. A variable assigned several times
+   * (`x = layer.apply(x)`) is followed only through plain assignments in the block of the use,
+   * where the last one before the use is certainly the one that reaches it.
+   */
+  private tensorValue(use: Node): Node {
+    const binding = this.bindingAt(use.text, use);
+    if (!binding) throw new Unsound('parse-error', `the tensor \`${use.text}\` is not defined in this file, so the chain of layers cannot be followed.`, use);
+    if (binding.opaque) throw new Unsound('parse-error', `${binding.opaque}, so the chain of layers cannot be followed.`, use);
+    const assignments = [binding.declaration, ...binding.writes.filter((w) => w.how !== 'changed').map((w) => w.node)].sort((a, b) => a.startIndex - b.startIndex);
+    const last = assignments.filter((a) => a.endIndex <= use.startIndex).pop();
+    if (!last) throw new Unsound('parse-error', `the tensor \`${use.text}\` has no value yet where it is used.`, use);
+    const value = last.type === 'variable_declarator' ? last.childForFieldName('value') : last.type === 'assignment_expression' && last.childForFieldName('left')?.type === 'identifier' ? last.childForFieldName('right') : null;
+    if (!value) throw new Unsound('parse-error', `the tensor \`${use.text}\` is set by \`${shorten(last.text)}\`, which cannot be followed.`, use);
+    if (assignments.length > 1 && directBlockOf(last)?.id !== enclosingStatementBlock(use)?.id) {
+      throw new Unsound('parse-error', `the tensor \`${use.text}\` is assigned more than once, and its assignment at line ${this.lineOf(last)} is not in the same block as its use, so which value reaches it is only known at run time.`, use);
+    }
+    return unwrap(value) ?? value;
   }
 
   // #endregion
@@ -528,13 +986,45 @@ class TfjsFileLoader {
   }
 
   optionsOf(call: Node): { value: Value; node: Node | undefined } {
-    const node = call.childForFieldName('arguments')?.namedChildren.find((c) => c && c.type !== 'comment') ?? undefined;
-    return { value: node ? this.evaluate(node, call.startIndex) : { kind: 'null' }, node };
+    const node = meaningfulChildren(call.childForFieldName('arguments'))[0];
+    return { value: node ? this.evaluate(node) : { kind: 'null' }, node };
   }
 
   evaluateAt(node: Node): Value {
-    return this.evaluate(node, node.startIndex);
+    return this.evaluate(node);
   }
+}
+
+/** An Unsound error for a value that is not static: at the unreadable part when one is known. */
+function notStatic(subject: string, value: Value, fallback: Node): Unsound {
+  if (value.kind === 'unknown') return new Unsound('parse-error', `${subject} cannot be read statically: ${value.reason}.`, value.node);
+  return new Unsound('parse-error', `${subject} (${describe(value)}) are only known at run time.`, fallback);
+}
+
+/** `[x]` → x; a single expression stays; several tensors are a graph the IR cannot hold. */
+function singleTensor(node: Node, what: 'inputs' | 'outputs'): Node {
+  const inner = unwrap(node) ?? node;
+  if (inner.type !== 'array') return inner;
+  const items = meaningfulChildren(inner);
+  if (items.length === 1) return unwrap(items[0]) ?? items[0];
+  throw new Unsound('unsupported-layer', `it has ${items.length} ${what}; only single-input, single-output chains of layers can be diagnosed.`, inner);
+}
+
+/** The block a declaration or assignment statement is a direct statement of. */
+function directBlockOf(node: Node): Node | undefined {
+  const statement = node.type === 'variable_declarator' ? node.parent : node.parent?.type === 'expression_statement' ? node.parent : undefined;
+  const block = statement?.parent;
+  return block && (block.type === 'statement_block' || block.type === 'program') ? block : undefined;
+}
+
+function enclosingStatementBlock(node: Node): Node | undefined {
+  for (let current = node.parent; current; current = current.parent) if (current.type === 'statement_block' || current.type === 'program') return current;
+  return undefined;
+}
+
+function enclosingClass(node: Node): Node | undefined {
+  for (let current = node.parent; current; current = current.parent) if (current.type === 'class_declaration' || current.type === 'class' || current.type === 'abstract_class_declaration') return current;
+  return undefined;
 }
 
 class LayerBuilder {
@@ -567,9 +1057,7 @@ class LayerBuilder {
       throw new Unsound('unsupported-layer', `\`${what}\` is not a supported layer and may change the shape of the data, so the model cannot be rebuilt soundly.`, callee);
     }
     const { value: options, node: optionsNode } = this.loader.optionsOf(call);
-    if (options.kind !== 'object' && options.kind !== 'null') {
-      throw new Unsound('parse-error', `the options ${describe(options)} of \`${factory?.name}\` are only known at run time.`, optionsNode ?? call);
-    }
+    if (options.kind !== 'object' && options.kind !== 'null') throw notStatic(`the options of \`${factory?.name}\``, options, optionsNode ?? call);
     const read = new OptionReader(this.loader, options.kind === 'object' ? options : undefined, call, this.problems);
     if (this.layers.length === 0 && !this.inputShape) this.inputShape = read.inputShape();
     const spec = this.build(known, read);
@@ -665,7 +1153,7 @@ class OptionReader {
 
   constructor(
     private readonly loader: TfjsFileLoader,
-    private readonly options: Extract<Value, { kind: 'object' }> | undefined,
+    private readonly options: ObjectValue | undefined,
     private readonly call: Node,
     private readonly problems: LoadProblem[],
   ) {
@@ -682,9 +1170,9 @@ class OptionReader {
     this.problems.push({ code, message, span: this.loader.span(node ?? this.call) });
   }
 
-  private get(key: string): { value: Value; node: Node; pair: Node } | undefined {
+  private get(key: string): { value: Value; node: Node; pair: Node; inherited: boolean } | undefined {
     const entry = this.options?.entries.get(key);
-    return entry ? { value: this.loader.evaluateAt(entry.value), node: entry.value, pair: entry.pair } : undefined;
+    return entry ? { value: this.loader.evaluateAt(entry.value), node: entry.value, pair: entry.pair, inherited: entry.inherited } : undefined;
   }
 
   private unresolved(key: string, value: Value, expected: string): string {
@@ -745,12 +1233,13 @@ class OptionReader {
     return undefined;
   }
 
-  inputShape(): number[] | undefined {
-    const shape = this.get('inputShape') ?? this.get('batchInputShape');
-    const withBatch = !this.options?.entries.has('inputShape') && this.options?.entries.has('batchInputShape');
+  /** The per-sample input shape from `inputShape` / `batchInputShape` / `inputDim` (`tf.input`: `shape` / `batchShape`). */
+  inputShape(shapeKey = 'inputShape', batchKey = 'batchInputShape'): number[] | undefined {
+    const shape = this.get(shapeKey) ?? this.get(batchKey);
+    const withBatch = !this.options?.entries.has(shapeKey) && this.options?.entries.has(batchKey);
     if (shape) {
       const dims = shape.value.kind === 'array' ? shape.value.items : shape.value.kind === 'number' ? [shape.value] : undefined;
-      if (!dims) throw new Unsound('parse-error', `${this.unresolved('inputShape', shape.value, 'an array of positive integers')}.`, shape.node);
+      if (!dims) throw new Unsound('parse-error', `${this.unresolved(withBatch ? batchKey : shapeKey, shape.value, 'an array of positive integers')}.`, shape.node);
       const perSample = withBatch ? dims.slice(1) : dims;
       const numbers = perSample.map((d) => (d.kind === 'number' && Number.isInteger(d.value) && d.value > 0 ? d.value : undefined));
       if (numbers.length === 0 || numbers.some((n) => n === undefined)) {
@@ -758,7 +1247,7 @@ class OptionReader {
       }
       return numbers as number[];
     }
-    const inputDim = this.get('inputDim');
+    const inputDim = shapeKey === 'inputShape' ? this.get('inputDim') : undefined;
     if (inputDim?.value.kind === 'number' && Number.isInteger(inputDim.value.value) && inputDim.value.value > 0) return [inputDim.value.value];
     if (inputDim) throw new Unsound('parse-error', `${this.unresolved('inputDim', inputDim.value, 'a positive integer')}.`, inputDim.node);
     return undefined;
@@ -767,8 +1256,11 @@ class OptionReader {
   activation(): ActivationSpec {
     const entry = this.get('activation');
     if (!entry) return { name: 'linear' };
-    this.spans.activationArgumentSpan = this.loader.span(entry.pair);
-    this.spans.activationValueSpan = this.loader.span(entry.node);
+    // An inherited entry's text is shared (`{...common}`): a fix adds `activation` to this layer instead.
+    if (!entry.inherited) {
+      this.spans.activationArgumentSpan = this.loader.span(entry.pair);
+      this.spans.activationValueSpan = this.loader.span(entry.node);
+    }
     if (entry.value.kind === 'null') return { name: 'linear' };
     const known = entry.value.kind === 'string' ? ACTIVATIONS.get(entry.value.value.toLowerCase()) ?? ACTIVATIONS.get(entry.value.value) : undefined;
     if (known) return known;
@@ -779,7 +1271,9 @@ class OptionReader {
   initializer(key: 'kernelInitializer' | 'biasInitializer' | 'alphaInitializer', fallback: InitializerName): InitializerSpec {
     const entry = this.get(key);
     if (!entry) return withDefaults(fallback);
-    if (key === 'kernelInitializer') {
+    if (entry.inherited) {
+      // Shared text (`{...common}`): not recorded, so a fix overrides it in this layer's own options.
+    } else if (key === 'kernelInitializer') {
       this.spans.kernelInitializerArgumentSpan = this.loader.span(entry.pair);
       this.spans.kernelInitializerValueSpan = this.loader.span(entry.node);
     } else if (key === 'biasInitializer') {
@@ -852,6 +1346,56 @@ function ancestorFunctionName(node: Node): string | undefined {
     if (current.type === 'variable_declarator' && current.childForFieldName('value')?.type === 'arrow_function') return current.childForFieldName('name')?.text;
   }
   return undefined;
+}
+
+/** The innermost block (or function, or the program) a `let` / `const` declaration is visible in. */
+function blockScopeOf(node: Node): Node {
+  let current = node;
+  for (let parent = node.parent; parent; parent = parent.parent) {
+    if (BLOCK_SCOPES.has(parent.type)) return parent;
+    current = parent;
+  }
+  return current;
+}
+
+/** The function (or the program) a `var` declaration is visible in. */
+function functionScopeOf(node: Node): Node {
+  let current = node;
+  for (let parent = node.parent; parent; parent = parent.parent) {
+    if (FUNCTION_SCOPES.has(parent.type) || parent.type === 'program') return parent;
+    current = parent;
+  }
+  return current;
+}
+
+/** The names a binding pattern declares: `x`, `{a, b: c, ...rest}`, `[x = 1, y]`, TS parameters. */
+function patternNames(pattern: Node): Node[] {
+  switch (pattern.type) {
+    case 'identifier':
+    case 'shorthand_property_identifier_pattern':
+      return [pattern];
+    case 'required_parameter':
+    case 'optional_parameter': {
+      const inner = pattern.childForFieldName('pattern');
+      return inner ? patternNames(inner) : [];
+    }
+    case 'pair_pattern': {
+      const value = pattern.childForFieldName('value');
+      return value ? patternNames(value) : [];
+    }
+    case 'assignment_pattern':
+    case 'object_assignment_pattern': {
+      const left = pattern.childForFieldName('left');
+      return left ? patternNames(left) : [];
+    }
+    case 'formal_parameters':
+    case 'object_pattern':
+    case 'array_pattern':
+    case 'rest_pattern':
+      return meaningfulChildren(pattern).flatMap(patternNames);
+    default:
+      return [];
+  }
 }
 
 function firstSyntaxError(node: Node): Node | undefined {

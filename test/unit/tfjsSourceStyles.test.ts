@@ -1,0 +1,259 @@
+/**
+ * TF.js source loader against styles real users write: object spreads, reassigned variables,
+ * TypeScript casts, class-held models, destructured namespaces, functional `tf.model` chains and
+ * empty files. Each model either loads as the file defines it or is refused with a positioned problem.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { LoadProblem, LoadResult, ModelSpec } from '../../src/core/model';
+import { loadTfjsSource } from '../../src/core/parse/tfjsSource';
+import { loadModelFile } from '../../src/core/parse/index';
+import { activationSwapEdits, applyEdits } from '../../src/core/fixes';
+
+const FIXTURES = path.join(__dirname, '..', 'fixtures', 'tfjs');
+
+async function loadFixture(name: string): Promise<{ text: string; result: LoadResult }> {
+  const text = fs.readFileSync(path.join(FIXTURES, name), 'utf8');
+  return { text, result: await loadTfjsSource(text, name) };
+}
+
+function model(result: LoadResult, name: string): ModelSpec {
+  const found = result.models.find((m) => m.name === name);
+  assert.ok(found, `model ${name} missing; models: ${result.models.map((m) => m.name).join(', ')}; problems: ${JSON.stringify(result.problems.map((p) => p.message))}`);
+  return found;
+}
+
+/** `kind units activation` per layer. */
+const summary = (m: ModelSpec): string[] => m.layers.map((l) => [l.kind, l.units ?? l.filters, l.activation.name].filter((p) => p !== undefined).join(' '));
+
+const where = (problem: LoadProblem): string => `${problem.span.start.line}:${problem.span.start.column}`;
+
+/** The single file-level problem of a model that was refused. */
+function refusal(result: LoadResult, name: string): LoadProblem {
+  assert.equal(result.models.find((m) => m.name === name), undefined, `model ${name} should have been refused`);
+  const found = result.problems.filter((p) => p.message.startsWith(`Model \`${name}\` cannot be diagnosed`));
+  assert.equal(found.length, 1, JSON.stringify(result.problems.map((p) => p.message)));
+  return found[0];
+}
+
+const TF = "const tf = require('@tensorflow/tfjs');\n";
+
+test('1. object spreads of constant objects are merged into layer options; an unknown spread is refused at the spread', async () => {
+  const { text, result } = await loadFixture('spread_options.js');
+  assert.deepEqual(result.problems, []);
+  const m = model(result, 'model');
+  assert.deepEqual(m.inputShape, [10]);
+  assert.deepEqual(summary(m), ['dense 40 relu', 'dense 64 tanh', 'dense 64 sigmoid', 'dense 3 relu']);
+  assert.deepEqual(m.layers.map((l) => l.kernelInitializer?.name), ['heNormal', 'glorotNormal', 'glorotNormal', 'heNormal']);
+  // Inherited settings are shared text: no span into `common`, so a fix overrides them in the layer itself.
+  assert.equal(m.layers[0].source.activationValueSpan, undefined);
+  assert.ok(m.layers[2].source.activationValueSpan);
+  const edits = activationSwapEdits(text, m, 0, { activation: { name: 'elu', alpha: 1 } });
+  assert.ok(Array.isArray(edits), JSON.stringify(edits));
+  const fixed = applyEdits(text, edits);
+  assert.match(fixed, /const common = \{ activation: 'relu', kernelInitializer: 'heNormal' \};/);
+  const reloaded = model(await loadTfjsSource(fixed, 'spread_options.js'), 'model');
+  assert.deepEqual(summary(reloaded), ['dense 40 elu', 'dense 64 tanh', 'dense 64 sigmoid', 'dense 3 relu']);
+
+  const unknown = await loadTfjsSource(
+    `${TF}function build(opts) {\n  return tf.sequential({ layers: [tf.layers.dense({ ...opts, units: 3, inputShape: [2] })] });\n}\nconst other = tf.sequential({ layers: [tf.layers.dense({ units: 3, ...defaults(), inputShape: [2] })] });\n`,
+    'spread.js',
+  );
+  const parameter = refusal(unknown, 'build');
+  assert.equal(parameter.code, 'parse-error');
+  assert.equal(where(parameter), '3:53');
+  assert.match(parameter.message, /the options of `dense` cannot be read statically: in the spread `\.\.\.opts`, `opts` is a parameter of `build`/);
+  const call = refusal(unknown, 'other');
+  assert.equal(where(call), '5:68');
+  assert.match(call.message, /in the spread `\.\.\.defaults\(\)`, `defaults\(\)` is not a constant object/);
+});
+
+test('2. a variable assigned more than once is not a constant: refused at its use', async () => {
+  const result = await loadTfjsSource(
+    [
+      "const tf = require('@tensorflow/tfjs');",
+      'let UNITS = 8;',
+      'UNITS = 64;',
+      'const model = tf.sequential();',
+      'model.add(tf.layers.dense({ units: UNITS, inputShape: [4] }));',
+      'let width = 4;',
+      'width++;',
+      'const counted = tf.sequential({ layers: [tf.layers.dense({ units: width * 2, inputShape: [4] })] });',
+      'const options = { units: 4, inputShape: [4] };',
+      'options.units = 9;',
+      'const mutated = tf.sequential({ layers: [tf.layers.dense(options)] });',
+      'const KEPT = 5;',
+      'const kept = tf.sequential({ layers: [tf.layers.dense({ units: KEPT, inputShape: [KEPT] })] });',
+      '',
+    ].join('\n'),
+    'reassigned.js',
+  );
+  const assigned = refusal(result, 'model');
+  assert.equal(assigned.code, 'parse-error');
+  assert.equal(where(assigned), '5:36');
+  assert.match(assigned.message, /`units` must be a positive integer known before running the code, but `UNITS` is assigned again at line 3 \(`UNITS = 64`\), so its value is only known at run time\./);
+  const incremented = refusal(result, 'counted');
+  assert.equal(where(incremented), '8:67');
+  assert.match(incremented.message, /`width` is assigned again at line 7 \(`width\+\+`\)/);
+  const changed = refusal(result, 'mutated');
+  assert.equal(where(changed), '11:58');
+  assert.match(changed.message, /`options` is changed at line 10 \(`options\.units = 9`\), so its value is only known at run time/);
+  assert.deepEqual(summary(model(result, 'kept')), ['dense 5 linear']);
+  assert.equal(result.problems.length, 3);
+});
+
+test('3. TypeScript casts, `as const`, `satisfies`, `!` and parentheses are looked through', async () => {
+  const { result } = await loadFixture('typescript_casts.ts');
+  assert.deepEqual(result.problems, []);
+  const m = model(result, 'model');
+  assert.deepEqual(m.inputShape, [6]);
+  assert.deepEqual(summary(m), ['dense 32 relu', 'dense 16 sigmoid', 'dense 8 tanh', 'dense 1 linear']);
+});
+
+test('4. models held by a class (`this.model = tf.sequential()`) in the constructor or another method', async () => {
+  const { result } = await loadFixture('class_model.js');
+  assert.deepEqual(result.problems, []);
+  const dqn = model(result, 'DQN.model');
+  assert.deepEqual(dqn.inputShape, [4]);
+  assert.deepEqual(summary(dqn), ['dense 24 relu', 'dense 2 linear']);
+  const critic = model(result, 'Critic.network');
+  assert.deepEqual(critic.inputShape, [3]);
+  assert.deepEqual(summary(critic), ['dense 16 tanh', 'dense 1 linear']);
+
+  // Layers added from another method: the order of method calls is only known at run time.
+  const split = await loadTfjsSource(
+    `${TF}class Split {\n  constructor() {\n    this.model = tf.sequential();\n    this.model.add(tf.layers.dense({ units: 8, inputShape: [3] }));\n  }\n  more() {\n    this.model.add(tf.layers.dense({ units: 1 }));\n  }\n}\n`,
+    'split.js',
+  );
+  const problem = refusal(split, 'Split.model');
+  assert.equal(problem.code, 'parse-error');
+  assert.equal(where(problem), '8:5');
+  assert.match(problem.message, /layers are also added to `this\.model` in `more`, apart from where the model is created/);
+});
+
+test('5. names destructured from the TF.js namespace or its require()', async () => {
+  const { result } = await loadFixture('destructured_namespace.cjs');
+  assert.deepEqual(result.problems, []);
+  const m = model(result, 'model');
+  assert.deepEqual(m.inputShape, [5]);
+  assert.deepEqual(summary(m), ['dense 12 relu', 'dense 1 sigmoid']);
+
+  const styles = [
+    "import * as tf from '@tensorflow/tfjs';\nconst { layers } = tf;\nconst model = tf.sequential({ layers: [layers.dense({ units: 3, inputShape: [2], activation: 'relu' })] });\n",
+    "const tf = require('@tensorflow/tfjs');\nconst { layers, sequential } = tf;\nconst model = sequential();\nmodel.add(layers.dense({ units: 3, inputShape: [2], activation: 'relu' }));\n",
+    "const { layers } = require('@tensorflow/tfjs-node');\nconst tf = require('@tensorflow/tfjs-node');\nconst model = tf.sequential();\nmodel.add(layers.dense({ units: 3, inputShape: [2], activation: 'relu' }));\n",
+    "const L = require('@tensorflow/tfjs').layers;\nconst model = require('@tensorflow/tfjs').sequential({ layers: [L.dense({ units: 3, inputShape: [2], activation: 'relu' })] });\n",
+  ];
+  for (const text of styles) {
+    const loaded = await loadTfjsSource(text, 'style.js');
+    assert.deepEqual(loaded.problems, [], text);
+    assert.deepEqual(summary(model(loaded, 'model')), ['dense 3 relu'], text);
+    assert.deepEqual(model(loaded, 'model').inputShape, [2], text);
+  }
+});
+
+test('6. functional tf.model chains give the sequential IR; graphs are refused at their position', async () => {
+  const { result } = await loadFixture('functional_chain.ts');
+  assert.deepEqual(result.problems, []);
+  const functional = model(result, 'model');
+  const sequential = model(
+    await loadTfjsSource(
+      "const tf = require('@tensorflow/tfjs');\nconst model = tf.sequential({ layers: [tf.layers.dense({ units: 16, activation: 'relu', inputShape: [8] }), tf.layers.dense({ units: 3, activation: 'softmax' })] });\n",
+      'same.js',
+    ),
+    'model',
+  );
+  const strip = (m: ModelSpec): unknown => ({ inputShape: m.inputShape, layers: m.layers.map(({ source: _source, ...layer }) => layer) });
+  assert.deepEqual(strip(functional), strip(sequential));
+  assert.deepEqual(summary(functional), ['dense 16 relu', 'dense 3 softmax']);
+
+  const styles = await loadTfjsSource(
+    [
+      "import * as tf from '@tensorflow/tfjs';",
+      'export function chained() {',
+      '  const x = tf.input({ batchShape: [null, 10] });',
+      "  const d = tf.layers.dense({ units: 4, activation: 'tanh' });",
+      '  let h = d.apply(x) as tf.SymbolicTensor;',
+      '  h = tf.layers.dropout({ rate: 0.1 }).apply(h) as tf.SymbolicTensor;',
+      '  const y = tf.layers.dense({ units: 1 }).apply(tf.layers.dense({ units: 2 }).apply(h));',
+      '  return tf.model({ inputs: [x], outputs: y });',
+      '}',
+      'export function merged() {',
+      '  const x = tf.input({ shape: [10] });',
+      '  const a = tf.layers.dense({ units: 4 }).apply(x);',
+      '  const b = tf.layers.dense({ units: 4 }).apply(x);',
+      '  const y = tf.layers.concatenate().apply([a, b]);',
+      '  return tf.model({ inputs: x, outputs: y });',
+      '}',
+      'export function twoOutputs() {',
+      '  const x = tf.input({ shape: [10] });',
+      '  const a = tf.layers.dense({ units: 4 }).apply(x);',
+      '  const b = tf.layers.dense({ units: 2 }).apply(x);',
+      '  return tf.model({ inputs: x, outputs: [a, b] });',
+      '}',
+      'export function conditional(deep: boolean) {',
+      '  const x = tf.input({ shape: [4] });',
+      '  let h = tf.layers.dense({ units: 4 }).apply(x);',
+      '  if (deep) h = tf.layers.dense({ units: 4 }).apply(h);',
+      '  return tf.model({ inputs: x, outputs: h });',
+      '}',
+      '',
+    ].join('\n'),
+    'functional.ts',
+  );
+  const chained = model(styles, 'chained');
+  assert.deepEqual(chained.inputShape, [10]);
+  assert.deepEqual(summary(chained), ['dense 4 tanh', 'dropout linear', 'dense 2 linear', 'dense 1 linear']);
+  const merge = refusal(styles, 'merged');
+  assert.equal(merge.code, 'unsupported-layer');
+  assert.equal(where(merge), '14:13');
+  assert.match(merge.message, /`concatenate` merges branches of the graph; only single chains of layers can be diagnosed/);
+  const outputs = refusal(styles, 'twoOutputs');
+  assert.equal(outputs.code, 'unsupported-layer');
+  assert.equal(where(outputs), '21:41');
+  assert.match(outputs.message, /it has 2 outputs; only single-input, single-output chains of layers can be diagnosed/);
+  const branch = refusal(styles, 'conditional');
+  assert.equal(branch.code, 'parse-error');
+  assert.equal(where(branch), '27:41');
+  assert.match(branch.message, /the tensor `h` is assigned more than once, and its assignment at line 26 is not in the same block as its use/);
+});
+
+test('7. empty and whitespace-only files say so, in the format of their extension', async () => {
+  for (const [name, format] of [
+    ['empty.js', 'tfjs-source'],
+    ['blank.ts', 'tfjs-source'],
+    ['empty.py', 'keras-python'],
+    ['empty.json', 'tfjs-json'],
+  ] as const) {
+    for (const text of ['', '  \n\t\n']) {
+      const result = await loadModelFile(text, name);
+      assert.equal(result.format, format, name);
+      assert.deepEqual(result.models, []);
+      assert.equal(result.problems.length, 1);
+      assert.equal(result.problems[0].code, 'parse-error');
+      assert.match(result.problems[0].message, /the file is empty/);
+      assert.equal(where(result.problems[0]), '1:1');
+    }
+  }
+  const direct = await loadTfjsSource('\n\n', 'blank.js');
+  assert.equal(direct.format, 'tfjs-source');
+  assert.match(direct.problems[0].message, /the file is empty/);
+});
+
+test('a syntax error in an added layer refuses the model instead of training what error recovery left', async () => {
+  const text = [
+    "const tf = require('@tensorflow/tfjs');",
+    'const model = tf.sequential();',
+    "model.add(tf.layers.dense({units: 32, activation: 'relu', inputShape: [10]}));",
+    "model.add(tf.layers.dense({units: 32, activation: 'relu'});",
+    'model.add(tf.layers.dense({units: 1}));',
+  ].join('\n');
+  const result = await loadTfjsSource(text, 'broken.js');
+  const problem = refusal(result, 'model');
+  assert.equal(problem.code, 'parse-error');
+  assert.match(problem.message, /a layer added to it contains a syntax error/);
+  assert.equal(where(problem), '4:1');
+  assert.ok(result.problems.some((p) => /missing `\)`/.test(p.message) && p.span.start.line === 4), JSON.stringify(result.problems));
+});
