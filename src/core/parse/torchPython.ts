@@ -3,8 +3,10 @@
  * statically from a tree-sitter syntax tree. It never runs the user's code. It interprets just
  * enough Python to know the architecture: literals and constants, arithmetic, `range`, lists
  * built with `append` / `+=` / comprehensions, `__init__` (sub-modules assigned to `self`,
- * `nn.init.*_` calls, `for m in self.modules(): if isinstance(...)` loops, `self.apply(fn)`) and
- * `forward` (the order in which sub-modules and functional ops are applied to the input).
+ * `nn.init.*_` calls, `for m in self.modules(): if isinstance(...)` loops, `self.apply(fn)`, and
+ * the helper methods and functions it calls), initialisations after `model = Net()`, factory
+ * functions returning an `nn.Sequential` (read where they are called) and `forward` (the order in
+ * which sub-modules and functional ops are applied to the input).
  *
  * Soundness policy (the same as the Keras loader's):
  *  - Anything that changes what would be trained and cannot be resolved (an unknown module or
@@ -209,6 +211,9 @@ class UnsoundModel extends Error {
     super(message);
   }
 }
+
+/** Builtins evaluated from their arguments' values; an unknown argument makes the whole call unknown for the same reason. */
+const VALUE_BUILTINS = new Set(['range', 'int', 'float', 'round', 'abs', 'min', 'max', 'len', 'list', 'tuple', 'enumerate', 'zip']);
 
 /** Shared work budget: statements, loop iterations and list items per file (keeps huge inputs fast). */
 const MAX_SEQUENCE = 10_000;
@@ -528,8 +533,13 @@ class Evaluator {
     const indexNode = node.childForFieldName('subscript');
     if (!valueNode || !indexNode) return unknown(node, 'incomplete subscript');
     const sequence = this.evaluate(valueNode, scope, atOffset);
-    const index = this.evaluate(indexNode, scope, atOffset);
     const items = sequence.kind === 'sequence' ? sequence.items : sequence.kind === 'container' ? sequence.items.map((i) => i.value) : undefined;
+    if (indexNode.type === 'slice') {
+      if (sequence.kind === 'unknown') return sequence;
+      const sliced = items ? this.slice(items, indexNode, scope, atOffset) : undefined;
+      return sliced ? { kind: 'sequence', items: sliced } : unknown(node, `\`${shorten(node.text)}\` cannot be evaluated without running the code`);
+    }
+    const index = this.evaluate(indexNode, scope, atOffset);
     if (sequence.kind === 'container' && index.kind === 'string') {
       const item = sequence.items.find((i) => i.key === index.value);
       if (item) return item.value;
@@ -541,16 +551,52 @@ class Evaluator {
     return unknown(node, `\`${shorten(node.text)}\` cannot be evaluated without running the code`);
   }
 
+  /** Python slicing `items[start:stop:step]` with constant bounds (negative ones count from the end). */
+  private slice(items: readonly Value[], sliceNode: Node, scope: Scope, atOffset: number): Value[] | undefined {
+    // The slice's children are up to three optional expressions separated by `:` tokens.
+    const bounds: (number | undefined)[] = [undefined, undefined, undefined];
+    let part = 0;
+    for (const child of sliceNode.children) {
+      if (!child || child.type === 'comment') continue;
+      if (child.type === ':') {
+        part++;
+        continue;
+      }
+      const value = this.evaluate(child, scope, atOffset);
+      if (part > 2 || value.kind !== 'number' || !Number.isInteger(value.value)) return undefined;
+      bounds[part] = value.value;
+    }
+    const step = bounds[2] ?? 1;
+    if (step === 0) return undefined;
+    const length = items.length;
+    const clamp = (bound: number | undefined, fallback: number): number => {
+      if (bound === undefined) return fallback;
+      const index = bound < 0 ? bound + length : bound;
+      return step > 0 ? Math.min(Math.max(index, 0), length) : Math.min(Math.max(index, -1), length - 1);
+    };
+    const start = clamp(bounds[0], step > 0 ? 0 : length - 1);
+    const stop = clamp(bounds[1], step > 0 ? length : -1);
+    const result: Value[] = [];
+    for (let i = start; step > 0 ? i < stop : i > stop; i += step) result.push(items[i]);
+    return result;
+  }
+
   private evaluateCall(node: Node, scope: Scope, atOffset: number): Value {
     const callee = node.childForFieldName('function');
     if (!callee) return unknown(node, 'incomplete call');
     const calleeValue = this.evaluate(callee, scope, atOffset);
     const args = callArguments(node);
-    const evaluateArgs = () => args.positional.map((a) => this.evaluate(a, scope, atOffset));
+    let evaluatedArgs: Value[] | undefined;
+    const evaluateArgs = (): Value[] => (evaluatedArgs ??= args.positional.map((a) => this.evaluate(a, scope, atOffset)));
     if (calleeValue.kind === 'reference') {
       const path = this.resolve(calleeValue.path);
       const name = path.join('.');
       const numbers = (): (number | undefined)[] => evaluateArgs().map((v) => (v.kind === 'number' ? v.value : undefined));
+      if (path.length === 1 && VALUE_BUILTINS.has(name)) {
+        // `range(len(sizes) - 2)` with an unknown `sizes`: report what blocked it, not the builtin.
+        const blocked = evaluateArgs().find((v) => v.kind === 'unknown');
+        if (blocked) return blocked;
+      }
       if (path.length === 1) {
         switch (name) {
           case 'range': {
@@ -643,9 +689,10 @@ class Evaluator {
         return v ?? { kind: 'sequence', items: [] };
       }
     }
-    if (calleeValue.kind === 'function' && !calleeValue.self && this.callFunction) {
-      // A factory of the file, e.g. `def block(n_in, n_out): return nn.Sequential(...)`.
-      const returned = this.callFunction(calleeValue.node, node, scope);
+    if (calleeValue.kind === 'function' && this.callFunction) {
+      // A factory of the file, e.g. `def block(n_in, n_out): return nn.Sequential(...)`, or a
+      // helper method of the class (`self.fc = self._make_layer(64, 32)`).
+      const returned = this.callFunction(calleeValue.node, node, scope, calleeValue.self);
       if (returned) return returned;
     }
     if (calleeValue.kind === 'object' && calleeValue.isClass && calleeValue.classNode && !this.isModuleClass(calleeValue.classNode)) {
@@ -662,7 +709,7 @@ class Evaluator {
   }
 
   /** Runs a def of the file with a call's arguments and returns what it returns (set by the loader). */
-  callFunction: ((fn: Node, call: Node, scope: Scope) => Value | undefined) | undefined;
+  callFunction: ((fn: Node, call: Node, scope: Scope, self?: Value) => Value | undefined) | undefined;
 
   /** Module classes of the file are decided by the loader; set before loading. */
   isModuleClass: (classNode: Node) => boolean = () => false;
@@ -671,9 +718,21 @@ class Evaluator {
   classOf(value: Value): string | undefined {
     if (value.kind === 'container') return `torch.nn.${value.type}`;
     if (value.kind !== 'call') return undefined;
+    return this.calleePath(value)?.join('.');
+  }
+
+  /**
+   * The resolved dotted path of a constructor call's callee, following names bound in the call's
+   * scope: `act()` with `act=nn.Tanh` (a factory parameter) is torch.nn.Tanh.
+   */
+  calleePath(value: Extract<Value, { kind: 'call' }>): string[] | undefined {
     const callee = value.node.childForFieldName('function');
     const parts = callee ? dottedParts(callee) : undefined;
-    return parts ? this.resolve(parts).join('.') : undefined;
+    if (!callee || !parts) return undefined;
+    const path = this.resolve(parts);
+    if (path[0] === 'torch') return path;
+    const bound = this.evaluate(callee, value.scope, callee.startIndex);
+    return bound.kind === 'reference' ? this.resolve(bound.path) : path;
   }
 
   private container(type: ContainerType, node: Node, scope: Scope, atOffset: number): Value {
@@ -700,7 +759,8 @@ class Evaluator {
           const inner = firstCode(arg);
           const value = inner ? this.evaluate(inner, scope, atOffset) : unknown(arg, 'empty splat');
           const problem = addKeyed(value, arg);
-          if (problem) return problem;
+          // Reported at `*layers` in the nn.Sequential call, with the reason the list is unknown.
+          if (problem) return unknown(arg, `the layers \`${shorten(arg.text)}\` are only known at run time${because(problem)}`);
           continue;
         }
         const value = this.evaluate(arg, scope, atOffset);
@@ -872,6 +932,11 @@ function shorten(text: string): string {
   return oneLine.length > 60 ? `${oneLine.slice(0, 57)}…` : oneLine;
 }
 
+/** ` (<reason>, line N)` when a value is unknown, for messages that say what blocked a loop or a layer. */
+function because(value: Value): string {
+  return value.kind === 'unknown' ? ` (${value.reason}, line ${value.node.startPosition.row + 1})` : '';
+}
+
 function describeValue(value: Value): string {
   switch (value.kind) {
     case 'number':
@@ -917,8 +982,18 @@ const FUNCTIONAL_ACTIVATIONS = new Set([
   'softplus', 'softsign', 'hardsigmoid', 'relu6', 'leaky_relu', 'leaky_relu_', 'rrelu', 'rrelu_', 'softmax', 'log_softmax', 'exp', 'exp_',
 ]);
 
+/** In-place tensor methods that initialise a weight or bias (`self.fc.weight.data.normal_(0, 0.02)`). */
+const INIT_METHODS = new Set(['normal_', 'uniform_', 'fill_', 'zero_', 'constant_']);
+
 /** Tensor methods that return the same tensor for the purpose of the diagnosis. */
 const NEUTRAL_METHODS = new Set(['contiguous', 'float', 'double', 'to', 'cuda', 'cpu', 'clone', 'detach', 'requires_grad_', 'type']);
+
+/**
+ * The IR has no log-softmax activation. A log-softmax head trained with NLLLoss minimises the
+ * same cross-entropy as a softmax head, so it is diagnosed as softmax, and a note says so.
+ */
+const LOG_SOFTMAX_NOTE = (callee: string): string =>
+  `\`${callee}\` is diagnosed as a softmax (there is no log-softmax activation): as the output with NLLLoss it trains exactly like a softmax with cross-entropy, and the same gradients reach the layers before it.`;
 
 /** Functional calls that keep the shape and are skipped with a problem. */
 const SHAPE_PRESERVING_FUNCTIONS = new Set(['layer_norm', 'group_norm', 'normalize', 'instance_norm', 'hardtanh', 'hardswish', 'celu', 'logsigmoid', 'dropout2d', 'dropout1d', 'alpha_dropout', 'clamp', 'clip']);
@@ -949,6 +1024,13 @@ interface InitRecord {
   readonly spec: InitializerSpec;
 }
 
+/** Where a model is defined: the call that builds it and the node its span covers. */
+interface ModelSite {
+  readonly call: Node;
+  readonly name: string;
+  readonly spanNode: Node;
+}
+
 interface ModelContext {
   readonly problems: LoadProblem[];
   readonly notes: Note[];
@@ -968,6 +1050,7 @@ class TorchFileLoader {
   private commentNodes: Node[] | undefined;
   private callsByCallee: Map<string, Node[]> | undefined;
   private moduleEnvs: Map<number, Scope> | undefined;
+  private callsByNameCache: Map<string, Node[]> | undefined;
 
   constructor(
     private readonly text: string,
@@ -979,27 +1062,55 @@ class TorchFileLoader {
     this.moduleScope = new ModuleScope(this.evaluator, root);
     this.findModuleClasses();
     this.evaluator.isModuleClass = (node) => this.moduleClassIds.has(node.id);
-    this.evaluator.callFunction = (fn, call, scope) => this.callFunction(fn, call, scope);
+    this.evaluator.callFunction = (fn, call, scope, self) => this.callFunction(fn, call, scope, self);
   }
 
   private callDepth = 0;
+  /**
+   * Initialisations made inside factory functions while their result is evaluated. They target
+   * module values by identity, so they can be kept for the whole file and only ever match the
+   * modules that call created.
+   */
+  private readonly factoryInits: InitRecord[] = [];
+  /** The context of the model being built, for problems met inside evaluated factory functions. */
+  private activeCtx: ModelContext | undefined;
 
-  /** Interprets a module-level def called with known arguments; its `return` value, if any. */
-  private callFunction(fn: Node, call: Node, scope: Scope): Value | undefined {
+  /** Interprets a def of the file called with known arguments (a bound method too); its `return` value, if any. */
+  private callFunction(fn: Node, call: Node, scope: Scope, self?: Value): Value | undefined {
     if (this.callDepth > 8 || fn.hasError) return undefined;
     this.callDepth++;
     try {
-      const args = callArguments(call);
-      const env = new Env(this.moduleScope);
-      parameterNames(fn).forEach((p, i) => {
-        const given = args.keyword.get(p.name)?.value ?? (p.splat ? undefined : args.positional[i]);
-        env.set(p.name, given ? this.evaluator.evaluate(given, scope) : p.default ? this.evaluator.evaluate(p.default, this.moduleScope) : unknown(p.node, `\`${p.name}\` has no value`));
-      });
-      this.runBlock(statementsOf(fn.childForFieldName('body')), env, { problems: [], notes: [], inits: [] });
+      const env = this.bindCall(fn, call, scope, self);
+      const ctx: ModelContext = { problems: this.activeCtx?.problems ?? [], notes: this.activeCtx?.notes ?? [], inits: this.factoryInits };
+      this.runBlock(statementsOf(fn.childForFieldName('body')), env, ctx);
       return env.vars.get(RETURN);
     } finally {
       this.callDepth--;
     }
+  }
+
+  /** A def's parameters bound from a call: self for a method, then arguments, defaults, else unknown. */
+  private bindCall(fn: Node, call: Node, callerScope: Scope, self?: Value): Env {
+    const args = callArguments(call);
+    const env = new Env(this.moduleScope);
+    const fnName = fn.childForFieldName('name')?.text ?? 'the function';
+    parameterNames(fn).forEach((p, i) => {
+      if (self && i === 0) {
+        env.set(p.name, self);
+        return;
+      }
+      const position = self ? i - 1 : i;
+      const given = args.keyword.get(p.name)?.value ?? (p.splat ? undefined : args.positional[position]);
+      env.set(
+        p.name,
+        given && given.type !== 'list_splat' && given.type !== 'dictionary_splat'
+          ? this.evaluator.evaluate(given, callerScope)
+          : p.default
+            ? this.evaluator.evaluate(p.default, this.moduleScope)
+            : unknown(p.node, `\`${p.name}\` of \`${fnName}\` has no value known statically at \`${shorten(call.text)}\``),
+      );
+    });
+    return env;
   }
 
   load(): LoadResult {
@@ -1012,11 +1123,20 @@ class TorchFileLoader {
     for (const [className, classNode] of this.moduleClasses) {
       if (blocks.has(className)) continue;
       const name = uniqueName(className, usedNames);
-      this.tryBuild(name, classNode, models, () => this.buildClassModel(name, classNode));
+      this.tryBuild(name, classNode, models, (ctx) => this.buildClassModel(name, classNode, ctx));
     }
-    for (const site of this.sequentialSites()) {
+    const { sites, uncalledFactories } = this.sequentialSites();
+    for (const site of sites) {
       const name = uniqueName(site.name, usedNames);
-      this.tryBuild(name, site.call, models, () => this.buildSequentialModel(name, site.call, site.spanNode));
+      this.tryBuild(name, site.call, models, (ctx) => this.buildSequentialModel(name, site.call, site.spanNode, ctx));
+    }
+    if (models.length === 0 && this.fileProblems.length === 0) {
+      // Only factories that nothing calls are left: read them with their defaults, so that the
+      // parameter that blocks them is reported where it is used rather than "no model found".
+      for (const site of uncalledFactories) {
+        const name = uniqueName(site.name, usedNames);
+        this.tryBuild(name, site.call, models, (ctx) => this.buildSequentialModel(name, site.call, site.spanNode, ctx));
+      }
     }
     if (models.length === 0 && this.fileProblems.length === 0) {
       this.fileProblems.push({
@@ -1029,7 +1149,7 @@ class TorchFileLoader {
     return { format: 'pytorch-python', models, problems: this.fileProblems };
   }
 
-  private tryBuild(name: string, at: Node, models: ModelSpec[], build: () => ModelSpec): void {
+  private tryBuild(name: string, at: Node, models: ModelSpec[], build: (ctx: ModelContext) => ModelSpec): void {
     if (this.evaluator.exhausted) {
       if (!this.reportedBudget) {
         this.reportedBudget = true;
@@ -1037,11 +1157,15 @@ class TorchFileLoader {
       }
       return;
     }
+    const ctx: ModelContext = { problems: [], notes: [], inits: [] };
+    this.activeCtx = ctx;
     try {
-      models.push(build());
+      models.push(build(ctx));
     } catch (error) {
       if (!(error instanceof UnsoundModel)) throw error;
       this.fileProblems.push({ code: error.code, message: `Model \`${name}\` cannot be diagnosed: ${error.message}`, span: this.span(error.node ?? at) });
+    } finally {
+      this.activeCtx = undefined;
     }
   }
 
@@ -1107,34 +1231,94 @@ class TorchFileLoader {
   }
 
   /**
-   * Outermost `nn.Sequential(...)` calls outside module classes, found top-down (no parent
-   * walks: web-tree-sitter's `parent` costs O(depth), which deep nesting turns quadratic).
+   * Where Sequential models are defined: outermost `nn.Sequential(...)` calls outside module
+   * classes (found top-down, without parent walks: web-tree-sitter's `parent` costs O(depth),
+   * which deep nesting turns quadratic), and calls of factory functions that return one
+   * (`model = make_mlp([10, 64, 1])`), read with the call's arguments. `uncalledFactories` are
+   * Sequentials in factories whose required parameters no call gives: read only when the file has
+   * no other model, so that what blocks them is reported at its position.
    */
-  private sequentialSites(): { call: Node; name: string; spanNode: Node }[] {
-    const sites: { call: Node; name: string; spanNode: Node }[] = [];
+  private sequentialSites(): { sites: ModelSite[]; uncalledFactories: ModelSite[] } {
+    const found: (ModelSite & { fn?: Node; returned: boolean })[] = [];
     const visit = (node: Node, fn: Node | undefined, parent: Node | undefined, grandParent: Node | undefined, depth: number): void => {
-      if (depth > 400 || sites.length > 200) return;
+      if (depth > 400 || found.length > 200) return;
       if (node.type === 'class_definition') return;
       if (node.type === 'call' && this.isContainerCall(node, ['Sequential', 'ModuleList', 'ModuleDict'])) {
         if (!this.isContainerCall(node, ['Sequential'])) return;
-        // A factory with required parameters (`def block(n_in, n_out)`) is a part, read where it is called.
-        if (fn && parameterNames(fn).some((p) => !p.default && !p.splat)) return;
         const fnName = fn?.childForFieldName('name')?.text;
         const holder = parent?.type === 'parenthesized_expression' ? grandParent : parent;
         let name = 'sequential';
+        let returned = false;
         if (holder?.type === 'assignment' && holder.childForFieldName('left')?.type === 'identifier') {
           const target = holder.childForFieldName('left')?.text ?? 'model';
-          name = fn && fnName && returnsName(fn, target) ? fnName : target;
+          returned = !!fn && returnsName(fn, target);
+          name = fnName && returned ? fnName : target;
         } else if (holder?.type === 'return_statement' && fnName) {
           name = fnName;
+          returned = true;
         }
-        sites.push({ call: node, name, spanNode: node });
+        found.push({ call: node, name, spanNode: node, fn, returned });
         return;
       }
       const innerFn = node.type === 'function_definition' ? node : fn;
       for (const child of node.namedChildren) if (child) visit(child, innerFn, node, parent, depth + 1);
     };
     visit(this.root, undefined, undefined, undefined, 0);
+
+    const factoryIds = new Set(found.filter((f) => f.fn && f.returned).map((f) => (f.fn as Node).id));
+    const sites: ModelSite[] = [];
+    const uncalledFactories: ModelSite[] = [];
+    const readFactories = new Set<number>();
+    for (const site of found) {
+      if (!site.fn) {
+        sites.push(site);
+        continue;
+      }
+      const fnName = site.fn.childForFieldName('name')?.text ?? '';
+      const calls = site.returned ? this.factoryModelCalls(fnName, factoryIds) : [];
+      if (calls.length > 0) {
+        // The factory is read where it is called, once per call (`actor = mlp(...)`, `critic = mlp(...)`).
+        if (!readFactories.has(site.fn.id)) sites.push(...calls);
+        readFactories.add(site.fn.id);
+        continue;
+      }
+      const complete = parameterNames(site.fn).every((p) => p.default || p.splat);
+      if (complete) sites.push(site);
+      // A factory with required parameters called elsewhere (`block(n_in, n_out)` inside a model) is a part.
+      else if (site.returned && !this.callsByName().has(fnName)) uncalledFactories.push(site);
+    }
+    sites.sort((a, b) => a.call.startIndex - b.call.startIndex);
+    return { sites, uncalledFactories };
+  }
+
+  /** Every call whose callee is a plain name, by that name (computed once per file). */
+  private callsByName(): Map<string, Node[]> {
+    if (!this.callsByNameCache) {
+      this.callsByNameCache = new Map();
+      for (const call of this.root.descendantsOfType('call')) {
+        const callee = call?.childForFieldName('function');
+        if (!call || callee?.type !== 'identifier') continue;
+        const list = this.callsByNameCache.get(callee.text) ?? [];
+        list.push(call);
+        this.callsByNameCache.set(callee.text, list);
+      }
+    }
+    return this.callsByNameCache;
+  }
+
+  /**
+   * Calls of a factory that define a model of their own: `name = factory(...)` (optionally
+   * `.to(device)`), outside module classes (there the result is a part) and outside other factories.
+   */
+  private factoryModelCalls(fnName: string, factoryIds: ReadonlySet<number>): ModelSite[] {
+    const sites: ModelSite[] = [];
+    for (const call of this.callsByName().get(fnName) ?? []) {
+      const target = assignedName(call);
+      if (!target || ancestorOfType(call, ['class_definition'])) continue;
+      const enclosing = ancestorOfType(call, ['function_definition']);
+      if (enclosing && factoryIds.has(enclosing.id)) continue;
+      sites.push({ call, name: target, spanNode: call });
+    }
     return sites;
   }
 
@@ -1188,9 +1372,11 @@ class TorchFileLoader {
         if (!target || !iterableNode || !body) return true;
         const elements = this.iterateForLoop(iterableNode, env);
         if (!elements) {
+          const why = because(this.evaluator.evaluate(iterableNode, env));
           if (this.mutatesModules(body)) {
-            throw new UnsoundModel('parse-error', `the loop over \`${shorten(iterableNode.text)}\` that builds layers is only known at run time.`, iterableNode);
+            throw new UnsoundModel('parse-error', `the loop over \`${shorten(iterableNode.text)}\` that builds layers is only known at run time${why}.`, iterableNode);
           }
+          this.skipUnknownBlock(body, env, ctx, `the loop over \`${shorten(iterableNode.text)}\`${why}`, iterableNode);
           return true;
         }
         for (const element of elements) {
@@ -1199,6 +1385,15 @@ class TorchFileLoader {
           for (const [k, v] of bindings) env.set(k, v);
           if (!this.runBlock(statementsOf(body), env, ctx, stopAt)) return false;
         }
+        return true;
+      }
+      case 'while_statement': {
+        // Not interpreted: its iterations depend on values the loop itself changes.
+        const condition = statement.childForFieldName('condition') ?? statement;
+        if (this.mutatesModules(statement)) {
+          throw new UnsoundModel('parse-error', `layers are built in a \`while\` loop (\`${shorten(condition.text)}\`), which is not read statically.`, condition);
+        }
+        this.skipUnknownBlock(statement, env, ctx, `the \`while\` loop (\`${shorten(condition.text)}\`)`, condition);
         return true;
       }
       case 'if_statement':
@@ -1227,6 +1422,7 @@ class TorchFileLoader {
       if (statement.descendantsOfType('call').some((c) => !!c && this.initCall(c))) {
         ctx.problems.push({ code: 'unsupported-layer', message: `An initialisation under the run-time condition \`${shorten(condition?.text ?? '')}\` is ignored; PyTorch's defaults are assumed.`, span: this.span(statement) });
       }
+      this.forgetNamesChangedIn(statement, env, `is changed under the condition \`${shorten(condition?.text ?? '')}\`, which is only known at run time`);
       return true;
     }
     if (truth) return this.runBlock(statementsOf(statement.childForFieldName('consequence')), env, ctx, stopAt);
@@ -1237,11 +1433,38 @@ class TorchFileLoader {
       const t = c ? truthiness(this.evaluator.evaluate(c, env)) : undefined;
       if (t === undefined) {
         if (this.mutatesModules(alternative)) throw new UnsoundModel('parse-error', 'layers are defined under an `elif` only known at run time.', alternative);
+        this.forgetNamesChangedIn(alternative, env, `is changed under the condition \`${shorten(c?.text ?? '')}\`, which is only known at run time`);
         return true;
       }
       if (t) return this.runBlock(statementsOf(alternative.childForFieldName('consequence')), env, ctx, stopAt);
     }
     return true;
+  }
+
+  /**
+   * A block that is not run (its loop or condition is only known at run time): an initialisation
+   * in it is reported rather than ignored silently, and the plain values it changes become unknown.
+   */
+  private skipUnknownBlock(block: Node, env: Env, ctx: ModelContext, what: string, at: Node): void {
+    if (this.initialises(block)) {
+      ctx.problems.push({ code: 'unsupported-layer', message: `The initialisation in ${what} cannot be followed statically; it is ignored and PyTorch's default initialisation is assumed.`, span: this.span(at) });
+    }
+    this.forgetNamesChangedIn(block, env, `is changed in ${what}, which is only known at run time`);
+  }
+
+  /**
+   * Names of plain values (numbers, lists of layers, …) changed in a block that is not run become
+   * unknown, so a layer later built from them is refused with this reason instead of being built
+   * from the value before the block. Objects (`self`) keep their value: their layer attributes
+   * are checked by mutatesModules.
+   */
+  private forgetNamesChangedIn(block: Node, env: Env, reason: string): void {
+    for (const [name, change] of this.changesByName(block)) {
+      const current = env.lookup(name, block.startIndex);
+      if (current && current.kind !== 'object' && current.kind !== 'function' && current.kind !== 'unknown' && current.kind !== 'reference') {
+        env.set(name, unknown(change, `\`${name}\` ${reason}`));
+      }
+    }
   }
 
   /** True when a statement assigns to `self.…` or appends/extends a list (it may build layers). */
@@ -1354,6 +1577,7 @@ class TorchFileLoader {
     const callee = call.childForFieldName('function');
     if (!callee) return;
     if (this.recordInit(call, env, ctx)) return;
+    if (this.followHelper(call, callee, env, ctx)) return;
     if (callee.type !== 'attribute') return;
     const objectNode = callee.childForFieldName('object');
     const method = callee.childForFieldName('attribute')?.text;
@@ -1411,6 +1635,146 @@ class TorchFileLoader {
     }
   }
 
+  /**
+   * A call statement of a def of the file: a method of the class (`self._init_weights()`,
+   * `self.reset_parameters()`) or a module-level function (`init_weights(self)`). It is run in
+   * place, in program order, and the objects it changed (`self`, a model passed to it) are written
+   * back. `module.reset_parameters()` on a torch layer restores PyTorch's default initialisers. An
+   * initialisation-like call that cannot be resolved is reported instead of silently ignored.
+   * Returns true when the call was handled.
+   */
+  private followHelper(call: Node, callee: Node, env: Env, ctx: ModelContext): boolean {
+    const method = callee.type === 'attribute' ? callee.childForFieldName('attribute')?.text : undefined;
+    const objectNode = callee.type === 'attribute' ? callee.childForFieldName('object') : undefined;
+    const owner = objectNode ? this.evaluator.evaluate(objectNode, env) : undefined;
+    if (method === 'reset_parameters' && owner?.kind === 'call' && this.evaluator.classOf(owner)?.startsWith('torch.nn.')) {
+      ctx.inits.push({ module: owner, param: 'weight', spec: { name: 'torchDefaultKernel' } }, { module: owner, param: 'bias', spec: { name: 'torchDefaultBias' } });
+      return true;
+    }
+    let target = this.evaluator.evaluate(callee, env);
+    if (target.kind !== 'function' && method && owner?.kind === 'object' && !owner.isClass && owner.classNode) {
+      const inherited = this.methodWithInheritance(owner.classNode, method);
+      if (inherited) target = { kind: 'function', node: inherited, self: owner };
+    }
+    if (target.kind === 'function') {
+      if (!this.helperMatters(target.node)) return true;
+      if (this.callDepth > 8) throw new UnsoundModel('parse-error', 'helper functions call each other too deeply to follow.', call);
+      this.callDepth++;
+      try {
+        const inner = this.bindCall(target.node, call, env, target.self);
+        this.runBlock(statementsOf(target.node.childForFieldName('body')), inner, ctx);
+        this.writeBack(target.node, call, inner, env, target.self !== undefined);
+      } finally {
+        this.callDepth--;
+      }
+      return true;
+    }
+    if ((target.kind === 'unknown' || target.kind === 'reference') && this.looksLikeInitialisation(call, callee, env)) {
+      ctx.problems.push({
+        code: 'unsupported-layer',
+        message: `\`${shorten(call.text)}\` cannot be followed statically (it is not a method or function defined in this file); if it initialises weights, that is ignored and PyTorch's default initialisation is assumed.`,
+        span: this.span(call),
+      });
+      return true;
+    }
+    return false;
+  }
+
+  /**
+   * An unresolved call that probably initialises the model: `self.init_params()`,
+   * `weights_init(model)`, or an initialiser-like name given the model or one of its layers
+   * (`weight_init.c2_xavier_fill(self.fc1)`).
+   */
+  private looksLikeInitialisation(call: Node, callee: Node, env: Env): boolean {
+    const name = callee.type === 'attribute' ? (callee.childForFieldName('attribute')?.text ?? '') : callee.text;
+    if (name === '__init__') return false;
+    if (/init|reset/i.test(name)) return true;
+    if (!/xavier|kaiming|glorot|orthogonal|normal|uniform|fill|zero|constant|weight/i.test(name)) return false;
+    return callArguments(call).positional.some((argument) => {
+      const value = this.evaluator.evaluate(argument, env);
+      return value.kind === 'call' || value.kind === 'container' || (value.kind === 'object' && !value.isClass && !!value.classNode);
+    });
+  }
+
+  /** After a followed call: the objects the callee changed (its `self`, a model argument) replace the caller's. */
+  private writeBack(fn: Node, call: Node, inner: Env, outer: Env, bound: boolean): void {
+    const parameters = parameterNames(fn);
+    const args = callArguments(call);
+    const callee = call.childForFieldName('function');
+    const pairs: [Node | undefined, string | undefined][] = [];
+    if (bound) pairs.push([callee?.childForFieldName('object') ?? undefined, parameters[0]?.name]);
+    const offset = bound ? 1 : 0;
+    args.positional.forEach((argument, i) => pairs.push([argument, parameters[i + offset]?.splat ? undefined : parameters[i + offset]?.name]));
+    for (const [argument, parameter] of pairs) {
+      if (!argument || !parameter || (argument.type !== 'identifier' && argument.type !== 'attribute')) continue;
+      const changed = inner.vars.get(parameter);
+      if (changed?.kind === 'object' && !changed.isClass) this.assignTo(argument, changed, outer);
+    }
+  }
+
+  /**
+   * Whether a call statement of a def of the file can change the model, so that it is followed:
+   * it initialises (nn.init, `.normal_()`, `apply`, `reset_parameters`), changes the sub-modules
+   * of its first parameter (`self.fc = …`, `self.layers.append(…)`), constructs modules in a method
+   * of a class, or calls a def of the file that does. Others (logging, a training loop) are not
+   * run: they cannot change the architecture or the initialisers, and would spend the work budget.
+   */
+  private helperMatters(fn: Node, visiting = new Set<number>()): boolean {
+    const cached = this.helperRelevance.get(fn.id);
+    if (cached !== undefined) return cached;
+    if (visiting.has(fn.id)) return false;
+    visiting.add(fn.id);
+    const first = parameterNames(fn)[0]?.name;
+    const classNode = ancestorOfType(fn, ['class_definition']);
+    const ofFirst = (node: Node | null | undefined): boolean => {
+      while (node?.type === 'attribute') node = node.childForFieldName('object');
+      return !!first && node?.type === 'identifier' && node.text === first;
+    };
+    let matters = this.initialises(fn) || (!!classNode && this.mentionsModuleConstructor(fn));
+    if (!matters) {
+      matters = fn.descendantsOfType(['assignment', 'augmented_assignment']).some((a) => {
+        const left = a?.childForFieldName('left');
+        return left?.type === 'attribute' && ofFirst(left);
+      });
+    }
+    if (!matters) {
+      matters = fn.descendantsOfType('call').some((call) => {
+        const callee = call?.childForFieldName('function');
+        if (callee?.type === 'identifier') {
+          const value = this.moduleScope.lookup(callee.text, callee.startIndex);
+          return value?.kind === 'function' && this.helperMatters(value.node, visiting);
+        }
+        if (callee?.type !== 'attribute' || !ofFirst(callee)) return false;
+        const method = callee.childForFieldName('attribute')?.text ?? '';
+        if (['append', 'extend', 'insert', 'add_module', 'register_module'].includes(method)) return true;
+        const definition = classNode && callee.childForFieldName('object')?.text === first ? this.methodWithInheritance(classNode, method) : undefined;
+        return !!definition && this.helperMatters(definition, visiting);
+      });
+    }
+    this.helperRelevance.set(fn.id, matters);
+    return matters;
+  }
+
+  private readonly helperRelevance = new Map<number, boolean>();
+
+  /** True when a node contains an initialisation: nn.init.*, `.weight.normal_()`-style, `apply`, `reset_parameters`. */
+  private initialises(node: Node): boolean {
+    const calls = node.type === 'call' ? [node] : node.descendantsOfType('call');
+    return calls.some((call) => {
+      if (!call) return false;
+      if (this.initCall(call)) return true;
+      const callee = call.childForFieldName('function');
+      const method = callee?.type === 'attribute' ? callee.childForFieldName('attribute')?.text : undefined;
+      if (method === 'apply' || method === 'reset_parameters') return true;
+      if (!method || !INIT_METHODS.has(method)) return false;
+      // `.normal_()` on a weight or bias, not on any tensor.
+      const object = callee?.childForFieldName('object');
+      const parameter = object?.type === 'attribute' && object.childForFieldName('attribute')?.text === 'data' ? object.childForFieldName('object') : object;
+      const parameterName = parameter?.type === 'attribute' ? parameter.childForFieldName('attribute')?.text : undefined;
+      return parameterName === 'weight' || parameterName === 'bias';
+    });
+  }
+
   /** Interprets a def of the file with positional arguments (init functions given to apply). */
   private runFunction(fn: Extract<Value, { kind: 'function' }>, args: readonly Value[], ctx: ModelContext): void {
     const parameters = parameterNames(fn.node);
@@ -1444,7 +1808,7 @@ class TorchFileLoader {
       targetNode = args.positional[0] ?? args.keyword.get('tensor')?.value;
     } else if (callee.type === 'attribute') {
       const method = callee.childForFieldName('attribute')?.text ?? '';
-      if (!['normal_', 'uniform_', 'fill_', 'zero_', 'constant_'].includes(method)) return false;
+      if (!INIT_METHODS.has(method)) return false;
       name = method === 'fill_' ? 'constant_' : method === 'zero_' ? 'zeros_' : method;
       targetNode = callee.childForFieldName('object') ?? undefined;
       methodStyle = true;
@@ -1542,12 +1906,12 @@ class TorchFileLoader {
 
   // #region Module classes
 
-  private buildClassModel(name: string, classNode: Node): ModelSpec {
+  private buildClassModel(name: string, classNode: Node, ctx: ModelContext): ModelSpec {
     if (classNode.hasError) throw new UnsoundModel('parse-error', 'its definition contains a syntax error.', classNode);
-    const ctx: ModelContext = { problems: [], notes: [], inits: [] };
     const args = this.instantiationArguments(classNode);
-    const raw = this.classLayers(classNode, args, '', ctx, 0);
-    return this.finishModel(name, classNode, raw, ctx);
+    const built = this.buildClass(classNode, args, '', ctx, 0);
+    if (args?.kind === 'call') this.initsAfterConstruction(args.node, built.self, ctx);
+    return this.finishModel(name, classNode, built.layers, ctx);
   }
 
   /** The arguments of the first `ClassName(...)` call of the file, for __init__ parameters without defaults. */
@@ -1593,16 +1957,23 @@ class TorchFileLoader {
       this.moduleEnvs = new Map();
       const env = new Env(this.moduleScope);
       const ctx: ModelContext = { problems: [], notes: [], inits: [] };
-      for (const statement of statements) {
-        this.moduleEnvs.set(statement.startIndex, env.freeze());
-        try {
-          this.runStatement(statement, env, ctx);
-        } catch (error) {
-          if (!(error instanceof UnsoundModel) || this.evaluator.exhausted) throw error;
-          // Names the statement would have changed become unknown, so a model built from them
-          // fails with this reason instead of silently missing layers.
-          for (const name of this.namesChangedBy(statement)) env.set(name, unknown(error.node, error.message.endsWith('.') ? error.message.slice(0, -1) : error.message));
+      // Shared by every model of the file: problems met while computing it belong to none of them.
+      const modelCtx = this.activeCtx;
+      this.activeCtx = undefined;
+      try {
+        for (const statement of statements) {
+          this.moduleEnvs.set(statement.startIndex, env.freeze());
+          try {
+            this.runStatement(statement, env, ctx);
+          } catch (error) {
+            if (!(error instanceof UnsoundModel) || this.evaluator.exhausted) throw error;
+            // Names the statement would have changed become unknown, so a model built from them
+            // fails with this reason instead of silently missing layers.
+            for (const name of this.namesChangedBy(statement)) env.set(name, unknown(error.node, error.message.endsWith('.') ? error.message.slice(0, -1) : error.message));
+          }
         }
+      } finally {
+        this.activeCtx = modelCtx;
       }
     }
     const holder = statements.find((s) => s.startIndex <= node.startIndex && node.endIndex <= s.endIndex);
@@ -1612,6 +1983,18 @@ class TorchFileLoader {
     const env = new Env(before);
     this.runBlock([holder], env, { problems: [], notes: [], inits: [] }, node.startIndex);
     return env.freeze();
+  }
+
+  /** Names assigned, augmented or appended to inside a block, each with the first statement that changes it. */
+  private changesByName(block: Node): Map<string, Node> {
+    const changes = new Map<string, Node>();
+    for (const node of block.descendantsOfType(['assignment', 'augmented_assignment', 'call'])) {
+      const named = node?.type === 'call' ? node.childForFieldName('function')?.childForFieldName('object') : node?.childForFieldName('left');
+      if (node && named?.type === 'identifier' && (node.type !== 'call' || node.childForFieldName('function')?.type === 'attribute') && !changes.has(named.text)) {
+        changes.set(named.text, node);
+      }
+    }
+    return changes;
   }
 
   /** Names assigned, augmented or appended to inside a statement. */
@@ -1649,6 +2032,11 @@ class TorchFileLoader {
 
   /** Runs __init__ and forward of a module class and returns its layers in forward order. */
   private classLayers(classNode: Node, call: Value | undefined, prefix: string, ctx: ModelContext, depth: number): RawLayer[] {
+    return this.buildClass(classNode, call, prefix, ctx, depth).layers;
+  }
+
+  /** classLayers, with the instance `self` that __init__ built (for initialisations after construction). */
+  private buildClass(classNode: Node, call: Value | undefined, prefix: string, ctx: ModelContext, depth: number): { layers: RawLayer[]; self: Value } {
     if (depth > 8) throw new UnsoundModel('parse-error', 'modules are nested too deeply.', classNode);
     const classValue = this.evaluator.classValue(classNode, this.moduleScope);
     const self: Value = { kind: 'object', attrs: new Map(), classNode };
@@ -1663,7 +2051,7 @@ class TorchFileLoader {
     const forward = this.methodWithInheritance(classNode, 'forward');
     if (!forward) throw new UnsoundModel('parse-error', 'it has no `forward` method, so the order of its layers is unknown.', classNode);
     const tensor = this.runForward(forward, selfValue, ctx);
-    return this.expandOps(tensor.ops, prefix, ctx, depth);
+    return { layers: this.expandOps(tensor.ops, prefix, ctx, depth), self: selfValue };
   }
 
   private methodWithInheritance(classNode: Node, name: string, seen = new Set<number>()): Node | undefined {
@@ -1983,6 +2371,7 @@ class TorchFileLoader {
     }
     if (value.kind !== 'call') {
       const node = value.kind === 'unknown' ? value.node : use;
+      if (!name && value.kind === 'unknown') throw new UnsoundModel('parse-error', `${value.reason}.`, node);
       throw new UnsoundModel('parse-error', `the module \`${name}\` is ${describeValue(value)}, which cannot be read statically.`, node);
     }
     const call = value.node;
@@ -1993,7 +2382,13 @@ class TorchFileLoader {
       const classNode = this.moduleClasses.get(parts[0]) as Node;
       return this.classLayers(classNode, value, name, ctx, depth + 1);
     }
-    const path = parts ? this.evaluator.resolve(parts) : [];
+    // A module class passed under another name (`block=Block`, then `block(n_in, n_out)`).
+    const aliased = callee && parts?.length === 1 ? this.evaluator.evaluate(callee, value.scope, callee.startIndex) : undefined;
+    const aliasedClass = aliased?.kind === 'object' && aliased.isClass && aliased.classNode ? aliased.classNode : undefined;
+    if (aliasedClass && this.moduleClassIds.has(aliasedClass.id) && this.methodWithInheritance(aliasedClass, 'forward')) {
+      return this.classLayers(aliasedClass, value, name, ctx, depth + 1);
+    }
+    const path = this.evaluator.calleePath(value) ?? [];
     const className = path[path.length - 1] ?? shorten(call.text);
     const isTorch = path[0] === 'torch' && path.includes('nn');
     if (!isTorch) {
@@ -2014,24 +2409,29 @@ class TorchFileLoader {
 
   // #region Sequential models
 
-  private buildSequentialModel(name: string, call: Node, spanNode: Node): ModelSpec {
+  private buildSequentialModel(name: string, call: Node, spanNode: Node, ctx: ModelContext): ModelSpec {
     if (call.hasError) throw new UnsoundModel('parse-error', 'its definition contains a syntax error.', call);
-    const ctx: ModelContext = { problems: [], notes: [], inits: [] };
     const scope = this.scopeAt(call);
     const value = this.evaluator.evaluate(call, scope);
+    if (value.kind === 'call' && value.node.id === call.id && !this.isContainerCall(call, ['Sequential'])) {
+      // A factory call whose result was not found: say so rather than calling the factory a layer.
+      throw new UnsoundModel('parse-error', `\`${shorten(call.text)}\` does not return a model that can be read statically (the factory must return an \`nn.Sequential(...)\` on every path).`, call);
+    }
     const raw = this.moduleLayers(value, '', ctx, 0, call);
-    this.sequentialInits(call, value, ctx);
+    this.initsAfterConstruction(call, value, ctx);
     return this.finishModel(name, spanNode, raw, ctx);
   }
 
-  /** `nn.init.*(model[0].weight)`, `model.apply(fn)` and module loops after `model = nn.Sequential(...)`. */
-  private sequentialInits(call: Node, value: Value, ctx: ModelContext): void {
-    let parent = call.parent;
-    while (parent?.type === 'parenthesized_expression') parent = parent.parent;
-    const target = parent?.type === 'assignment' ? parent.childForFieldName('left') : undefined;
-    const statement = parent?.parent;
+  /**
+   * `nn.init.*(model[0].weight)`, `model.apply(fn)`, `init_weights(model)` and module loops after
+   * `model = nn.Sequential(...)`, `model = make_mlp(...)` or `model = Net()`, in the same block.
+   */
+  private initsAfterConstruction(call: Node, value: Value, ctx: ModelContext): void {
+    const assignment = assignmentOf(call);
+    const target = assignment?.childForFieldName('left');
+    const statement = assignment?.parent;
     const block = statement?.parent;
-    if (target?.type !== 'identifier' || !statement || !block) return;
+    if (target?.type !== 'identifier' || statement?.type !== 'expression_statement' || !block) return;
     const env = new Env(this.moduleScope);
     env.set(target.text, value);
     const after = statementsOf(block).filter((s) => s.startIndex >= statement.endIndex);
@@ -2040,10 +2440,13 @@ class TorchFileLoader {
       const expression = s.type === 'expression_statement' ? firstCode(s) : undefined;
       if (expression?.type === 'assignment' && expression.childForFieldName('left')?.text === target.text) break;
       if (!s.text.includes(target.text)) continue;
+      // Compound statements (a training loop) are run only when they initialise something: the
+      // others cannot change the initialisers and would spend the file's work budget.
+      if (s.type !== 'expression_statement' && !this.initialises(s)) continue;
       try {
         this.runStatement(s, env, ctx);
       } catch (error) {
-        if (!(error instanceof UnsoundModel)) throw error;
+        if (!(error instanceof UnsoundModel) || this.evaluator.exhausted) throw error;
       }
     }
   }
@@ -2067,7 +2470,8 @@ class TorchFileLoader {
     raw.forEach((layer, index) => {
       let spec: Omit<LayerSpec, 'index' | 'name' | 'source'> = layer.spec;
       if (layer.moduleValue && (spec.kind === 'dense' || spec.kind === 'conv1d' || spec.kind === 'conv2d')) {
-        for (const init of ctx.inits) {
+        // Inits inside factories happen when the module is created, before any made on the result.
+        for (const init of [...this.factoryInits, ...ctx.inits]) {
           if (init.module !== layer.moduleValue) continue;
           spec = init.param === 'weight' ? { ...spec, kernelInitializer: init.spec } : { ...spec, biasInitializer: init.spec };
         }
@@ -2081,7 +2485,7 @@ class TorchFileLoader {
       inputShape,
       layers,
       span: this.span(spanNode),
-      problems: ctx.problems,
+      problems: uniqueProblems(ctx.problems),
     };
     if (ctx.notes.length > 0) model.notes = ctx.notes;
     return model;
@@ -2212,6 +2616,17 @@ function parseShapeText(text: string): number[] | undefined {
   return dims;
 }
 
+/** The same problem met twice (a factory evaluated once per use) is reported once. */
+function uniqueProblems(problems: readonly LoadProblem[]): LoadProblem[] {
+  const seen = new Set<string>();
+  return problems.filter((p) => {
+    const key = `${p.span.start.offset}:${p.span.end.offset}:${p.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
 function appendItems(container: Extract<Value, { kind: 'container' }>, values: readonly Value[]): Value {
   const items = [...container.items];
   for (const value of values) items.push({ key: String(items.length), value });
@@ -2244,6 +2659,36 @@ function parameterNames(fn: Node): { name: string; default?: Node; node: Node; s
     result.push({ name: nameNode.text, default: parameter.childForFieldName('value') ?? undefined, node: parameter, splat: false });
   }
   return result;
+}
+
+/** Tensor-like methods that return the module they are called on (`Net().to(device)`). */
+const SAME_MODULE_METHODS = new Set([...NEUTRAL_METHODS, 'train', 'eval', 'half']);
+
+/**
+ * The plain name a call's result is assigned to (`model = f(...)`, `model = f(...).to(device)`),
+ * and the assignment statement; undefined when the result is used otherwise.
+ */
+function assignedName(call: Node): string | undefined {
+  return assignmentOf(call)?.childForFieldName('left')?.text;
+}
+
+function assignmentOf(call: Node): Node | undefined {
+  let node = call;
+  for (;;) {
+    const parent = node.parent;
+    if (parent?.type === 'parenthesized_expression') {
+      node = parent;
+      continue;
+    }
+    const method = parent?.type === 'attribute' ? parent.childForFieldName('attribute')?.text : undefined;
+    const chained = parent?.parent;
+    if (method && SAME_MODULE_METHODS.has(method) && chained?.type === 'call' && chained.childForFieldName('function')?.id === parent?.id) {
+      node = chained;
+      continue;
+    }
+    if (parent?.type === 'assignment' && parent.childForFieldName('left')?.type === 'identifier' && parent.childForFieldName('right')?.id === node.id) return parent;
+    return undefined;
+  }
 }
 
 function returnsName(fn: Node, name: string): boolean {
@@ -2506,7 +2951,9 @@ class ModuleReader {
       case 'ReLU6':
         return { name: 'relu6' };
       case 'Softmax':
+        return { name: 'softmax' };
       case 'LogSoftmax':
+        this.ctx.notes.push({ message: LOG_SOFTMAX_NOTE('nn.LogSoftmax'), span: this.loader.span(this.call) });
         return { name: 'softmax' };
       default:
         return { name: 'linear' };
@@ -2542,7 +2989,9 @@ class ModuleReader {
       case 'exp':
         return layer({ kind: 'activation', activation: { name: 'exponential' } });
       case 'softmax':
+        return layer({ kind: 'activation', activation: { name: 'softmax' } });
       case 'log_softmax':
+        this.ctx.notes.push({ message: LOG_SOFTMAX_NOTE(shorten(op.callee.text)), span: calleeSpan });
         return layer({ kind: 'activation', activation: { name: 'softmax' } });
       case 'elu':
         return layer({ kind: 'activation', activation: { name: 'elu', alpha: number('alpha', 0, 1) } });
