@@ -3,7 +3,7 @@
  * to the loader, turn a thrown bug into a typed problem, and always free the tree (it lives in
  * wasm memory, outside the garbage collector).
  */
-import type { Tree } from 'web-tree-sitter';
+import type { Node, Tree } from 'web-tree-sitter';
 import { PositionIndex, type LoadResult, type ModelFormat, type SourceSpan } from '../model';
 import { getParser, type GrammarName } from './treeSitter';
 
@@ -40,6 +40,15 @@ export async function readSourceFile(
   }
   if (!tree) return loadFailure(format, `The ${language} parser returned no syntax tree.`, fileStart);
   try {
+    if (grammar === 'python') {
+      // tree-sitter accepts a misindented statement as a sibling of its block; Python refuses
+      // the whole file (IndentationError), so no model in it would ever run.
+      const misindented = unexpectedIndent(tree.rootNode);
+      if (misindented) {
+        const at = positions.span(misindented.startIndex, misindented.startIndex);
+        return loadFailure(format, `Python indentation error at line ${at.start.line}, column ${at.start.column}: this statement is indented differently from the ones before it in the same block (Python raises IndentationError and runs none of the file).`, at);
+      }
+    }
     return read(tree, positions);
   } catch (error) {
     // Defensive: the loaders are written not to throw, but a bug must not reach the user as a crash.
@@ -47,4 +56,30 @@ export async function readSourceFile(
   } finally {
     tree.delete();
   }
+}
+
+/**
+ * The first statement that starts a line at another column than the first such statement of its
+ * block (column 0 at module level). Statements after `;` on one line, and comments, do not count.
+ */
+export function unexpectedIndent(root: Node): Node | undefined {
+  const pending: Node[] = [root];
+  while (pending.length > 0) {
+    const node = pending.pop()!;
+    if (node.type === 'module' || node.type === 'block') {
+      let column: number | undefined = node.type === 'module' ? 0 : undefined;
+      let lastRow = -1;
+      for (const statement of node.namedChildren) {
+        if (!statement || statement.type === 'comment') continue;
+        const row = statement.startPosition.row;
+        const startsLine = row !== lastRow && !(node.type === 'block' && row === node.parent?.startPosition.row);
+        lastRow = statement.endPosition.row;
+        if (!startsLine) continue;
+        column ??= statement.startPosition.column;
+        if (statement.startPosition.column !== column) return statement;
+      }
+    }
+    for (const child of node.namedChildren) if (child) pending.push(child);
+  }
+  return undefined;
 }
