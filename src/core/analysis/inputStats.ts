@@ -100,30 +100,21 @@ export function evaluateInput(model: ModelSpec, summary: InputSummary, t: Thresh
     if (constants.length === 0 || constants.length === summary.features) return undefined;
     // Every scaled feature is fine, but some never vary: worth knowing, not a training problem.
     const listed = constants.map((s) => `${s.name} = ${fmt(s.mean)}`).join(', ');
-    return {
-      code: 'input-not-normalized',
-      severity: 'info',
-      layerIndex: null,
-      span: model.layers[0]?.source.span ?? model.span,
-      message:
-        `Constant input feature${constants.length > 1 ? 's' : ''}: ${listed}${summary.constantFeatures > constants.length ? ` (${summary.constantFeatures} constant features in all)` : ''}. ` +
+    return inputFinding(model, 'info',
+      `Constant input feature${constants.length > 1 ? 's' : ''}: ${listed}${summary.constantFeatures > constants.length ? ` (${summary.constantFeatures} constant features in all)` : ''}. ` +
         `A feature that never varies tells the network nothing and only shifts the first layer's pre-activations, like an extra bias; dropping it loses nothing.`,
-      metrics: { constantFeatures: summary.constantFeatures },
-      suggestions: [],
-    };
+      { constantFeatures: summary.constantFeatures });
   }
   const off = summary.worst.filter((s) => offness(s, t) > 1).map((s) => `${s.name} (mean ${fmt(s.mean)}, std ${fmt(s.std)})`);
-  return {
-    code: 'input-not-normalized',
-    severity: 'warning',
-    layerIndex: null,
-    span: model.layers[0]?.source.span ?? model.span,
-    message:
-      `Inputs are not normalised: ${off.join(', ')}${summary.worst.length > off.length ? '' : ''}; across all ${summary.features} features the mean |mean| is ${fmt(summary.meanAbsMean)} and the mean std ${fmt(summary.meanStd)}. ` +
+  return inputFinding(model, 'warning',
+    `Inputs are not normalised: ${off.join(', ')}; across all ${summary.features} features the mean |mean| is ${fmt(summary.meanAbsMean)} and the mean std ${fmt(summary.meanStd)}. ` +
       `Large or off-centre inputs push the first layer's pre-activations far from 0, which saturates sigmoid/tanh and slows learning.`,
-    metrics: { worstMean: worst.mean, worstStd: worst.std, meanAbsMean: summary.meanAbsMean, meanStd: summary.meanStd },
-    suggestions: [],
-  };
+    { worstMean: worst.mean, worstStd: worst.std, meanAbsMean: summary.meanAbsMean, meanStd: summary.meanStd });
+}
+
+/** An `input-not-normalized` finding, placed at the first layer (where the inputs arrive). */
+function inputFinding(model: ModelSpec, severity: Finding['severity'], message: string, metrics: Record<string, number>): Finding {
+  return { code: 'input-not-normalized', severity, layerIndex: null, span: model.layers[0]?.source.span ?? model.span, message, metrics, suggestions: [] };
 }
 
 export type DataTransform = 'standardize' | 'scaleToUnitRange';
