@@ -164,7 +164,33 @@ type Value =
   | { readonly kind: 'reference'; readonly path: readonly string[] }
   /** A call that is not evaluated (layers, initialisers), kept with the scope it appeared in. */
   | { readonly kind: 'call'; readonly node: Node; readonly scope: Scope }
-  | { readonly kind: 'unknown'; readonly node: Node; readonly reason: string };
+  /** A functional-API tensor: the layers applied since its `keras.Input`, newest first. */
+  | { readonly kind: 'tensor'; readonly chain: TensorChain }
+  | {
+      readonly kind: 'unknown';
+      readonly node: Node;
+      readonly reason: string;
+      /** The problem code when the value is refused for an unsupported layer (a merge) rather than a run-time value. */
+      readonly code?: LoadProblemCode;
+      /**
+       * Set when `node` is an argument at the call of a builder function: problems are then
+       * reported there, where the user wrote the value, instead of where the parameter is used.
+       */
+      readonly atCallSite?: boolean;
+    };
+
+/** A persistent list of the layers applied to a functional tensor (cheap to extend in loops). */
+interface TensorChain {
+  readonly layer: LayerCall;
+  readonly previous: TensorChain | undefined;
+  readonly length: number;
+}
+
+function chainToArray(chain: TensorChain): LayerCall[] {
+  const calls: LayerCall[] = [];
+  for (let link: TensorChain | undefined = chain; link; link = link.previous) calls.push(link.layer);
+  return calls.reverse();
+}
 
 const UNBOUND = Symbol('unbound');
 
@@ -310,6 +336,35 @@ class Evaluator {
         return this.evaluateSubscript(node, scope, atOffset);
       case 'call':
         return this.evaluateCall(node, scope, atOffset);
+      // Conditions of `if` statements and loops in model-building code (`if i < depth - 1:`).
+      case 'comparison_operator':
+        return this.evaluateComparison(node, scope, atOffset);
+      case 'not_operator': {
+        const operand = node.childForFieldName('argument');
+        const value = operand ? this.evaluate(operand, scope, atOffset) : unknown(node, 'incomplete expression');
+        const truth = truthiness(value);
+        return truth === undefined ? (value.kind === 'unknown' ? value : unknown(node, `\`${shorten(node.text)}\` is only known at run time`)) : { kind: 'bool', value: !truth };
+      }
+      case 'boolean_operator': {
+        const leftNode = node.childForFieldName('left');
+        const rightNode = node.childForFieldName('right');
+        const operator = node.childForFieldName('operator')?.text;
+        if (!leftNode || !rightNode) return unknown(node, 'incomplete expression');
+        const left = this.evaluate(leftNode, scope, atOffset);
+        const truth = truthiness(left);
+        if (truth === undefined) return left.kind === 'unknown' ? left : unknown(node, `\`${shorten(node.text)}\` is only known at run time`);
+        // Python returns the deciding operand itself, not a bool.
+        if (operator === 'and') return truth ? this.evaluate(rightNode, scope, atOffset) : left;
+        return truth ? left : this.evaluate(rightNode, scope, atOffset);
+      }
+      case 'conditional_expression': {
+        const [whenTrue, condition, whenFalse] = node.namedChildren.filter((c): c is Node => !!c && c.type !== 'comment');
+        if (!whenTrue || !condition || !whenFalse) return unknown(node, 'incomplete expression');
+        const test = this.evaluate(condition, scope, atOffset);
+        const truth = truthiness(test);
+        if (truth === undefined) return test.kind === 'unknown' ? test : unknown(condition, `the condition \`${shorten(condition.text)}\` is only known at run time`);
+        return this.evaluate(truth ? whenTrue : whenFalse, scope, atOffset);
+      }
       default:
         return unknown(node, `\`${shorten(node.text)}\` cannot be evaluated without running the code`);
     }
@@ -353,38 +408,33 @@ class Evaluator {
     if (left.kind === 'unknown') return left;
     const right = this.evaluate(rightNode, scope, atOffset);
     if (right.kind === 'unknown') return right;
-    if (left.kind === 'number' && right.kind === 'number') {
-      const a = left.value;
-      const b = right.value;
-      const result =
-        operator === '+' ? a + b
-        : operator === '-' ? a - b
-        : operator === '*' ? a * b
-        : operator === '/' ? a / b
-        : operator === '//' ? Math.floor(a / b)
-        : operator === '%' ? a - b * Math.floor(a / b)
-        : operator === '**' ? a ** b
-        : Number.NaN;
-      return Number.isFinite(result) ? { kind: 'number', value: result } : unknown(node, `\`${shorten(node.text)}\` has no finite value`);
+    return applyOperator(operator, left, right, node);
+  }
+
+  /** `a < b`, `a == b`, `x in (1, 2)`, chained `0 < i < n`, on numbers, strings, bools and None. */
+  private evaluateComparison(node: Node, scope: Scope, atOffset: number): Value {
+    const operands = node.namedChildren.filter((c): c is Node => !!c && c.type !== 'comment');
+    const operators = node.children.filter((c): c is Node => !!c && !c.isNamed).map((c) => c.text);
+    // `not in` and `is not` are two anonymous tokens each.
+    const merged: string[] = [];
+    for (const token of operators) {
+      const last = merged[merged.length - 1];
+      if ((token === 'in' && last === 'not') || (token === 'not' && last === 'is')) merged[merged.length - 1] = `${last} ${token}`;
+      else merged.push(token);
     }
-    if (operator === '+' && left.kind === 'sequence' && right.kind === 'sequence') {
-      return { kind: 'sequence', items: [...left.items, ...right.items] };
-    }
-    if (operator === '+' && left.kind === 'string' && right.kind === 'string') {
-      return { kind: 'string', value: left.value + right.value };
-    }
-    if (operator === '*') {
-      // `[Dense(256)] * 3` repeats the same layer object in Python; the model is read as three
-      // layers (the user's evident intent), all sharing the one call's source span.
-      const sequence = left.kind === 'sequence' ? left : right.kind === 'sequence' ? right : undefined;
-      const count = left.kind === 'number' ? left : right.kind === 'number' ? right : undefined;
-      if (sequence && count && Number.isInteger(count.value) && sequence.items.length * count.value <= MAX_SEQUENCE) {
-        const items: Value[] = [];
-        for (let i = 0; i < count.value; i++) items.push(...sequence.items);
-        return { kind: 'sequence', items };
+    if (merged.length !== operands.length - 1) return unknown(node, `\`${shorten(node.text)}\` cannot be evaluated without running the code`);
+    let left = this.evaluate(operands[0], scope, atOffset);
+    for (let i = 0; i < merged.length; i++) {
+      const right = this.evaluate(operands[i + 1], scope, atOffset);
+      const result = compareValues(merged[i], left, right);
+      if (result === undefined) {
+        const culprit = left.kind === 'unknown' ? left : right.kind === 'unknown' ? right : undefined;
+        return culprit ?? unknown(node, `\`${shorten(node.text)}\` is only known at run time`);
       }
+      if (!result) return { kind: 'bool', value: false };
+      left = right;
     }
-    return unknown(node, `\`${shorten(node.text)}\` cannot be evaluated without running the code`);
+    return { kind: 'bool', value: true };
   }
 
   private evaluateItems(node: Node, scope: Scope, atOffset: number): Value {
@@ -460,12 +510,107 @@ class Evaluator {
         return { kind: 'number', value: builtin === 'int' ? Math.trunc(numbers[0]) : numbers[0] };
       }
       if ((builtin === 'list' || builtin === 'tuple') && values.length === 1 && values[0]?.kind === 'sequence') return values[0];
+      // The helpers model-building loops iterate with: `for i, units in enumerate(WIDTHS)`.
+      if (builtin === 'len' && values.length === 1 && (values[0]?.kind === 'sequence' || values[0]?.kind === 'string')) {
+        const measured = values[0];
+        return { kind: 'number', value: measured.kind === 'sequence' ? measured.items.length : measured.value.length };
+      }
+      if (builtin === 'reversed' && values.length === 1 && values[0]?.kind === 'sequence') return { kind: 'sequence', items: [...values[0].items].reverse() };
+      if (builtin === 'enumerate' && values.length >= 1 && values.length <= 2 && values[0]?.kind === 'sequence' && (values.length === 1 || numbers[1] !== undefined)) {
+        const first = numbers[1] ?? 0;
+        return { kind: 'sequence', items: values[0].items.map((item, i) => ({ kind: 'sequence' as const, items: [{ kind: 'number' as const, value: first + i }, item] })) };
+      }
+      if (builtin === 'zip' && values.length >= 1 && values.every((v) => v?.kind === 'sequence')) {
+        const lists = values.map((v) => (v?.kind === 'sequence' ? v.items : []));
+        const length = Math.min(...lists.map((list) => list.length));
+        return { kind: 'sequence', items: Array.from({ length }, (_, i) => ({ kind: 'sequence' as const, items: lists.map((list) => list[i]) })) };
+      }
       if ((builtin === 'min' || builtin === 'max') && numbers.length >= 2 && numbers.every((n) => n !== undefined)) {
         const list = numbers as number[];
         return { kind: 'number', value: builtin === 'min' ? Math.min(...list) : Math.max(...list) };
       }
     }
     return { kind: 'call', node, scope };
+  }
+}
+
+/** A binary operator on two evaluated operands (also used for augmented assignments `x //= 2`). */
+function applyOperator(operator: string, left: Value, right: Value, node: Node): Value {
+  if (left.kind === 'number' && right.kind === 'number') {
+    const a = left.value;
+    const b = right.value;
+    const result =
+      operator === '+' ? a + b
+      : operator === '-' ? a - b
+      : operator === '*' ? a * b
+      : operator === '/' ? a / b
+      : operator === '//' ? Math.floor(a / b)
+      : operator === '%' ? a - b * Math.floor(a / b)
+      : operator === '**' ? a ** b
+      : Number.NaN;
+    return Number.isFinite(result) ? { kind: 'number', value: result } : unknown(node, `\`${shorten(node.text)}\` has no finite value`);
+  }
+  if (operator === '+' && left.kind === 'sequence' && right.kind === 'sequence') {
+    return { kind: 'sequence', items: [...left.items, ...right.items] };
+  }
+  if (operator === '+' && left.kind === 'string' && right.kind === 'string') {
+    return { kind: 'string', value: left.value + right.value };
+  }
+  if (operator === '*') {
+    // `[Dense(256)] * 3` repeats the same layer object in Python; the model is read as three
+    // layers (the user's evident intent), all sharing the one call's source span.
+    const sequence = left.kind === 'sequence' ? left : right.kind === 'sequence' ? right : undefined;
+    const count = left.kind === 'number' ? left : right.kind === 'number' ? right : undefined;
+    if (sequence && count && Number.isInteger(count.value) && sequence.items.length * count.value <= MAX_SEQUENCE) {
+      const items: Value[] = [];
+      for (let i = 0; i < count.value; i++) items.push(...sequence.items);
+      return { kind: 'sequence', items };
+    }
+  }
+  return unknown(node, `\`${shorten(node.text)}\` cannot be evaluated without running the code`);
+}
+
+/** A comparison on constants; undefined when either side is not a constant that can be compared. */
+function compareValues(operator: string, left: Value, right: Value): boolean | undefined {
+  const scalar = (value: Value): number | string | boolean | null | undefined =>
+    value.kind === 'number' || value.kind === 'string' || value.kind === 'bool' ? value.value : value.kind === 'none' ? null : undefined;
+  if (operator === 'in' || operator === 'not in') {
+    const needle = scalar(left);
+    if (needle === undefined) return undefined;
+    let found: boolean | undefined;
+    if (right.kind === 'sequence') {
+      const items = right.items.map(scalar);
+      if (items.some((item) => item === undefined)) return undefined;
+      found = items.includes(needle);
+    } else if (right.kind === 'string' && typeof needle === 'string') {
+      found = right.value.includes(needle);
+    }
+    if (found === undefined) return undefined;
+    return operator === 'in' ? found : !found;
+  }
+  const a = scalar(left);
+  const b = scalar(right);
+  if (a === undefined || b === undefined) return undefined;
+  switch (operator) {
+    case '==':
+    case 'is':
+      return a === b;
+    case '!=':
+    case 'is not':
+      return a !== b;
+  }
+  if (typeof a !== typeof b || a === null || b === null) return undefined;
+  switch (operator) {
+    case '<':
+      return a < b;
+    case '<=':
+      return a <= b;
+    case '>':
+      return a > b;
+    case '>=':
+      return a >= b;
+    default:
+      return undefined;
   }
 }
 
@@ -511,6 +656,8 @@ function describeValue(value: Value): string {
       return `\`${shorten(value.node.text)}\``;
     case 'unknown':
       return `\`${shorten(value.node.text)}\``;
+    case 'tensor':
+      return 'a tensor';
   }
 }
 
@@ -554,6 +701,52 @@ const LAYER_CLASSES: ReadonlyMap<string, { readonly key: LayerClassKey; readonly
   ['ELU', { key: 'elu', autoName: 'elu' }],
   ['Softmax', { key: 'softmax', autoName: 'softmax' }],
 ]);
+
+const CONV_PARAMETERS = [
+  'filters', 'kernel_size', 'strides', 'padding', 'data_format', 'dilation_rate',
+  // `groups` was added in TF 2.3 between `dilation_rate` and `activation`; Keras 3 kept it.
+  'groups', 'activation', 'use_bias', 'kernel_initializer', 'bias_initializer',
+  'kernel_regularizer', 'bias_regularizer', 'activity_regularizer', 'kernel_constraint', 'bias_constraint',
+] as const;
+const POOLING_PARAMETERS = ['pool_size', 'strides', 'padding', 'data_format'] as const;
+const GLOBAL_POOLING_PARAMETERS = ['data_format', 'keepdims'] as const;
+
+/**
+ * The positional parameters of each layer class, in the order of the Keras 2.x (TF ≥ 2.3) and
+ * Keras 3 signatures (they agree on these). Positional arguments are matched to these names, so
+ * `Dense(64, "relu")` reads its activation; arguments past the end are refused, not ignored.
+ */
+const POSITIONAL_PARAMETERS: Readonly<Record<LayerClassKey, readonly string[]>> = {
+  // Keras 2 and 3 order Input's later parameters differently; those must be given by keyword.
+  input: ['shape', 'batch_size'],
+  dense: [
+    'units', 'activation', 'use_bias', 'kernel_initializer', 'bias_initializer',
+    'kernel_regularizer', 'bias_regularizer', 'activity_regularizer', 'kernel_constraint', 'bias_constraint',
+  ],
+  conv1d: CONV_PARAMETERS,
+  conv2d: CONV_PARAMETERS,
+  flatten: ['data_format'],
+  dropout: ['rate', 'noise_shape', 'seed'],
+  batchNorm: [
+    'axis', 'momentum', 'epsilon', 'center', 'scale', 'beta_initializer', 'gamma_initializer',
+    'moving_mean_initializer', 'moving_variance_initializer', 'beta_regularizer', 'gamma_regularizer',
+    'beta_constraint', 'gamma_constraint',
+  ],
+  maxPool1d: POOLING_PARAMETERS,
+  maxPool2d: POOLING_PARAMETERS,
+  avgPool1d: POOLING_PARAMETERS,
+  avgPool2d: POOLING_PARAMETERS,
+  globalAvgPool1d: GLOBAL_POOLING_PARAMETERS,
+  globalAvgPool2d: GLOBAL_POOLING_PARAMETERS,
+  globalMaxPool2d: GLOBAL_POOLING_PARAMETERS,
+  activationLayer: ['activation'],
+  relu: ['max_value', 'negative_slope', 'threshold'],
+  // Keras 2 calls it `alpha`, Keras 3 `negative_slope`; it is the only positional one either way.
+  leakyRelu: ['negative_slope'],
+  prelu: ['alpha_initializer', 'alpha_regularizer', 'alpha_constraint', 'shared_axes'],
+  elu: ['alpha'],
+  softmax: ['axis'],
+};
 
 /**
  * Keras layers that keep the shape of their input: skipped (with a problem) without making the
@@ -654,6 +847,8 @@ function normaliseInitializerName(name: string): string {
 interface Arguments {
   readonly positional: readonly Node[];
   readonly keyword: ReadonlyMap<string, { readonly argument: Node; readonly value: Node }>;
+  /** `*args` / `**kwargs` arguments: what they pass is only known at run time. */
+  readonly splats: readonly Node[];
 }
 
 /** Raised while building a model when it cannot be trained soundly; the model is dropped. */
@@ -695,8 +890,87 @@ interface ModelSite {
   /** The block and the statement after which `<target>.add(...)` calls are collected. */
   readonly addChain?: { readonly target: string; readonly statement: Node; readonly block: Node };
   readonly scope: Scope;
-  /** Functional (`keras.Model(inputs, outputs)`) and subclassed models collect their layers themselves. */
-  readonly collect?: () => CollectedLayers;
+  /** A call of the builder function the site is in that Python would reject (a missing argument…). */
+  readonly invocationError?: { readonly message: string; readonly node: Node };
+  /** Functional (`keras.Model(inputs, outputs)`) and subclassed models collect their layers themselves, given the site's scope. */
+  readonly collect?: (scope: Scope) => CollectedLayers;
+}
+
+/** One distinct call of a builder function: the scope its body runs in for that call. */
+interface Invocation {
+  readonly scope: Scope;
+  readonly error?: { readonly message: string; readonly node: Node };
+  /** `small = build(16)` → small: names the model when the function is called several times. */
+  readonly assignedTo?: string;
+}
+
+/** Distinct calls of one builder function read at most (each is a model); the rest are ignored. */
+const MAX_INVOCATIONS = 16;
+/** How many callers up (`main(64)` → `build(width)`) call-site arguments are followed. */
+const MAX_CALL_DEPTH = 3;
+
+interface FunctionParameter {
+  readonly name: string;
+  readonly node: Node;
+  readonly defaultNode?: Node;
+  readonly kind: 'positionalOnly' | 'positional' | 'keywordOnly' | 'varargs' | 'varkw';
+}
+
+/** A function's parameters in order, with how Python lets a call give them. */
+function parametersOf(fn: Node): FunctionParameter[] {
+  const parameters: FunctionParameter[] = [];
+  let keywordOnly = false;
+  for (const parameter of fn.childForFieldName('parameters')?.namedChildren ?? []) {
+    if (!parameter || parameter.type === 'comment') continue;
+    if (parameter.type === 'positional_separator') {
+      // Everything before `/` can only be given by position.
+      for (let i = 0; i < parameters.length; i++) if (parameters[i].kind === 'positional') parameters[i] = { ...parameters[i], kind: 'positionalOnly' };
+      continue;
+    }
+    if (parameter.type === 'keyword_separator') {
+      keywordOnly = true;
+      continue;
+    }
+    if (parameter.type === 'list_splat_pattern' || parameter.type === 'dictionary_splat_pattern') {
+      const nameNode = parameter.namedChildren.find((child) => child?.type === 'identifier');
+      if (nameNode) parameters.push({ name: nameNode.text, node: parameter, kind: parameter.type === 'list_splat_pattern' ? 'varargs' : 'varkw' });
+      if (parameter.type === 'list_splat_pattern') keywordOnly = true;
+      continue;
+    }
+    const nameNode = parameter.type === 'identifier' ? parameter : (parameter.childForFieldName('name') ?? parameter.firstNamedChild);
+    if (!nameNode || nameNode.type !== 'identifier') continue;
+    parameters.push({ name: nameNode.text, node: nameNode, defaultNode: parameter.childForFieldName('value') ?? undefined, kind: keywordOnly ? 'keywordOnly' : 'positional' });
+  }
+  return parameters;
+}
+
+/** Identifies a bound value, so that calls with the same arguments give one model. */
+function valueKey(value: Value): string {
+  switch (value.kind) {
+    case 'number':
+    case 'string':
+    case 'bool':
+      return `${value.kind}:${JSON.stringify(value.value)}`;
+    case 'none':
+      return 'none';
+    case 'sequence':
+      return `[${value.items.map(valueKey).join(',')}]`;
+    case 'reference':
+      return `ref:${value.path.join('.')}`;
+    case 'call':
+      return `call:${value.node.id}`;
+    case 'tensor':
+      return `tensor:${value.chain.layer.node.id}`;
+    case 'unknown':
+      return `unknown:${value.node.id}:${value.reason}`;
+  }
+}
+
+/** `small = build(16)` → small. */
+function assignedName(call: Node): string | undefined {
+  const parent = skipParentheses(call.parent);
+  const left = parent?.type === 'assignment' ? parent.childForFieldName('left') : undefined;
+  return left?.type === 'identifier' ? left.text : undefined;
 }
 
 class KerasFileLoader {
@@ -706,6 +980,9 @@ class KerasFileLoader {
   /** Keyed by node id: tree-sitter returns a new wrapper object for every access. */
   private readonly functionScopes = new Map<number, Scope>();
   private readonly fileProblems: LoadProblem[] = [];
+  private imageDataFormatCalls: { call: Node; node: Node; value: string | undefined }[] | undefined;
+  /** Keyed by function node id: the distinct calls of each builder function. */
+  private readonly invocationCache = new Map<number, Invocation[]>();
 
   constructor(
     private readonly text: string,
@@ -760,7 +1037,7 @@ class KerasFileLoader {
       sites.push(this.describeSite(call));
     }
     sites.push(...findFunctionalSites(this), ...findSubclassSites(this));
-    return sites.sort((a, b) => a.spanNode.startIndex - b.spanNode.startIndex);
+    return sites.flatMap((site) => this.perInvocation(site)).sort((a, b) => a.spanNode.startIndex - b.spanNode.startIndex);
   }
 
   /** Exposed to the functional / subclassed readers (kerasFunctional section below). */
@@ -772,7 +1049,7 @@ class KerasFileLoader {
     return this.imports;
   }
 
-  siteFor(call: Node, collect: () => CollectedLayers, spanNode?: Node, name?: string): ModelSite {
+  siteFor(call: Node, collect: (scope: Scope) => CollectedLayers, spanNode?: Node, name?: string): ModelSite {
     const site = this.describeSite(call);
     return { call, name: name ?? site.name, spanNode: spanNode ?? call, scope: site.scope, collect };
   }
@@ -815,26 +1092,161 @@ class KerasFileLoader {
     if (!scope) {
       const parameters = new Map<string, Value>();
       const fnName = fn.childForFieldName('name')?.text ?? 'the function';
-      for (const parameter of fn.childForFieldName('parameters')?.namedChildren ?? []) {
-        if (!parameter) continue;
-        const nameNode =
-          parameter.type === 'identifier' ? parameter : (parameter.childForFieldName('name') ?? parameter.firstNamedChild);
-        if (!nameNode || nameNode.type !== 'identifier') continue;
-        const defaultNode = parameter.childForFieldName('value');
+      for (const parameter of parametersOf(fn)) {
         // A parameter's default is what the function builds when called without it: read it.
         parameters.set(
-          nameNode.text,
-          defaultNode
-            ? this.evaluator.evaluate(defaultNode, this.moduleScope)
-            : unknown(nameNode, `\`${nameNode.text}\` is a parameter of \`${fnName}\`, known only at run time`),
+          parameter.name,
+          parameter.defaultNode
+            ? this.evaluator.evaluate(parameter.defaultNode, this.moduleScope)
+            : unknown(parameter.node, `\`${parameter.name}\` is a parameter of \`${fnName}\`, known only at run time`),
         );
       }
-      const body = fn.childForFieldName('body');
-      const withParameters = new ValueScope(this.scopeAt(fn), parameters);
-      scope = body ? new AssignmentScope(this.evaluator, withParameters, body, false) : withParameters;
+      scope = this.functionScope(fn, parameters);
       this.functionScopes.set(fn.id, scope);
     }
     return scope;
+  }
+
+  /** The names in effect in a function's body, given its parameters' values. */
+  private functionScope(fn: Node, parameters: ReadonlyMap<string, Value>): Scope {
+    const body = fn.childForFieldName('body');
+    const withParameters = new ValueScope(this.scopeAt(fn), parameters);
+    return body ? new AssignmentScope(this.evaluator, withParameters, body, false) : withParameters;
+  }
+
+  // #endregion
+
+  // #region Builder functions called with arguments
+
+  /**
+   * One model per distinct call of the builder function a site is in (`model = build(7, width=16)`),
+   * read with the call's arguments bound to the parameters; a function never called keeps its
+   * defaults (the site as is). Classes and methods are not expanded.
+   */
+  private perInvocation(site: ModelSite): ModelSite[] {
+    if (site.call.type === 'class_definition') return [site];
+    const fn = ancestorOfType(site.call, 'function_definition');
+    if (!fn) return [site];
+    const invocations = this.invocationsOf(fn, 0);
+    if (invocations.length === 0) return [site];
+    return invocations.map((invocation) => ({
+      ...site,
+      scope: invocation.scope,
+      name: invocations.length > 1 ? (invocation.assignedTo ?? site.name) : site.name,
+      invocationError: invocation.error,
+    }));
+  }
+
+  /** A call that builds a Keras object (a layer, an initialiser) rather than computing a run-time value (`int(sys.argv[1])`). */
+  private isKerasObjectCall(call: Node): boolean {
+    const callee = call.childForFieldName('function');
+    const parts = callee && dottedParts(callee);
+    if (!parts) return false;
+    if (this.imports.has(parts[0])) return resolvePath(parts, this.imports).keras;
+    const name = parts[parts.length - 1];
+    return LAYER_CLASSES.has(name) || SHAPE_PRESERVING_LAYERS.has(name) || INITIALIZER_IDENTIFIERS.has(normaliseInitializerName(name));
+  }
+
+  /** The distinct calls of a module-level function in this file, each with the scope its body runs in. */
+  private invocationsOf(fn: Node, depth: number): Invocation[] {
+    const cached = depth === 0 ? this.invocationCache.get(fn.id) : undefined;
+    if (cached) return cached;
+    const name = fn.childForFieldName('name')?.text;
+    // Methods are called through `self.` / an instance, with `self` shifting the positions: not followed.
+    const isMethod = ancestorOfType(fn, 'class_definition') !== undefined;
+    const invocations: Invocation[] = [];
+    if (name && !isMethod) {
+      const seen = new Set<string>();
+      for (const call of this.root.descendantsOfType('call')) {
+        if (!call || invocations.length >= MAX_INVOCATIONS) continue;
+        const callee = call.childForFieldName('function');
+        if (callee?.type !== 'identifier' || callee.text !== name) continue;
+        // Recursive calls inside the function itself do not create the model.
+        if (fn.startIndex <= call.startIndex && call.endIndex <= fn.endIndex) continue;
+        const caller = ancestorOfType(call, 'function_definition');
+        const callerInvocations = caller && depth < MAX_CALL_DEPTH ? this.invocationsOf(caller, depth + 1) : [];
+        const callerScopes = callerInvocations.length > 0 ? callerInvocations.map((invocation) => invocation.scope) : [this.scopeAt(call)];
+        for (const callerScope of callerScopes) {
+          const bound = this.bindCall(fn, name, call, this.interpreterAt(call, callerScope).scope());
+          const key = 'error' in bound ? `error:${call.id}` : [...bound.parameters.values()].map(valueKey).join('|');
+          if (seen.has(key)) continue;
+          seen.add(key);
+          invocations.push({
+            scope: this.functionScope(fn, 'error' in bound ? new Map() : bound.parameters),
+            error: 'error' in bound ? bound.error : undefined,
+            assignedTo: assignedName(call),
+          });
+        }
+      }
+    }
+    if (depth === 0) this.invocationCache.set(fn.id, invocations);
+    return invocations;
+  }
+
+  /**
+   * Binds a call's arguments to a function's parameters as Python does: positional, then
+   * keyword, then defaults. A call Python would reject (too many arguments, an unknown keyword,
+   * a missing one) is an error at the call; a value only known at run time is bound as unknown
+   * at the argument, so a model that needs it is refused there.
+   */
+  private bindCall(fn: Node, fnName: string, call: Node, callerScope: Scope): { parameters: Map<string, Value> } | { error: { message: string; node: Node } } {
+    const parameters = parametersOf(fn);
+    const args = this.arguments(call);
+    const callText = `\`${shorten(call.text)}\` (line ${this.span(call).start.line})`;
+    const bound = new Map<string, Value>();
+    const fromArgument = (parameter: string, node: Node): Value => {
+      const value = this.evaluator.evaluate(node, callerScope);
+      const runTime =
+        value.kind === 'unknown' ? value.reason
+        // A plain name that is not an import (a loop variable, `args.width`) is a run-time value.
+        : value.kind === 'reference' && !this.imports.has(value.path[0]) ? `\`${value.path.join('.')}\` is only known at run time`
+        : value.kind === 'call' && !this.isKerasObjectCall(value.node) ? `\`${shorten(value.node.text)}\` is computed at run time`
+        : undefined;
+      if (runTime === undefined) return value;
+      return { kind: 'unknown', node, reason: `\`${parameter}\` is given \`${shorten(node.text)}\` by the call ${callText}, which cannot be evaluated statically: ${runTime}`, atCallSite: true };
+    };
+
+    const positionalParameters = parameters.filter((p) => p.kind === 'positional' || p.kind === 'positionalOnly');
+    const extraPositional: Value[] = [];
+    args.positional.forEach((node, i) => {
+      const parameter = positionalParameters[i];
+      if (parameter) bound.set(parameter.name, fromArgument(parameter.name, node));
+      else extraPositional.push(fromArgument('*args', node));
+    });
+    const varargs = parameters.find((p) => p.kind === 'varargs');
+    if (extraPositional.length > 0) {
+      if (!varargs) {
+        return { error: { message: `the call ${callText} passes ${args.positional.length} positional arguments, but \`${fnName}\` takes ${positionalParameters.length}.`, node: args.positional[positionalParameters.length] } };
+      }
+      bound.set(varargs.name, { kind: 'sequence', items: extraPositional });
+    }
+    const varkw = parameters.find((p) => p.kind === 'varkw');
+    for (const [keyword, { argument, value }] of args.keyword) {
+      const parameter = parameters.find((p) => p.name === keyword && (p.kind === 'positional' || p.kind === 'keywordOnly'));
+      if (!parameter) {
+        if (varkw) continue;
+        return { error: { message: `the call ${callText} passes \`${keyword}=\`, but \`${fnName}\` has no such parameter.`, node: argument } };
+      }
+      if (bound.has(keyword)) return { error: { message: `the call ${callText} gives \`${keyword}\` twice (by position and by keyword).`, node: argument } };
+      bound.set(keyword, fromArgument(keyword, value));
+    }
+    const splat = args.splats[0];
+    for (const parameter of parameters) {
+      if (bound.has(parameter.name)) continue;
+      if (splat) {
+        const reason = `\`${parameter.name}\` may be given by \`${shorten(splat.text)}\` in the call ${callText}, which is only known at run time`;
+        bound.set(parameter.name, { kind: 'unknown', node: splat, reason, atCallSite: true });
+      } else if (parameter.defaultNode) {
+        bound.set(parameter.name, this.evaluator.evaluate(parameter.defaultNode, this.moduleScope));
+      } else if (parameter.kind === 'varargs') {
+        bound.set(parameter.name, { kind: 'sequence', items: [] });
+      } else if (parameter.kind === 'varkw') {
+        bound.set(parameter.name, unknown(parameter.node, `\`**${parameter.name}\` holds keyword arguments that are not read`));
+      } else {
+        return { error: { message: `the call ${callText} does not give \`${parameter.name}\`, a parameter of \`${fnName}\` without a default.`, node: call } };
+      }
+    }
+    return { parameters: bound };
   }
 
   // #endregion
@@ -845,22 +1257,27 @@ class KerasFileLoader {
     if (site.call.hasError || site.spanNode.hasError) {
       throw new UnsoundModel('parse-error', 'its definition contains a syntax error.', site.call);
     }
+    if (site.invocationError) throw new UnsoundModel('parse-error', site.invocationError.message, site.invocationError.node);
     const problems: LoadProblem[] = [];
     const calls: LayerCall[] = [];
     let buildShape: { value: Value; node: Node } | undefined;
 
     let commentShape: CollectedLayers['commentShape'];
-    const listNode = site.collect ? undefined : this.layerListArgument(site.call);
-    if (listNode) calls.push(...this.layerCallsOf(listNode, site.scope));
     if (site.collect) {
-      const collected = site.collect();
+      const collected = site.collect(site.scope);
       calls.push(...collected.calls);
       buildShape = collected.buildShape;
       commentShape = collected.commentShape;
-    } else if (site.addChain) {
-      const chain = this.collectAddChain(site.addChain, site.scope);
-      calls.push(...chain.calls);
-      buildShape = chain.buildShape;
+    } else {
+      // The layer list and the `.add` calls are read with the names in effect where they are written.
+      const state = this.interpreterAt(site.call, site.scope);
+      const listNode = this.layerListArgument(site.call);
+      if (listNode) calls.push(...this.layerCallsOf(listNode, state.scope()));
+      if (site.addChain) {
+        const chain = this.collectAddChain(site.addChain, state);
+        calls.push(...chain.calls);
+        buildShape = chain.buildShape;
+      }
     }
 
     const builder = new LayerListBuilder(this, problems);
@@ -883,6 +1300,7 @@ class KerasFileLoader {
       );
     }
     checkShapes(builder.inputShape, builder.layers, builder.layerNodes);
+    checkAxes(builder.inputShape, builder.layers, builder.axisChecks);
     return {
       name,
       format: 'keras-python',
@@ -919,90 +1337,45 @@ class KerasFileLoader {
     throw new UnsoundModel('parse-error', `a layer cannot be read statically: ${reason}.`, node);
   }
 
-  /** Follows `<target>.add(...)`, `for` loops over known sequences and `<target>.build(...)`. */
+  /** Follows `<target>.add(...)`, `<target>.pop()` and `<target>.build(...)` through the statements after the chain's start. */
   private collectAddChain(
     chain: { target: string; statement: Node; block: Node },
-    scope: Scope,
+    state: StatementInterpreter,
   ): { calls: LayerCall[]; buildShape?: { value: Value; node: Node } } {
     const calls: LayerCall[] = [];
     let buildShape: { value: Value; node: Node } | undefined;
-    let reassigned = false;
-
-    const visit = (statements: readonly Node[], currentScope: Scope): void => {
-      for (const statement of statements) {
-        if (reassigned) return;
-        if (statement.type === 'expression_statement') {
-          const expression = statement.firstNamedChild;
-          if (expression?.type === 'assignment' && expression.childForFieldName('left')?.text === chain.target) {
-            reassigned = true;
-            return;
-          }
-          const method = expression?.type === 'call' ? this.methodCallOn(expression, chain.target) : undefined;
-          if (!method || !expression) continue;
-          if (statement.hasError) throw new UnsoundModel('parse-error', 'a layer added to it contains a syntax error.', statement);
-          const args = this.arguments(expression);
-          if (method === 'add') {
-            const layerNode = args.keyword.get('layer')?.value ?? args.positional[0];
-            if (!layerNode) continue;
-            calls.push(this.asLayerCall(this.evaluator.evaluate(layerNode, currentScope), layerNode));
-          } else if (method === 'build') {
-            const shapeNode = args.keyword.get('input_shape')?.value ?? args.positional[0];
-            if (shapeNode) buildShape = { value: this.evaluator.evaluate(shapeNode, currentScope), node: shapeNode };
-          }
-        } else if (statement.type === 'for_statement' && this.mentionsAdd(statement, chain.target)) {
-          const target = statement.childForFieldName('left');
-          const iterableNode = statement.childForFieldName('right');
-          const body = statement.childForFieldName('body');
-          if (!target || !iterableNode || !body) continue;
-          const iterable = this.evaluator.evaluate(iterableNode, currentScope);
-          if (iterable.kind !== 'sequence') {
-            throw new UnsoundModel('parse-error', `the loop over \`${shorten(iterableNode.text)}\` that adds layers is only known at run time.`, iterableNode);
-          }
-          for (const element of iterable.items) {
-            const bindings = bindTarget(target, element);
-            if (!bindings) throw new UnsoundModel('parse-error', 'only simple loop variables are read.', target);
-            visit(namedStatements(body), new ValueScope(currentScope, bindings));
-          }
-        } else if (statement.type === 'if_statement' && this.mentionsAdd(statement, chain.target)) {
-          const condition = statement.childForFieldName('condition');
-          const value = condition ? this.evaluator.evaluate(condition, currentScope) : undefined;
-          const truth = value && truthiness(value);
-          if (truth === undefined) {
-            throw new UnsoundModel('parse-error', `layers are added under a condition (\`${shorten(condition?.text ?? '')}\`) that is only known at run time.`, statement);
-          }
-          if (truth) {
-            const body = statement.childForFieldName('consequence');
-            if (body) visit(namedStatements(body), currentScope);
-          } else {
-            const alternative = statement.childForFieldName('alternative');
-            const body = alternative?.type === 'else_clause' ? alternative.childForFieldName('body') : undefined;
-            if (alternative && !body) {
-              throw new UnsoundModel('parse-error', '`elif` chains that add layers are not read.', alternative);
-            }
-            if (body) visit(namedStatements(body), currentScope);
-          }
-        } else if (statement.type === 'with_statement') {
-          const body = statement.childForFieldName('body');
-          if (body) visit(namedStatements(body), currentScope);
-        }
-      }
-    };
-
     const siblings = namedStatements(chain.block);
     const start = siblings.findIndex((statement) => statement.startIndex >= chain.statement.endIndex);
-    if (start >= 0) visit(siblings.slice(start), scope);
+    if (start < 0) return { calls };
+    state.followAddChain(
+      {
+        target: chain.target,
+        add: (layerNode, scope) => calls.push(this.asLayerCall(this.evaluator.evaluate(layerNode, scope), layerNode)),
+        build: (shapeNode, scope) => {
+          buildShape = { value: this.evaluator.evaluate(shapeNode, scope), node: shapeNode };
+        },
+        pop: (call) => {
+          if (!calls.pop()) throw new UnsoundModel('parse-error', '`pop()` removes a layer from an empty model.', call);
+        },
+      },
+      siblings.slice(start),
+    );
     return { calls, buildShape };
   }
 
-  private methodCallOn(call: Node, target: string): string | undefined {
-    const callee = call.childForFieldName('function');
-    if (callee?.type !== 'attribute') return undefined;
-    if (callee.childForFieldName('object')?.text !== target) return undefined;
-    return callee.childForFieldName('attribute')?.text;
+  /** The statements before a model's definition, run: the names (and loop variables) in effect there. */
+  interpreterAt(node: Node, scope: Scope): StatementInterpreter {
+    const state = new StatementInterpreter(this, scope);
+    state.runUntil(namedStatements(executionRoot(node, this.root)), node);
+    return state;
   }
 
-  private mentionsAdd(statement: Node, target: string): boolean {
-    return statement.descendantsOfType('call').some((call) => !!call && this.methodCallOn(call, target) === 'add');
+  /** True when a function of this file named `name` calls `.add(...)` on something (a helper that adds layers). */
+  functionAddsLayers(name: string): boolean {
+    return this.root.descendantsOfType('function_definition').some((fn) => {
+      if (fn?.childForFieldName('name')?.text !== name) return false;
+      return fn.descendantsOfType('call').some((call) => call?.childForFieldName('function')?.type === 'attribute' && call.childForFieldName('function')?.childForFieldName('attribute')?.text === 'add');
+    });
   }
 
   // #endregion
@@ -1012,17 +1385,20 @@ class KerasFileLoader {
   arguments(call: Node): Arguments {
     const positional: Node[] = [];
     const keyword = new Map<string, { argument: Node; value: Node }>();
+    const splats: Node[] = [];
     for (const argument of call.childForFieldName('arguments')?.namedChildren ?? []) {
       if (!argument || argument.type === 'comment') continue;
       if (argument.type === 'keyword_argument') {
         const name = argument.childForFieldName('name')?.text;
         const value = argument.childForFieldName('value');
         if (name && value) keyword.set(name, { argument, value });
+      } else if (argument.type === 'list_splat' || argument.type === 'dictionary_splat') {
+        splats.push(argument);
       } else {
         positional.push(argument);
       }
     }
-    return { positional, keyword };
+    return { positional, keyword, splats };
   }
 
   /** The Keras class a call constructs, or what it is called when it is not a known layer. */
@@ -1036,6 +1412,33 @@ class KerasFileLoader {
 
   evaluate(node: Node, scope: Scope): Value {
     return this.evaluator.evaluate(node, scope);
+  }
+
+  /**
+   * The `set_image_data_format(...)` call in effect for a layer: the last one before it in the
+   * file; when none precedes it (a builder function defined above a module-level call), any call
+   * that does not set channels_last, since it may run before the function. Undefined when the
+   * file never calls it.
+   */
+  imageDataFormatAt(layer: Node): { call: Node; node: Node; value: string | undefined } | undefined {
+    this.imageDataFormatCalls ??= this.findImageDataFormatCalls();
+    const before = this.imageDataFormatCalls.filter((entry) => entry.call.endIndex <= layer.startIndex);
+    if (before.length > 0) return before[before.length - 1];
+    return this.imageDataFormatCalls.find((entry) => entry.value !== 'channels_last');
+  }
+
+  private findImageDataFormatCalls(): { call: Node; node: Node; value: string | undefined }[] {
+    const found: { call: Node; node: Node; value: string | undefined }[] = [];
+    for (const call of this.root.descendantsOfType('call')) {
+      const callee = call?.childForFieldName('function');
+      const parts = callee && dottedParts(callee);
+      if (!call || !parts || parts[parts.length - 1] !== 'set_image_data_format' || !resolvePath(parts, this.imports).keras) continue;
+      const args = this.arguments(call);
+      const node = args.keyword.get('data_format')?.value ?? args.positional[0] ?? call;
+      const value = this.evaluator.evaluate(node, this.scopeAt(call));
+      found.push({ call, node, value: value.kind === 'string' ? value.value.toLowerCase() : undefined });
+    }
+    return found;
   }
 
   span(node: Node): SourceSpan {
@@ -1083,10 +1486,504 @@ class KerasFileLoader {
 
 // #endregion
 
+// #region Interpreting the statements that build a model
+
+/** Why a run of statements stopped early; `unknown`: a break/continue under a run-time condition. */
+type Jump = 'break' | 'continue' | 'return' | 'stop' | 'unknown';
+
+/** What an add-chain (`model = Sequential()` then `model.add(...)`) does with the calls on its variable. */
+interface AddChainHooks {
+  readonly target: string;
+  add(layer: Node, scope: Scope): void;
+  build(shape: Node, scope: Scope): void;
+  pop(call: Node): void;
+}
+
+/**
+ * Statements executed per model at most (loop iterations count each time). Past it the model is
+ * refused with a position rather than read for an unbounded time.
+ */
+const MAX_INTERPRETED_STATEMENTS = 20_000;
+
+/** List methods that change a list in a way that is not modelled (append and extend are). */
+const LIST_MUTATORS = new Set(['insert', 'pop', 'remove', 'clear', 'reverse', 'sort']);
+
+/**
+ * Runs the statements of a function body (or the module) that come before a model's definition,
+ * statically: assignments, augmented assignments, `list.append(...)`, `for` loops over known
+ * sequences (unrolled, with the loop variable bound), `if` on known conditions, `break` and
+ * `continue`. Functional-API tensors (`x = layers.Dense(64)(x)`) become `tensor` values carrying
+ * their layer chain. What cannot be run statically (a `while` loop, a loop over a run-time value,
+ * an `if` on a run-time condition) makes every name it assigns unknown, with the reason at the
+ * statement, so a model that uses them is refused there instead of being built shortened.
+ */
+class StatementInterpreter {
+  private readonly values = new Map<string, Value>();
+  private snapshot: Scope | undefined;
+  private executed = 0;
+  private chain: AddChainHooks | undefined;
+  /** Set once the add-chain's variable is assigned again: the chain ends there. */
+  private chainEnded = false;
+  /** The condition behind the last `unknown` jump, for the enclosing loop's problem. */
+  private unknownJump: { node: Node; reason: string } | undefined;
+
+  constructor(
+    private readonly loader: KerasFileLoader,
+    private readonly base: Scope,
+  ) {}
+
+  /** The names in effect now (a snapshot: layer calls keep the scope they were written in). */
+  scope(): Scope {
+    this.snapshot ??= new ValueScope(this.base, new Map(this.values));
+    return this.snapshot;
+  }
+
+  private set(name: string, value: Value): void {
+    this.values.set(name, value);
+    this.snapshot = undefined;
+  }
+
+  private lookup(name: string, atOffset: number): Value | typeof UNBOUND {
+    return this.scope().lookup(name, atOffset);
+  }
+
+  /** Runs the statements before `stopAt`, descending into the compound statements that contain it. */
+  runUntil(statements: readonly Node[], stopAt: Node): void {
+    for (const statement of statements) {
+      if (statement.startIndex <= stopAt.startIndex && stopAt.endIndex <= statement.endIndex) {
+        this.enter(statement, stopAt);
+        return;
+      }
+      const jump = this.execute(statement);
+      if (jump === 'return' || jump === 'stop') return;
+    }
+  }
+
+  /** Runs the statements after an add-chain's `model = Sequential()`, calling the hooks on `model.add(...)`. */
+  followAddChain(hooks: AddChainHooks, statements: readonly Node[]): void {
+    this.chain = hooks;
+    for (const statement of statements) {
+      const jump = this.execute(statement);
+      if (jump === 'return' || jump === 'stop' || this.chainEnded) return;
+    }
+  }
+
+  private enter(statement: Node, stopAt: Node): void {
+    if (statement.type === 'for_statement') {
+      const target = statement.childForFieldName('left');
+      const iterable = statement.childForFieldName('right');
+      // Each iteration builds another model: the loop variable has no single value.
+      for (const name of target ? targetNames(target) : []) {
+        this.set(name, unknown(iterable ?? statement, `\`${name}\` is the variable of the loop over \`${shorten(iterable?.text ?? '')}\` that builds the model, so it has a value per iteration`));
+      }
+    }
+    // The outermost block of the statement that holds `stopAt` (a loop or `if` body, a `with` body…).
+    let block: Node | undefined;
+    for (let node: Node | null = stopAt; node && node.id !== statement.id; node = node.parent) {
+      if (node.type === 'block') block = node;
+    }
+    if (block) this.runUntil(namedStatements(block), stopAt);
+  }
+
+  private runBlock(block: Node | null): Jump | undefined {
+    for (const statement of block ? namedStatements(block) : []) {
+      const jump = this.execute(statement);
+      if (jump) return jump;
+      if (this.chainEnded) return 'stop';
+    }
+    return undefined;
+  }
+
+  private execute(statement: Node): Jump | undefined {
+    if (++this.executed > MAX_INTERPRETED_STATEMENTS) {
+      throw new UnsoundModel('parse-error', `the code that builds it runs more than ${MAX_INTERPRETED_STATEMENTS} statements, more than Activation Lens follows statically.`, statement);
+    }
+    switch (statement.type) {
+      case 'expression_statement':
+        this.expressionStatement(statement);
+        return undefined;
+      case 'for_statement':
+        return this.forStatement(statement);
+      case 'while_statement':
+        this.cannotRun(statement, statement.childForFieldName('condition') ?? statement, 'a `while` loop is not unrolled (only `for` loops over lists, tuples and `range(...)` are), so what it builds is only known at run time');
+        return undefined;
+      case 'if_statement':
+        return this.ifStatement(statement);
+      case 'with_statement':
+        return this.runBlock(statement.childForFieldName('body'));
+      case 'try_statement': {
+        // The path without an exception: the try body, then `else` and `finally`.
+        const tryBody = statement.childForFieldName('body');
+        const jump = this.runBlock(tryBody);
+        if (jump) return jump;
+        for (const clause of statement.namedChildren) {
+          if (clause?.type !== 'else_clause' && clause?.type !== 'finally_clause') continue;
+          const clauseJump = this.runBlock(clause.childForFieldName('body') ?? clause.namedChildren.find((c) => c?.type === 'block') ?? null);
+          if (clauseJump) return clauseJump;
+        }
+        return undefined;
+      }
+      case 'break_statement':
+        return 'break';
+      case 'continue_statement':
+        return 'continue';
+      case 'return_statement':
+        return 'return';
+      default:
+        return undefined;
+    }
+  }
+
+  private expressionStatement(statement: Node): void {
+    const expression = statement.firstNamedChild;
+    if (!expression) return;
+    if (expression.type === 'assignment') this.assignment(expression);
+    else if (expression.type === 'augmented_assignment') this.augmentedAssignment(expression);
+    else if (expression.type === 'call') this.callStatement(expression, statement);
+  }
+
+  private assignment(expression: Node): void {
+    const targets: Node[] = [];
+    let valueNode: Node | null = expression;
+    // `a = b = value` nests the second assignment as the right side of the first.
+    while (valueNode?.type === 'assignment') {
+      const left = valueNode.childForFieldName('left');
+      if (left) targets.push(left);
+      valueNode = valueNode.childForFieldName('right');
+    }
+    if (!valueNode || targets.length === 0) return; // an annotation without a value: `x: int`
+    const value = this.evaluateRight(valueNode);
+    for (const target of targets) this.assignTarget(target, value, valueNode);
+  }
+
+  private assignTarget(target: Node, value: Value, valueNode: Node): void {
+    if (this.chain && targetNames(target).includes(this.chain.target)) this.chainEnded = true;
+    if (target.type === 'identifier') {
+      this.set(target.text, value);
+      return;
+    }
+    if (target.type === 'pattern_list' || target.type === 'tuple_pattern' || target.type === 'list_pattern') {
+      const bindings = bindTarget(target, value);
+      for (const name of targetNames(target)) {
+        this.set(name, bindings?.get(name) ?? unknown(valueNode, `the unpacking \`${shorten(target.text)} = ${shorten(valueNode.text)}\` is not read statically`));
+      }
+      return;
+    }
+    if (target.type === 'subscript') {
+      // `widths[0] = 8` changes a list in place.
+      const object = target.childForFieldName('value');
+      if (object?.type === 'identifier' && this.values.has(object.text)) {
+        this.set(object.text, unknown(target, `\`${shorten(target.text)} = …\` changes \`${object.text}\` in a way that is not read statically`));
+      }
+    }
+  }
+
+  private augmentedAssignment(expression: Node): void {
+    const left = expression.childForFieldName('left');
+    const right = expression.childForFieldName('right');
+    const operator = expression.childForFieldName('operator')?.text ?? '';
+    if (!left || !right) return;
+    if (this.chain && targetNames(left).includes(this.chain.target)) this.chainEnded = true;
+    if (left.type !== 'identifier') return;
+    const current = this.lookup(left.text, expression.startIndex);
+    const operand = this.evaluateRight(right);
+    if (current !== UNBOUND && (current.kind === 'tensor' || operand.kind === 'tensor')) {
+      this.set(left.text, {
+        kind: 'unknown',
+        node: expression,
+        reason: `\`${shorten(expression.text)}\` combines tensors without a Keras layer (a residual connection?); only linear chains of layers are read`,
+        code: 'unsupported-layer',
+      });
+      return;
+    }
+    const result =
+      current === UNBOUND ? unknown(left, `\`${left.text}\` is not assigned before \`${shorten(expression.text)}\``)
+      : current.kind === 'unknown' ? current
+      : operand.kind === 'unknown' ? operand
+      : applyOperator(operator.slice(0, -1), current, operand, expression);
+    this.set(left.text, result);
+  }
+
+  private callStatement(call: Node, statement: Node): void {
+    const callee = call.childForFieldName('function');
+    const args = this.loader.arguments(call);
+    if (this.chain) {
+      const method = methodCalledOn(call, this.chain.target);
+      if (method === 'add' || method === 'build' || method === 'pop') {
+        if (statement.hasError) throw new UnsoundModel('parse-error', 'a layer added to it contains a syntax error.', statement);
+        if (method === 'add') {
+          const layerNode = args.keyword.get('layer')?.value ?? args.positional[0];
+          if (layerNode) this.chain.add(layerNode, this.scope());
+        } else if (method === 'build') {
+          const shapeNode = args.keyword.get('input_shape')?.value ?? args.positional[0];
+          if (shapeNode) this.chain.build(shapeNode, this.scope());
+        } else {
+          this.chain.pop(call);
+        }
+        return;
+      }
+      // `add_block(model, 64)`: a helper of this file that adds layers to the model passed to it.
+      const passesModel = [...args.positional, ...[...args.keyword.values()].map((entry) => entry.value)].some((arg) => arg.type === 'identifier' && arg.text === this.chain?.target);
+      if (passesModel && callee?.type === 'identifier' && this.loader.functionAddsLayers(callee.text)) {
+        throw new UnsoundModel(
+          'parse-error',
+          `layers are added to \`${this.chain.target}\` inside \`${callee.text}(...)\`, which Activation Lens does not follow; write the \`.add(...)\` calls where the model is built to diagnose it.`,
+          call,
+        );
+      }
+    }
+    // Layer lists built step by step: `hidden.append(layers.Dense(64))`.
+    const object = callee?.type === 'attribute' ? callee.childForFieldName('object') : undefined;
+    const method = callee?.type === 'attribute' ? callee.childForFieldName('attribute')?.text : undefined;
+    if (object?.type !== 'identifier' || !method) return;
+    const current = this.lookup(object.text, call.startIndex);
+    if (current === UNBOUND || current.kind !== 'sequence') return;
+    const argument = args.positional[0];
+    if ((method === 'append' || method === 'extend') && argument && args.positional.length === 1) {
+      const added = this.evaluateRight(argument);
+      if (method === 'append') this.set(object.text, { kind: 'sequence', items: [...current.items, added] });
+      else if (added.kind === 'sequence') this.set(object.text, { kind: 'sequence', items: [...current.items, ...added.items] });
+      else this.set(object.text, added.kind === 'unknown' ? added : unknown(argument, `\`${shorten(argument.text)}\` is not a known list`));
+    } else if (method === 'append' || method === 'extend' || LIST_MUTATORS.has(method)) {
+      this.set(object.text, unknown(call, `\`${shorten(call.text)}\` changes the list \`${object.text}\` in a way that is not read statically`));
+    }
+  }
+
+  private forStatement(statement: Node): Jump | undefined {
+    const target = statement.childForFieldName('left');
+    const iterableNode = statement.childForFieldName('right');
+    const body = statement.childForFieldName('body');
+    if (!target || !iterableNode || !body) return undefined;
+    const iterable = this.loader.evaluate(iterableNode, this.scope());
+    if (iterable.kind !== 'sequence') {
+      const why = iterable.kind === 'unknown' ? ` (${iterable.reason})` : '';
+      this.cannotRun(statement, iterableNode, `the \`for\` loop over \`${shorten(iterableNode.text)}\` is only known at run time${why}, so the layers it builds cannot be read; loop over a list, a tuple or \`range(...)\` of constants`);
+      return undefined;
+    }
+    let completed = true;
+    for (const element of iterable.items) {
+      const bindings = bindTarget(target, element);
+      if (!bindings) {
+        this.cannotRun(statement, target, `only simple loop variables are read (\`for x in …\`, \`for i, x in …\`), not \`${shorten(target.text)}\``);
+        return undefined;
+      }
+      for (const [name, value] of bindings) this.set(name, value);
+      const jump = this.runBlock(body);
+      if (jump === 'break') {
+        completed = false;
+        break;
+      }
+      if (jump === 'unknown') {
+        const cause = this.unknownJump ?? { node: statement, reason: 'the loop stops or skips under a condition only known at run time' };
+        this.cannotRun(statement, cause.node, cause.reason);
+        return undefined;
+      }
+      if (jump === 'return' || jump === 'stop') return jump;
+    }
+    const alternative = statement.childForFieldName('alternative');
+    if (completed && alternative) return this.runBlock(alternative.childForFieldName('body'));
+    return undefined;
+  }
+
+  private ifStatement(statement: Node): Jump | undefined {
+    const clauses: { condition: Node | null; body: Node | null }[] = [
+      { condition: statement.childForFieldName('condition'), body: statement.childForFieldName('consequence') },
+    ];
+    for (const alternative of statement.childrenForFieldName('alternative')) {
+      if (alternative?.type === 'elif_clause') clauses.push({ condition: alternative.childForFieldName('condition'), body: alternative.childForFieldName('consequence') });
+      else if (alternative?.type === 'else_clause') clauses.push({ condition: null, body: alternative.childForFieldName('body') });
+    }
+    for (const clause of clauses) {
+      if (clause.condition) {
+        const test = this.loader.evaluate(clause.condition, this.scope());
+        const truth = truthiness(test);
+        if (truth === undefined) {
+          const why = test.kind === 'unknown' ? ` (${test.reason})` : '';
+          const reason = `what is built under \`if ${shorten(clause.condition.text)}:\` depends on a condition only known at run time${why}`;
+          if (containsLoopJump(statement)) {
+            this.unknownJump = { node: clause.condition, reason: `the loop stops or skips under \`${shorten(clause.condition.text)}\`, a condition only known at run time${why}` };
+            return 'unknown';
+          }
+          this.cannotRun(statement, clause.condition, reason);
+          return undefined;
+        }
+        if (!truth) continue;
+      }
+      return this.runBlock(clause.body);
+    }
+    return undefined;
+  }
+
+  /**
+   * A statement that cannot be run statically: refuses an add-chain that adds layers in it, and
+   * makes every name it assigns unknown (with the reason at `at`) for whatever uses them later.
+   */
+  private cannotRun(statement: Node, at: Node, reason: string): void {
+    if (this.chain && statementAddsTo(statement, this.chain.target)) throw new UnsoundModel('parse-error', `${reason}.`, at);
+    for (const name of assignedNames(statement)) this.set(name, unknown(at, reason));
+  }
+
+  // #region Functional-API tensors
+
+  /** A right-hand side: a tensor when it applies layers to one, else its static value. */
+  evaluateRight(node: Node): Value {
+    return this.traceTensor(node) ?? this.loader.evaluate(node, this.scope());
+  }
+
+  /** The layer chain of a model's `inputs` / `outputs`; refuses anything that is not one tensor from `keras.Input`. */
+  tensorChain(node: Node): LayerCall[] {
+    const value = this.evaluateRight(node);
+    if (value.kind === 'tensor') return chainToArray(value.chain);
+    if (value.kind === 'unknown') throw new UnsoundModel(value.code ?? 'parse-error', `${value.reason}.`, value.node);
+    if (node.type === 'identifier') {
+      throw new UnsoundModel('parse-error', `the tensor \`${node.text}\` is not assigned before it is used, so the layer chain cannot be followed.`, node);
+    }
+    throw new UnsoundModel('parse-error', `\`${shorten(node.text)}\` is not a layer applied to a tensor.`, node);
+  }
+
+  /**
+   * The tensor an expression computes (`keras.Input(...)`, `Layer(...)(t)`, `layer(t)`,
+   * `tf.nn.relu(t)`), an unknown value when it does something else with a tensor, or undefined
+   * when no tensor is involved.
+   */
+  private traceTensor(expression: Node): Value | undefined {
+    const node = skipParenthesesDown(expression) ?? expression;
+    if (node.type === 'identifier') {
+      const value = this.values.get(node.text);
+      return value?.kind === 'tensor' ? value : undefined;
+    }
+    if (node.type !== 'call') {
+      return this.mentionsTensor(node) ? unknown(node, `\`${shorten(node.text)}\` is not a layer applied to a tensor`) : undefined;
+    }
+    const layerClass = this.loader.layerClassOf(node);
+    if (layerClass?.keras && LAYER_CLASSES.get(layerClass.className)?.key === 'input') {
+      return { kind: 'tensor', chain: { layer: { node, scope: this.scope() }, previous: undefined, length: 1 } };
+    }
+    const callee = skipParenthesesDown(node.childForFieldName('function'));
+    const args = this.loader.arguments(node);
+    const inputNode = args.keyword.get('inputs')?.value ?? args.positional[0];
+    let constructor: LayerCall | undefined;
+    if (callee?.type === 'call') {
+      constructor = { node: callee, scope: this.scope() };
+    } else if (callee?.type === 'identifier') {
+      // A layer instance bound to a name: `dense = layers.Dense(64)` … `x = dense(x)`.
+      const value = this.lookup(callee.text, node.startIndex);
+      if (value !== UNBOUND && value.kind === 'call') constructor = { node: value.node, scope: value.scope };
+    }
+    if (constructor) return this.applyLayer(constructor, node, inputNode);
+    const parts = callee ? dottedParts(callee) : undefined;
+    const activation = parts && parts.length > 1 ? ACTIVATION_IDENTIFIERS.get(parts[parts.length - 1]) : undefined;
+    if (callee && activation && inputNode) {
+      const input = this.traceTensor(inputNode);
+      if (input?.kind === 'tensor') {
+        const slopeNode = args.keyword.get('alpha')?.value ?? args.keyword.get('negative_slope')?.value;
+        const slope = slopeNode ? this.loader.evaluate(slopeNode, this.scope()) : undefined;
+        const op: ActivationSpec = activation.name === 'leakyRelu' && slope?.kind === 'number' ? { name: 'leakyRelu', alpha: slope.value } : activation;
+        return this.extend(input.chain, { node, scope: this.scope(), activationOp: { activation: op, callee } }, node);
+      }
+      if (input) return input;
+    }
+    return this.mentionsTensor(node) ? unknown(node, `\`${shorten(node.text)}\` is not a Keras layer applied to a tensor, so the layer chain cannot be followed`) : undefined;
+  }
+
+  private applyLayer(constructor: LayerCall, application: Node, inputNode: Node | undefined): Value {
+    const layerClass = this.loader.layerClassOf(constructor.node);
+    if (layerClass?.keras && MERGE_LAYERS.has(layerClass.className)) {
+      return {
+        kind: 'unknown',
+        node: constructor.node,
+        reason: `\`${layerClass.className}\` merges branches; only linear chains of layers are read (the model is not diagnosed)`,
+        code: 'unsupported-layer',
+      };
+    }
+    if (!inputNode) return unknown(application, `the layer \`${shorten(constructor.node.text)}\` is applied to no tensor`);
+    const inputInner = skipParenthesesDown(inputNode) ?? inputNode;
+    if (inputInner.type === 'list' || inputInner.type === 'tuple') {
+      return { kind: 'unknown', node: inputInner, reason: `\`${shorten(constructor.node.text)}\` takes several tensors; only linear chains are read`, code: 'unsupported-layer' };
+    }
+    const input = this.traceTensor(inputNode) ?? this.loader.evaluate(inputNode, this.scope());
+    if (input.kind === 'tensor') return this.extend(input.chain, constructor, application);
+    if (input.kind === 'unknown') return input;
+    return unknown(inputNode, `\`${shorten(inputNode.text)}\` is not a tensor that comes from a \`keras.Input\`, so the layer chain cannot be followed`);
+  }
+
+  private extend(chain: TensorChain, layer: LayerCall, at: Node): Value {
+    if (chain.length >= MAX_CHAIN) return unknown(at, 'its layer chain is too long to follow');
+    return { kind: 'tensor', chain: { layer, previous: chain, length: chain.length + 1 } };
+  }
+
+  private mentionsTensor(node: Node): boolean {
+    const identifiers = node.type === 'identifier' ? [node] : node.descendantsOfType('identifier');
+    return identifiers.some((identifier) => !!identifier && this.values.get(identifier.text)?.kind === 'tensor');
+  }
+
+  // #endregion
+}
+
+/** The names a `for` / assignment target binds: `x`, `i, x`, `(a, b)`. */
+function targetNames(target: Node): string[] {
+  if (target.type === 'identifier') return [target.text];
+  if (target.type === 'pattern_list' || target.type === 'tuple_pattern' || target.type === 'list_pattern' || target.type === 'parenthesized_expression') {
+    return target.namedChildren.flatMap((child) => (child ? targetNames(child) : []));
+  }
+  return [];
+}
+
+/** Every name a statement may change: assignment and loop targets, and lists it appends to. */
+function assignedNames(statement: Node): Set<string> {
+  const names = new Set<string>();
+  const nodes = [statement, ...statement.descendantsOfType(['assignment', 'augmented_assignment', 'for_statement', 'call'])];
+  for (const node of nodes) {
+    if (!node) continue;
+    if (node.type === 'assignment' || node.type === 'augmented_assignment' || node.type === 'for_statement') {
+      const left = node.childForFieldName('left');
+      for (const name of left ? targetNames(left) : []) names.add(name);
+    } else if (node.type === 'call') {
+      const callee = node.childForFieldName('function');
+      const object = callee?.type === 'attribute' ? callee.childForFieldName('object') : undefined;
+      if (object?.type === 'identifier') names.add(object.text);
+    }
+  }
+  return names;
+}
+
+/** A `break` / `continue` inside `statement` that belongs to the loop around it (not to a loop inside). */
+function containsLoopJump(statement: Node): boolean {
+  for (const jump of statement.descendantsOfType(['break_statement', 'continue_statement'])) {
+    let inner = false;
+    for (let node = jump?.parent ?? null; node && node.id !== statement.id; node = node.parent) {
+      if (node.type === 'for_statement' || node.type === 'while_statement' || node.type === 'function_definition') inner = true;
+    }
+    if (!inner) return true;
+  }
+  return false;
+}
+
+/** `target.method(...)` → method. */
+function methodCalledOn(call: Node, target: string): string | undefined {
+  const callee = call.childForFieldName('function');
+  if (callee?.type !== 'attribute') return undefined;
+  if (callee.childForFieldName('object')?.text !== target) return undefined;
+  return callee.childForFieldName('attribute')?.text;
+}
+
+function statementAddsTo(statement: Node, target: string): boolean {
+  return statement.descendantsOfType('call').some((call) => !!call && methodCalledOn(call, target) === 'add');
+}
+
+/** The statements a node's code runs in: the body of its function, or the module. */
+function executionRoot(node: Node, root: Node): Node {
+  return ancestorOfType(node, 'function_definition')?.childForFieldName('body') ?? root;
+}
+
+// #endregion
+
 // #region Turning layer calls into LayerSpecs
 
 class LayerListBuilder {
   readonly layers: LayerSpec[] = [];
+  /** `axis=` arguments to check against the input rank once the layers' shapes are known. */
+  readonly axisChecks: AxisCheck[] = [];
   /** The call node of each layer, parallel to `layers`, for shape-check positions. */
   readonly layerNodes: Node[] = [];
   inputShape: number[] | undefined;
@@ -1106,8 +2003,6 @@ class LayerListBuilder {
     if (node.hasError) throw new UnsoundModel('parse-error', 'a layer definition contains a syntax error.', node);
     const layerClass = this.loader.layerClassOf(node);
     const known = layerClass?.keras ? LAYER_CLASSES.get(layerClass.className) : undefined;
-    const args = this.loader.arguments(node);
-    const read = new ArgumentReader(this.loader, args, scope, node, this.problems);
 
     if (!layerClass || !known) {
       const className = layerClass?.className ?? shorten(node.text);
@@ -1126,13 +2021,14 @@ class LayerListBuilder {
         callee,
       );
     }
+    const args = bindLayerArguments(layerClass.className, known.key, this.loader.arguments(node));
+    const read = new ArgumentReader(this.loader, args, scope, node, this.problems);
 
     if (known.key === 'input') {
       if (this.layers.length > 0 || this.inputShape) {
         throw new UnsoundModel('parse-error', 'an input layer appears after other layers.', node);
       }
-      const shapeArg =
-        read.node('shape', 0) ?? read.node('input_shape') ?? read.node('batch_shape') ?? read.node('batch_input_shape');
+      const shapeArg = read.node('shape') ?? read.node('input_shape') ?? read.node('batch_shape') ?? read.node('batch_input_shape');
       if (!shapeArg) throw new UnsoundModel('parse-error', 'its input layer has no `shape=`.', node);
       const withBatch = shapeArg === read.node('batch_shape') || shapeArg === read.node('batch_input_shape');
       this.inputShape = this.loader.shapeFrom(this.loader.evaluate(shapeArg, scope), shapeArg, withBatch);
@@ -1141,7 +2037,7 @@ class LayerListBuilder {
 
     if (this.layers.length === 0 && !this.inputShape) this.inputShape = this.firstLayerInputShape(read, scope);
 
-    const spec = this.buildLayer(known.key, read);
+    const spec = this.buildLayer(known.key, read, layerClass.className);
     const explicitName = read.optionalString('name');
     const name = this.uniqueLayerName(explicitName ?? known.autoName, explicitName === undefined);
     this.layers.push({ index: this.layers.length, name, ...spec, source: read.source() });
@@ -1175,13 +2071,13 @@ class LayerListBuilder {
     return undefined;
   }
 
-  private buildLayer(key: Exclude<LayerClassKey, 'input'>, read: ArgumentReader): Omit<LayerSpec, 'index' | 'name' | 'source'> {
+  private buildLayer(key: Exclude<LayerClassKey, 'input'>, read: ArgumentReader, className: string): Omit<LayerSpec, 'index' | 'name' | 'source'> {
     switch (key) {
       case 'dense':
         return {
           kind: 'dense',
-          units: read.requiredPositiveInteger('units', 0),
-          activation: read.activation('activation', undefined),
+          units: read.requiredPositiveInteger('units'),
+          activation: read.activation('activation'),
           useBias: read.optionalBool('use_bias') ?? true,
           kernelInitializer: read.initializer('kernel_initializer', 'glorotUniform'),
           biasInitializer: read.initializer('bias_initializer', 'zeros'),
@@ -1189,13 +2085,21 @@ class LayerListBuilder {
       case 'conv1d':
       case 'conv2d': {
         const rank = key === 'conv1d' ? 1 : 2;
+        this.requireChannelsLast(read, className);
+        read.refuseUnlessDefault('dilation_rate', (value) => allOnes(value), `dilation is not supported yet: Activation Lens builds \`${className}\` undilated, which would change what it computes and its output shape`);
+        const groups = read.evaluated('groups');
+        if (groups && (groups.value.kind === 'string' || groups.value.kind === 'reference')) {
+          // Before TF 2.3 the 7th positional parameter was `activation`; it is `groups` since.
+          throw new UnsoundModel('parse-error', `\`${shorten(groups.node.text)}\` is passed as the 7th positional argument of \`${className}\`, which is \`groups\` in Keras ≥ 2.3 and Keras 3 (it was \`activation\` in older Keras); pass it by keyword.`, groups.node);
+        }
+        read.refuseUnlessDefault('groups', (value) => (value.kind === 'number' ? value.value === 1 : undefined), `grouped convolutions are not supported yet: Activation Lens builds \`${className}\` with groups=1, which has a different number of weights per filter`);
         return {
           kind: key,
-          filters: read.requiredPositiveInteger('filters', 0),
-          kernelSize: read.requiredTuple('kernel_size', 1, rank),
-          strides: read.tuple('strides', 2, rank) ?? new Array<number>(rank).fill(1),
+          filters: read.requiredPositiveInteger('filters'),
+          kernelSize: read.requiredTuple('kernel_size', rank),
+          strides: read.tuple('strides', rank) ?? new Array<number>(rank).fill(1),
           padding: read.padding(),
-          activation: read.activation('activation', undefined),
+          activation: read.activation('activation'),
           useBias: read.optionalBool('use_bias') ?? true,
           kernelInitializer: read.initializer('kernel_initializer', 'glorotUniform'),
           biasInitializer: read.initializer('bias_initializer', 'zeros'),
@@ -1206,39 +2110,91 @@ class LayerListBuilder {
       case 'avgPool1d':
       case 'avgPool2d': {
         const rank = key.endsWith('1d') ? 1 : 2;
-        const poolSize = read.tuple('pool_size', 0, rank) ?? new Array<number>(rank).fill(2);
+        this.requireChannelsLast(read, className);
+        const poolSize = read.tuple('pool_size', rank) ?? new Array<number>(rank).fill(2);
         return {
           kind: key,
           poolSize,
           // Keras: strides=None means strides = pool_size.
-          strides: read.tuple('strides', 1, rank) ?? poolSize,
-          padding: read.padding(2),
+          strides: read.tuple('strides', rank) ?? poolSize,
+          padding: read.padding(),
           activation: { name: 'linear' },
         };
       }
-      case 'flatten':
       case 'globalAvgPool1d':
       case 'globalAvgPool2d':
       case 'globalMaxPool2d':
+        this.requireChannelsLast(read, className);
+        read.refuseUnlessDefault('keepdims', (value) => (value.kind === 'bool' ? !value.value : value.kind === 'none' ? true : undefined), `keeping the pooled axes is not supported yet: Activation Lens builds \`${className}\` dropping the pooled axes, so the layers after it would get a different shape`);
+        return { kind: key, activation: { name: 'linear' } };
+      case 'flatten':
+        this.noteChannelsFirstFlatten(read, className);
         return { kind: key, activation: { name: 'linear' } };
       case 'dropout':
-        return { kind: 'dropout', rate: read.optionalNumber('rate', 0) ?? 0.5, activation: { name: 'linear' } };
+        read.noteUnlessDefault('noise_shape', (value) => value.kind === 'none', 'a `noise_shape` is not modelled: the layer is diagnosed as plain Dropout, with an independent mask per value');
+        return { kind: 'dropout', rate: read.optionalNumber('rate') ?? 0.5, activation: { name: 'linear' } };
       case 'batchNorm':
+        this.axisChecks.push(...read.axisCheck('axis', this.layers.length, className));
+        read.noteUnlessDefault('center', (value) => value.kind === 'bool' && value.value, '`center=False` is not modelled: the layer is diagnosed with a trainable offset (beta), which starts at 0, so it computes the same at initialisation');
+        read.noteUnlessDefault('scale', (value) => value.kind === 'bool' && value.value, '`scale=False` is not modelled: the layer is diagnosed with a trainable scale (gamma), which starts at 1, so it computes the same at initialisation');
         return {
           kind: 'batchNorm',
-          momentum: read.optionalNumber('momentum', 1) ?? 0.99,
-          epsilon: read.optionalNumber('epsilon', 2) ?? 0.001,
+          momentum: read.optionalNumber('momentum') ?? 0.99,
+          epsilon: read.optionalNumber('epsilon') ?? 0.001,
           activation: { name: 'linear' },
         };
       case 'activationLayer':
-        return { kind: 'activation', activation: read.activation('activation', 0) };
+        return { kind: 'activation', activation: read.activation('activation') };
       case 'relu':
       case 'leakyRelu':
       case 'prelu':
       case 'elu':
       case 'softmax':
+        if (key === 'softmax') this.axisChecks.push(...read.axisCheck('axis', this.layers.length, className));
         return { kind: 'activation', activation: read.activationLayer(key) };
     }
+  }
+
+  /**
+   * Convolution and pooling layers are built channels-last (the IR's and the builder's only
+   * layout), so a channels-first layer — by `data_format=` or by the file's
+   * `set_image_data_format` — would get the wrong shape: it is refused at the setting.
+   */
+  private requireChannelsLast(read: ArgumentReader, className: string): void {
+    const format = this.dataFormatOf(read);
+    if (!format || format.value === 'channels_last') return;
+    if (format.value === 'channels_first') {
+      throw new UnsoundModel(
+        'unsupported-layer',
+        `${format.what} is not supported yet; Activation Lens builds convolution and pooling layers channels-last (…, channels), so \`${className}\` would be built with the wrong shape. Use data_format="channels_last" (the Keras default) to diagnose this model.`,
+        format.node,
+      );
+    }
+    throw new UnsoundModel('parse-error', `${format.what} must be "channels_last" or "channels_first" known before running the code.`, format.node);
+  }
+
+  /** Flatten only reorders its outputs when channels-first: the same values, so it is diagnosed as is. */
+  private noteChannelsFirstFlatten(read: ArgumentReader, className: string): void {
+    const format = this.dataFormatOf(read);
+    if (!format || format.value === 'channels_last') return;
+    this.problems.push({
+      code: 'unsupported-layer',
+      message: `${format.what} is not supported yet; \`${className}\` is diagnosed channels-last, which only changes the order of its outputs, not their values.`,
+      span: this.loader.span(format.node),
+    });
+  }
+
+  /** The layer's `data_format=`, or else the file's `set_image_data_format(...)` in effect; undefined when channels-last by default. */
+  private dataFormatOf(read: ArgumentReader): { value: string | undefined; node: Node; what: string } | undefined {
+    const given = read.evaluated('data_format');
+    if (given && given.value.kind !== 'none') {
+      const value = given.value.kind === 'string' ? given.value.value.toLowerCase() : undefined;
+      return { value, node: given.node, what: `\`data_format=${shorten(given.node.text)}\`` };
+    }
+    const fileSetting = this.loader.imageDataFormatAt(read.callNode);
+    if (!fileSetting) return undefined;
+    const line = this.loader.span(fileSetting.node).start.line;
+    return { value: fileSetting.value, node: fileSetting.node, what: `the file's \`${shorten(fileSetting.call.text)}\` (line ${line}), the default data_format of every layer after it,` };
   }
 
   private uniqueLayerName(base: string, auto: boolean): string {
@@ -1294,51 +2250,93 @@ class ArgumentReader {
     return node ? { value: this.loader.evaluate(node, this.scope), node } : undefined;
   }
 
+  /** An argument's node and evaluated value, or undefined when it is not given. */
+  evaluated(keyword: string): { value: Value; node: Node } | undefined {
+    return this.value(keyword);
+  }
+
+  /** The layer call being read. */
+  get callNode(): Node {
+    return this.call;
+  }
+
   private note(node: Node, message: string, code: LoadProblemCode = 'parse-error'): void {
     this.problems.push({ code, message, span: this.loader.span(node) });
   }
 
-  requiredPositiveInteger(keyword: string, position: number): number {
+  requiredPositiveInteger(keyword: string, position?: number): number {
     const arg = this.value(keyword, position);
     if (!arg) throw new UnsoundModel('parse-error', `\`${keyword}\` is missing.`, this.call);
     if (arg.value.kind !== 'number' || !Number.isInteger(arg.value.value) || arg.value.value <= 0) {
-      throw new UnsoundModel('parse-error', `${this.unresolvedMessage(keyword, arg.value, 'a positive integer')}.`, arg.node);
+      throw new UnsoundModel('parse-error', `${this.unresolvedMessage(keyword, arg.value, 'a positive integer')}.`, problemNode(arg));
     }
     return arg.value.value;
   }
 
-  requiredTuple(keyword: string, position: number, rank: number): number[] {
-    const tuple = this.tuple(keyword, position, rank);
+  requiredTuple(keyword: string, rank: number): number[] {
+    const tuple = this.tuple(keyword, rank);
     if (!tuple) throw new UnsoundModel('parse-error', `\`${keyword}\` is missing.`, this.call);
     return tuple;
   }
 
   /** An int (repeated `rank` times) or a tuple of `rank` positive ints; undefined when absent or None. */
-  tuple(keyword: string, position: number, rank: number): number[] | undefined {
-    const arg = this.value(keyword, position);
+  tuple(keyword: string, rank: number): number[] | undefined {
+    const arg = this.value(keyword);
     if (!arg || arg.value.kind === 'none') return undefined;
     const items = arg.value.kind === 'number' ? new Array<Value>(rank).fill(arg.value) : arg.value.kind === 'sequence' ? arg.value.items : [];
     const numbers = items.map((item) => (item.kind === 'number' && Number.isInteger(item.value) && item.value > 0 ? item.value : undefined));
     if (numbers.length !== rank || numbers.some((n) => n === undefined)) {
-      throw new UnsoundModel('parse-error', `${this.unresolvedMessage(keyword, arg.value, rank === 1 ? 'a positive integer' : `${rank} positive integers`)}.`, arg.node);
+      throw new UnsoundModel('parse-error', `${this.unresolvedMessage(keyword, arg.value, rank === 1 ? 'a positive integer' : `${rank} positive integers`)}.`, problemNode(arg));
     }
     return numbers as number[];
   }
 
-  padding(position = 3): 'valid' | 'same' {
-    const arg = this.value('padding', position);
+  padding(): 'valid' | 'same' {
+    const arg = this.value('padding');
     if (!arg) return 'valid';
     if (arg.value.kind === 'string' && (arg.value.value.toLowerCase() === 'valid' || arg.value.value.toLowerCase() === 'same')) {
       return arg.value.value.toLowerCase() as 'valid' | 'same';
     }
-    throw new UnsoundModel('parse-error', `${this.unresolvedMessage('padding', arg.value, '"valid" or "same"')}.`, arg.node);
+    throw new UnsoundModel('parse-error', `${this.unresolvedMessage('padding', arg.value, '"valid" or "same"')}.`, problemNode(arg));
+  }
+
+  /**
+   * Refuses the model when a parameter the IR cannot represent has a non-default value
+   * (`isDefault` false), or a value only known at run time (`isDefault` undefined).
+   */
+  refuseUnlessDefault(keyword: string, isDefault: (value: Value) => boolean | undefined, unsupported: string): void {
+    const arg = this.value(keyword);
+    if (!arg) return;
+    const verdict = isDefault(arg.value);
+    if (verdict === true) return;
+    if (verdict === false) throw new UnsoundModel('unsupported-layer', `\`${keyword}=${shorten(arg.node.text)}\`: ${unsupported}.`, problemNode(arg));
+    throw new UnsoundModel('parse-error', `${this.unresolvedMessage(keyword, arg.value, 'its default')}, and a non-default value is not supported.`, problemNode(arg));
+  }
+
+  /** Records a model problem when a parameter that does not change shapes has a value that is not modelled. */
+  noteUnlessDefault(keyword: string, isDefault: (value: Value) => boolean, notModelled: string): void {
+    const arg = this.value(keyword);
+    if (!arg || isDefault(arg.value)) return;
+    this.note(problemNode(arg), `\`${keyword}=${shorten(arg.node.text)}\`: ${notModelled}.`, 'unsupported-layer');
+  }
+
+  /** The axes an `axis=` argument names, to be checked against the input rank (absent → the last axis). */
+  axisCheck(keyword: string, layerIndex: number, className: string): AxisCheck[] {
+    const arg = this.value(keyword);
+    if (!arg) return [];
+    const items = arg.value.kind === 'number' ? [arg.value] : arg.value.kind === 'sequence' ? arg.value.items : [];
+    const axes = items.map((item) => (item.kind === 'number' && Number.isInteger(item.value) ? item.value : undefined));
+    if (axes.length === 0 || axes.some((axis) => axis === undefined)) {
+      throw new UnsoundModel('parse-error', `${this.unresolvedMessage(keyword, arg.value, 'an integer axis')}.`, problemNode(arg));
+    }
+    return [{ layerIndex, axes: axes as number[], node: problemNode(arg), className, keyword }];
   }
 
   optionalNumber(keyword: string, position?: number): number | undefined {
     const arg = this.value(keyword, position);
     if (!arg) return undefined;
     if (arg.value.kind === 'number') return arg.value.value;
-    this.note(arg.node, `${this.unresolvedMessage(keyword, arg.value, 'a number')}; the Keras default is used.`);
+    this.note(problemNode(arg), `${this.unresolvedMessage(keyword, arg.value, 'a number')}; the Keras default is used.`);
     return undefined;
   }
 
@@ -1346,7 +2344,7 @@ class ArgumentReader {
     const arg = this.value(keyword);
     if (!arg) return undefined;
     if (arg.value.kind === 'bool') return arg.value.value;
-    this.note(arg.node, `${this.unresolvedMessage(keyword, arg.value, 'True or False')}; the Keras default is used.`);
+    this.note(problemNode(arg), `${this.unresolvedMessage(keyword, arg.value, 'True or False')}; the Keras default is used.`);
     return undefined;
   }
 
@@ -1354,12 +2352,12 @@ class ArgumentReader {
     const arg = this.value(keyword);
     if (!arg || arg.value.kind === 'none') return undefined;
     if (arg.value.kind === 'string') return arg.value.value;
-    this.note(arg.node, `${this.unresolvedMessage(keyword, arg.value, 'a string')}; an automatic name is used.`);
+    this.note(problemNode(arg), `${this.unresolvedMessage(keyword, arg.value, 'a string')}; an automatic name is used.`);
     return undefined;
   }
 
   /** The `activation` argument of Dense/Conv/Activation; records its spans. Absent → linear. */
-  activation(keyword: string, position: number | undefined): ActivationSpec {
+  activation(keyword: string, position?: number): ActivationSpec {
     const arg = this.value(keyword, position);
     if (!arg) return { name: 'linear' };
     const argumentNode = this.argumentNode(keyword, position) ?? arg.node;
@@ -1367,7 +2365,7 @@ class ArgumentReader {
     this.spans.activationValueSpan = this.loader.span(arg.node);
     const activation = this.activationFromValue(arg.value);
     if (activation) return activation;
-    this.note(arg.node, `The activation ${describeValue(arg.value)} is not recognised; the layer is diagnosed as linear.`, 'unsupported-layer');
+    this.note(problemNode(arg), `The activation ${describeValue(arg.value)} is not recognised${arg.value.kind === 'unknown' ? ` (${arg.value.reason})` : ''}; the layer is diagnosed as linear.`, 'unsupported-layer');
     return { name: 'linear' };
   }
 
@@ -1379,8 +2377,9 @@ class ArgumentReader {
       // A layer instance is callable, so `activation=layers.LeakyReLU(0.1)` is valid Keras.
       const layerClass = this.loader.layerClassOf(value.node);
       const key = layerClass?.keras ? LAYER_CLASSES.get(layerClass.className)?.key : undefined;
-      if (key === 'relu' || key === 'leakyRelu' || key === 'prelu' || key === 'elu' || key === 'softmax') {
-        const nested = new ArgumentReader(this.loader, this.loader.arguments(value.node), value.scope, value.node, this.problems);
+      if (layerClass && (key === 'relu' || key === 'leakyRelu' || key === 'prelu' || key === 'elu' || key === 'softmax')) {
+        const args = bindLayerArguments(layerClass.className, key, this.loader.arguments(value.node));
+        const nested = new ArgumentReader(this.loader, args, value.scope, value.node, this.problems);
         return nested.activationLayer(key);
       }
     }
@@ -1391,30 +2390,30 @@ class ArgumentReader {
   activationLayer(key: 'relu' | 'leakyRelu' | 'prelu' | 'elu' | 'softmax'): ActivationSpec {
     switch (key) {
       case 'relu': {
-        const maxValue = this.optionalNumber('max_value', 0);
-        const slope = this.optionalNumber('negative_slope', 1) ?? 0;
-        const threshold = this.optionalNumber('threshold', 2) ?? 0;
-        if (threshold !== 0) this.note(this.node('threshold', 2) ?? this.call, `ReLU(threshold=${threshold}) is diagnosed as a plain ReLU.`, 'unsupported-layer');
+        const maxValue = this.optionalNumber('max_value');
+        const slope = this.optionalNumber('negative_slope') ?? 0;
+        const threshold = this.optionalNumber('threshold') ?? 0;
+        if (threshold !== 0) this.note(this.node('threshold') ?? this.call, `ReLU(threshold=${threshold}) is diagnosed as a plain ReLU.`, 'unsupported-layer');
         if (slope > 0) {
           if (maxValue !== undefined) this.note(this.call, 'ReLU with both max_value and negative_slope is diagnosed as a leaky ReLU without the cap.', 'unsupported-layer');
           return { name: 'leakyRelu', alpha: slope };
         }
         if (maxValue === 6) return { name: 'relu6' };
-        if (maxValue !== undefined) this.note(this.node('max_value', 0) ?? this.call, `ReLU(max_value=${maxValue}) is diagnosed as a plain ReLU (only 6 is modelled).`, 'unsupported-layer');
+        if (maxValue !== undefined) this.note(this.node('max_value') ?? this.call, `ReLU(max_value=${maxValue}) is diagnosed as a plain ReLU (only 6 is modelled).`, 'unsupported-layer');
         return { name: 'relu' };
       }
       case 'leakyRelu': {
         // Keras 2 calls the slope `alpha`, Keras 3 `negative_slope`; both default to 0.3.
         const slope = this.args.keyword.has('negative_slope')
           ? this.optionalNumber('negative_slope')
-          : this.optionalNumber('alpha', 0);
+          : this.optionalNumber('alpha');
         return { name: 'leakyRelu', alpha: slope ?? 0.3 };
       }
       case 'elu':
-        return { name: 'elu', alpha: this.optionalNumber('alpha', 0) ?? 1 };
+        return { name: 'elu', alpha: this.optionalNumber('alpha') ?? 1 };
       case 'prelu': {
         // The learned slope starts at alpha_initializer (Keras default: zeros).
-        const init = this.node('alpha_initializer', 0);
+        const init = this.node('alpha_initializer');
         const initial = init ? this.initializerFromNode(init) : undefined;
         const alpha = initial?.name === 'constant' ? (initial.value ?? 0) : initial?.name === 'ones' ? 1 : 0;
         if (initial && initial.name !== 'constant' && initial.name !== 'zeros' && initial.name !== 'ones') {
@@ -1516,6 +2515,56 @@ function withDefaults(name: InitializerName): InitializerSpec {
   return { name, ...INITIALIZER_DEFAULTS[name] };
 }
 
+/** Where a problem with an argument is reported: at the builder call that gave the value, when it came from one. */
+function problemNode(arg: { value: Value; node: Node }): Node {
+  return arg.value.kind === 'unknown' && arg.value.atCallSite ? arg.value.node : arg.node;
+}
+
+/** True when an int or tuple argument is all ones (dilation_rate's default). */
+function allOnes(value: Value): boolean | undefined {
+  const items = value.kind === 'number' ? [value] : value.kind === 'sequence' ? value.items : undefined;
+  if (!items || items.some((item) => item.kind !== 'number')) return undefined;
+  return items.every((item) => item.kind === 'number' && item.value === 1);
+}
+
+/** An `axis=` of BatchNormalization / Softmax, valid only when it names the last (channels) axis. */
+interface AxisCheck {
+  readonly layerIndex: number;
+  readonly axes: readonly number[];
+  readonly node: Node;
+  readonly className: string;
+  readonly keyword: string;
+}
+
+/**
+ * Matches a layer call's positional arguments to the class's Keras parameter names, so every
+ * argument is read by name. Refuses what cannot be matched: `*args` / `**kwargs`, more
+ * positional arguments than the signature reads, and a parameter given twice.
+ */
+function bindLayerArguments(className: string, key: LayerClassKey, args: Arguments): Arguments {
+  const splat = args.splats[0];
+  if (splat) {
+    throw new UnsoundModel('parse-error', `\`${shorten(splat.text)}\` passes arguments to \`${className}\` that are only known at run time; write them out to diagnose the model.`, splat);
+  }
+  const names = POSITIONAL_PARAMETERS[key];
+  const keyword = new Map(args.keyword);
+  args.positional.forEach((node, i) => {
+    const name = names[i];
+    if (name === undefined) {
+      throw new UnsoundModel(
+        'parse-error',
+        `\`${className}\` is given ${args.positional.length} positional arguments, but only ${names.length} (${names.join(', ')}) are read by position; pass \`${shorten(node.text)}\` by keyword.`,
+        node,
+      );
+    }
+    // LeakyReLU's slope is `alpha` in Keras 2 and `negative_slope` in Keras 3.
+    const alsoByKeyword = keyword.has(name) || (key === 'leakyRelu' && keyword.has('alpha'));
+    if (alsoByKeyword) throw new UnsoundModel('parse-error', `\`${className}\` gets \`${name}\` twice: by position (\`${shorten(node.text)}\`) and by keyword.`, node);
+    keyword.set(name, { argument: node, value: node });
+  });
+  return { positional: [], keyword, splats: [] };
+}
+
 /**
  * Checks that each layer gets an input of the rank it needs and that no spatial dimension
  * shrinks below 1, so a returned model can always be built.
@@ -1526,12 +2575,41 @@ function checkShapes(inputShape: readonly number[], layers: readonly LayerSpec[]
 }
 
 /**
+ * Refuses BatchNormalization / Softmax over an axis other than the last: the builder always
+ * normalises over the channels (last) axis, so another axis would build a different model.
+ */
+function checkAxes(inputShape: readonly number[], layers: readonly LayerSpec[], checks: readonly AxisCheck[]): void {
+  if (checks.length === 0) return;
+  const inputs = traceShapes(inputShape, layers).inputs;
+  for (const check of checks) {
+    // The rank Keras sees includes the batch axis, so the last axis is `rank` (or -1).
+    const rank = inputs[check.layerIndex]?.length ?? 0;
+    if (check.axes.length === 1 && (check.axes[0] === -1 || check.axes[0] === rank)) continue;
+    throw new UnsoundModel(
+      'unsupported-layer',
+      `\`${check.keyword}=${shorten(check.node.text)}\` of \`${check.className}\` is not supported: Activation Lens builds it over the last axis only (axis=-1, here also axis=${rank}), so it would compute something else.`,
+      check.node,
+    );
+  }
+}
+
+/**
  * The first layer that cannot take its input (wrong rank, a dimension shrunk below 1), or
  * undefined when the chain can be built. Shared by every loader (issue 3).
  */
 export function shapeError(inputShape: readonly number[], layers: readonly LayerSpec[]): { index: number; message: string } | undefined {
+  return traceShapes(inputShape, layers).error;
+}
+
+/** Each layer's input shape (per sample), up to the first layer that cannot take its input. */
+function traceShapes(
+  inputShape: readonly number[],
+  layers: readonly LayerSpec[],
+): { inputs: (readonly number[])[]; error?: { index: number; message: string } } {
+  const inputs: (readonly number[])[] = [];
   let shape = [...inputShape];
   for (let i = 0; i < layers.length; i++) {
+    inputs.push(shape);
     const layer = layers[i];
     const rankError = (rank: number, what: string): string | undefined =>
       shape.length !== rank
@@ -1578,9 +2656,9 @@ export function shapeError(inputShape: readonly number[], layers: readonly Layer
       default:
         break;
     }
-    if (message) return { index: i, message };
+    if (message) return { inputs, error: { index: i, message } };
   }
-  return undefined;
+  return { inputs };
 }
 
 // #endregion
@@ -1674,27 +2752,6 @@ function isKerasModelReference(loader: KerasFileLoader, node: Node | null): bool
   return resolved.keras && (parts.length > 1 || loader.importTable.has(parts[0]));
 }
 
-/** The statement block (module or function body) a node's statement belongs to. */
-function enclosingBlock(node: Node): Node | undefined {
-  for (let current = node.parent; current; current = current.parent) {
-    if (current.type === 'block' || current.type === 'module') return current;
-  }
-  return undefined;
-}
-
-/** `NAME = expr` statements of one block, in order. */
-function blockAssignments(block: Node): { name: string; start: number; end: number; value: Node }[] {
-  const list: { name: string; start: number; end: number; value: Node }[] = [];
-  for (const statement of block.namedChildren) {
-    if (statement?.type !== 'expression_statement') continue;
-    const assignment = statement.firstNamedChild;
-    const left = assignment?.type === 'assignment' ? assignment.childForFieldName('left') : null;
-    const right = assignment?.childForFieldName('right');
-    if (left?.type === 'identifier' && right) list.push({ name: left.text, start: assignment!.startIndex, end: assignment!.endIndex, value: right });
-  }
-  return list;
-}
-
 /** `[x]` / `(x,)` → x; a single expression stays; several → a multi-input/-output model. */
 function singleTensor(node: Node, what: string): Node {
   const inner = skipParenthesesDown(node) ?? node;
@@ -1715,86 +2772,24 @@ function findFunctionalSites(loader: KerasFileLoader): ModelSite[] {
     // `super().__init__(inputs, outputs)` is not a call to Model; a bare `Model()` without
     // tensors is a subclass-style instantiation and not read here.
     if (!args.keyword.has('outputs') && args.positional.length < 2) continue;
-    sites.push(loader.siteFor(call, () => ({ calls: traceFunctional(loader, call) })));
+    sites.push(loader.siteFor(call, (scope) => ({ calls: traceFunctional(loader, call, scope) })));
   }
   return sites;
 }
 
 /**
- * Follows `outputs` back to `keras.Input(...)` through `x = Layer(...)(x)` assignments of the
- * block the Model call is in (and nested applications `Dense(10)(Dense(64)(x))`).
+ * Runs the statements before the `keras.Model(inputs, outputs)` call (loops unrolled, see
+ * StatementInterpreter) and reads the chain of layers from `inputs` to `outputs`.
  */
-function traceFunctional(loader: KerasFileLoader, modelCall: Node): LayerCall[] {
+function traceFunctional(loader: KerasFileLoader, modelCall: Node, scope: Scope): LayerCall[] {
   const args = loader.arguments(modelCall);
   const inputsNode = args.keyword.get('inputs')?.value ?? args.positional[0];
   const outputsNode = args.keyword.get('outputs')?.value ?? args.positional[1];
   if (!inputsNode || !outputsNode) throw new UnsoundModel('parse-error', '`keras.Model(...)` needs both `inputs` and `outputs`.', modelCall);
-  const block = enclosingBlock(modelCall);
-  const assignments = block ? blockAssignments(block) : [];
-  const assignedBefore = (name: string, offset: number) => assignments.filter((a) => a.name === name && a.end <= offset).pop();
-
-  const resolveInputCall = (node: Node): Node | undefined => {
-    let current: Node | undefined = skipParenthesesDown(singleTensor(node, 'inputs')) ?? undefined;
-    for (let i = 0; current?.type === 'identifier' && i < 100; i++) current = skipParenthesesDown(assignedBefore(current.text, modelCall.startIndex)?.value ?? null) ?? undefined;
-    return current?.type === 'call' ? current : undefined;
-  };
-
-  const chain: LayerCall[] = [];
-  let current: Node = singleTensor(outputsNode, 'outputs');
-  let at = modelCall.startIndex;
-  for (let steps = 0; ; steps++) {
-    if (steps > MAX_CHAIN) throw new UnsoundModel('parse-error', 'its layer chain is too long to follow.', modelCall);
-    current = skipParenthesesDown(current) ?? current;
-    if (current.type === 'identifier') {
-      const assignment = assignedBefore(current.text, at);
-      if (!assignment) {
-        throw new UnsoundModel('parse-error', `the tensor \`${current.text}\` is not assigned in the same block before it is used, so the layer chain cannot be followed.`, current);
-      }
-      at = assignment.start;
-      current = assignment.value;
-      continue;
-    }
-    if (current.type !== 'call') {
-      throw new UnsoundModel('parse-error', `\`${shorten(current.text)}\` is not a layer applied to a tensor.`, current);
-    }
-    const callee = skipParenthesesDown(current.childForFieldName('function'));
-    const applied = loader.arguments(current);
-    let constructor: { node: Node; scope: Scope } | undefined;
-    if (callee?.type === 'call') {
-      constructor = { node: callee, scope: loader.scopeFor(callee) };
-    } else if (callee?.type === 'identifier') {
-      // A layer instance bound to a name: `dense = layers.Dense(64)` … `x = dense(x)`.
-      const value = loader.evaluate(callee, loader.scopeFor(current));
-      if (value.kind === 'call') constructor = { node: value.node, scope: value.scope };
-    }
-    const layerClass = loader.layerClassOf(constructor?.node ?? current);
-    if (layerClass?.keras && MERGE_LAYERS.has(layerClass.className)) {
-      throw new UnsoundModel(
-        'unsupported-layer',
-        `\`${layerClass.className}\` merges branches; only linear chains of layers are read (the model is not diagnosed).`,
-        constructor?.node ?? current,
-      );
-    }
-    if (!constructor) {
-      const key = layerClass?.keras ? LAYER_CLASSES.get(layerClass.className)?.key : undefined;
-      if (key === 'input') {
-        chain.push({ node: current, scope: loader.scopeFor(current) });
-        break;
-      }
-      throw new UnsoundModel('parse-error', `\`${shorten(current.text)}\` is not a Keras layer applied to a tensor.`, current);
-    }
-    const input = applied.keyword.get('inputs')?.value ?? applied.positional[0];
-    if (!input) throw new UnsoundModel('parse-error', `the layer \`${shorten(constructor.node.text)}\` is applied to no tensor.`, current);
-    const inputInner = skipParenthesesDown(input) ?? input;
-    if (inputInner.type === 'list' || inputInner.type === 'tuple') {
-      throw new UnsoundModel('unsupported-layer', `\`${shorten(constructor.node.text)}\` takes several tensors; only linear chains are read.`, inputInner);
-    }
-    chain.push(constructor);
-    current = input;
-  }
-  chain.reverse();
-  const declaredInput = resolveInputCall(inputsNode);
-  if (declaredInput && declaredInput.id !== chain[0].node.id) {
+  const state = loader.interpreterAt(modelCall, scope);
+  const chain = state.tensorChain(singleTensor(outputsNode, 'outputs'));
+  const declared = state.tensorChain(singleTensor(inputsNode, 'inputs'));
+  if (declared.length !== 1 || declared[0].node.id !== chain[0].node.id) {
     throw new UnsoundModel('parse-error', '`outputs` does not come from `inputs` through a chain of layers.', inputsNode);
   }
   return chain;
