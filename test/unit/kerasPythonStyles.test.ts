@@ -261,3 +261,17 @@ test('set_image_data_format("channels_first") refuses the conv models after it a
 });
 
 // #endregion
+
+test('an Input tensor held in a variable opens a Sequential list, as written inline', async () => {
+  const text = [
+    'import keras',
+    'from keras import layers',
+    'N_FEATURES = 12',
+    'inp = keras.Input(shape=(N_FEATURES,))',
+    'model = keras.Sequential([inp, layers.Dense(8, activation="relu"), layers.Dense(1)])',
+  ].join('\n');
+  const result = await loadKerasPython(text, 'input_var.py');
+  assert.equal(result.models.length, 1, JSON.stringify(result.problems));
+  assert.deepEqual(result.models[0].inputShape, [12]);
+  assert.deepEqual(result.models[0].layers.map((l) => [l.kind, l.units, l.activation.name]), [['dense', 8, 'relu'], ['dense', 1, 'linear']]);
+});

@@ -1332,6 +1332,9 @@ class KerasFileLoader {
 
   private asLayerCall(item: Value, fallbackNode: Node): LayerCall {
     if (item.kind === 'call') return { node: item.node, scope: item.scope };
+    // `inp = keras.Input(...)` then `Sequential([inp, ...])`: the bare input tensor is the
+    // list's input layer, as written inline.
+    if (item.kind === 'tensor' && item.chain.previous === undefined) return item.chain.layer;
     const node = item.kind === 'unknown' ? item.node : fallbackNode;
     const reason = item.kind === 'unknown' ? item.reason : `${describeValue(item)} is not a layer call`;
     throw new UnsoundModel('parse-error', `a layer cannot be read statically: ${reason}.`, node);
