@@ -33,9 +33,10 @@ export interface DiagnoseOptions {
 }
 
 /**
- * Training threads by default: two where there are two cores or more. The trainer thread and
- * one replica each take half of every batch (measured: the reference MLP's step 1.7x faster on
- * 2 cores, see the README); more replicas than that are untested, so they are opt-in.
+ * Training threads by default: two where there are two cores or more. The trainer thread and a
+ * replica then share each batch when the model does enough work per weight for that to pay (see
+ * MIN_MACS_PER_WEIGHT in train/trainer.ts; convolutions and large batches); more replicas than
+ * one are untested, so they are opt-in.
  */
 export const DEFAULT_THREADS = Math.min(2, Math.max(1, os.availableParallelism?.() ?? os.cpus().length));
 

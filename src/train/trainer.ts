@@ -32,10 +32,11 @@ const MIN_ROWS_PER_THREAD = 8;
  * Sharing a batch costs copies proportional to the weights (out to each replica, gradients back)
  * and saves compute proportional to multiply-adds; below this many multiply-adds per weight per
  * step it does not pay. A dense layer does `batch` per weight, a convolution `batch × output
- * positions`. Measured on 2 cores (npm run bench): the 784→256×9 MLP at batch 64 (64 per weight)
- * is slower on two threads, the 20×1024 MLP at batch 256 (256) and the small CNN (≥ 18,000) faster.
+ * positions`. Measured on the 2-core build machine (the reference 784→256×9 MLP, SGD): one
+ * thread 24–26 ms/step against two 34–38 at batch 64, 41 against 48–58 at batch 128, 90–97
+ * against 74–78 at batch 256; the small CNN (≥ 18,000 per weight) gains most.
  */
-const MIN_MACS_PER_WEIGHT = 128;
+const MIN_MACS_PER_WEIGHT = 200;
 
 /** Two-sided saturating activations: saturation is measured on their pre-activation. */
 const TWO_SIDED: ReadonlySet<ActivationName> = new Set(['sigmoid', 'tanh', 'hardSigmoid', 'softsign']);
