@@ -18,7 +18,7 @@ import { loadModelFile } from '../../src/core/parse/index';
 import { mlp } from '../helpers/specs';
 
 const WORKER = path.join(__dirname, '..', '..', 'dist', 'worker.js');
-const OPTIONS = { ...DEFAULT_TRAINING, optimizer: 'sgd' as const, learningRate: 0.05, steps: 12, batchSize: 240, probeEvery: 4, probeSize: 32 };
+const OPTIONS = { ...DEFAULT_TRAINING, optimizer: 'sgd' as const, learningRate: 0.3, steps: 12, batchSize: 240, probeEvery: 4, probeSize: 32 };
 
 function workerBuilt(t: { skip(message: string): void }): boolean {
   if (fs.existsSync(WORKER)) return true;
