@@ -32,7 +32,8 @@ import {
   type ModelSpec,
   type SourceSpan,
 } from '../model';
-import { loadFailure, readSourceFile } from './sourceFile';
+import { loadFailure, readSourceFile, firstSyntaxError } from './sourceFile';
+import { pythonArithmetic } from './pythonArithmetic';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
@@ -539,15 +540,7 @@ function applyOperator(operator: string, left: Value, right: Value, node: Node):
   if (left.kind === 'number' && right.kind === 'number') {
     const a = left.value;
     const b = right.value;
-    const result =
-      operator === '+' ? a + b
-      : operator === '-' ? a - b
-      : operator === '*' ? a * b
-      : operator === '/' ? a / b
-      : operator === '//' ? Math.floor(a / b)
-      : operator === '%' ? a - b * Math.floor(a / b)
-      : operator === '**' ? a ** b
-      : Number.NaN;
+    const result = pythonArithmetic(operator, a, b);
     return Number.isFinite(result) ? { kind: 'number', value: result } : unknown(node, `\`${shorten(node.text)}\` has no finite value`);
   }
   if (operator === '+' && left.kind === 'sequence' && right.kind === 'sequence') {
@@ -2668,16 +2661,6 @@ function traceShapes(
 
 // #region Small tree helpers
 
-function firstSyntaxError(node: Node): Node | undefined {
-  if (node.isError || node.isMissing) return node;
-  if (!node.hasError) return undefined;
-  for (const child of node.children) {
-    if (!child) continue;
-    const found = firstSyntaxError(child);
-    if (found) return found;
-  }
-  return undefined;
-}
 
 function ancestorOfType(node: Node, type: string): Node | undefined {
   for (let current = node.parent; current; current = current.parent) {

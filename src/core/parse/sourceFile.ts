@@ -83,3 +83,15 @@ export function unexpectedIndent(root: Node): Node | undefined {
   }
   return undefined;
 }
+
+/** The first ERROR or MISSING node under `node` in document order (tree-sitter's syntax errors). */
+export function firstSyntaxError(node: Node): Node | undefined {
+  if (node.isError || node.isMissing) return node;
+  if (!node.hasError) return undefined;
+  for (const child of node.children) {
+    if (!child) continue;
+    const found = firstSyntaxError(child);
+    if (found) return found;
+  }
+  return undefined;
+}

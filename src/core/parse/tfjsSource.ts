@@ -22,7 +22,7 @@ import {
   type SourceSpan,
 } from '../model';
 import { shapeError } from './kerasPython';
-import { loadFailure, readSourceFile } from './sourceFile';
+import { loadFailure, readSourceFile, firstSyntaxError } from './sourceFile';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
@@ -1398,13 +1398,3 @@ function patternNames(pattern: Node): Node[] {
   }
 }
 
-function firstSyntaxError(node: Node): Node | undefined {
-  if (node.isError || node.isMissing) return node;
-  if (!node.hasError) return undefined;
-  for (const child of node.children) {
-    if (!child) continue;
-    const found = firstSyntaxError(child);
-    if (found) return found;
-  }
-  return undefined;
-}

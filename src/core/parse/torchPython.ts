@@ -40,7 +40,8 @@ import {
 } from '../model';
 import { collectImports, type ImportTable } from './kerasPython';
 import { getParser } from './treeSitter';
-import { readSourceFile } from './sourceFile';
+import { readSourceFile, firstSyntaxError } from './sourceFile';
+import { pythonArithmetic } from './pythonArithmetic';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
@@ -428,15 +429,7 @@ class Evaluator {
     if (left.kind === 'number' && right.kind === 'number') {
       const a = left.value;
       const b = right.value;
-      const result =
-        operator === '+' ? a + b
-        : operator === '-' ? a - b
-        : operator === '*' ? a * b
-        : operator === '/' ? a / b
-        : operator === '//' ? Math.floor(a / b)
-        : operator === '%' ? a - b * Math.floor(a / b)
-        : operator === '**' ? a ** b
-        : Number.NaN;
+      const result = pythonArithmetic(operator, a, b);
       return Number.isFinite(result) ? { kind: 'number', value: result } : unknown(node, `\`${shorten(node.text)}\` has no finite value`);
     }
     if (operator === '+' && left.kind === 'sequence' && right.kind === 'sequence') {
@@ -909,16 +902,6 @@ function statementsOf(block: Node | null): Node[] {
   return (block?.namedChildren ?? []).filter((c): c is Node => !!c && c.type !== 'comment');
 }
 
-function firstSyntaxError(node: Node): Node | undefined {
-  if (node.isError || node.isMissing) return node;
-  if (!node.hasError) return undefined;
-  for (const child of node.children) {
-    if (!child) continue;
-    const found = firstSyntaxError(child);
-    if (found) return found;
-  }
-  return undefined;
-}
 
 function ancestorOfType(node: Node, types: readonly string[]): Node | undefined {
   for (let current = node.parent; current; current = current.parent) {
