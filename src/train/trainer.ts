@@ -376,7 +376,7 @@ export async function trainAndMeasure(
     } else if (batchSize < 2 * MIN_ROWS_PER_THREAD) {
       parallelism = { threads: 1, note: `a batch of ${batchSize} rows is too small to share between threads` };
     } else if (batchSize * cost.macsPerSample < MIN_MACS_PER_WEIGHT * parameterCount) {
-      parallelism = { threads: 1, note: `a batch of ${batchSize} rows is small for ${parameterCount.toLocaleString('en-US')} weights: copying them to another thread each step would cost more than it saves` };
+      parallelism = { threads: 1, note: `a batch of ${batchSize} is too little work per weight (${parameterCount.toLocaleString('en-US')}) to share between threads` };
     } else {
       const perRow = (t: tf.Tensor): number => t.shape.slice(1).reduce((a, b) => a * b, 1);
       const layout = { weightFloats: trainable.reduce((n, v) => n + v.size, 0), xFloatsPerRow: perRow(data.x), yFloatsPerRow: perRow(data.y), maxRows: batchSize };

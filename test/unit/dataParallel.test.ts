@@ -63,7 +63,7 @@ test('a batch that is small for its weights trains on one thread, with the reaso
   // 64 rows × ~1 multiply-add per weight per row: sharing would copy more than it saves.
   const stats = await trainAndMeasure(spec, { ...OPTIONS, batchSize: 64, steps: 2, threads: 2 }, backend, 1e6, { replicas: {} as GradientReplicas });
   assert.equal(stats.parallelism?.threads, 1);
-  assert.match(stats.parallelism?.note ?? '', /a batch of 64 rows is small for 4,290 weights/);
+  assert.match(stats.parallelism?.note ?? '', /a batch of 64 is too little work per weight \(4,290\) to share between threads/);
 });
 
 test('two threads take the same training steps as one (MLP and CNN, SGD), up to rounding', async (t) => {
