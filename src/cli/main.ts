@@ -275,7 +275,15 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       progressPrinter(process.stderr.isTTY === true), signal, dataResolver(request, text));
     if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
     process.stdout.write(request.json ? `${JSON.stringify(toJson(diagnosis), null, 2)}\n` : renderText(diagnosis));
-    if (request.report) writeReport(request.report, diagnosis, request.options);
+    if (request.report) {
+      try {
+        writeReport(request.report, diagnosis, request.options);
+      } catch (error) {
+        // The diagnosis above stands; only the report file is missing, and the reason is said.
+        process.stderr.write(`activation-lens: could not write the report ${request.report}: ${(error as Error).message}\n`);
+        return EXIT_USAGE;
+      }
+    }
     const failing = request.failOn !== 'none' && [...diagnosis.problems, ...diagnosis.models.flatMap((m) => m.findings)]
       .some((f) => SEVERITY_RANK[f.severity] >= SEVERITY_RANK[request.failOn as Severity]);
     // A model that could not be trained because of its input (data that does not fit or cannot be

@@ -13,7 +13,7 @@ import {
 import { DEFAULT_THRESHOLDS, SEVERITY_RANK, type Finding, type Suggestion, type Thresholds } from '../core/analysis/types';
 import { TrainingError, type CancellationSignal, type TrainerClient } from './trainerClient';
 import { evaluateInput, featureStats, offness, summarizeInput, transformFeatures, type FeatureStats, type InputSummary } from '../core/analysis/inputStats';
-import type { Dataset } from '../core/data/dataset';
+import { sampleShapeMismatch, type Dataset } from '../core/data/dataset';
 import { proposeDataCandidates } from '../core/analysis/suggestions';
 import type { EarlyStop, TrainingData } from '../core/stats';
 import { stableFrom, type Stability } from '../core/analysis/stability';
@@ -148,6 +148,10 @@ async function diagnoseModel(
     return { model, findings: loadFindings, whatIfs: [], error: { kind: 'data', message: resolved.error } };
   }
   const data = resolved;
+  const shapeMismatch = data ? sampleShapeMismatch(data.dataset.sampleShape, model.inputShape) : undefined;
+  if (data && shapeMismatch) {
+    return { model, data, findings: loadFindings, whatIfs: [], error: { kind: 'data', message: shapeMismatch } };
+  }
   let features: FeatureStats[] | undefined;
   let input: InputSummary | undefined;
   if (data) {

@@ -62,6 +62,36 @@ class ExponentialActivation extends tf.layers.Layer {
   }
 }
 
+/**
+ * ELU with any α: f(x) = x for x > 0, α(eˣ − 1) otherwise, written as relu(x) + α(e^min(x, 0) − 1)
+ * so that every op has a gradient. TensorFlow.js' own ELU layer refuses α ≠ 1.
+ */
+class ScaledELU extends tf.layers.Layer {
+  static className = 'ActivationLensELU';
+
+  constructor(
+    private readonly alpha: number,
+    name: string,
+  ) {
+    super({ name });
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return tf.tidy(() => {
+      const x = Array.isArray(inputs) ? inputs[0] : inputs;
+      return tf.add(tf.relu(x), tf.mul(this.alpha, tf.sub(tf.exp(tf.minimum(x, 0)), 1)));
+    });
+  }
+
+  override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape | tf.Shape[] {
+    return inputShape;
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), alpha: this.alpha };
+  }
+}
+
 /** PyTorch's and the RReLU paper's default slope interval [1/8, 1/3]. */
 export const RRELU_DEFAULT_LOWER = 1 / 8;
 export const RRELU_DEFAULT_UPPER = 1 / 3;
@@ -79,7 +109,7 @@ export function createActivationLayer(spec: ActivationSpec, name: string, seed: 
     case 'elu':
       return spec.alpha === undefined || spec.alpha === 1
         ? tf.layers.activation({ activation: 'elu', name })
-        : tf.layers.elu({ alpha: spec.alpha, name });
+        : new ScaledELU(spec.alpha, name);
     case 'rrelu':
       return new RandomizedLeakyReLU(spec.lower ?? RRELU_DEFAULT_LOWER, spec.upper ?? RRELU_DEFAULT_UPPER, seed, name);
     case 'exponential':

@@ -151,3 +151,10 @@ test('a failed GPU backend install is explained in plain words', async () => {
   assert.match(explainInstallFailure('npm error code EACCES\n'), /not allowed to write/);
   assert.match(explainInstallFailure('npm error something else\nnpm error at the end\n'), /npm failed: npm error something else · npm error at the end/);
 });
+
+test('a report that cannot be written is said plainly, after the diagnosis, with exit 2', () => {
+  const r = cli(['diagnose', 'examples/healthy_relu.py', '--no-verify', '--steps', '3', '--report', '/nonexistent-dir/r.html']);
+  assert.equal(r.code, 2);
+  assert.match(r.stdout, /Model "model"/, 'the diagnosis is still printed');
+  assert.match(r.stderr, /could not write the report \/nonexistent-dir\/r\.html: ENOENT/);
+});

@@ -12,7 +12,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { dump } from 'npyjs';
 import { zipSync } from 'fflate';
-import { isDataError, readDataset, type Dataset, type DataError } from '../../src/core/data/dataset';
+import { detectDelimiter, isDataError, readDataset, sampleShapeMismatch, type Dataset, type DataError } from '../../src/core/data/dataset';
 import { findDataDirective } from '../../src/core/data/directive';
 import { evaluateInput, featureStats, summarizeInput, transformFeatures } from '../../src/core/analysis/inputStats';
 import { mlp } from '../helpers/specs';
@@ -141,6 +141,28 @@ test('input statistics match hand-computed moments; transforms standardise and s
   const summary = summarizeInput([s, { ...s, name: 'const', std: 0, mean: 0 }], 4, DEFAULT_THRESHOLDS);
   assert.equal(summary.constantFeatures, 1);
   assert.equal(summary.worst[0].name, 'v');
+});
+
+test('spreadsheet exports: a UTF-8 BOM, semicolons with decimal commas, and a tab-separated file with a .csv name', async () => {
+  const bomSemicolon = await ok(write('excel.csv', '\ufefflabel;a;b\n1;1,5;-0,25\n0;2;3,0\n'), { target: 'label' });
+  assert.deepEqual(bomSemicolon.columns, ['a', 'b']);
+  assert.equal(bomSemicolon.targetColumn, 'label');
+  assert.deepEqual(Array.from(bomSemicolon.x), [1.5, -0.25, 2, 3]);
+  assert.deepEqual(Array.from(bomSemicolon.y ?? []), [1, 0]);
+  const tabs = await ok(write('tabs.csv', 'a\tb\tlabel\n1\t2\t0\n'));
+  assert.deepEqual([tabs.columns, Array.from(tabs.x)], [['a', 'b'], [1, 2]]);
+  assert.equal(detectDelimiter('a,b,c'), ',');
+  assert.equal(detectDelimiter('x'), ',');
+});
+
+test('image arrays: (N, 28, 28) feeds a (28, 28, 1) model; a channels-first (N, 3, 32, 32) array is refused for (32, 32, 3)', async () => {
+  const grey = await ok(write('grey.npy', new Uint8Array(dump(new Float32Array(2 * 28 * 28), [2, 28, 28]))));
+  assert.deepEqual(grey.sampleShape, [28, 28]);
+  assert.equal(sampleShapeMismatch(grey.sampleShape, [28, 28, 1]), undefined);
+  const chw = await ok(write('chw.npy', new Uint8Array(dump(new Float32Array(2 * 3 * 32 * 32), [2, 3, 32, 32]))));
+  assert.match(sampleShapeMismatch(chw.sampleShape, [32, 32, 3]) ?? '', /samples have shape \[3, 32, 32\] but the model's input shape is \[32, 32, 3\]: the array is channels-first/);
+  assert.match(sampleShapeMismatch([4, 8], [8, 4]) ?? '', /reshape the array/);
+  assert.equal(sampleShapeMismatch(undefined, [32, 32, 3]), undefined, 'flat rows (CSV) are reshaped as before');
 });
 
 test('a constant non-zero feature is an info finding; constant zeros (e.g. image borders) are not', () => {

@@ -176,6 +176,20 @@ test('RReLU: a random slope per unit in [lower, upper] in training, the mean slo
   assert.ok(positive.flat().every((v) => v === 2));
 });
 
+test('ELU with α ≠ 1 (TensorFlow.js refuses it): α(eˣ − 1) below 0, x above, with its gradient, and it trains', async () => {
+  const backend = await selectBackend('wasm');
+  const layer = createActivationLayer({ name: 'elu', alpha: 0.5 }, 'elu_half', 1)!;
+  const x = tf.tensor1d([-2, -0.5, 0, 1.5]);
+  const y = (layer.apply(x) as tf.Tensor).arraySync() as number[];
+  const expected = [0.5 * (Math.exp(-2) - 1), 0.5 * (Math.exp(-0.5) - 1), 0, 1.5];
+  y.forEach((v, i) => assert.ok(Math.abs(v - expected[i]) < 1e-6, `f(${x.arraySync()[i]}) = ${v}, expected ${expected[i]}`));
+  const slope = (tf.grad((t: tf.Tensor) => layer.apply(t) as tf.Tensor)(tf.tensor1d([-1, 2])).arraySync()) as number[];
+  assert.ok(Math.abs(slope[0] - 0.5 * Math.exp(-1)) < 1e-6 && Math.abs(slope[1] - 1) < 1e-6, `slopes ${slope}`);
+  const spec = mlp(8, [{ units: 16, activation: 'elu', alpha: 0.5 }, { units: 4, activation: 'softmax' }]);
+  const stats = await trainAndMeasure(spec, QUICK, backend, 1e6);
+  assert.ok(stats.loss.every(Number.isFinite));
+});
+
 test('a BatchNorm what-if (before the activation) builds and trains with the same probe layout', async () => {
   const backend = await selectBackend('wasm');
   const base = mlp(8, [{ units: 16, activation: 'sigmoid' }, { units: 4, activation: 'softmax' }]);

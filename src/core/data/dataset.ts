@@ -16,6 +16,8 @@ export interface Dataset {
   readonly x: Float32Array;
   readonly rows: number;
   readonly features: number;
+  /** The shape of one sample when the file has one (a NumPy array of rank > 2), e.g. [3, 32, 32]. */
+  readonly sampleShape?: readonly number[];
   /** Feature names (CSV header or generated `f0, f1, …`). */
   readonly columns: readonly string[];
   /** Targets, rows × targetWidth, when the data has them. */
@@ -97,9 +99,12 @@ function findTarget(columns: readonly string[], requested: string | undefined): 
 
 /** Streams a CSV/TSV, stopping after maxRows data rows (nothing beyond is read). */
 async function fromCsv(file: string, opts: ReadOptions): Promise<Dataset | DataError> {
-  const delimiter = file.toLowerCase().endsWith('.tsv') || firstLine(file).includes('\t') ? '\t' : ',';
+  const delimiter = file.toLowerCase().endsWith('.tsv') ? '\t' : detectDelimiter(firstLine(file));
+  // A semicolon-separated file is usually a European spreadsheet export, with decimal commas.
+  const toNumber = delimiter === ';' ? (cell: string) => Number(DECIMAL_COMMA.test(cell) ? cell.replace(',', '.') : cell) : Number;
   const stream = fs.createReadStream(file, { highWaterMark: 64 * 1024 });
-  const parser = stream.pipe(parseCsv({ delimiter, trim: true, skip_empty_lines: true, relax_column_count: true, info: true }));
+  // bom: a UTF-8 byte-order mark (Excel's "CSV UTF-8") must not become part of the first header.
+  const parser = stream.pipe(parseCsv({ delimiter, bom: true, trim: true, skip_empty_lines: true, relax_column_count: true, info: true }));
   let columns: string[] | undefined;
   let targetIndex = -1;
   const xs: number[] = [];
@@ -113,7 +118,7 @@ async function fromCsv(file: string, opts: ReadOptions): Promise<Dataset | DataE
       const cells = record.record;
       const line = record.info.lines;
       if (!columns) {
-        const header = cells.some((c) => c !== '' && !Number.isFinite(Number(c)));
+        const header = cells.some((c) => c !== '' && !Number.isFinite(toNumber(c)));
         columns = header ? cells : cells.map((_, i) => `f${i}`);
         const t = findTarget(columns, opts.target);
         if (typeof t !== 'number') {
@@ -134,7 +139,7 @@ async function fromCsv(file: string, opts: ReadOptions): Promise<Dataset | DataE
       for (let c = 0; c < cells.length; c++) {
         const cell = cells[c];
         if (c === targetIndex) {
-          const v = Number(cell);
+          const v = toNumber(cell);
           if (cell !== '' && Number.isFinite(v)) ys.push(v);
           else if (cell !== '' && !/^nan$/i.test(cell)) {
             if (!labels.has(cell)) labels.set(cell, labels.size);
@@ -145,7 +150,7 @@ async function fromCsv(file: string, opts: ReadOptions): Promise<Dataset | DataE
           }
           continue;
         }
-        const v = Number(cell);
+        const v = toNumber(cell);
         if (cell === '' || !Number.isFinite(v)) {
           failure = {
             error: cell === '' || /^nan$/i.test(cell) ? `missing or NaN value in column "${columns[c]}"` : `non-numeric value "${cell.slice(0, 40)}" in column "${columns[c]}"`,
@@ -180,6 +185,17 @@ async function fromCsv(file: string, opts: ReadOptions): Promise<Dataset | DataE
     classNames: labels.size ? [...labels.keys()] : undefined,
     truncated,
   };
+}
+
+/** `1,5` or `-0,25e3`: a number written with a decimal comma. */
+const DECIMAL_COMMA = /^[+-]?\d*,\d+(?:e[+-]?\d+)?$/i;
+
+/** The separator of a delimited text file: whichever of tab, semicolon and comma its first line has most of. */
+export function detectDelimiter(line: string): '\t' | ';' | ',' {
+  const count = (c: string) => line.split(c).length - 1;
+  const candidates: ('\t' | ';' | ',')[] = ['\t', ';', ','];
+  const best = candidates.reduce((a, b) => (count(b) > count(a) ? b : a));
+  return count(best) > 0 ? best : ',';
 }
 
 function firstLine(file: string): string {
@@ -227,6 +243,7 @@ function assemble(file: string, format: Dataset['format'], x: NpyArray, y: NpyAr
   }
   return {
     file, format, x: xm.values, rows: xm.rows, features: xm.width,
+    ...(x.shape.length > 2 ? { sampleShape: x.shape.slice(1) } : {}),
     columns: Array.from({ length: xm.width }, (_, i) => `f${i}`),
     y: ym?.values, targetWidth: ym?.width ?? 0, targetColumn: ym ? targetName : undefined, truncated: xm.truncated,
   };
@@ -316,4 +333,22 @@ function fromJson(file: string, size: number, opts: ReadOptions): Dataset | Data
     return build(xRows, yRows, xRows[0] ? xRows[0].map((_, i) => `f${i}`) : [], yRows ? 'y' : undefined, obj.x.length);
   }
   return { error: 'expected a JSON array of rows, an array of objects, or {"x": [...], "y": [...]}', line: 1, column: 1 };
+}
+
+/**
+ * Why samples of shape `sampleShape` cannot feed a model with input `inputShape` although they
+ * hold as many values, or undefined when they can: axes of size 1 aside, the shapes must agree,
+ * so a channels-first array (PyTorch's layout) is not silently read as channels-last.
+ */
+export function sampleShapeMismatch(sampleShape: readonly number[] | undefined, inputShape: readonly number[]): string | undefined {
+  if (!sampleShape) return undefined;
+  const squeeze = (shape: readonly number[]) => shape.filter((d) => d !== 1);
+  const a = squeeze(sampleShape);
+  const b = squeeze(inputShape);
+  if (a.length === b.length && a.every((d, i) => d === b[i])) return undefined;
+  const product = (shape: readonly number[]) => shape.reduce((p, d) => p * d, 1);
+  if (product(sampleShape) !== product(inputShape)) return undefined; // the trainer names the count mismatch
+  const channelsFirst = sampleShape.length === 3 && inputShape.length === 3 && sampleShape[0] === inputShape[2] && sampleShape[1] === inputShape[0] && sampleShape[2] === inputShape[1];
+  return `The data's samples have shape [${sampleShape.join(', ')}] but the model's input shape is [${inputShape.join(', ')}]` +
+    (channelsFirst ? ': the array is channels-first (PyTorch\'s layout) and the model channels-last; save it transposed, e.g. np.transpose(x, (0, 2, 3, 1))' : '; reshape the array to the model\'s input shape');
 }
