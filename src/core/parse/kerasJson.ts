@@ -486,6 +486,29 @@ class ConfigReader {
     throw new Unsound('parse-error', `\`padding\` must be "valid" or "same", but it is ${JSON.stringify(nodeValue(node))}${this.where()}.`, node);
   }
 
+  /**
+   * Refuses the model when a key the IR cannot represent has a non-default value (`isDefault`
+   * false) or a value of the wrong type (`isDefault` undefined), at the value; null is the default.
+   */
+  private refuseUnlessDefault(key: string, isDefault: (node: JsonNode) => boolean | undefined, unsupported: string): void {
+    const node = field(this.config, key);
+    if (!node || node.kind === 'null') return;
+    const verdict = isDefault(node);
+    if (verdict === true) return;
+    const shown = `"${key}": ${JSON.stringify(nodeValue(node))}`;
+    if (verdict === false) throw new Unsound('unsupported-layer', `\`${shown}\`${this.where()}: ${unsupported}.`, node);
+    throw new Unsound('parse-error', `\`${key}\` must be its default, but it is ${JSON.stringify(nodeValue(node))}${this.where()}, and a non-default value is not supported.`, node);
+  }
+
+  /** A number key that changes what the layer computes: absent or null → undefined; anything but a finite number refuses the model. */
+  private exactNumber(key: string): number | undefined {
+    const node = field(this.config, key);
+    if (!node || node.kind === 'null') return undefined;
+    const value = num(node);
+    if (value === undefined) throw new Unsound('parse-error', `\`${key}\` must be a finite number, but it is ${JSON.stringify(nodeValue(node))}${this.where()}.`, node);
+    return value;
+  }
+
   private number(key: string, fallback: number): number {
     const node = field(this.config, key);
     if (!node || node.kind === 'null') return fallback;
@@ -510,6 +533,8 @@ class ConfigReader {
       case 'conv1d':
       case 'conv2d': {
         const rank = kind === 'conv1d' ? 1 : 2;
+        this.refuseUnlessDefault('dilation_rate', (node) => allOnes(node), `dilation is not supported yet: Activation Lens builds \`${className}\` undilated, which would change what it computes and its output shape`);
+        this.refuseUnlessDefault('groups', (node) => (node.kind === 'number' ? node.value === 1 : undefined), `grouped convolutions are not supported yet: Activation Lens builds \`${className}\` with groups=1, which has a different number of weights per filter`);
         return {
           kind,
           filters: this.positive('filters'),
@@ -549,10 +574,19 @@ class ConfigReader {
       case 'Activation':
         return this.activation();
       case 'ReLU': {
-        const slope = this.number('negative_slope', 0);
-        const maxValue = num(field(this.config, 'max_value'));
-        if (slope > 0) return { name: 'leakyRelu', alpha: slope };
-        return maxValue === 6 ? { name: 'relu6' } : { name: 'relu' };
+        // Keras ReLU: min(x, max_value) from `threshold` up, negative_slope·(x − threshold) below
+        // it. The IR holds relu, relu6 (cap 6) and leakyRelu (slope); any other mix is refused.
+        const maxValue = this.exactNumber('max_value');
+        const slope = this.exactNumber('negative_slope') ?? 0;
+        const threshold = this.exactNumber('threshold') ?? 0;
+        const refuse = (key: string, value: number, why: string): never => {
+          throw new Unsound('unsupported-layer', `\`"${key}": ${value}\` of \`ReLU\`${this.where()}: ${why}.`, field(this.config, key));
+        };
+        if (threshold !== 0) refuse('threshold', threshold, 'a thresholded ReLU is not supported yet: Activation Lens would build it with threshold 0, which would change what it computes');
+        if (maxValue !== undefined && slope !== 0) refuse('max_value', maxValue, 'a ReLU with both a cap and a negative slope is not supported yet: Activation Lens builds either a leaky ReLU or a ReLU capped at 6, not both');
+        if (maxValue !== undefined && maxValue !== 6) refuse('max_value', maxValue, 'a ReLU capped at another value than 6 is not supported yet: Activation Lens would build it uncapped, which would change what it computes');
+        if (maxValue === 6) return { name: 'relu6' };
+        return slope !== 0 ? { name: 'leakyRelu', alpha: slope } : { name: 'relu' };
       }
       case 'LeakyReLU':
         return { name: 'leakyRelu', alpha: field(this.config, 'negative_slope') ? this.number('negative_slope', 0.3) : this.number('alpha', 0.3) };
@@ -654,6 +688,14 @@ class ConfigReader {
       movingVariance: result.moving_variance,
     };
   }
+}
+
+/** True when an int or list value is all ones (dilation_rate's default); undefined when it is neither. */
+function allOnes(node: JsonNode): boolean | undefined {
+  const items = node.kind === 'number' ? [node] : node.kind === 'array' ? node.items : undefined;
+  const values = items?.map(num);
+  if (!values || values.length === 0 || values.some((v) => v === undefined)) return undefined;
+  return values.every((v) => v === 1);
 }
 
 function spanBetween(ctx: ConfigContext, start: number, end: number): SourceSpan {

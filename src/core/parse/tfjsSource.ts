@@ -29,7 +29,8 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 /** Loads every TF.js sequential (and linear functional) model of a JS/TS file. Never throws. */
 export async function loadTfjsSource(text: string, fileName: string): Promise<LoadResult> {
   if (text.trim() === '') return loadFailure('tfjs-source', `${fileName}: the file is empty, so there is no model to read.`, new PositionIndex(text).span(0, 0));
-  const grammar = /\.(ts|mts|cts)$/i.test(fileName) ? 'typescript' : 'javascript';
+  // JSX in .js/.jsx is part of the javascript grammar; .tsx needs TypeScript's TSX grammar.
+  const grammar = /\.tsx$/i.test(fileName) ? 'tsx' : /\.(ts|mts|cts)$/i.test(fileName) ? 'typescript' : 'javascript';
   return readSourceFile(text, fileName, grammar, 'tfjs-source', (tree, positions) => new TfjsFileLoader(positions, tree.rootNode).load());
 }
 
@@ -645,6 +646,17 @@ class TfjsFileLoader {
         return this.evaluateMember(node);
       case 'call_expression':
         return { kind: 'call', node };
+      case 'ternary_expression': {
+        // `c ? a : b` on a constant condition is the branch JavaScript would take.
+        const condition = this.evaluate(node.childForFieldName('condition'));
+        const truth = truthiness(condition);
+        if (truth === undefined) {
+          const conditionNode = unwrap(node.childForFieldName('condition')) ?? node;
+          const why = condition.kind === 'unknown' ? condition.reason : `the condition \`${shorten(conditionNode.text)}\` is only known at run time`;
+          return { kind: 'unknown', node, reason: why };
+        }
+        return this.evaluate(node.childForFieldName(truth ? 'consequence' : 'alternative'));
+      }
       case 'new_expression':
         return { kind: 'unknown', node, reason: `\`${shorten(node.text)}\` is only known at run time` };
       default:
@@ -995,6 +1007,32 @@ class TfjsFileLoader {
   }
 }
 
+/** JavaScript truthiness of a static value; undefined when it is only known at run time. */
+function truthiness(value: Value): boolean | undefined {
+  switch (value.kind) {
+    case 'number':
+      return value.value !== 0 && !Number.isNaN(value.value);
+    case 'string':
+      return value.value !== '';
+    case 'bool':
+      return value.value;
+    case 'null':
+      return false;
+    case 'array':
+    case 'object':
+      return true;
+    default:
+      return undefined;
+  }
+}
+
+/** A static value as it would be written in the source, for messages: `4`, `[4, 4]`, `'channelsFirst'`. */
+function literal(value: Value): string {
+  if (value.kind === 'string') return `'${value.value}'`;
+  if (value.kind === 'array') return `[${value.items.map(literal).join(', ')}]`;
+  return describe(value).replace(/^`|`$/g, '');
+}
+
 /** An Unsound error for a value that is not static: at the unreadable part when one is known. */
 function notStatic(subject: string, value: Value, fallback: Node): Unsound {
   if (value.kind === 'unknown') return new Unsound('parse-error', `${subject} cannot be read statically: ${value.reason}.`, value.node);
@@ -1080,6 +1118,8 @@ class LayerBuilder {
       case 'conv1d':
       case 'conv2d': {
         const rank = factory.kind === 'conv1d' ? 1 : 2;
+        read.requireChannelsLast();
+        read.refuseUnlessDefault('dilationRate', allOnes, `dilation is not supported yet: Activation Lens builds \`${read.callee()}\` undilated, which would change what it computes and its output shape`);
         return {
           kind: factory.kind,
           filters: read.positiveInteger('filters'),
@@ -1097,13 +1137,17 @@ class LayerBuilder {
       case 'avgPool1d':
       case 'avgPool2d': {
         const rank = factory.kind.endsWith('1d') ? 1 : 2;
+        read.requireChannelsLast();
         const poolSize = read.tuple('poolSize', rank, false) ?? new Array<number>(rank).fill(2);
         return { kind: factory.kind, poolSize, strides: read.tuple('strides', rank, false) ?? poolSize, padding: read.padding(), activation: { name: 'linear' } };
       }
       case 'flatten':
+        read.noteChannelsFirstFlatten();
+        return { kind: factory.kind, activation: { name: 'linear' } };
       case 'globalAvgPool1d':
       case 'globalAvgPool2d':
       case 'globalMaxPool2d':
+        read.requireChannelsLast();
         return { kind: factory.kind, activation: { name: 'linear' } };
       case 'dropout':
         return { kind: 'dropout', rate: read.optionalNumber('rate') ?? 0.5, activation: { name: 'linear' } };
@@ -1118,9 +1162,13 @@ class LayerBuilder {
           case 'elu':
             return { kind: 'activation', activation: { name: 'elu', alpha: read.optionalNumber('alpha') ?? 1 } };
           case 'reLU': {
-            const maxValue = read.optionalNumber('maxValue');
-            if (maxValue !== undefined && maxValue !== 6) read.note(undefined, `reLU({maxValue: ${maxValue}}) is diagnosed as a plain ReLU (only 6 is modelled).`, 'unsupported-layer');
-            return { kind: 'activation', activation: maxValue === 6 ? { name: 'relu6' } : { name: 'relu' } };
+            // `maxValue` caps the output: 6 is relu6; any other cap would compute something else.
+            const capped = read.refuseUnlessDefault(
+              'maxValue',
+              (value) => (value.kind === 'null' || (value.kind === 'number' && value.value === 6) ? true : value.kind === 'number' ? false : undefined),
+              'a ReLU capped at another value than 6 is not supported yet: Activation Lens would build it uncapped, which would change what it computes',
+            );
+            return { kind: 'activation', activation: capped?.kind === 'number' ? { name: 'relu6' } : { name: 'relu' } };
           }
           case 'prelu': {
             const initial = read.initializer('alphaInitializer', 'zeros');
@@ -1166,6 +1214,11 @@ class OptionReader {
     return this.spans;
   }
 
+  /** The layer factory as written, e.g. `tf.layers.conv2d`. */
+  callee(): string {
+    return shorten(this.call.childForFieldName('function')?.text ?? 'the layer');
+  }
+
   note(node: Node | undefined, message: string, code: LoadProblemCode = 'parse-error'): void {
     this.problems.push({ code, message, span: this.loader.span(node ?? this.call) });
   }
@@ -1177,6 +1230,44 @@ class OptionReader {
 
   private unresolved(key: string, value: Value, expected: string): string {
     return `\`${key}\` must be ${expected} known before running the code, but ${value.kind === 'unknown' ? value.reason : `it is ${describe(value)}`}`;
+  }
+
+  /**
+   * Refuses the model when an option the IR cannot represent has a non-default value
+   * (`isDefault` false), or a value only known at run time (`isDefault` undefined), at the value.
+   * Returns the value when it is accepted.
+   */
+  refuseUnlessDefault(key: string, isDefault: (value: Value) => boolean | undefined, unsupported: string): Value | undefined {
+    const entry = this.get(key);
+    if (!entry || entry.value.kind === 'null') return undefined;
+    const verdict = isDefault(entry.value);
+    if (verdict === true) return entry.value;
+    if (verdict === false) throw new Unsound('unsupported-layer', `\`${key}: ${literal(entry.value)}\`: ${unsupported}.`, entry.node);
+    throw new Unsound('parse-error', `${this.unresolved(key, entry.value, 'its default')}, and a non-default value is not supported.`, entry.node);
+  }
+
+  /**
+   * Convolution and pooling layers are built channels-last (the IR's and the builder's only
+   * layout), so a channels-first layer would get the wrong shape: it is refused at the option.
+   */
+  requireChannelsLast(): void {
+    const entry = this.get('dataFormat');
+    if (!entry || entry.value.kind === 'null' || (entry.value.kind === 'string' && entry.value.value === 'channelsLast')) return;
+    if (entry.value.kind === 'string' && entry.value.value === 'channelsFirst') {
+      throw new Unsound(
+        'unsupported-layer',
+        `\`dataFormat: 'channelsFirst'\` is not supported yet; Activation Lens builds convolution and pooling layers channels-last (…, channels), so \`${this.callee()}\` would be built with the wrong shape. Use dataFormat: 'channelsLast' (the TF.js default) to diagnose this model.`,
+        entry.node,
+      );
+    }
+    throw new Unsound('parse-error', `${this.unresolved('dataFormat', entry.value, "'channelsLast' or 'channelsFirst'")}.`, entry.node);
+  }
+
+  /** Flatten only reorders its outputs when channels-first: the same values, so it is diagnosed as is. */
+  noteChannelsFirstFlatten(): void {
+    const entry = this.get('dataFormat');
+    if (!entry || entry.value.kind === 'null' || (entry.value.kind === 'string' && entry.value.value === 'channelsLast')) return;
+    this.note(entry.node, `\`dataFormat: ${literal(entry.value)}\` is not supported yet; \`${this.callee()}\` is diagnosed channels-last, which only changes the order of its outputs, not their values.`, 'unsupported-layer');
   }
 
   positiveInteger(key: string): number {
@@ -1261,10 +1352,21 @@ class OptionReader {
       this.spans.activationArgumentSpan = this.loader.span(entry.pair);
       this.spans.activationValueSpan = this.loader.span(entry.node);
     }
-    if (entry.value.kind === 'null') return { name: 'linear' };
-    const known = entry.value.kind === 'string' ? ACTIVATIONS.get(entry.value.value.toLowerCase()) ?? ACTIVATIONS.get(entry.value.value) : undefined;
-    if (known) return known;
-    this.note(entry.node, `The activation ${describe(entry.value)} is not recognised; the layer is diagnosed as linear.`, 'unsupported-layer');
+    const value = entry.value;
+    if (value.kind === 'null') return { name: 'linear' };
+    if (value.kind === 'string') {
+      const known = ACTIVATIONS.get(value.value.toLowerCase()) ?? ACTIVATIONS.get(value.value);
+      if (known) return known;
+      this.note(entry.node, `The activation name ${describe(value)} is unknown: it is not a TF.js activation; the layer is diagnosed as linear.`, 'unsupported-layer');
+      return { name: 'linear' };
+    }
+    // A value only known at run time (a parameter, a condition, a call) may be any activation:
+    // guessing one would diagnose a different network, so the model is refused, as for `units`.
+    if (value.kind === 'unknown' || value.kind === 'call') {
+      const why = value.kind === 'call' ? `\`${shorten(value.node.text)}\` is a call, so its result is only known at run time` : value.reason;
+      throw new Unsound('parse-error', `\`activation\` must be an activation name known before running the code, but ${why}.`, entry.node);
+    }
+    this.note(entry.node, `The activation ${describe(value)} is not an activation name; the layer is diagnosed as linear.`, 'unsupported-layer');
     return { name: 'linear' };
   }
 
@@ -1323,6 +1425,13 @@ class OptionReader {
         return defaults;
     }
   }
+}
+
+/** True when a number or array option is all ones (dilationRate's default); undefined when not static. */
+function allOnes(value: Value): boolean | undefined {
+  const items = value.kind === 'number' ? [value] : value.kind === 'array' ? value.items : undefined;
+  if (!items || items.length === 0 || items.some((item) => item.kind !== 'number')) return undefined;
+  return items.every((item) => item.kind === 'number' && item.value === 1);
 }
 
 function withDefaults(name: InitializerName): InitializerSpec {
