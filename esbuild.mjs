@@ -33,7 +33,7 @@ function copyRuntimeFiles() {
     fs.copyFileSync(path.join(wasmDir, file), path.join(dist, file));
   }
   const grammarDir = 'node_modules/@vscode/tree-sitter-wasm/wasm';
-  for (const file of ['tree-sitter-python.wasm', 'tree-sitter-javascript.wasm', 'tree-sitter-typescript.wasm']) {
+  for (const file of ['tree-sitter-python.wasm', 'tree-sitter-javascript.wasm', 'tree-sitter-typescript.wasm', 'tree-sitter-tsx.wasm']) {
     fs.copyFileSync(path.join(grammarDir, file), path.join(dist, 'grammars', file));
   }
   fs.copyFileSync('node_modules/web-tree-sitter/tree-sitter.wasm', path.join(dist, 'grammars', 'tree-sitter.wasm'));

@@ -23,7 +23,7 @@ export interface ActivationLensApi {
 }
 
 /** Languages whose files may hold a model: Keras/PyTorch, TF.js source, saved-model JSON. */
-export const MODEL_LANGUAGES: readonly string[] = ['python', 'javascript', 'typescript', 'json'];
+export const MODEL_LANGUAGES: readonly string[] = ['python', 'javascript', 'javascriptreact', 'typescript', 'typescriptreact', 'json'];
 
 const MODEL_FILES: vscode.DocumentSelector = MODEL_LANGUAGES.flatMap((language) =>
   ['file', 'untitled', 'vscode-remote'].map((scheme) => ({ language, scheme })),

@@ -257,3 +257,26 @@ test('a syntax error in an added layer refuses the model instead of training wha
   assert.equal(where(problem), '4:1');
   assert.ok(result.problems.some((p) => /missing `\)`/.test(p.message) && p.span.start.line === 4), JSON.stringify(result.problems));
 });
+
+test('React components: a model built in a .tsx or .jsx file next to JSX markup loads', async () => {
+  const component = (typed: boolean) => [
+    "import * as tf from '@tensorflow/tfjs';",
+    "import { useEffect, useState } from 'react';",
+    `export function Trainer(${typed ? 'props: { units: number }' : 'props'}) {`,
+    `  const [status, setStatus] = useState${typed ? '<string>' : ''}('idle');`,
+    '  useEffect(() => {',
+    '    const model = tf.sequential();',
+    "    model.add(tf.layers.dense({ units: 16, activation: 'tanh', inputShape: [4] }));",
+    "    model.add(tf.layers.dense({ units: 3, activation: 'softmax' }));",
+    "    setStatus('built');",
+    '  }, []);',
+    '  return <div className="status">{status}</div>;',
+    '}',
+  ].join('\n');
+  for (const [file, typed] of [['Trainer.tsx', true], ['Trainer.jsx', false]] as const) {
+    const result = await loadModelFile(component(typed), file);
+    assert.equal(result.format, 'tfjs-source', file);
+    assert.deepEqual(result.problems, [], `${file}: ${JSON.stringify(result.problems.map((p) => p.message))}`);
+    assert.deepEqual(summary(model(result, 'model')), ['dense 16 tanh', 'dense 3 softmax'], file);
+  }
+});

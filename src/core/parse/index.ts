@@ -28,9 +28,11 @@ export function detectFormat(text: string, fileName: string): ModelFormat | unde
     case 'js':
     case 'mjs':
     case 'cjs':
+    case 'jsx':
     case 'ts':
     case 'mts':
     case 'cts':
+    case 'tsx':
       return text.includes('@tensorflow/tfjs') || text.includes('tf.sequential') ? 'tfjs-source' : undefined;
     case 'json':
       if (text.includes('"modelTopology"')) return 'tfjs-json';
@@ -47,7 +49,7 @@ export function detectFormat(text: string, fileName: string): ModelFormat | unde
 /** The format an empty file was meant to have, from its extension alone. */
 function emptyFileFormat(fileName: string): ModelFormat {
   const extension = fileName.slice(fileName.lastIndexOf('.') + 1).toLowerCase();
-  if (['js', 'mjs', 'cjs', 'ts', 'mts', 'cts'].includes(extension)) return 'tfjs-source';
+  if (['js', 'mjs', 'cjs', 'jsx', 'ts', 'mts', 'cts', 'tsx'].includes(extension)) return 'tfjs-source';
   if (extension === 'json') return 'tfjs-json';
   return 'keras-python';
 }

@@ -7,7 +7,7 @@ import type { Node, Tree } from 'web-tree-sitter';
 import { PositionIndex, type LoadResult, type ModelFormat, type SourceSpan } from '../model';
 import { getParser, type GrammarName } from './treeSitter';
 
-const LANGUAGE: Readonly<Record<GrammarName, string>> = { python: 'Python', javascript: 'JavaScript', typescript: 'TypeScript' };
+const LANGUAGE: Readonly<Record<GrammarName, string>> = { python: 'Python', javascript: 'JavaScript', typescript: 'TypeScript', tsx: 'TypeScript (TSX)' };
 
 export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);

@@ -12,12 +12,14 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Language, Parser } from 'web-tree-sitter';
 
-export type GrammarName = 'python' | 'javascript' | 'typescript';
+export type GrammarName = 'python' | 'javascript' | 'typescript' | 'tsx';
 
 const GRAMMAR_FILES: Readonly<Record<GrammarName, string>> = {
   python: 'tree-sitter-python.wasm',
   javascript: 'tree-sitter-javascript.wasm',
   typescript: 'tree-sitter-typescript.wasm',
+  // TypeScript with JSX (.tsx): the plain TypeScript grammar reads `<div>` as a type assertion.
+  tsx: 'tree-sitter-tsx.wasm',
 };
 
 const RUNTIME_FILE = 'tree-sitter.wasm';
