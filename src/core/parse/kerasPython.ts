@@ -161,6 +161,8 @@ type Value =
   | { readonly kind: 'bool'; readonly value: boolean }
   | { readonly kind: 'none' }
   | { readonly kind: 'sequence'; readonly items: readonly Value[] }
+  /** A dict with constant keys (a `{...}` literal or `dict(k=v, ...)`), in insertion order; never changed in the file. */
+  | { readonly kind: 'dict'; readonly entries: readonly DictEntry[] }
   /** A dotted name that is not a known constant, e.g. `tf.nn.relu` or an imported function. */
   | { readonly kind: 'reference'; readonly path: readonly string[] }
   /** A call that is not evaluated (layers, initialisers), kept with the scope it appeared in. */
@@ -179,6 +181,127 @@ type Value =
        */
       readonly atCallSite?: boolean;
     };
+
+/** A dict's keys, as iterating it gives them. */
+function dictKeys(dict: Extract<Value, { kind: 'dict' }>): Value {
+  return { kind: 'sequence', items: dict.entries.map((entry): Value => (typeof entry.key === 'string' ? { kind: 'string', value: entry.key } : { kind: 'number', value: entry.key })) };
+}
+
+/** One `key: value` of a dict value; keys are constant strings or numbers. */
+export interface DictEntry {
+  readonly key: string | number;
+  readonly value: Value;
+}
+
+/** The entry of a dict for a constant key (Python compares 1 and 1.0 equal, as `===` does). */
+function dictGet(entries: readonly DictEntry[], key: string | number): Value | undefined {
+  for (let i = entries.length - 1; i >= 0; i--) if (entries[i].key === key) return entries[i].value;
+  return undefined;
+}
+
+/** Adds or replaces an entry, keeping the first insertion's position (Python dict order). */
+function dictSet(entries: DictEntry[], key: string | number, value: Value): void {
+  const index = entries.findIndex((entry) => entry.key === key);
+  if (index >= 0) entries[index] = { key, value };
+  else entries.push({ key, value });
+}
+
+/**
+ * Dicts changed in place somewhere in a file: the dotted text of each changed object (`cfg`,
+ * `self.cfg`) → the first statement that changes it. A dict read by such a name is not a
+ * constant (its contents depend on what runs first), so it is refused with that place. Found
+ * syntactically: `x[k] = v`, `x[k] += v`, `del x[k]`, `x |= {...}`, `x.update(...)`,
+ * `x.pop(...)`, `x.popitem()`, `x.setdefault(...)`, `x.clear()`; then names the changed dict may
+ * be an alias of (`c = CONFIG`, `self.cfg = cfg`) and the arguments given to a function of the
+ * file whose parameter is changed (`tweak(CONFIG)` with `def tweak(c): c['x'] = 1`).
+ */
+export function findDictMutations(root: Node): Map<string, Node> {
+  const changed = new Map<string, Node>();
+  const dotted = (node: Node | null | undefined): string | undefined => {
+    const parts = node ? dottedParts(node) : undefined;
+    return parts?.join('.');
+  };
+  const mark = (object: Node | null | undefined, at: Node): void => {
+    const name = dotted(object);
+    if (name && !changed.has(name)) changed.set(name, at);
+  };
+  const subscriptTargets = (target: Node | null, at: Node): void => {
+    if (!target) return;
+    if (target.type === 'subscript') mark(target.childForFieldName('value'), at);
+    else if (target.type === 'pattern_list' || target.type === 'tuple_pattern' || target.type === 'list_pattern' || target.type === 'tuple' || target.type === 'list' || target.type === 'expression_list') {
+      for (const child of target.namedChildren) if (child) subscriptTargets(child, at);
+    }
+  };
+  const statementOf = (node: Node): Node => (node.parent?.type === 'expression_statement' ? node.parent : node);
+  for (const node of root.descendantsOfType(['assignment', 'augmented_assignment', 'delete_statement', 'call'])) {
+    if (!node) continue;
+    if (node.type === 'assignment') subscriptTargets(node.childForFieldName('left'), statementOf(node));
+    else if (node.type === 'augmented_assignment') {
+      const left = node.childForFieldName('left');
+      if (left?.type === 'subscript') mark(left.childForFieldName('value'), statementOf(node));
+      else if (node.childForFieldName('operator')?.text === '|=') mark(left, statementOf(node));
+    } else if (node.type === 'delete_statement') {
+      for (const target of node.namedChildren) {
+        if (target?.type === 'subscript') mark(target.childForFieldName('value'), node);
+        else if (target?.type === 'expression_list') for (const inner of target.namedChildren) if (inner?.type === 'subscript') mark(inner.childForFieldName('value'), node);
+      }
+    } else {
+      const callee = node.childForFieldName('function');
+      const method = callee?.type === 'attribute' ? callee.childForFieldName('attribute')?.text : undefined;
+      if (method && DICT_MUTATORS.has(method)) mark(callee?.childForFieldName('object'), statementOf(node));
+    }
+  }
+  if (changed.size === 0) return changed;
+  // Aliases and parameters, to a fixed point (each round adds a name or stops).
+  const aliases: { left: string; right: string }[] = [];
+  for (const assignment of root.descendantsOfType('assignment')) {
+    const left = dotted(assignment?.childForFieldName('left'));
+    const right = dotted(assignment?.childForFieldName('right'));
+    if (left && right) aliases.push({ left, right });
+  }
+  const functions = root.descendantsOfType('function_definition').filter((fn): fn is Node => !!fn);
+  for (let changedSomething = true; changedSomething; ) {
+    changedSomething = false;
+    for (const { left, right } of aliases) {
+      const at = changed.get(left);
+      if (at && !changed.has(right)) {
+        changed.set(right, at);
+        changedSomething = true;
+      }
+    }
+    for (const fn of functions) {
+      const fnName = fn.childForFieldName('name')?.text;
+      const parameters = fn.childForFieldName('parameters')?.namedChildren ?? [];
+      const at = parameters
+        .map((parameter) => (parameter?.type === 'identifier' ? parameter.text : parameter?.childForFieldName('name')?.text))
+        .map((name) => (name ? changed.get(name) : undefined))
+        .find((node) => node !== undefined);
+      if (!fnName || !at) continue;
+      for (const call of root.descendantsOfType('call')) {
+        const callee = call?.childForFieldName('function');
+        const calledName = callee?.type === 'attribute' ? callee.childForFieldName('attribute')?.text : callee?.text;
+        if (!call || calledName !== fnName) continue;
+        for (const argument of call.childForFieldName('arguments')?.namedChildren ?? []) {
+          const value = argument?.type === 'keyword_argument' ? argument.childForFieldName('value') : argument;
+          const name = dotted(value);
+          if (name && !changed.has(name)) {
+            changed.set(name, at);
+            changedSomething = true;
+          }
+        }
+      }
+    }
+  }
+  return changed;
+}
+
+/** Methods that change a dict in place. */
+const DICT_MUTATORS = new Set(['update', 'pop', 'popitem', 'setdefault', 'clear']);
+
+/** Why a dict read by `name` is not a constant: it is changed at `at`. */
+function changedDictReason(name: string, at: Node): string {
+  return `\`${name}\` is a dict that is changed at line ${at.startPosition.row + 1} (\`${shorten(at.text)}\`), so its contents are only known at run time`;
+}
 
 /** A persistent list of the layers applied to a functional tensor (cheap to extend in loops). */
 interface TensorChain {
@@ -220,6 +343,7 @@ class ValueScope implements Scope {
 class AssignmentScope implements Scope {
   private readonly assignments = new Map<string, { offset: number; value: Node }[]>();
   private readonly evaluating = new Set<number>();
+  private readonly layerObjects = new Map<number, Value>();
 
   constructor(
     private readonly evaluator: Evaluator,
@@ -249,9 +373,14 @@ class AssignmentScope implements Scope {
         if (this.evaluating.has(chosen.value.id)) {
           return { kind: 'unknown', node: chosen.value, reason: `\`${name}\` refers to itself` };
         }
+        // One layer object per assignment: `d = Dense(8)` read twice is the same layer (shared weights).
+        const cached = this.layerObjects.get(chosen.value.id);
+        if (cached) return cached;
         this.evaluating.add(chosen.value.id);
         try {
-          return this.evaluator.evaluate(chosen.value, this.parent ?? this, chosen.value.startIndex);
+          const value = this.evaluator.evaluate(chosen.value, this.parent ?? this, chosen.value.startIndex);
+          if (value.kind === 'call') this.layerObjects.set(chosen.value.id, value);
+          return value;
         } finally {
           this.evaluating.delete(chosen.value.id);
         }
@@ -273,6 +402,9 @@ const MAX_EVALUATIONS = 50_000;
 class Evaluator {
   private depth = 0;
   private evaluations = 0;
+
+  /** Dicts changed in place in the file (see findDictMutations): not constants. */
+  constructor(private readonly changedDicts: ReadonlyMap<string, Node> = new Map()) {}
 
   /** Evaluates an expression; `atOffset` is where names are looked up (defaults to the node). */
   evaluate(node: Node, scope: Scope, atOffset = node.startIndex): Value {
@@ -312,7 +444,7 @@ class Evaluator {
         return { kind: 'string', value: text };
       }
       case 'parenthesized_expression': {
-        const inner = node.namedChildren.find((child) => child && child.type !== 'comment');
+        const inner = node.namedChildren.find((child) => child && !isExtra(child));
         return inner ? this.evaluate(inner, scope, atOffset) : unknown(node, 'empty parentheses');
       }
       case 'unary_operator':
@@ -327,8 +459,14 @@ class Evaluator {
         return this.evaluateComprehension(node, scope, atOffset);
       case 'identifier': {
         const bound = scope.lookup(node.text, atOffset);
+        if (bound !== UNBOUND && bound.kind === 'dict') {
+          const changedAt = this.changedDicts.get(node.text);
+          if (changedAt) return unknown(node, changedDictReason(node.text, changedAt));
+        }
         return bound === UNBOUND ? { kind: 'reference', path: [node.text] } : bound;
       }
+      case 'dictionary':
+        return this.evaluateDictionary(node, scope, atOffset);
       case 'attribute': {
         const parts = dottedParts(node);
         return parts ? { kind: 'reference', path: parts } : unknown(node, 'not a plain dotted name');
@@ -359,7 +497,7 @@ class Evaluator {
         return truth ? left : this.evaluate(rightNode, scope, atOffset);
       }
       case 'conditional_expression': {
-        const [whenTrue, condition, whenFalse] = node.namedChildren.filter((c): c is Node => !!c && c.type !== 'comment');
+        const [whenTrue, condition, whenFalse] = node.namedChildren.filter((c): c is Node => !!c && !isExtra(c));
         if (!whenTrue || !condition || !whenFalse) return unknown(node, 'incomplete expression');
         const test = this.evaluate(condition, scope, atOffset);
         const truth = truthiness(test);
@@ -414,7 +552,7 @@ class Evaluator {
 
   /** `a < b`, `a == b`, `x in (1, 2)`, chained `0 < i < n`, on numbers, strings, bools and None. */
   private evaluateComparison(node: Node, scope: Scope, atOffset: number): Value {
-    const operands = node.namedChildren.filter((c): c is Node => !!c && c.type !== 'comment');
+    const operands = node.namedChildren.filter((c): c is Node => !!c && !isExtra(c));
     const operators = node.children.filter((c): c is Node => !!c && !c.isNamed).map((c) => c.text);
     // `not in` and `is not` are two anonymous tokens each.
     const merged: string[] = [];
@@ -441,9 +579,9 @@ class Evaluator {
   private evaluateItems(node: Node, scope: Scope, atOffset: number): Value {
     const items: Value[] = [];
     for (const child of node.namedChildren) {
-      if (!child || child.type === 'comment') continue;
+      if (!child || isExtra(child)) continue;
       if (child.type === 'list_splat') {
-        const inner = child.namedChildren.find((c) => c && c.type !== 'comment');
+        const inner = child.namedChildren.find((c) => c && !isExtra(c));
         const value = inner ? this.evaluate(inner, scope, atOffset) : unknown(child, 'empty splat');
         if (value.kind !== 'sequence') return value.kind === 'unknown' ? value : unknown(child, `\`${shorten(child.text)}\` is not a known list`);
         items.push(...value.items);
@@ -454,9 +592,34 @@ class Evaluator {
     return { kind: 'sequence', items };
   }
 
+  /** `{"a": 1, 2: x, **base}` with constant string / number keys. */
+  private evaluateDictionary(node: Node, scope: Scope, atOffset: number): Value {
+    const entries: DictEntry[] = [];
+    for (const child of node.namedChildren) {
+      if (!child || isExtra(child)) continue;
+      if (child.type === 'dictionary_splat') {
+        const inner = firstCode(child);
+        const value = inner ? this.evaluate(inner, scope, atOffset) : unknown(child, 'empty splat');
+        if (value.kind !== 'dict') return value.kind === 'unknown' ? value : unknown(child, `\`${shorten(child.text)}\` is not a known dict`);
+        for (const entry of value.entries) dictSet(entries, entry.key, entry.value);
+        continue;
+      }
+      const keyNode = child.type === 'pair' ? child.childForFieldName('key') : null;
+      const valueNode = child.type === 'pair' ? child.childForFieldName('value') : null;
+      if (!keyNode || !valueNode) return unknown(child, `\`${shorten(child.text)}\` is not a \`key: value\` pair that can be read statically`);
+      const key = this.evaluate(keyNode, scope, atOffset);
+      if (key.kind !== 'string' && key.kind !== 'number') {
+        return key.kind === 'unknown' ? key : unknown(keyNode, `the dict key \`${shorten(keyNode.text)}\` is not a constant string or number`);
+      }
+      dictSet(entries, key.value, this.evaluate(valueNode, scope, atOffset));
+      if (entries.length > MAX_SEQUENCE) return unknown(node, 'the dict is too long');
+    }
+    return { kind: 'dict', entries };
+  }
+
   private evaluateComprehension(node: Node, scope: Scope, atOffset: number): Value {
     const body = node.childForFieldName('body');
-    const clauses = node.namedChildren.filter((child) => child && child.type !== 'comment' && child.id !== body?.id);
+    const clauses = node.namedChildren.filter((child) => child && !isExtra(child) && child.id !== body?.id);
     if (!body || clauses.length !== 1 || clauses[0]?.type !== 'for_in_clause') {
       return unknown(node, 'only comprehensions with a single `for … in …` and no condition are read');
     }
@@ -464,7 +627,8 @@ class Evaluator {
     const target = clause.childForFieldName('left');
     const iterableNode = clause.childForFieldName('right');
     if (!target || !iterableNode) return unknown(node, 'incomplete comprehension');
-    const iterable = this.evaluate(iterableNode, scope, atOffset);
+    const evaluated = this.evaluate(iterableNode, scope, atOffset);
+    const iterable = evaluated.kind === 'dict' ? dictKeys(evaluated) : evaluated;
     if (iterable.kind !== 'sequence') {
       return iterable.kind === 'unknown' ? iterable : unknown(iterableNode, `\`${shorten(iterableNode.text)}\` is not a known sequence`);
     }
@@ -483,6 +647,13 @@ class Evaluator {
     if (!valueNode || !indexNode) return unknown(node, 'incomplete subscript');
     const sequence = this.evaluate(valueNode, scope, atOffset);
     const index = this.evaluate(indexNode, scope, atOffset);
+    if (sequence.kind === 'dict') {
+      if (index.kind === 'unknown') return index;
+      const found = index.kind === 'string' || index.kind === 'number' ? dictGet(sequence.entries, index.value) : undefined;
+      return found ?? unknown(indexNode, `\`${shorten(valueNode.text)}\` has no key ${describeValue(index)} (a KeyError when run)`);
+    }
+    // A dict that is changed somewhere: say so rather than "cannot be evaluated".
+    if (sequence.kind === 'unknown' && sequence.reason.includes('is a dict that is changed')) return sequence;
     if (sequence.kind === 'sequence' && index.kind === 'number' && Number.isInteger(index.value)) {
       const i = index.value < 0 ? sequence.items.length + index.value : index.value;
       if (i >= 0 && i < sequence.items.length) return sequence.items[i];
@@ -490,15 +661,75 @@ class Evaluator {
     return unknown(node, `\`${shorten(node.text)}\` cannot be evaluated without running the code`);
   }
 
+  /** `dict(units=64, act='tanh')`, `dict(base, k=v)`, `dict(**base)`, `dict([("a", 1)])`. */
+  private evaluateDictCall(node: Node, scope: Scope, atOffset: number): Value {
+    const entries: DictEntry[] = [];
+    const args = (node.childForFieldName('arguments')?.namedChildren ?? []).filter((a): a is Node => !!a && !isExtra(a));
+    for (const arg of args) {
+      if (arg.type === 'keyword_argument') {
+        const name = arg.childForFieldName('name')?.text;
+        const valueNode = arg.childForFieldName('value');
+        if (!name || !valueNode) return unknown(arg, 'incomplete keyword argument');
+        dictSet(entries, name, this.evaluate(valueNode, scope, atOffset));
+        continue;
+      }
+      const inner = arg.type === 'dictionary_splat' ? firstCode(arg) : arg.type === 'list_splat' ? undefined : arg;
+      const value = inner ? this.evaluate(inner, scope, atOffset) : unknown(arg, `\`${shorten(arg.text)}\` cannot be evaluated without running the code`);
+      if (value.kind === 'dict') {
+        for (const entry of value.entries) dictSet(entries, entry.key, entry.value);
+      } else if (arg.type !== 'dictionary_splat' && value.kind === 'sequence' && value.items.every((item) => item.kind === 'sequence' && item.items.length === 2 && (item.items[0].kind === 'string' || item.items[0].kind === 'number'))) {
+        for (const item of value.items) {
+          if (item.kind !== 'sequence') continue;
+          const [key, entryValue] = item.items;
+          if (key.kind === 'string' || key.kind === 'number') dictSet(entries, key.value, entryValue);
+        }
+      } else {
+        return value.kind === 'unknown' ? value : unknown(arg, `\`${shorten(arg.text)}\` is not a known dict`);
+      }
+    }
+    return { kind: 'dict', entries };
+  }
+
+  /** `d.get(key, default)`, `d.keys()`, `d.values()`, `d.items()` on a constant dict; undefined for other calls. */
+  private evaluateDictMethod(node: Node, callee: Node, scope: Scope, atOffset: number): Value | undefined {
+    const method = callee.childForFieldName('attribute')?.text;
+    const objectNode = callee.childForFieldName('object');
+    if (!objectNode || (method !== 'get' && method !== 'keys' && method !== 'values' && method !== 'items')) return undefined;
+    const object = this.evaluate(objectNode, scope, atOffset);
+    if (object.kind === 'unknown' && object.reason.includes('is a dict that is changed')) return object;
+    if (object.kind !== 'dict') return undefined;
+    const args = (node.childForFieldName('arguments')?.namedChildren ?? []).filter((a): a is Node => !!a && !isExtra(a));
+    if (method !== 'get') {
+      if (args.length > 0) return unknown(node, `\`${shorten(node.text)}\` takes no arguments`);
+      return {
+        kind: 'sequence',
+        items: object.entries.map((entry): Value => {
+          const key: Value = typeof entry.key === 'string' ? { kind: 'string', value: entry.key } : { kind: 'number', value: entry.key };
+          return method === 'keys' ? key : method === 'values' ? entry.value : { kind: 'sequence', items: [key, entry.value] };
+        }),
+      };
+    }
+    if (args.length < 1 || args.length > 2 || args.some((a) => a.type === 'keyword_argument' || a.type === 'list_splat' || a.type === 'dictionary_splat')) {
+      return unknown(node, `\`${shorten(node.text)}\` is not a \`.get(key, default)\` call that can be read statically`);
+    }
+    const key = this.evaluate(args[0], scope, atOffset);
+    if (key.kind !== 'string' && key.kind !== 'number') return key.kind === 'unknown' ? key : unknown(args[0], `the key \`${shorten(args[0].text)}\` is not a constant string or number`);
+    return dictGet(object.entries, key.value) ?? (args[1] ? this.evaluate(args[1], scope, atOffset) : { kind: 'none' });
+  }
+
   private evaluateCall(node: Node, scope: Scope, atOffset: number): Value {
     const callee = node.childForFieldName('function');
+    const dictMethod = callee?.type === 'attribute' ? this.evaluateDictMethod(node, callee, scope, atOffset) : undefined;
+    if (dictMethod) return dictMethod;
     const builtin = callee?.type === 'identifier' ? callee.text : undefined;
+    if (builtin === 'dict' && scope.lookup(builtin, atOffset) === UNBOUND) return this.evaluateDictCall(node, scope, atOffset);
     // Python built-ins are only evaluated when the name is not rebound in the file.
     if (builtin && scope.lookup(builtin, atOffset) === UNBOUND) {
       const args = (node.childForFieldName('arguments')?.namedChildren ?? []).filter(
-        (a): a is Node => !!a && a.type !== 'comment',
+        (a): a is Node => !!a && !isExtra(a),
       );
-      const values = args.map((arg) => (arg.type === 'keyword_argument' ? undefined : this.evaluate(arg, scope, atOffset)));
+      // Built-ins that iterate see a dict's keys.
+      const values = args.map((arg) => (arg.type === 'keyword_argument' ? undefined : this.evaluate(arg, scope, atOffset))).map((v) => (v?.kind === 'dict' ? dictKeys(v) : v));
       const numbers = values.map((v) => (v?.kind === 'number' ? v.value : undefined));
       if (builtin === 'range' && numbers.length >= 1 && numbers.length <= 3 && numbers.every((n) => n !== undefined && Number.isInteger(n))) {
         const [start, stop, step] = numbers.length === 1 ? [0, numbers[0] as number, 1] : [numbers[0] as number, numbers[1] as number, (numbers[2] ?? 1) as number];
@@ -556,7 +787,8 @@ function applyOperator(operator: string, left: Value, right: Value, node: Node):
     const count = left.kind === 'number' ? left : right.kind === 'number' ? right : undefined;
     if (sequence && count && Number.isInteger(count.value) && sequence.items.length * count.value <= MAX_SEQUENCE) {
       const items: Value[] = [];
-      for (let i = 0; i < count.value; i++) items.push(...sequence.items);
+      // Copies of layer calls, so that the repetitions are not taken for one layer applied twice.
+      for (let i = 0; i < count.value; i++) items.push(...(i === 0 ? sequence.items : sequence.items.map((item) => (item.kind === 'call' ? { ...item } : item))));
       return { kind: 'sequence', items };
     }
   }
@@ -571,7 +803,9 @@ function compareValues(operator: string, left: Value, right: Value): boolean | u
     const needle = scalar(left);
     if (needle === undefined) return undefined;
     let found: boolean | undefined;
-    if (right.kind === 'sequence') {
+    if (right.kind === 'dict') {
+      found = right.entries.some((entry) => entry.key === needle);
+    } else if (right.kind === 'sequence') {
       const items = right.items.map(scalar);
       if (items.some((item) => item === undefined)) return undefined;
       found = items.includes(needle);
@@ -614,7 +848,7 @@ function unknown(node: Node, reason: string): Value {
 function bindTarget(target: Node, value: Value): Map<string, Value> | undefined {
   if (target.type === 'identifier') return new Map([[target.text, value]]);
   if ((target.type === 'pattern_list' || target.type === 'tuple_pattern') && value.kind === 'sequence') {
-    const names = target.namedChildren.filter((n): n is Node => !!n);
+    const names = target.namedChildren.filter((n): n is Node => !!n && !isExtra(n));
     if (names.length !== value.items.length || names.some((n) => n.type !== 'identifier')) return undefined;
     return new Map(names.map((n, i) => [n.text, value.items[i]]));
   }
@@ -643,6 +877,8 @@ function describeValue(value: Value): string {
       return 'None';
     case 'sequence':
       return 'a list';
+    case 'dict':
+      return 'a dict';
     case 'reference':
       return `\`${value.path.join('.')}\``;
     case 'call':
@@ -694,6 +930,9 @@ const LAYER_CLASSES: ReadonlyMap<string, { readonly key: LayerClassKey; readonly
   ['ELU', { key: 'elu', autoName: 'elu' }],
   ['Softmax', { key: 'softmax', autoName: 'softmax' }],
 ]);
+
+/** Layer kinds with trainable weights: applying one object twice shares them. */
+const LAYERS_WITH_WEIGHTS: ReadonlySet<LayerClassKey> = new Set<LayerClassKey>(['dense', 'conv1d', 'conv2d', 'batchNorm', 'prelu']);
 
 const CONV_PARAMETERS = [
   'filters', 'kernel_size', 'strides', 'padding', 'data_format', 'dilation_rate',
@@ -864,6 +1103,14 @@ interface LayerCall {
    * `node` is that call and `callee` its function, and it becomes a standalone activation layer.
    */
   readonly activationOp?: { readonly activation: ActivationSpec; readonly callee: Node };
+  /**
+   * The layer object when the layer is an instance bound to a name (`d = Dense(8)` then `d(x)`,
+   * `[d, d]`, `self.d`): the same Value object each time that instance is used, so a layer applied
+   * twice (sharing its weights) is recognised. Fresh for every constructor call that is evaluated.
+   */
+  readonly instance?: Value;
+  /** Where the layer is applied or listed (for the problem when it is applied twice). */
+  readonly at?: Node;
 }
 
 /** What a functional or subclassed model site yields: its layer calls in order, and where its input shape may come from. */
@@ -914,7 +1161,7 @@ function parametersOf(fn: Node): FunctionParameter[] {
   const parameters: FunctionParameter[] = [];
   let keywordOnly = false;
   for (const parameter of fn.childForFieldName('parameters')?.namedChildren ?? []) {
-    if (!parameter || parameter.type === 'comment') continue;
+    if (!parameter || isExtra(parameter)) continue;
     if (parameter.type === 'positional_separator') {
       // Everything before `/` can only be given by position.
       for (let i = 0; i < parameters.length; i++) if (parameters[i].kind === 'positional') parameters[i] = { ...parameters[i], kind: 'positionalOnly' };
@@ -948,6 +1195,8 @@ function valueKey(value: Value): string {
       return 'none';
     case 'sequence':
       return `[${value.items.map(valueKey).join(',')}]`;
+    case 'dict':
+      return `{${value.entries.map((entry) => `${JSON.stringify(entry.key)}:${valueKey(entry.value)}`).join(',')}}`;
     case 'reference':
       return `ref:${value.path.join('.')}`;
     case 'call':
@@ -968,7 +1217,7 @@ function assignedName(call: Node): string | undefined {
 
 class KerasFileLoader {
   private readonly imports: ImportTable;
-  private readonly evaluator = new Evaluator();
+  private readonly evaluator: Evaluator;
   private readonly moduleScope: Scope;
   /** Keyed by node id: tree-sitter returns a new wrapper object for every access. */
   private readonly functionScopes = new Map<number, Scope>();
@@ -983,6 +1232,7 @@ class KerasFileLoader {
     private readonly root: Node,
   ) {
     this.imports = collectImports(root);
+    this.evaluator = new Evaluator(findDictMutations(root));
     this.moduleScope = new AssignmentScope(this.evaluator, undefined, root, true);
   }
 
@@ -1273,6 +1523,7 @@ class KerasFileLoader {
       }
     }
 
+    this.refuseSharedLayers(calls);
     const builder = new LayerListBuilder(this, problems);
     for (const call of calls) builder.add(call);
     if (commentShape && 'error' in commentShape) throw new UnsoundModel('parse-error', commentShape.error, commentShape.node);
@@ -1304,6 +1555,29 @@ class KerasFileLoader {
     };
   }
 
+  /**
+   * A layer object applied (or listed) twice shares its weights between the two places; the IR
+   * has one set of weights per layer, so the model cannot be rebuilt: refused at the second use.
+   * Layers without weights (activations, pooling, dropout…) compute the same when repeated.
+   */
+  private refuseSharedLayers(calls: readonly LayerCall[]): void {
+    const seen = new Set<Value>();
+    for (const call of calls) {
+      if (!call.instance) continue;
+      if (seen.has(call.instance)) {
+        const layerClass = this.layerClassOf(call.node);
+        const key = layerClass?.keras ? LAYER_CLASSES.get(layerClass.className)?.key : undefined;
+        if (key && !LAYERS_WITH_WEIGHTS.has(key)) continue;
+        throw new UnsoundModel(
+          'unsupported-layer',
+          `the layer \`${shorten(call.node.text)}\` is applied more than once (its weights are shared); only chains of distinct layers can be diagnosed.`,
+          call.at ?? call.node,
+        );
+      }
+      seen.add(call.instance);
+    }
+  }
+
   /** The `layers` argument of `Sequential(...)`: first positional or `layers=`. */
   private layerListArgument(call: Node): Node | undefined {
     const args = this.arguments(call);
@@ -1320,11 +1594,15 @@ class KerasFileLoader {
         value.kind === 'unknown' ? value.node : listNode,
       );
     }
-    return value.items.map((item) => this.asLayerCall(item, listNode));
+    // Each item's own node when the list is written out (for where a layer is listed twice).
+    const inner = skipParenthesesDown(listNode) ?? listNode;
+    const itemNodes = inner.type === 'list' || inner.type === 'tuple' ? inner.namedChildren.filter((c): c is Node => !!c && !isExtra(c)) : [];
+    const written = itemNodes.length === value.items.length && itemNodes.every((c) => c.type !== 'list_splat');
+    return value.items.map((item, i) => this.asLayerCall(item, written ? itemNodes[i] : listNode));
   }
 
   private asLayerCall(item: Value, fallbackNode: Node): LayerCall {
-    if (item.kind === 'call') return { node: item.node, scope: item.scope };
+    if (item.kind === 'call') return { node: item.node, scope: item.scope, instance: item, at: fallbackNode };
     // `inp = keras.Input(...)` then `Sequential([inp, ...])`: the bare input tensor is the
     // list's input layer, as written inline.
     if (item.kind === 'tensor' && item.chain.previous === undefined) return item.chain.layer;
@@ -1383,7 +1661,7 @@ class KerasFileLoader {
     const keyword = new Map<string, { argument: Node; value: Node }>();
     const splats: Node[] = [];
     for (const argument of call.childForFieldName('arguments')?.namedChildren ?? []) {
-      if (!argument || argument.type === 'comment') continue;
+      if (!argument || isExtra(argument)) continue;
       if (argument.type === 'keyword_argument') {
         const name = argument.childForFieldName('name')?.text;
         const value = argument.childForFieldName('value');
@@ -1669,7 +1947,8 @@ class StatementInterpreter {
       // `widths[0] = 8` changes a list in place.
       const object = target.childForFieldName('value');
       if (object?.type === 'identifier' && this.values.has(object.text)) {
-        this.set(object.text, unknown(target, `\`${shorten(target.text)} = …\` changes \`${object.text}\` in a way that is not read statically`));
+        const changed = this.values.get(object.text)?.kind === 'dict' ? changedDictReason(object.text, target.parent ?? target) : undefined;
+        this.set(object.text, unknown(target, changed ?? `\`${shorten(target.text)} = …\` changes \`${object.text}\` in a way that is not read statically`));
       }
     }
   }
@@ -1750,7 +2029,9 @@ class StatementInterpreter {
     const iterableNode = statement.childForFieldName('right');
     const body = statement.childForFieldName('body');
     if (!target || !iterableNode || !body) return undefined;
-    const iterable = this.loader.evaluate(iterableNode, this.scope());
+    const evaluated = this.loader.evaluate(iterableNode, this.scope());
+    // Iterating a dict visits its keys.
+    const iterable = evaluated.kind === 'dict' ? dictKeys(evaluated) : evaluated;
     if (iterable.kind !== 'sequence') {
       const why = iterable.kind === 'unknown' ? ` (${iterable.reason})` : '';
       this.cannotRun(statement, iterableNode, `the \`for\` loop over \`${shorten(iterableNode.text)}\` is only known at run time${why}, so the layers it builds cannot be read; loop over a list, a tuple or \`range(...)\` of constants`);
@@ -1860,11 +2141,11 @@ class StatementInterpreter {
     const inputNode = args.keyword.get('inputs')?.value ?? args.positional[0];
     let constructor: LayerCall | undefined;
     if (callee?.type === 'call') {
-      constructor = { node: callee, scope: this.scope() };
+      constructor = { node: callee, scope: this.scope(), at: node };
     } else if (callee?.type === 'identifier') {
       // A layer instance bound to a name: `dense = layers.Dense(64)` … `x = dense(x)`.
       const value = this.lookup(callee.text, node.startIndex);
-      if (value !== UNBOUND && value.kind === 'call') constructor = { node: value.node, scope: value.scope };
+      if (value !== UNBOUND && value.kind === 'call') constructor = { node: value.node, scope: value.scope, instance: value, at: node };
     }
     if (constructor) return this.applyLayer(constructor, node, inputNode);
     const parts = callee ? dottedParts(callee) : undefined;
@@ -2661,6 +2942,18 @@ function traceShapes(
 
 // #region Small tree helpers
 
+/**
+ * Comments and backslash line continuations: extras that tree-sitter puts among a node's named
+ * children (inside argument lists, lists, dicts, subscripts, parameters…), never code.
+ */
+function isExtra(node: Node): boolean {
+  return node.type === 'comment' || node.type === 'line_continuation';
+}
+
+/** The first named child that is code (not a comment or a line continuation). */
+function firstCode(node: Node | null | undefined): Node | undefined {
+  return node?.namedChildren.find((child): child is Node => !!child && !isExtra(child));
+}
 
 function ancestorOfType(node: Node, type: string): Node | undefined {
   for (let current = node.parent; current; current = current.parent) {
@@ -2677,18 +2970,18 @@ function skipParentheses(node: Node | null): Node | null {
 
 function skipParenthesesDown(node: Node | null): Node | null {
   let current = node;
-  while (current?.type === 'parenthesized_expression') current = current.namedChildren.find((c) => c && c.type !== 'comment') ?? null;
+  while (current?.type === 'parenthesized_expression') current = current.namedChildren.find((c) => c && !isExtra(c)) ?? null;
   return current;
 }
 
 function namedStatements(block: Node): Node[] {
-  return block.namedChildren.filter((child): child is Node => !!child && child.type !== 'comment');
+  return block.namedChildren.filter((child): child is Node => !!child && !isExtra(child));
 }
 
 function returnsName(fn: Node, name: string): boolean {
   return fn
     .descendantsOfType('return_statement')
-    .some((statement) => statement?.firstNamedChild?.text === name && ancestorOfType(statement, 'function_definition')?.id === fn.id);
+    .some((statement) => !!statement && firstCode(statement)?.text === name && ancestorOfType(statement, 'function_definition')?.id === fn.id);
 }
 
 function truthiness(value: Value): boolean | undefined {
@@ -2703,6 +2996,8 @@ function truthiness(value: Value): boolean | undefined {
       return false;
     case 'sequence':
       return value.items.length > 0;
+    case 'dict':
+      return value.entries.length > 0;
     default:
       return undefined;
   }
@@ -2742,7 +3037,7 @@ function isKerasModelReference(loader: KerasFileLoader, node: Node | null): bool
 function singleTensor(node: Node, what: string): Node {
   const inner = skipParenthesesDown(node) ?? node;
   if (inner.type === 'list' || inner.type === 'tuple') {
-    const items = inner.namedChildren.filter((c): c is Node => !!c && c.type !== 'comment');
+    const items = inner.namedChildren.filter((c): c is Node => !!c && !isExtra(c));
     if (items.length === 1) return items[0];
     throw new UnsoundModel('unsupported-layer', `it has ${items.length} ${what}; only single-input, single-output linear chains are read.`, inner);
   }
@@ -2848,7 +3143,7 @@ function readSubclass(loader: KerasFileLoader, cls: Node, className: string): Co
   }
   buildShape ??= moduleBuildShape(loader, className);
 
-  const parameters = (call.childForFieldName('parameters')?.namedChildren ?? []).filter((p): p is Node => !!p);
+  const parameters = (call.childForFieldName('parameters')?.namedChildren ?? []).filter((p): p is Node => !!p && !isExtra(p));
   const inputParameter = parameters[1];
   const inputName = inputParameter?.type === 'identifier' ? inputParameter.text : inputParameter?.childForFieldName('name')?.text;
   if (!inputName) throw new UnsoundModel('parse-error', '`call` has no input parameter.', call);
@@ -2882,7 +3177,7 @@ function readSubclass(loader: KerasFileLoader, cls: Node, className: string): Co
       if (inputInner.type === 'list' || inputInner.type === 'tuple') {
         throw new UnsoundModel('unsupported-layer', `\`self.${attribute}\` takes several tensors; only linear chains are read.`, inputInner);
       }
-      return [...trace(input), { node: value.node, scope: value.scope }];
+      return [...trace(input), { node: value.node, scope: value.scope, instance: value, at: inner }];
     }
     const parts = dottedParts(callee);
     const activation = parts && ACTIVATION_IDENTIFIERS.get(parts[parts.length - 1]);
@@ -2899,7 +3194,7 @@ function readSubclass(loader: KerasFileLoader, cls: Node, className: string): Co
   const body = call.childForFieldName('body');
   for (const statement of body ? namedStatements(body) : []) {
     if (statement.type === 'return_statement') {
-      const value = statement.firstNamedChild;
+      const value = firstCode(statement);
       if (!value) throw new UnsoundModel('parse-error', '`call` returns nothing.', statement);
       result = trace(value);
       break;

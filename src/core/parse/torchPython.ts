@@ -38,7 +38,7 @@ import {
   type ModelSpec,
   type SourceSpan,
 } from '../model';
-import { collectImports, type ImportTable } from './kerasPython';
+import { collectImports, findDictMutations, type ImportTable } from './kerasPython';
 import { getParser } from './treeSitter';
 import { readSourceFile, firstSyntaxError } from './sourceFile';
 import { pythonArithmetic } from './pythonArithmetic';
@@ -66,7 +66,7 @@ export async function importsTorchOnly(text: string): Promise<boolean> {
       let torch = false;
       let keras = false;
       for (const path of collectImports(tree.rootNode).values()) {
-        if (path[0] === 'torch') torch = true;
+        if (path[0] === 'torch' || path[0] === 'pytorch_lightning' || path[0] === 'lightning') torch = true;
         if (path[0] === 'tensorflow' || path[0] === 'tf_keras' || path.includes('keras')) keras = true;
       }
       return torch && !keras;
@@ -93,6 +93,8 @@ type Value =
   | { readonly kind: 'bool'; readonly value: boolean }
   | { readonly kind: 'none' }
   | { readonly kind: 'sequence'; readonly items: readonly Value[] }
+  /** A dict with constant keys (a `{...}` literal or `dict(k=v, ...)`), in insertion order; never changed in the file. */
+  | { readonly kind: 'dict'; readonly entries: readonly DictEntry[] }
   /** A dotted name that is not bound in the file, e.g. `torch.relu` or `nn.Linear`. */
   | { readonly kind: 'reference'; readonly path: readonly string[] }
   /** A call not evaluated (a module constructor, …), kept with the scope it appeared in. */
@@ -108,9 +110,38 @@ type Value =
   | { readonly kind: 'unknown'; readonly node: Node; readonly reason: string };
 
 type ContainerType = 'Sequential' | 'ModuleList' | 'ModuleDict';
+
+/** One `key: value` of a dict value; keys are constant strings or numbers. */
+interface DictEntry {
+  readonly key: string | number;
+  readonly value: Value;
+}
+
+function dictGet(entries: readonly DictEntry[], key: string | number): Value | undefined {
+  for (let i = entries.length - 1; i >= 0; i--) if (entries[i].key === key) return entries[i].value;
+  return undefined;
+}
+
+/** Adds or replaces an entry, keeping the first insertion's position (Python dict order). */
+function dictSet(entries: DictEntry[], key: string | number, value: Value): void {
+  const index = entries.findIndex((entry) => entry.key === key);
+  if (index >= 0) entries[index] = { key, value };
+  else entries.push({ key, value });
+}
+
+function keyValue(key: string | number): Value {
+  return typeof key === 'string' ? { kind: 'string', value: key } : { kind: 'number', value: key };
+}
+
+/** Why a dict read by `name` is not a constant: it is changed at `at`. */
+function changedDictReason(name: string, at: Node): string {
+  return `\`${name}\` is a dict that is changed at line ${at.startPosition.row + 1} (\`${shorten(at.text)}\`), so its contents are only known at run time`;
+}
 interface ContainerItem {
   readonly key: string;
   readonly value: Value;
+  /** The argument of `nn.Sequential(...)` that lists it, when written out. */
+  readonly at?: Node;
 }
 
 interface Scope {
@@ -148,6 +179,7 @@ class ModuleScope implements Scope {
   private readonly assignments = new Map<string, { offset: number; value: Node }[]>();
   private readonly definitions = new Map<string, Node>();
   private readonly evaluating = new Set<number>();
+  private readonly moduleObjects = new Map<number, Value>();
 
   constructor(
     private readonly evaluator: Evaluator,
@@ -180,9 +212,14 @@ class ModuleScope implements Scope {
       const before = list.filter((entry) => entry.offset <= atOffset);
       const chosen = before.length > 0 ? before[before.length - 1] : list[list.length - 1];
       if (this.evaluating.has(chosen.value.id)) return unknown(chosen.value, `\`${name}\` refers to itself`);
+      // One module object per assignment: `shared = nn.Linear(8, 8)` read twice is the same module.
+      const cached = this.moduleObjects.get(chosen.value.id);
+      if (cached) return cached;
       this.evaluating.add(chosen.value.id);
       try {
-        return this.evaluator.evaluate(chosen.value, this, chosen.value.startIndex);
+        const value = this.evaluator.evaluate(chosen.value, this, chosen.value.startIndex);
+        if (value.kind === 'call' || value.kind === 'container') this.moduleObjects.set(chosen.value.id, value);
+        return value;
       } finally {
         this.evaluating.delete(chosen.value.id);
       }
@@ -233,7 +270,18 @@ class Evaluator {
   private readonly started = performance.now();
   exhausted = false;
 
-  constructor(private readonly imports: ImportTable) {}
+  /** `changedDicts`: dicts changed in place in the file (see findDictMutations), which are not constants. */
+  constructor(
+    private readonly imports: ImportTable,
+    private readonly changedDicts: ReadonlyMap<string, Node> = new Map(),
+  ) {}
+
+  /** A dict read by a name (`cfg`, `self.cfg`) that the file changes somewhere is unknown, with where. */
+  private checkChangedDict(node: Node, value: Value): Value {
+    if (value.kind !== 'dict') return value;
+    const at = this.changedDicts.get(node.text);
+    return at ? unknown(node, changedDictReason(node.text, at)) : value;
+  }
 
   /**
    * Counts work for the whole file; past the budget (or, as a safety net on slow machines, past
@@ -346,7 +394,7 @@ class Evaluator {
       case 'comparison_operator':
         return this.evaluateComparison(node, scope, atOffset);
       case 'conditional_expression': {
-        const [body, condition, alternative] = node.namedChildren.filter((c): c is Node => !!c && c.type !== 'comment');
+        const [body, condition, alternative] = node.namedChildren.filter((c): c is Node => !!c && !isExtra(c));
         const truth = condition ? truthiness(this.evaluate(condition, scope, atOffset)) : undefined;
         if (truth === undefined || !body || !alternative) return unknown(node, 'a condition only known at run time');
         return this.evaluate(truth ? body : alternative, scope, atOffset);
@@ -358,25 +406,37 @@ class Evaluator {
       case 'expression_list':
         return this.evaluateItems(node, scope, atOffset);
       case 'dictionary': {
-        const items: Value[] = [];
+        const entries: DictEntry[] = [];
         for (const pair of node.namedChildren) {
-          if (!pair || pair.type === 'comment') continue;
+          if (!pair || isExtra(pair)) continue;
+          if (pair.type === 'dictionary_splat') {
+            const inner = firstCode(pair);
+            const base = inner ? this.evaluate(inner, scope, atOffset) : unknown(pair, 'empty splat');
+            if (base.kind !== 'dict') return base.kind === 'unknown' ? base : unknown(pair, `\`${shorten(pair.text)}\` is not a known dict`);
+            for (const entry of base.entries) dictSet(entries, entry.key, entry.value);
+            continue;
+          }
           const key = pair.childForFieldName('key');
           const value = pair.childForFieldName('value');
           if (pair.type !== 'pair' || !key || !value) return unknown(pair, 'only literal key: value pairs are read');
-          items.push({ kind: 'sequence', items: [this.evaluate(key, scope, atOffset), this.evaluate(value, scope, atOffset)] });
+          const keyValue = this.evaluate(key, scope, atOffset);
+          if (keyValue.kind !== 'string' && keyValue.kind !== 'number') {
+            return keyValue.kind === 'unknown' ? keyValue : unknown(key, `the dict key \`${shorten(key.text)}\` is not a constant string or number`);
+          }
+          dictSet(entries, keyValue.value, this.evaluate(value, scope, atOffset));
+          if (entries.length > MAX_SEQUENCE) return unknown(node, 'the dict is too long');
         }
-        return { kind: 'sequence', items };
+        return { kind: 'dict', entries };
       }
       case 'list_comprehension':
       case 'generator_expression':
         return this.evaluateComprehension(node, scope, atOffset);
       case 'identifier': {
         const bound = scope.lookup(node.text, atOffset);
-        return bound ?? { kind: 'reference', path: [node.text] };
+        return bound ? this.checkChangedDict(node, bound) : { kind: 'reference', path: [node.text] };
       }
       case 'attribute':
-        return this.evaluateAttribute(node, scope, atOffset);
+        return this.checkChangedDict(node, this.evaluateAttribute(node, scope, atOffset));
       case 'subscript':
         return this.evaluateSubscript(node, scope, atOffset);
       case 'call':
@@ -387,7 +447,7 @@ class Evaluator {
   }
 
   private evaluateComparison(node: Node, scope: Scope, atOffset: number): Value {
-    const operands = node.namedChildren.filter((c): c is Node => !!c && c.type !== 'comment');
+    const operands = node.namedChildren.filter((c): c is Node => !!c && !isExtra(c));
     const operators = node.children.filter((c): c is Node => !!c && !c.isNamed).map((c) => c.text);
     if (operands.length !== 2 || operators.length < 1) return unknown(node, 'chained comparisons are not evaluated');
     const a = this.evaluate(operands[0], scope, atOffset);
@@ -452,7 +512,7 @@ class Evaluator {
   evaluateItems(node: Node, scope: Scope, atOffset: number): Value {
     const items: Value[] = [];
     for (const child of node.namedChildren) {
-      if (!child || child.type === 'comment') continue;
+      if (!child || isExtra(child)) continue;
       if (child.type === 'list_splat') {
         const inner = firstCode(child);
         const value = inner ? this.evaluate(inner, scope, atOffset) : unknown(child, 'empty splat');
@@ -469,7 +529,7 @@ class Evaluator {
 
   private evaluateComprehension(node: Node, scope: Scope, atOffset: number): Value {
     const body = node.childForFieldName('body');
-    const clauses = node.namedChildren.filter((c): c is Node => !!c && c.type !== 'comment' && c.id !== body?.id);
+    const clauses = node.namedChildren.filter((c): c is Node => !!c && !isExtra(c) && c.id !== body?.id);
     if (!body || clauses.length !== 1 || clauses[0].type !== 'for_in_clause') {
       return unknown(node, 'only comprehensions with a single `for … in …` and no condition are read');
     }
@@ -491,6 +551,8 @@ class Evaluator {
   /** The elements a `for` loop visits, when known. */
   iterate(value: Value): readonly Value[] | undefined {
     if (value.kind === 'sequence') return value.items;
+    // Iterating a dict visits its keys.
+    if (value.kind === 'dict') return value.entries.map((entry) => keyValue(entry.key));
     if (value.kind === 'container') {
       return value.type === 'ModuleDict' ? value.items.map((i) => ({ kind: 'string' as const, value: i.key })) : value.items.map((i) => i.value);
     }
@@ -533,6 +595,13 @@ class Evaluator {
       return sliced ? { kind: 'sequence', items: sliced } : unknown(node, `\`${shorten(node.text)}\` cannot be evaluated without running the code`);
     }
     const index = this.evaluate(indexNode, scope, atOffset);
+    if (sequence.kind === 'dict') {
+      if (index.kind === 'unknown') return index;
+      const found = index.kind === 'string' || index.kind === 'number' ? dictGet(sequence.entries, index.value) : undefined;
+      return found ?? unknown(indexNode, `\`${shorten(valueNode.text)}\` has no key ${describeValue(index)} (a KeyError when run)`);
+    }
+    // A dict that is changed somewhere: say so rather than "cannot be evaluated".
+    if (sequence.kind === 'unknown' && sequence.reason.includes('is a dict that is changed')) return sequence;
     if (sequence.kind === 'container' && index.kind === 'string') {
       const item = sequence.items.find((i) => i.key === index.value);
       if (item) return item.value;
@@ -550,7 +619,7 @@ class Evaluator {
     const bounds: (number | undefined)[] = [undefined, undefined, undefined];
     let part = 0;
     for (const child of sliceNode.children) {
-      if (!child || child.type === 'comment') continue;
+      if (!child || isExtra(child)) continue;
       if (child.type === ':') {
         part++;
         continue;
@@ -577,6 +646,10 @@ class Evaluator {
   private evaluateCall(node: Node, scope: Scope, atOffset: number): Value {
     const callee = node.childForFieldName('function');
     if (!callee) return unknown(node, 'incomplete call');
+    if (callee.type === 'attribute') {
+      const dictMethod = this.evaluateDictMethod(node, callee, scope, atOffset);
+      if (dictMethod) return dictMethod;
+    }
     const calleeValue = this.evaluate(callee, scope, atOffset);
     const args = callArguments(node);
     let evaluatedArgs: Value[] | undefined;
@@ -674,7 +747,8 @@ class Evaluator {
       if (path[0] === 'torch' && path[1] === 'nn' && (path[2] === 'Sequential' || path[2] === 'ModuleList' || path[2] === 'ModuleDict') && path.length === 3) {
         return this.container(path[2], node, scope, atOffset);
       }
-      if (path[path.length - 1] === 'OrderedDict' || name === 'dict') {
+      if (name === 'dict') return this.evaluateDictCall(node, scope, atOffset);
+      if (path[path.length - 1] === 'OrderedDict') {
         if (args.keyword.size > 0 && args.positional.length === 0) {
           return { kind: 'sequence', items: [...args.keyword.entries()].map(([k, v]) => ({ kind: 'sequence' as const, items: [{ kind: 'string' as const, value: k }, this.evaluate(v.value, scope, atOffset)] })) };
         }
@@ -699,6 +773,60 @@ class Evaluator {
       return { kind: 'object', attrs, classNode: calleeValue.classNode };
     }
     return { kind: 'call', node, scope: scope.freeze() };
+  }
+
+  /** `dict(units=64, act='tanh')`, `dict(base, k=v)`, `dict(**base)`, `dict([("a", 1)])`. */
+  private evaluateDictCall(node: Node, scope: Scope, atOffset: number): Value {
+    const entries: DictEntry[] = [];
+    for (const arg of callArgumentNodes(node)) {
+      if (arg.type === 'keyword_argument') {
+        const name = arg.childForFieldName('name')?.text;
+        const valueNode = arg.childForFieldName('value');
+        if (!name || !valueNode) return unknown(arg, 'incomplete keyword argument');
+        dictSet(entries, name, this.evaluate(valueNode, scope, atOffset));
+        continue;
+      }
+      const inner = arg.type === 'dictionary_splat' ? firstCode(arg) : arg.type === 'list_splat' ? undefined : arg;
+      const value = inner ? this.evaluate(inner, scope, atOffset) : unknown(arg, `\`${shorten(arg.text)}\` cannot be evaluated without running the code`);
+      if (value.kind === 'dict') {
+        for (const entry of value.entries) dictSet(entries, entry.key, entry.value);
+        continue;
+      }
+      const pairs = arg.type !== 'dictionary_splat' ? this.iterate(value) : undefined;
+      if (!pairs || !pairs.every((item) => item.kind === 'sequence' && item.items.length === 2 && (item.items[0].kind === 'string' || item.items[0].kind === 'number'))) {
+        return value.kind === 'unknown' ? value : unknown(arg, `\`${shorten(arg.text)}\` is not a known dict`);
+      }
+      for (const item of pairs) {
+        if (item.kind !== 'sequence') continue;
+        const [key, entryValue] = item.items;
+        if (key.kind === 'string' || key.kind === 'number') dictSet(entries, key.value, entryValue);
+      }
+    }
+    return { kind: 'dict', entries };
+  }
+
+  /** `d.get(key, default)`, `d.keys()`, `d.values()`, `d.items()` on a constant dict; undefined for other calls. */
+  private evaluateDictMethod(node: Node, callee: Node, scope: Scope, atOffset: number): Value | undefined {
+    const method = callee.childForFieldName('attribute')?.text;
+    const objectNode = callee.childForFieldName('object');
+    if (!objectNode || (method !== 'get' && method !== 'keys' && method !== 'values' && method !== 'items')) return undefined;
+    const object = this.evaluate(objectNode, scope, atOffset);
+    if (object.kind === 'unknown' && object.reason.includes('is a dict that is changed')) return object;
+    if (object.kind !== 'dict') return undefined;
+    const args = callArgumentNodes(node);
+    if (method !== 'get') {
+      if (args.length > 0) return unknown(node, `\`${shorten(node.text)}\` takes no arguments`);
+      return {
+        kind: 'sequence',
+        items: object.entries.map((entry): Value => (method === 'keys' ? keyValue(entry.key) : method === 'values' ? entry.value : { kind: 'sequence', items: [keyValue(entry.key), entry.value] })),
+      };
+    }
+    if (args.length < 1 || args.length > 2 || args.some((a) => a.type === 'keyword_argument' || a.type === 'list_splat' || a.type === 'dictionary_splat')) {
+      return unknown(node, `\`${shorten(node.text)}\` is not a \`.get(key, default)\` call that can be read statically`);
+    }
+    const key = this.evaluate(args[0], scope, atOffset);
+    if (key.kind !== 'string' && key.kind !== 'number') return key.kind === 'unknown' ? key : unknown(args[0], `the key \`${shorten(args[0].text)}\` is not a constant string or number`);
+    return dictGet(object.entries, key.value) ?? (args[1] ? this.evaluate(args[1], scope, atOffset) : { kind: 'none' });
   }
 
   /** Runs a def of the file with a call's arguments and returns what it returns (set by the loader). */
@@ -732,6 +860,10 @@ class Evaluator {
     const args = callArguments(node);
     const items: ContainerItem[] = [];
     const addKeyed = (list: Value, at: Node): Value | undefined => {
+      if (list.kind === 'dict') {
+        for (const entry of list.entries) items.push({ key: String(entry.key), value: entry.value });
+        return undefined;
+      }
       const entries = this.iterate(list);
       if (!entries) return list.kind === 'unknown' ? list : unknown(at, `\`${shorten(at.text)}\` is not known statically`);
       for (const entry of entries) {
@@ -758,11 +890,11 @@ class Evaluator {
         }
         const value = this.evaluate(arg, scope, atOffset);
         // `OrderedDict([...])` / `dict(...)` evaluate to (name, module) pairs.
-        if (value.kind === 'sequence' && arg.type === 'call' && isOrderedDictCall(arg)) {
+        if ((value.kind === 'sequence' || value.kind === 'dict') && arg.type === 'call' && isOrderedDictCall(arg)) {
           const problem = addKeyed(value, arg);
           if (problem) return problem;
         } else {
-          items.push({ key: String(items.length), value });
+          items.push({ key: String(items.length), value, at: arg });
         }
       }
     } else {
@@ -774,6 +906,15 @@ class Evaluator {
     }
     return { kind: 'container', type, node, items };
   }
+}
+
+/**
+ * PyTorch Lightning's LightningModule (`pl.LightningModule`, `L.LightningModule`,
+ * `lightning.pytorch.LightningModule`, …) is an nn.Module: read through `__init__` and `forward`
+ * (training_step and the other hooks are not part of the architecture).
+ */
+function isLightningModule(path: readonly string[]): boolean {
+  return (path[0] === 'pytorch_lightning' || path[0] === 'lightning') && path[path.length - 1] === 'LightningModule';
 }
 
 function isOrderedDictCall(node: Node): boolean {
@@ -821,6 +962,8 @@ function truthiness(value: Value): boolean | undefined {
       return false;
     case 'sequence':
       return value.items.length > 0;
+    case 'dict':
+      return value.entries.length > 0;
     default:
       return undefined;
   }
@@ -829,7 +972,7 @@ function truthiness(value: Value): boolean | undefined {
 function bindTarget(target: Node, value: Value): Map<string, Value> | undefined {
   if (target.type === 'identifier') return new Map([[target.text, value]]);
   if (target.type === 'pattern_list' || target.type === 'tuple_pattern' || target.type === 'tuple' || target.type === 'parenthesized_expression') {
-    const names = target.namedChildren.filter((n): n is Node => !!n && n.type !== 'comment');
+    const names = target.namedChildren.filter((n): n is Node => !!n && !isExtra(n));
     if (target.type === 'parenthesized_expression') return names.length === 1 ? bindTarget(names[0], value) : undefined;
     if (value.kind !== 'sequence' || names.length !== value.items.length) return undefined;
     const map = new Map<string, Value>();
@@ -856,7 +999,7 @@ function callArgumentNodes(call: Node): Node[] {
   const list = call.childForFieldName('arguments');
   if (!list) return [];
   if (list.type === 'generator_expression') return [list];
-  return list.namedChildren.filter((a): a is Node => !!a && a.type !== 'comment');
+  return list.namedChildren.filter((a): a is Node => !!a && !isExtra(a));
 }
 
 function callArguments(call: Node): Arguments {
@@ -874,8 +1017,16 @@ function callArguments(call: Node): Arguments {
   return { positional, keyword };
 }
 
+/**
+ * Comments and backslash line continuations: extras that tree-sitter puts among a node's named
+ * children (inside argument lists, lists, dicts, subscripts, parameters…), never code.
+ */
+function isExtra(node: Node): boolean {
+  return node.type === 'comment' || node.type === 'line_continuation';
+}
+
 function firstCode(node: Node): Node | undefined {
-  return node.namedChildren.find((c): c is Node => !!c && c.type !== 'comment');
+  return node.namedChildren.find((c): c is Node => !!c && !isExtra(c));
 }
 
 function dottedParts(node: Node): string[] | undefined {
@@ -899,7 +1050,7 @@ function findMethod(classNode: Node, name: string): Node | undefined {
 }
 
 function statementsOf(block: Node | null): Node[] {
-  return (block?.namedChildren ?? []).filter((c): c is Node => !!c && c.type !== 'comment');
+  return (block?.namedChildren ?? []).filter((c): c is Node => !!c && !isExtra(c));
 }
 
 
@@ -931,6 +1082,8 @@ function describeValue(value: Value): string {
       return 'None';
     case 'sequence':
       return 'a list';
+    case 'dict':
+      return 'a dict';
     case 'reference':
       return `\`${value.path.join('.')}\``;
     case 'call':
@@ -1041,7 +1194,7 @@ class TorchFileLoader {
     private readonly root: Node,
   ) {
     this.imports = collectImports(root);
-    this.evaluator = new Evaluator(this.imports);
+    this.evaluator = new Evaluator(this.imports, findDictMutations(root));
     this.moduleScope = new ModuleScope(this.evaluator, root);
     this.findModuleClasses();
     this.evaluator.isModuleClass = (node) => this.moduleClassIds.has(node.id);
@@ -1142,6 +1295,7 @@ class TorchFileLoader {
     }
     const ctx: ModelContext = { problems: [], notes: [], inits: [] };
     this.activeCtx = ctx;
+    this.appliedModules = new Map();
     try {
       models.push(build(ctx));
     } catch (error) {
@@ -1180,7 +1334,7 @@ class TorchFileLoader {
         const parts = base ? dottedParts(base) : undefined;
         if (!parts) continue;
         const path = this.evaluator.resolve(parts);
-        if (path.join('.') === 'torch.nn.Module' || path.join('.') === 'torch.nn.modules.module.Module') return true;
+        if (path.join('.') === 'torch.nn.Module' || path.join('.') === 'torch.nn.modules.module.Module' || isLightningModule(path)) return true;
         const local = parts.length === 1 ? classes.get(parts[0]) : undefined;
         if (local && !seen.has(parts[0])) {
           seen.add(parts[0]);
@@ -2342,14 +2496,37 @@ class TorchFileLoader {
     return layers;
   }
 
-  /** The layers of a module value (a constructor call, a container or a module class of the file). */
+  /**
+   * Module objects applied so far in the model being built, with their layers. A module applied
+   * twice (`self.shared(x)` twice in forward, `nn.Sequential(l, act, l)`) shares its weights
+   * between the two places; the IR has one set of weights per layer, so such a model is refused
+   * at the second use, unless the module has no weights (an activation, pooling, dropout…).
+   */
+  private appliedModules = new Map<Value, RawLayer[]>();
+
+  /** The layers of a module value; refuses a module with weights applied a second time. */
   private moduleLayers(value: Value, name: string, ctx: ModelContext, depth: number, use: Node): RawLayer[] {
+    const previous = this.appliedModules.get(value);
+    if (previous?.some(hasWeights) && (value.kind === 'call' || value.kind === 'container')) {
+      throw new UnsoundModel(
+        'unsupported-layer',
+        `the layer \`${shorten(value.node.text)}\` is applied more than once (its weights are shared); only chains of distinct layers can be diagnosed.`,
+        use,
+      );
+    }
+    const layers = this.moduleLayersOf(value, name, ctx, depth, use);
+    if (value.kind === 'call' || value.kind === 'container') this.appliedModules.set(value, layers);
+    return layers;
+  }
+
+  /** The layers of a module value (a constructor call, a container or a module class of the file). */
+  private moduleLayersOf(value: Value, name: string, ctx: ModelContext, depth: number, use: Node): RawLayer[] {
     this.evaluator.tick(use);
     if (value.kind === 'container') {
       if (value.type !== 'Sequential') throw new UnsoundModel('unsupported-layer', `\`${name}\` is an nn.${value.type}, which cannot be called on the data.`, use);
       if (value.node.hasError) throw new UnsoundModel('parse-error', 'a layer definition contains a syntax error.', value.node);
       const layers: RawLayer[] = [];
-      for (const item of value.items) layers.push(...this.moduleLayers(item.value, joinName(name, item.key), ctx, depth, value.node));
+      for (const item of value.items) layers.push(...this.moduleLayers(item.value, joinName(name, item.key), ctx, depth, item.at ?? value.node));
       return layers;
     }
     if (value.kind !== 'call') {
@@ -2616,6 +2793,12 @@ function appendItems(container: Extract<Value, { kind: 'container' }>, values: r
   return { ...container, items };
 }
 
+/** A layer with trainable weights (applying its module twice would share them). */
+function hasWeights(layer: RawLayer): boolean {
+  const kind = layer.spec.kind;
+  return kind === 'dense' || kind === 'conv1d' || kind === 'conv2d' || kind === 'batchNorm' || (kind === 'activation' && layer.spec.activation.name === 'prelu');
+}
+
 function joinName(prefix: string, name: string): string {
   if (!prefix) return name;
   if (!name) return prefix;
@@ -2625,7 +2808,7 @@ function joinName(prefix: string, name: string): string {
 function parameterNames(fn: Node): { name: string; default?: Node; node: Node; splat: boolean }[] {
   const result: { name: string; default?: Node; node: Node; splat: boolean }[] = [];
   for (const parameter of fn.childForFieldName('parameters')?.namedChildren ?? []) {
-    if (!parameter || parameter.type === 'comment') continue;
+    if (!parameter || isExtra(parameter)) continue;
     if (parameter.type === 'identifier') {
       result.push({ name: parameter.text, node: parameter, splat: false });
       continue;
@@ -2675,7 +2858,7 @@ function assignmentOf(call: Node): Node | undefined {
 }
 
 function returnsName(fn: Node, name: string): boolean {
-  return fn.descendantsOfType('return_statement').some((s) => s?.firstNamedChild?.text === name);
+  return fn.descendantsOfType('return_statement').some((s) => !!s && firstCode(s)?.text === name);
 }
 
 function uniqueName(base: string, used: Map<string, number>): string {
@@ -2993,7 +3176,7 @@ class ModuleReader {
       case 'reshape': {
         // x.view(x.size(0), -1), x.view(-1, N), x.reshape(batch, -1): a flatten keeping the batch.
         const shapeArgs = op.method ? this.args.positional : this.args.positional.slice(1);
-        const items = shapeArgs.length === 1 && (shapeArgs[0].type === 'tuple' || shapeArgs[0].type === 'list') ? shapeArgs[0].namedChildren.filter((c): c is Node => !!c && c.type !== 'comment') : shapeArgs;
+        const items = shapeArgs.length === 1 && (shapeArgs[0].type === 'tuple' || shapeArgs[0].type === 'list') ? shapeArgs[0].namedChildren.filter((c): c is Node => !!c && !isExtra(c)) : shapeArgs;
         if (items.length === 2) {
           const values = items.map((n) => this.evaluator.evaluate(n, this.scope));
           if (values.some((v) => v.kind === 'number' && v.value === -1)) return layer({ kind: 'flatten', activation: { name: 'linear' } }, 'flatten');
