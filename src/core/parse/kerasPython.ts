@@ -34,6 +34,7 @@ import {
 } from '../model';
 import { loadFailure, readSourceFile, firstSyntaxError } from './sourceFile';
 import { pythonArithmetic } from './pythonArithmetic';
+import { dictGet, dictSet, type DictEntry as SharedDictEntry } from './pythonDicts';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
@@ -187,24 +188,9 @@ function dictKeys(dict: Extract<Value, { kind: 'dict' }>): Value {
   return { kind: 'sequence', items: dict.entries.map((entry): Value => (typeof entry.key === 'string' ? { kind: 'string', value: entry.key } : { kind: 'number', value: entry.key })) };
 }
 
-/** One `key: value` of a dict value; keys are constant strings or numbers. */
-export interface DictEntry {
-  readonly key: string | number;
-  readonly value: Value;
-}
+/** One `key: value` of a dict value of this loader. */
+type DictEntry = SharedDictEntry<Value>;
 
-/** The entry of a dict for a constant key (Python compares 1 and 1.0 equal, as `===` does). */
-function dictGet(entries: readonly DictEntry[], key: string | number): Value | undefined {
-  for (let i = entries.length - 1; i >= 0; i--) if (entries[i].key === key) return entries[i].value;
-  return undefined;
-}
-
-/** Adds or replaces an entry, keeping the first insertion's position (Python dict order). */
-function dictSet(entries: DictEntry[], key: string | number, value: Value): void {
-  const index = entries.findIndex((entry) => entry.key === key);
-  if (index >= 0) entries[index] = { key, value };
-  else entries.push({ key, value });
-}
 
 /**
  * Dicts changed in place somewhere in a file: the dotted text of each changed object (`cfg`,

@@ -42,6 +42,7 @@ import { collectImports, findDictMutations, type ImportTable } from './kerasPyth
 import { getParser } from './treeSitter';
 import { readSourceFile, firstSyntaxError } from './sourceFile';
 import { pythonArithmetic } from './pythonArithmetic';
+import { dictGet, dictSet, type DictEntry as SharedDictEntry } from './pythonDicts';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
@@ -111,23 +112,9 @@ type Value =
 
 type ContainerType = 'Sequential' | 'ModuleList' | 'ModuleDict';
 
-/** One `key: value` of a dict value; keys are constant strings or numbers. */
-interface DictEntry {
-  readonly key: string | number;
-  readonly value: Value;
-}
+/** One `key: value` of a dict value of this loader. */
+type DictEntry = SharedDictEntry<Value>;
 
-function dictGet(entries: readonly DictEntry[], key: string | number): Value | undefined {
-  for (let i = entries.length - 1; i >= 0; i--) if (entries[i].key === key) return entries[i].value;
-  return undefined;
-}
-
-/** Adds or replaces an entry, keeping the first insertion's position (Python dict order). */
-function dictSet(entries: DictEntry[], key: string | number, value: Value): void {
-  const index = entries.findIndex((entry) => entry.key === key);
-  if (index >= 0) entries[index] = { key, value };
-  else entries.push({ key, value });
-}
 
 function keyValue(key: string | number): Value {
   return typeof key === 'string' ? { kind: 'string', value: key } : { kind: 'number', value: key };
