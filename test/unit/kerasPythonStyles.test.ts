@@ -275,3 +275,28 @@ test('an Input tensor held in a variable opens a Sequential list, as written inl
   assert.deepEqual(result.models[0].inputShape, [12]);
   assert.deepEqual(result.models[0].layers.map((l) => [l.kind, l.units, l.activation.name]), [['dense', 8, 'relu'], ['dense', 1, 'linear']]);
 });
+
+test('an activation only known at run time, and ReLU options that cannot be rebuilt, refuse the model at the value', async () => {
+  const header = ['from tensorflow import keras', 'from tensorflow.keras import layers'];
+  const runtime = await loadKerasPython([
+    ...header,
+    'def build(act):',
+    '    return keras.Sequential([keras.Input(shape=(4,)), layers.Dense(8, activation=act), layers.Dense(1)])',
+    'model = build(input("activation? "))',
+  ].join('\n'), 'runtime_act.py');
+  assert.equal(runtime.models.length, 0);
+  const refusal = runtime.problems.find((p) => /cannot be diagnosed/.test(p.message));
+  assert.ok(refusal, JSON.stringify(runtime.problems.map((p) => p.message)));
+  assert.match(refusal.message, /`activation` must be an activation name known before running the code/);
+  const typo = await loadKerasPython([...header, 'model = keras.Sequential([keras.Input(shape=(4,)), layers.Dense(8, activation="reluu"), layers.Dense(1)])'].join('\n'), 'typo.py');
+  assert.equal(typo.models.length, 1, 'a misspelt name is diagnosed as linear with a warning');
+  assert.ok(typo.models[0].problems.concat(typo.problems).some((p) => /The activation name "reluu" is unknown/.test(p.message)));
+  const capped = await loadKerasPython([...header, 'model = keras.Sequential([keras.Input(shape=(4,)), layers.Dense(8), layers.ReLU(max_value=1.0), layers.Dense(1)])'].join('\n'), 'capped.py');
+  assert.equal(capped.models.length, 0);
+  const cap = capped.problems.find((p) => /max_value=1/.test(p.message));
+  assert.ok(cap, JSON.stringify(capped.problems.map((p) => p.message)));
+  assert.equal(cap.code, 'unsupported-layer');
+  assert.deepEqual([cap.span.start.line, cap.span.start.column], [3, 91], "at the value 1.0");
+  const six = await loadKerasPython([...header, 'model = keras.Sequential([keras.Input(shape=(4,)), layers.Dense(8), layers.ReLU(max_value=6), layers.Dense(1)])'].join('\n'), 'six.py');
+  assert.equal(six.models[0]?.layers[1].activation.name, 'relu6');
+});

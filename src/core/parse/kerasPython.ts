@@ -2628,7 +2628,13 @@ class ArgumentReader {
     this.spans.activationValueSpan = this.loader.span(arg.node);
     const activation = this.activationFromValue(arg.value);
     if (activation) return activation;
-    this.note(problemNode(arg), `The activation ${describeValue(arg.value)} is not recognised${arg.value.kind === 'unknown' ? ` (${arg.value.reason})` : ''}; the layer is diagnosed as linear.`, 'unsupported-layer');
+    // A value only known at run time could be any activation: diagnosing the layer as linear
+    // would be a different network, so the model is refused (as for units), in every loader.
+    if (arg.value.kind === 'unknown') {
+      throw new UnsoundModel('parse-error', `${this.unresolvedMessage(keyword, arg.value, 'an activation name')}.`, problemNode(arg));
+    }
+    const what = arg.value.kind === 'string' ? `name "${arg.value.value}" is unknown (not a Keras activation)` : `${describeValue(arg.value)} is not recognised`;
+    this.note(problemNode(arg), `The activation ${what}; the layer is diagnosed as linear.`, 'unsupported-layer');
     return { name: 'linear' };
   }
 
@@ -2656,13 +2662,19 @@ class ArgumentReader {
         const maxValue = this.optionalNumber('max_value');
         const slope = this.optionalNumber('negative_slope') ?? 0;
         const threshold = this.optionalNumber('threshold') ?? 0;
-        if (threshold !== 0) this.note(this.node('threshold') ?? this.call, `ReLU(threshold=${threshold}) is diagnosed as a plain ReLU.`, 'unsupported-layer');
-        if (slope > 0) {
-          if (maxValue !== undefined) this.note(this.call, 'ReLU with both max_value and negative_slope is diagnosed as a leaky ReLU without the cap.', 'unsupported-layer');
-          return { name: 'leakyRelu', alpha: slope };
+        // Only the shapes the IR has (relu, relu6, leaky ReLU) are rebuilt; others are refused,
+        // as the JSON and TF.js loaders do, rather than trained as a different activation.
+        if (threshold !== 0) {
+          throw new UnsoundModel('unsupported-layer', `\`ReLU(threshold=${threshold})\` is not supported: only a threshold of 0 is rebuilt.`, this.node('threshold') ?? this.call);
         }
+        if (slope > 0 && maxValue !== undefined) {
+          throw new UnsoundModel('unsupported-layer', '`ReLU` with both `max_value` and `negative_slope` is not supported: a capped leaky ReLU cannot be rebuilt.', this.node('max_value') ?? this.call);
+        }
+        if (slope > 0) return { name: 'leakyRelu', alpha: slope };
         if (maxValue === 6) return { name: 'relu6' };
-        if (maxValue !== undefined) this.note(this.node('max_value') ?? this.call, `ReLU(max_value=${maxValue}) is diagnosed as a plain ReLU (only 6 is modelled).`, 'unsupported-layer');
+        if (maxValue !== undefined) {
+          throw new UnsoundModel('unsupported-layer', `\`ReLU(max_value=${maxValue})\` is not supported: only a cap of 6 (ReLU6) is rebuilt.`, this.node('max_value') ?? this.call);
+        }
         return { name: 'relu' };
       }
       case 'leakyRelu': {
