@@ -101,6 +101,9 @@ function modelJson(m: ModelDiagnosis): Record<string, unknown> {
     };
   });
   base.findings = m.findings.map(findingJson);
+  // How the loader read the model where the file left it open (an inferred input shape, a
+  // log-softmax head read as softmax, …): not findings, but worth knowing.
+  base.notes = (m.model.notes ?? []).map((n) => ({ message: n.message, line: n.span.start.line, column: n.span.start.column }));
   base.whatIfs = m.whatIfs.map((w) => ({
     id: w.candidate.id,
     label: w.candidate.label,
@@ -193,6 +196,7 @@ export function renderText(d: FileDiagnosis): string {
   for (const m of d.models) {
     out.push('');
     out.push(`Model "${m.model.name}" (${d.format}, line ${m.model.span.start.line}, input [${m.model.inputShape.join(', ')}])`);
+    for (const note of m.model.notes ?? []) out.push(`  Note (${d.file}:${note.span.start.line}:${note.span.start.column}): ${note.message}`);
     if (m.data) {
       const ds = m.data.dataset;
       const from = m.data.source === 'cli' ? '--data' : m.data.source === 'comment' ? 'the activation-lens comment' : 'settings';

@@ -158,3 +158,30 @@ test('a report that cannot be written is said plainly, after the diagnosis, with
   assert.match(r.stdout, /Model "model"/, 'the diagnosis is still printed');
   assert.match(r.stderr, /could not write the report \/nonexistent-dir\/r\.html: ENOENT/);
 });
+
+test('notes on how a model was read (a log-softmax head read as softmax) are printed with their positions and in the JSON', () => {
+  const file = path.join(os.tmpdir(), `al-notes-${process.pid}.py`);
+  fs.writeFileSync(file, [
+    'import torch.nn as nn',
+    'import torch.nn.functional as F',
+    '',
+    'class Net(nn.Module):',
+    '    def __init__(self):',
+    '        super().__init__()',
+    '        self.fc1 = nn.Linear(20, 32)',
+    '        self.fc2 = nn.Linear(32, 4)',
+    '',
+    '    def forward(self, x):',
+    '        return F.log_softmax(self.fc2(F.relu(self.fc1(x))), dim=1)',
+    '',
+  ].join('\n'));
+  try {
+    const json = cli(['diagnose', file, '--no-verify', '--steps', '3', '--json']);
+    const notes = JSON.parse(json.stdout).models[0].notes as { message: string; line: number; column: number }[];
+    assert.ok(notes.some((n) => /log_softmax` is diagnosed as a softmax/.test(n.message) && n.line === 11 && n.column === 16), JSON.stringify(notes));
+    const text = cli(['diagnose', file, '--no-verify', '--steps', '3']);
+    assert.match(text.stdout, /Note \(.*al-notes-\d+\.py:11:16\): `F\.log_softmax` is diagnosed as a softmax/);
+  } finally {
+    fs.rmSync(file, { force: true });
+  }
+});
