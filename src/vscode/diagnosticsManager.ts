@@ -79,7 +79,23 @@ export class DiagnosticsManager extends Disposable {
     }
     const entries = this.createEntries(result);
     this.entries.set(uri.toString(), entries);
-    this.collection.set(uri, entries.map((e) => e.diagnostic));
+    this.collection.set(uri, [...entries.map((e) => e.diagnostic), ...this.noteDiagnostics(result)]);
+  }
+
+  /**
+   * How the loader read what the file left open (an inferred input shape, a log-softmax head read
+   * as softmax): Information entries, so the reading can be checked where it was made. They are
+   * not findings and carry no fix.
+   */
+  private noteDiagnostics(result: AnalysisResult): vscode.Diagnostic[] {
+    const several = result.diagnosis.models.length > 1;
+    return result.diagnosis.models.flatMap((model) => (model.model.notes ?? []).map((note) => {
+      const prefix = several ? `${model.model.name}: ` : '';
+      const diagnostic = new vscode.Diagnostic(toRange(note.span), `${prefix}${note.message}`, vscode.DiagnosticSeverity.Information);
+      diagnostic.source = DIAGNOSTIC_SOURCE;
+      diagnostic.code = 'note';
+      return diagnostic;
+    }));
   }
 
   private createEntries(result: AnalysisResult): DiagnosticEntry[] {

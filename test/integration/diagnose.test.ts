@@ -214,6 +214,13 @@ suite('Other model formats', () => {
       assert.ok(outcome.result.diagnosis.models.length > 0, `${name}: a model`);
       const diagnostics = await waitFor(`${name} diagnostics`, () => ours(document.uri), (d) => d.length > 0);
       assert.ok(diagnostics.some((d) => codeOf(d) === 'vanishing-gradient'), `${name}: ${diagnostics.map((d) => codeOf(d)).join(', ')}`);
+      // The loader's notes (PyTorch: the input read as a flat vector of the first Linear's size)
+      // are Information entries at their positions.
+      const notes = outcome.result.diagnosis.models.flatMap((m) => m.model.notes ?? []);
+      const shown = diagnostics.filter((d) => codeOf(d) === 'note');
+      assert.equal(shown.length, notes.length, `${name}: notes ${JSON.stringify(notes)}`);
+      for (const d of shown) assert.equal(d.severity, vscode.DiagnosticSeverity.Information);
+      if (format === 'pytorch-python') assert.ok(notes.length > 0 && shown.some((d) => /read as a flat vector/.test(d.message)), `${name}: no input note`);
     }
   });
 });
