@@ -33,7 +33,8 @@ import {
   type SourceSpan,
 } from '../model';
 import { loadFailure, readSourceFile, firstSyntaxError } from './sourceFile';
-import { pythonArithmetic } from './pythonArithmetic';
+import { pythonArithmetic, pythonTruthiness } from './pythonValues';
+import { LayerNamer } from './layerNames';
 import { dictGet, dictSet, type DictEntry as SharedDictEntry } from './pythonDicts';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -467,7 +468,7 @@ class Evaluator {
       case 'not_operator': {
         const operand = node.childForFieldName('argument');
         const value = operand ? this.evaluate(operand, scope, atOffset) : unknown(node, 'incomplete expression');
-        const truth = truthiness(value);
+        const truth = pythonTruthiness(value);
         return truth === undefined ? (value.kind === 'unknown' ? value : unknown(node, `\`${shorten(node.text)}\` is only known at run time`)) : { kind: 'bool', value: !truth };
       }
       case 'boolean_operator': {
@@ -476,7 +477,7 @@ class Evaluator {
         const operator = node.childForFieldName('operator')?.text;
         if (!leftNode || !rightNode) return unknown(node, 'incomplete expression');
         const left = this.evaluate(leftNode, scope, atOffset);
-        const truth = truthiness(left);
+        const truth = pythonTruthiness(left);
         if (truth === undefined) return left.kind === 'unknown' ? left : unknown(node, `\`${shorten(node.text)}\` is only known at run time`);
         // Python returns the deciding operand itself, not a bool.
         if (operator === 'and') return truth ? this.evaluate(rightNode, scope, atOffset) : left;
@@ -486,7 +487,7 @@ class Evaluator {
         const [whenTrue, condition, whenFalse] = node.namedChildren.filter((c): c is Node => !!c && !isExtra(c));
         if (!whenTrue || !condition || !whenFalse) return unknown(node, 'incomplete expression');
         const test = this.evaluate(condition, scope, atOffset);
-        const truth = truthiness(test);
+        const truth = pythonTruthiness(test);
         if (truth === undefined) return test.kind === 'unknown' ? test : unknown(condition, `the condition \`${shorten(condition.text)}\` is only known at run time`);
         return this.evaluate(truth ? whenTrue : whenFalse, scope, atOffset);
       }
@@ -2059,7 +2060,7 @@ class StatementInterpreter {
     for (const clause of clauses) {
       if (clause.condition) {
         const test = this.loader.evaluate(clause.condition, this.scope());
-        const truth = truthiness(test);
+        const truth = pythonTruthiness(test);
         if (truth === undefined) {
           const why = test.kind === 'unknown' ? ` (${test.reason})` : '';
           const reason = `what is built under \`if ${shorten(clause.condition.text)}:\` depends on a condition only known at run time${why}`;
@@ -2250,8 +2251,7 @@ class LayerListBuilder {
   /** The call node of each layer, parallel to `layers`, for shape-check positions. */
   readonly layerNodes: Node[] = [];
   inputShape: number[] | undefined;
-  private readonly nameCounts = new Map<string, number>();
-  private readonly usedNames = new Set<string>();
+  private readonly layerNames = new LayerNamer();
 
   constructor(
     private readonly loader: KerasFileLoader,
@@ -2302,7 +2302,7 @@ class LayerListBuilder {
 
     const spec = this.buildLayer(known.key, read, layerClass.className);
     const explicitName = read.optionalString('name');
-    const name = this.uniqueLayerName(explicitName ?? known.autoName, explicitName === undefined);
+    const name = this.layerNames.next(explicitName ?? known.autoName, explicitName === undefined);
     this.layers.push({ index: this.layers.length, name, ...spec, source: read.source() });
     this.layerNodes.push(node);
   }
@@ -2313,7 +2313,7 @@ class LayerListBuilder {
    * span is not a layer call), so the fix engine refuses them; the diagnosis is unaffected.
    */
   private addActivationOp(node: Node, activation: ActivationSpec, callee: Node): void {
-    const name = this.uniqueLayerName('activation', true);
+    const name = this.layerNames.next('activation', true);
     this.layers.push({
       index: this.layers.length,
       name,
@@ -2460,19 +2460,6 @@ class LayerListBuilder {
     return { value: fileSetting.value, node: fileSetting.node, what: `the file's \`${shorten(fileSetting.call.text)}\` (line ${line}), the default data_format of every layer after it,` };
   }
 
-  private uniqueLayerName(base: string, auto: boolean): string {
-    // Keras auto-names: dense, dense_1, dense_2, …
-    let name = base;
-    if (auto) {
-      const count = this.nameCounts.get(base) ?? 0;
-      this.nameCounts.set(base, count + 1);
-      name = count === 0 ? base : `${base}_${count}`;
-    }
-    let candidate = name;
-    for (let i = 1; this.usedNames.has(candidate); i++) candidate = `${name}_${i}`;
-    this.usedNames.add(candidate);
-    return candidate;
-  }
 }
 
 /** Reads one layer call's arguments (Keras signatures: positional index or keyword). */
@@ -2982,24 +2969,6 @@ function returnsName(fn: Node, name: string): boolean {
     .some((statement) => !!statement && firstCode(statement)?.text === name && ancestorOfType(statement, 'function_definition')?.id === fn.id);
 }
 
-function truthiness(value: Value): boolean | undefined {
-  switch (value.kind) {
-    case 'bool':
-      return value.value;
-    case 'number':
-      return value.value !== 0;
-    case 'string':
-      return value.value.length > 0;
-    case 'none':
-      return false;
-    case 'sequence':
-      return value.items.length > 0;
-    case 'dict':
-      return value.entries.length > 0;
-    default:
-      return undefined;
-  }
-}
 
 function uniqueName(base: string, used: Map<string, number>): string {
   const count = used.get(base) ?? 0;

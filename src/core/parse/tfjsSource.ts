@@ -23,6 +23,7 @@ import {
 } from '../model';
 import { shapeError } from './kerasPython';
 import { loadFailure, readSourceFile, firstSyntaxError } from './sourceFile';
+import { LayerNamer } from './layerNames';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
@@ -1068,8 +1069,7 @@ function enclosingClass(node: Node): Node | undefined {
 class LayerBuilder {
   readonly layers: LayerSpec[] = [];
   inputShape: number[] | undefined;
-  private readonly nameCounts = new Map<string, number>();
-  private readonly used = new Set<string>();
+  private readonly layerNames = new LayerNamer();
 
   constructor(
     private readonly loader: TfjsFileLoader,
@@ -1100,7 +1100,7 @@ class LayerBuilder {
     if (this.layers.length === 0 && !this.inputShape) this.inputShape = read.inputShape();
     const spec = this.build(known, read);
     const explicit = read.optionalString('name');
-    this.layers.push({ index: this.layers.length, name: this.uniqueName(explicit ?? known.autoName, explicit === undefined), ...spec, source: read.source() });
+    this.layers.push({ index: this.layers.length, name: this.layerNames.next(explicit ?? known.autoName, explicit === undefined), ...spec, source: read.source() });
     return true;
   }
 
@@ -1181,18 +1181,6 @@ class LayerBuilder {
     }
   }
 
-  private uniqueName(base: string, auto: boolean): string {
-    let name = base;
-    if (auto) {
-      const count = this.nameCounts.get(base) ?? 0;
-      this.nameCounts.set(base, count + 1);
-      name = count === 0 ? base : `${base}_${count}`;
-    }
-    let candidate = name;
-    for (let i = 1; this.used.has(candidate); i++) candidate = `${name}_${i}`;
-    this.used.add(candidate);
-    return candidate;
-  }
 }
 
 /** Reads one layer's options object (`{units: 64, activation: 'relu'}`) and records spans. */

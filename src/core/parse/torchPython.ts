@@ -41,7 +41,7 @@ import {
 import { collectImports, findDictMutations, type ImportTable } from './kerasPython';
 import { getParser } from './treeSitter';
 import { readSourceFile, firstSyntaxError } from './sourceFile';
-import { pythonArithmetic } from './pythonArithmetic';
+import { pythonArithmetic, pythonTruthiness } from './pythonValues';
 import { dictGet, dictSet, type DictEntry as SharedDictEntry } from './pythonDicts';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -364,7 +364,7 @@ class Evaluator {
       }
       case 'not_operator': {
         const operand = node.childForFieldName('argument');
-        const truth = operand ? truthiness(this.evaluate(operand, scope, atOffset)) : undefined;
+        const truth = operand ? pythonTruthiness(this.evaluate(operand, scope, atOffset)) : undefined;
         return truth === undefined ? unknown(node, 'not known statically') : { kind: 'bool', value: !truth };
       }
       case 'boolean_operator': {
@@ -373,7 +373,7 @@ class Evaluator {
         const operator = node.childForFieldName('operator')?.text;
         if (!left || !right) return unknown(node, 'incomplete expression');
         const l = this.evaluate(left, scope, atOffset);
-        const truth = truthiness(l);
+        const truth = pythonTruthiness(l);
         if (truth === undefined) return unknown(node, 'not known statically');
         if (operator === 'and') return truth ? this.evaluate(right, scope, atOffset) : l;
         return truth ? l : this.evaluate(right, scope, atOffset);
@@ -382,7 +382,7 @@ class Evaluator {
         return this.evaluateComparison(node, scope, atOffset);
       case 'conditional_expression': {
         const [body, condition, alternative] = node.namedChildren.filter((c): c is Node => !!c && !isExtra(c));
-        const truth = condition ? truthiness(this.evaluate(condition, scope, atOffset)) : undefined;
+        const truth = condition ? pythonTruthiness(this.evaluate(condition, scope, atOffset)) : undefined;
         if (truth === undefined || !body || !alternative) return unknown(node, 'a condition only known at run time');
         return this.evaluate(truth ? body : alternative, scope, atOffset);
       }
@@ -937,24 +937,6 @@ function torchGain(nonlinearity: string, param: number | undefined): number | un
   }
 }
 
-function truthiness(value: Value): boolean | undefined {
-  switch (value.kind) {
-    case 'bool':
-      return value.value;
-    case 'number':
-      return value.value !== 0;
-    case 'string':
-      return value.value.length > 0;
-    case 'none':
-      return false;
-    case 'sequence':
-      return value.items.length > 0;
-    case 'dict':
-      return value.entries.length > 0;
-    default:
-      return undefined;
-  }
-}
 
 function bindTarget(target: Node, value: Value): Map<string, Value> | undefined {
   if (target.type === 'identifier') return new Map([[target.text, value]]);
@@ -1538,7 +1520,7 @@ class TorchFileLoader {
 
   private runIf(statement: Node, env: Env, ctx: ModelContext, stopAt?: number): boolean {
     const condition = statement.childForFieldName('condition');
-    const truth = condition ? truthiness(this.evaluator.evaluate(condition, env)) : undefined;
+    const truth = condition ? pythonTruthiness(this.evaluator.evaluate(condition, env)) : undefined;
     if (truth === undefined) {
       if (this.mutatesModules(statement)) {
         throw new UnsoundModel('parse-error', `layers are defined under a condition (\`${shorten(condition?.text ?? '')}\`) that is only known at run time.`, statement);
@@ -1554,7 +1536,7 @@ class TorchFileLoader {
       if (!alternative) continue;
       if (alternative.type === 'else_clause') return this.runBlock(statementsOf(alternative.childForFieldName('body')), env, ctx, stopAt);
       const c = alternative.childForFieldName('condition');
-      const t = c ? truthiness(this.evaluator.evaluate(c, env)) : undefined;
+      const t = c ? pythonTruthiness(this.evaluator.evaluate(c, env)) : undefined;
       if (t === undefined) {
         if (this.mutatesModules(alternative)) throw new UnsoundModel('parse-error', 'layers are defined under an `elif` only known at run time.', alternative);
         this.forgetNamesChangedIn(alternative, env, `is changed under the condition \`${shorten(c?.text ?? '')}\`, which is only known at run time`);
@@ -2276,7 +2258,7 @@ class TorchFileLoader {
         }
         case 'if_statement': {
           const condition = statement.childForFieldName('condition');
-          const truth = condition ? truthiness(this.evaluator.evaluate(condition, env)) : undefined;
+          const truth = condition ? pythonTruthiness(this.evaluator.evaluate(condition, env)) : undefined;
           if (truth === undefined) {
             if (this.touchesTensor(statement, env)) {
               throw new UnsoundModel('unsupported-layer', `forward branches on \`${shorten(condition?.text ?? '')}\`, which is only known at run time.`, statement);
@@ -2292,7 +2274,7 @@ class TorchFileLoader {
                 break;
               }
               const c = alternative.childForFieldName('condition');
-              const t = c ? truthiness(this.evaluator.evaluate(c, env)) : undefined;
+              const t = c ? pythonTruthiness(this.evaluator.evaluate(c, env)) : undefined;
               if (t === undefined) throw new UnsoundModel('unsupported-layer', 'forward branches on a condition only known at run time.', alternative);
               if (t) {
                 chosen = alternative.childForFieldName('consequence');
