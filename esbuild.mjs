@@ -8,8 +8,12 @@ const production = process.argv.includes('--production');
 const quiet = process.argv.includes('--quiet');
 const dist = 'dist';
 
-/** Optional native/GPU backends are resolved at run time, never bundled. */
-const optionalBackends = ['@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-backend-webgpu', 'webgpu'];
+/**
+ * Optional native backends are resolved at run time, never bundled. The WebGPU kernels
+ * (@tensorflow/tfjs-backend-webgpu, plain JS) are bundled, so that they register with the same
+ * tfjs-core as the trainer; only Dawn (`webgpu`, a native addon) is optional.
+ */
+const optionalBackends = ['@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu', 'webgpu'];
 
 const common = {
   bundle: true,

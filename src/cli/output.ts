@@ -211,7 +211,7 @@ export function renderText(d: FileDiagnosis): string {
       const s = m.stats;
       const skipped = s.backend.skipped.length ? ` (skipped: ${s.backend.skipped.map((k) => `${k.name} — ${k.reason}`).join('; ')})` : '';
       const threads = s.parallelism ? `, ${s.parallelism.threads} training thread${s.parallelism.threads === 1 ? '' : 's'}${s.parallelism.note ? ` (${s.parallelism.note})` : ''}` : '';
-      out.push(`  Backend ${s.backend.name}${threads}${skipped}`);
+      out.push(`  Backend ${s.backend.name}${s.backend.device ? ` on ${s.backend.device}` : ''}${threads}${skipped}`);
       out.push(`  ${s.stepsRun} steps × batch ${s.options.batchSize}, ${s.options.optimizer} lr ${s.options.learningRate}, seed ${s.options.seed}: ` +
         `${s.msPerStep.toFixed(1)} ms/step, ${(s.totalMs / 1000).toFixed(1)} s; loss ${fmt(s.loss[0] ?? NaN)} → ${fmt(s.loss[s.loss.length - 1] ?? NaN)}; ${s.parameterCount.toLocaleString('en-US')} parameters`);
       if (s.stoppedEarly) {

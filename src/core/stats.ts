@@ -11,6 +11,8 @@ export type BackendChoice = 'auto' | BackendName;
 export interface BackendReport {
   /** The backend that actually ran (checked after setBackend, never assumed). */
   readonly name: BackendName;
+  /** The device it computes on, where the backend names one (webgpu: the adapter). */
+  readonly device?: string;
   /** Backends tried before it (or not tried) and why they were not used. */
   readonly skipped: readonly { readonly name: BackendName; readonly reason: string }[];
 }

@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { createRequire } from 'node:module';
 import { BACKEND_NAMES, type BackendChoice, type BackendName, type BackendReport } from '../core/stats';
 import { registerWasmKernelFixes } from './wasmKernels';
+import { startWebGpu } from './webgpu';
 
 interface Skipped {
   name: BackendName;
@@ -72,24 +73,32 @@ async function tryWasm(): Promise<string | undefined> {
   return (await activate('wasm')) ? undefined : 'the WebAssembly backend failed to initialise';
 }
 
-async function tryBackend(name: BackendName, search: BackendSearch): Promise<string | undefined> {
+/** Why a backend cannot run (reason), or the device it runs on when it can. */
+interface Attempt {
+  readonly reason?: string;
+  readonly device?: string;
+}
+
+async function tryBackend(name: BackendName, search: BackendSearch, named: boolean): Promise<Attempt> {
+  const reasonOnly = (reason: string | undefined): Attempt => ({ reason });
   switch (name) {
     case 'tensorflow-gpu': {
       const resolved = resolveOptional('@tensorflow/tfjs-node-gpu', search);
-      if (!resolved) return '@tensorflow/tfjs-node-gpu is not installed (optional; needs CUDA)';
-      return tryNative('@tensorflow/tfjs-node-gpu', 'tensorflow', search);
+      if (!resolved) return reasonOnly('@tensorflow/tfjs-node-gpu is not installed (optional; needs CUDA)');
+      return reasonOnly(await tryNative('@tensorflow/tfjs-node-gpu', 'tensorflow', search));
     }
     case 'webgpu': {
-      const resolved = resolveOptional('@tensorflow/tfjs-backend-webgpu', search);
-      if (!resolved) return '@tensorflow/tfjs-backend-webgpu and webgpu (Dawn) are not installed';
-      return 'the webgpu backend is not wired up in this version';
+      // The WebGPU kernels are bundled; Dawn (native, per platform) is the optional part.
+      const dawn = resolveOptional('webgpu', search);
+      if (!dawn) return reasonOnly('the webgpu package (Dawn) is not installed (optional; see the README, "Backends")');
+      return startWebGpu(dawn, named, activate);
     }
     case 'tensorflow':
-      return tryNative('@tensorflow/tfjs-node', 'tensorflow', search);
+      return reasonOnly(await tryNative('@tensorflow/tfjs-node', 'tensorflow', search));
     case 'wasm':
-      return tryWasm();
+      return reasonOnly(await tryWasm());
     case 'cpu':
-      return (await activate('cpu')) ? undefined : 'the pure-JS backend failed to initialise';
+      return reasonOnly((await activate('cpu')) ? undefined : 'the pure-JS backend failed to initialise');
   }
 }
 
@@ -103,8 +112,8 @@ export async function selectBackend(choice: BackendChoice, search: BackendSearch
   const skipped: Skipped[] = [];
   const order = choice === 'auto' ? BACKEND_NAMES : [choice];
   for (const name of order) {
-    const reason = await tryBackend(name, search);
-    if (reason === undefined) return { name, skipped };
+    const { reason, device } = await tryBackend(name, search, choice !== 'auto');
+    if (reason === undefined) return device ? { name, device, skipped } : { name, skipped };
     skipped.push({ name, reason });
   }
   const detail = skipped.map((s) => `${s.name}: ${s.reason}`).join('; ');
