@@ -4,7 +4,11 @@
 export function explainInstallFailure(output: string): string {
   const host = /ENOTFOUND\s+([\w.-]+)|hostname: '([\w.-]+)'/.exec(output);
   if (host) {
-    return `this machine cannot reach ${host[1] ?? host[2]} (offline, or blocked by a proxy/firewall). The package downloads libtensorflow with CUDA from there while installing.`;
+    const name = host[1] ?? host[2];
+    const why = name === 'storage.googleapis.com'
+      ? ' The package downloads libtensorflow with CUDA from there while installing.'
+      : '';
+    return `this machine cannot reach ${name} (offline, or blocked by a proxy/firewall).${why}`;
   }
   if (/EACCES|EPERM/.test(output)) return 'npm was not allowed to write to the extension\'s storage folder.';
   if (/ENOENT.*npm|spawn npm/.test(output)) return 'npm was not found on the PATH of the VS Code server.';
