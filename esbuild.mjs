@@ -11,9 +11,10 @@ const dist = 'dist';
 /**
  * Optional native backends are resolved at run time, never bundled. The WebGPU kernels
  * (@tensorflow/tfjs-backend-webgpu, plain JS) are bundled, so that they register with the same
- * tfjs-core as the trainer; only Dawn (`webgpu`, a native addon) is optional.
+ * tfjs-core as the trainer; only Dawn (`webgpu`, a native addon) is optional. koffi (the FFI to
+ * the machine's BLAS, native too) is resolved at run time in the same way.
  */
-const optionalBackends = ['@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu', 'webgpu'];
+const optionalBackends = ['@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu', 'webgpu', 'koffi'];
 
 const common = {
   bundle: true,
@@ -41,6 +42,28 @@ function copyRuntimeFiles() {
     fs.copyFileSync(path.join(grammarDir, file), path.join(dist, 'grammars', file));
   }
   fs.copyFileSync('node_modules/web-tree-sitter/tree-sitter.wasm', path.join(dist, 'grammars', 'tree-sitter.wasm'));
+  copyKoffi();
+}
+
+/**
+ * koffi (the FFI to the machine's BLAS, src/train/nativeBlas.ts) ships a prebuilt binary per
+ * platform; the trainer resolves it at run time from dist/node_modules first. Only the desktop
+ * platforms VS Code runs on are copied, so the VSIX carries ~8 MB of them, not all 18 (27 MB).
+ * It is optional: without it the products stay in WebAssembly, and the report says so.
+ */
+function copyKoffi() {
+  const from = 'node_modules/koffi';
+  if (!fs.existsSync(path.join(from, 'index.js'))) return;
+  const to = path.join(dist, 'node_modules', 'koffi');
+  fs.rmSync(to, { recursive: true, force: true });
+  fs.mkdirSync(to, { recursive: true });
+  for (const file of ['index.js', 'package.json', 'LICENSE.txt']) fs.copyFileSync(path.join(from, file), path.join(to, file));
+  for (const platform of ['linux_x64', 'linux_arm64', 'darwin_x64', 'darwin_arm64', 'win32_x64']) {
+    const binary = path.join(from, 'build', 'koffi', platform, 'koffi.node');
+    if (!fs.existsSync(binary)) continue;
+    fs.mkdirSync(path.join(to, 'build', 'koffi', platform), { recursive: true });
+    fs.copyFileSync(binary, path.join(to, 'build', 'koffi', platform, 'koffi.node'));
+  }
 }
 
 const entries = [

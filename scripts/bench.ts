@@ -16,6 +16,8 @@ import { DEFAULT_TRAINING } from '../src/engine/diagnose';
 import { selectBackend } from '../src/train/backends';
 import { GradientReplicas } from '../src/train/replicas';
 import { trainAndMeasure } from '../src/train/trainer';
+import { coreTypeFromFlags } from '../src/train/nativeBlas';
+import { activeNativeGemm, setNativeGemm } from '../src/train/wasmKernels';
 
 const ROOT = path.join(__dirname, '..');
 const PYTHON = '/usr/bin/python3';
@@ -71,12 +73,28 @@ async function loadExample(example: Workload['example']): Promise<ModelSpec> {
   return loaded.models[0];
 }
 
-function torchMsPerStep(workload: Workload): { ms?: number; note: string } {
+/**
+ * OpenBLAS kernels our trainer loads on this machine when the user sets none (nativeBlas.ts),
+ * given to PyTorch's OpenBLAS as well so that both sides multiply with the same kernels.
+ */
+function ourOpenBlasCore(): string | undefined {
+  if (process.env.OPENBLAS_CORETYPE !== undefined) return process.env.OPENBLAS_CORETYPE;
+  try {
+    return coreTypeFromFlags(fs.readFileSync('/proc/cpuinfo', 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+function torchMsPerStep(workload: Workload, openBlasCore?: string): { ms?: number; note: string } {
   const probe = spawnSync(PYTHON, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' });
   if (probe.status !== 0) return { note: 'PyTorch not installed for /usr/bin/python3' };
   const request = { mode: 'bench', batchSize: workload.batchSize, steps: workload.steps, warmup: 3, lr: 0.01, ...workload.torch };
+  const env: NodeJS.ProcessEnv = { ...process.env, OPENBLAS_NUM_THREADS: '1' };
+  if (openBlasCore) env.OPENBLAS_CORETYPE = openBlasCore;
+  else delete env.OPENBLAS_CORETYPE;
   const r = spawnSync(PYTHON, [path.join(ROOT, 'test/reference/torch_reference.py')], {
-    input: JSON.stringify(request), encoding: 'utf8', env: { ...process.env, OPENBLAS_NUM_THREADS: '1' },
+    input: JSON.stringify(request), encoding: 'utf8', env,
   });
   if (r.status !== 0) return { note: `PyTorch bench failed: ${r.stderr.trim()}` };
   const result = JSON.parse(r.stdout);
@@ -98,11 +116,16 @@ async function main(): Promise<void> {
   console.log(`Machine: ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`);
   console.log('');
   console.log('Training steps with SGD (lr 0.01) on both sides; ours include the per-step gradient-norm read (the probe-batch statistics every 10 steps are timed apart, in the CLI wall time).');
-  console.log(row(['workload', 'backend', 'ms/step', 'PyTorch ms/step', 'ratio']));
-  console.log(row(['---', '---', '---', '---', '---']));
+  const core = ourOpenBlasCore();
+  console.log(core
+    ? `PyTorch runs twice: with OPENBLAS_CORETYPE=${core} (the OpenBLAS kernels our native products use here) and with OpenBLAS's own choice, which on CPUs newer than the library is its generic SSE3 kernels.`
+    : 'PyTorch runs with OpenBLAS\'s own choice of kernels, as our native products do.');
+  console.log(row(['workload', 'backend', 'ms/step', 'PyTorch ms/step', 'ratio', 'PyTorch, OpenBLAS default kernels', 'ratio']));
+  console.log(row(['---', '---', '---', '---', '---', '---', '---']));
   for (const workload of WORKLOADS) {
     const spec = await loadExample(workload.example);
-    const torch = torchMsPerStep(workload);
+    const torch = torchMsPerStep(workload, core);
+    const torchDefault = core ? torchMsPerStep(workload, undefined) : torch;
     for (const name of backends) {
       let backend;
       try {
@@ -132,20 +155,37 @@ async function main(): Promise<void> {
       // One thread, then the batch shared with replicas (data-parallel) on the backends that
       // compute on the caller's core.
       const threadCounts = name === 'wasm' ? [1, ...(THREADS > 1 ? [THREADS] : [])] : [1];
+      // wasm: with the native BLAS products (when found), then with WebAssembly's own.
+      const native = name === 'wasm' ? activeNativeGemm() : undefined;
+      const productModes = native ? [native, undefined] : [undefined];
+      for (const productMode of productModes)
       for (const threads of threadCounts) {
+        if (name === 'wasm') {
+          setNativeGemm(productMode);
+          // Replicas choose their products when they start: tell them through their environment.
+          if (productMode) delete process.env.ACTIVATION_LENS_BLAS;
+          else process.env.ACTIVATION_LENS_BLAS = 'off';
+        }
+        const products = name !== 'wasm' ? '' : productMode ? ', native BLAS products' : ', WebAssembly products';
         let replicas: GradientReplicas | undefined;
         if (threads > 1) replicas = new GradientReplicas(threads - 1, WORKER, backend.name);
         try {
           // Plain SGD, lr 0.01, as the PyTorch side runs it; statistics (probes every 10 steps) included.
           const stats = await trainAndMeasure(spec, { ...DEFAULT_TRAINING, optimizer: 'sgd', learningRate: 0.01, batchSize: workload.batchSize, steps, threads }, backend, 1e9, { replicas });
-          const ratio = torch.ms ? `${(stats.msPerStep / torch.ms).toFixed(1)}×` : torch.note;
+          const ratio = (t: { ms?: number; note: string }) => t.ms ? `${(stats.msPerStep / t.ms).toFixed(1)}×` : t.note;
           const used = stats.parallelism?.threads ?? 1;
           const note = stats.parallelism?.note ? ` (${stats.parallelism.note})` : '';
-          const device = backend.device ? ` on ${backend.device}` : '';
-          console.log(row([workload.label, `${backend.name}${device}, ${used} thread${used === 1 ? '' : 's'}${note} (${steps} steps)`, stats.msPerStep.toFixed(1), torch.ms?.toFixed(1) ?? '–', ratio]));
+          const device = name === 'webgpu' && backend.device ? ` on ${backend.device}` : '';
+          console.log(row([workload.label, `${backend.name}${device}${products}, ${used} thread${used === 1 ? '' : 's'}${note} (${steps} steps)`, stats.msPerStep.toFixed(1),
+            torch.ms?.toFixed(1) ?? '–', ratio(torch), torchDefault.ms?.toFixed(1) ?? '–', ratio(torchDefault)]));
         } finally {
           await replicas?.dispose();
         }
+      }
+      if (name === 'wasm') {
+        setNativeGemm(native);
+        delete process.env.ACTIVATION_LENS_BLAS;
+        if (workload === WORKLOADS[0]) console.log(`(wasm: ${backend.device})`);
       }
     }
   }

@@ -9,7 +9,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createRequire } from 'node:module';
 import { BACKEND_NAMES, type BackendChoice, type BackendName, type BackendReport } from '../core/stats';
-import { registerWasmKernelFixes } from './wasmKernels';
+import { registerWasmKernelFixes, setNativeGemm } from './wasmKernels';
+import { loadNativeGemm } from './nativeBlas';
 import { startWebGpu } from './webgpu';
 
 interface Skipped {
@@ -64,13 +65,18 @@ async function tryNative(pkg: string, backendName: 'tensorflow', search: Backend
   return (await activate(backendName)) ? undefined : `${pkg} is installed but its backend failed to initialise`;
 }
 
-async function tryWasm(): Promise<string | undefined> {
+async function tryWasm(search: BackendSearch): Promise<Attempt> {
   // In the bundle the .wasm binaries are copied next to this file (dist/); under tsx they are
   // found by the package itself.
   const bundled = path.join(__dirname, 'tfjs-backend-wasm-simd.wasm');
   if (fs.existsSync(bundled)) setWasmPaths(__dirname + path.sep);
   registerWasmKernelFixes();
-  return (await activate('wasm')) ? undefined : 'the WebAssembly backend failed to initialise';
+  if (!(await activate('wasm'))) return { reason: 'the WebAssembly backend failed to initialise' };
+  // Matrix products and convolutions on the machine's BLAS where there is one (nativeBlas.ts);
+  // the report says which, and why not.
+  const { gemm, reason } = loadNativeGemm(resolveOptional('koffi', search));
+  setNativeGemm(gemm);
+  return { device: gemm ? `CPU; matrix products in ${gemm.description}` : `CPU; matrix products in WebAssembly (${reason})` };
 }
 
 /** Why a backend cannot run (reason), or the device it runs on when it can. */
@@ -96,7 +102,7 @@ async function tryBackend(name: BackendName, search: BackendSearch, named: boole
     case 'tensorflow':
       return reasonOnly(await tryNative('@tensorflow/tfjs-node', 'tensorflow', search));
     case 'wasm':
-      return reasonOnly(await tryWasm());
+      return tryWasm(search);
     case 'cpu':
       return reasonOnly((await activate('cpu')) ? undefined : 'the pure-JS backend failed to initialise');
   }

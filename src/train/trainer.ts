@@ -7,6 +7,7 @@ import { countParameters, hasKernel, type ActivationName, type ModelSpec } from 
 import type { BackendReport, Histogram, LayerStats, ProbeSample, RunStats, TrainingData, TrainingOptions } from '../core/stats';
 import { buildModel, type BuiltModel } from './buildModel';
 import { ReplicaFailedError, type GradientReplicas, type ReplicaRun } from './replicas';
+import { activeNativeGemm } from './wasmKernels';
 
 export class CancelledError extends Error {
   constructor() {
@@ -34,9 +35,16 @@ const MIN_ROWS_PER_THREAD = 8;
  * step it does not pay. A dense layer does `batch` per weight, a convolution `batch × output
  * positions`. Measured on the 2-core build machine (the reference 784→256×9 MLP, SGD): one
  * thread 24–26 ms/step against two 34–38 at batch 64, 41 against 48–58 at batch 128, 90–97
- * against 74–78 at batch 256; the small CNN (≥ 18,000 per weight) gains most.
+ * against 74–78 at batch 256; the small CNN (926 per weight at batch 32) gains most.
  */
 const MIN_MACS_PER_WEIGHT = 200;
+/**
+ * The same with the products on a native BLAS (nativeBlas.ts), which does them 2–6× faster, so
+ * the copies weigh that much more. Measured here (OpenBLAS, AVX-512 kernels): the small CNN at
+ * batch 32 (926 per weight) went from 82.6 to 62.7 ms/step on two threads, while the 20×1024
+ * MLP at batch 256 (256 per weight) went from 398 to 517. Below this, the BLAS gets the threads.
+ */
+const MIN_MACS_PER_WEIGHT_NATIVE = 600;
 
 /** Two-sided saturating activations: saturation is measured on their pre-activation. */
 const TWO_SIDED: ReadonlySet<ActivationName> = new Set(['sigmoid', 'tanh', 'hardSigmoid', 'softsign']);
@@ -370,12 +378,14 @@ export async function trainAndMeasure(
   let run: ReplicaRun | undefined;
   let parallelism: RunStats['parallelism'];
   const threadsWanted = Math.max(1, Math.floor(options.threads ?? 1));
+  const nativeGemm = backend.name === 'wasm' ? activeNativeGemm() : undefined;
+  const minMacsPerWeight = nativeGemm ? MIN_MACS_PER_WEIGHT_NATIVE : MIN_MACS_PER_WEIGHT;
   if (threadsWanted > 1) {
     if (!hooks.replicas) {
       parallelism = { threads: 1, note: `no training threads were started on the ${backend.name} backend` };
     } else if (batchSize < 2 * MIN_ROWS_PER_THREAD) {
       parallelism = { threads: 1, note: `a batch of ${batchSize} rows is too small to share between threads` };
-    } else if (batchSize * cost.macsPerSample < MIN_MACS_PER_WEIGHT * parameterCount) {
+    } else if (batchSize * cost.macsPerSample < minMacsPerWeight * parameterCount) {
       parallelism = { threads: 1, note: `a batch of ${batchSize} is too little work per weight (${parameterCount.toLocaleString('en-US')}) to share between threads` };
     } else {
       const perRow = (t: tf.Tensor): number => t.shape.slice(1).reduce((a, b) => a * b, 1);
@@ -387,6 +397,12 @@ export async function trainAndMeasure(
         parallelism = { threads: 1, note: `training threads unavailable (${error instanceof Error ? error.message : String(error)})` };
       }
     }
+  }
+  if (!run && nativeGemm && threadsWanted > 1) {
+    // Not shared: the native products may use the threads instead (the BLAS splits large
+    // products itself and keeps small ones on one thread). Back to one at the end of the run.
+    nativeGemm.setThreads(threadsWanted);
+    parallelism = { threads: threadsWanted, note: `inside the native matrix products; ${parallelism?.note ?? 'the batch is not shared'}` };
   }
   // Host copies of the data, from which each replica's rows are written (read once).
   const hostX = run ? (data.x.dataSync() as Float32Array) : undefined;
@@ -526,6 +542,7 @@ export async function trainAndMeasure(
     return snapshot(step);
   } finally {
     run?.end();
+    nativeGemm?.setThreads(1);
     tf.dispose([data.x, data.y, probeX]);
     optimizer.dispose();
     built.trainModel.dispose();

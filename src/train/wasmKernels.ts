@@ -35,7 +35,25 @@ import type {
   TensorInfo,
 } from '@tensorflow/tfjs-core';
 
+import type { NativeGemm } from './nativeBlas';
+
 const BACKEND = 'wasm';
+
+/**
+ * The machine's BLAS, when one was found (see nativeBlas.ts): matrix products and the
+ * convolutions built on them run there instead of in XNNPACK-under-wasm. Undefined: wasm only.
+ */
+let nativeGemm: NativeGemm | undefined;
+
+/** Routes the products of the kernels below to `gemm` (or back to wasm with undefined). */
+export function setNativeGemm(gemm: NativeGemm | undefined): void {
+  nativeGemm = gemm;
+}
+
+/** The native GEMM in use, if any. */
+export function activeNativeGemm(): NativeGemm | undefined {
+  return nativeGemm;
+}
 
 type KernelArgs = { inputs: NamedTensorInfoMap; backend: BackendWasm; attrs?: NamedAttrMap };
 type Conv4 = [number, number, number, number];
@@ -147,6 +165,228 @@ function convInfoFor(inShape: number[], filterShape: number[], strides: number |
 }
 
 // ---------------------------------------------------------------------------
+// Native products (when a BLAS was found): the operands are read in place on the wasm heap,
+// transposes are the BLAS's own flags, and the result is written into the output tensor.
+// ---------------------------------------------------------------------------
+
+/** out[..., M, N] = op(a) · op(b) on the native GEMM; undefined when the shapes need the wasm path. */
+function nativeMatMul(backend: BackendWasm, gemm: NativeGemm, a: TensorInfo, b: TensorInfo,
+  transposeA: boolean, transposeB: boolean): TensorInfo | undefined {
+  if (a.dtype !== 'float32' || b.dtype !== 'float32' || a.shape.length < 2 || b.shape.length < 2) return undefined;
+  const ra = a.shape.length;
+  const rb = b.shape.length;
+  const M = transposeA ? a.shape[ra - 1] : a.shape[ra - 2];
+  const K = transposeA ? a.shape[ra - 2] : a.shape[ra - 1];
+  const kB = transposeB ? b.shape[rb - 1] : b.shape[rb - 2];
+  const N = transposeB ? b.shape[rb - 2] : b.shape[rb - 1];
+  if (K !== kB) return undefined; // the original kernel reports the mismatch
+  const batchA = util.sizeFromShape(a.shape.slice(0, -2));
+  const batchB = util.sizeFromShape(b.shape.slice(0, -2));
+  if (batchA !== batchB && batchA !== 1 && batchB !== 1) return undefined;
+  let batchShape: number[];
+  try {
+    batchShape = backend_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2));
+  } catch {
+    return undefined;
+  }
+  const batch = Math.max(batchA, batchB);
+  if (util.sizeFromShape(batchShape) !== batch) return undefined;
+  const out = backend.makeOutput([...batchShape, M, N], 'float32') as TensorInfo;
+  if (K === 0 || M === 0 || N === 0) {
+    f32View(backend, out).fill(0);
+    return out;
+  }
+  const heap = heapF32(backend);
+  const aBase = backend.getMemoryOffset(a.dataId) / 4;
+  const bBase = backend.getMemoryOffset(b.dataId) / 4;
+  const cBase = backend.getMemoryOffset(out.dataId) / 4;
+  for (let i = 0; i < batch; i++) {
+    const aAt = aBase + (batchA === 1 ? 0 : i) * M * K;
+    const bAt = bBase + (batchB === 1 ? 0 : i) * K * N;
+    const cAt = cBase + i * M * N;
+    gemm.sgemm(transposeA, transposeB, M, N, K, 1,
+      heap.subarray(aAt, aAt + M * K), transposeA ? M : K,
+      heap.subarray(bAt, bAt + K * N), transposeB ? K : N,
+      0, heap.subarray(cAt, cAt + M * N), N);
+  }
+  return out;
+}
+
+/** The bias of a fused kernel as a per-column vector of length `columns`, or undefined if it is shaped otherwise. */
+function columnBias(backend: BackendWasm, bias: TensorInfo | undefined, columns: number): Float32Array | null | undefined {
+  if (bias == null) return null;
+  if (bias.dtype !== 'float32') return undefined;
+  const size = util.sizeFromShape(bias.shape);
+  const trailing = bias.shape.slice(0, -1).every((d) => d === 1);
+  if (!trailing || (size !== columns && size !== 1)) return undefined;
+  const values = f32View(backend, bias);
+  return size === columns ? values.slice() : new Float32Array(columns).fill(values[0]);
+}
+
+/** rows × columns block of the heap from element `start`: adds `bias` to every row. */
+function addRowBias(backend: BackendWasm, start: number, rows: number, columns: number, bias: Float32Array): void {
+  const heap = heapF32(backend);
+  for (let r = 0, o = start; r < rows; r++) {
+    for (let c = 0; c < columns; c++, o++) heap[o] += bias[c];
+  }
+}
+
+/** Fused kernels whose extras the native path applies itself: a bias, no activation. */
+function linearActivation(attrs: NamedAttrMap): boolean {
+  return attrs.activation == null || attrs.activation === 'linear';
+}
+
+/**
+ * im2col for NHWC images n0 … n1-1 into the heap at `colsBase`: one row per output position,
+ * K = KH·KW·CI columns in (kh, kw, ci) order, zeros where a filter tap falls into the padding.
+ * For one output position and one filter row kh the taps kw are adjacent in the input, so each
+ * (position, kh) is a single contiguous copy of up to KW·CI floats.
+ */
+function im2colRows(backend: BackendWasm, x: TensorInfo, info: backend_util.Conv2DInfo, n0: number, n1: number, colsBase: number): void {
+  const { inHeight: H, inWidth: W, inChannels: CI, outHeight: OH, outWidth: OW,
+    filterHeight: KH, filterWidth: KW, strideHeight: SH, strideWidth: SW } = info;
+  const padT = info.padInfo.top;
+  const padL = info.padInfo.left;
+  const K = KH * KW * CI;
+  const heap = heapF32(backend);
+  const xBase = backend.getMemoryOffset(x.dataId) / 4;
+  let row = colsBase;
+  for (let n = n0; n < n1; n++) {
+    for (let oh = 0; oh < OH; oh++) {
+      const ih0 = oh * SH - padT;
+      for (let ow = 0; ow < OW; ow++, row += K) {
+        const iw0 = ow * SW - padL;
+        // Taps kw with 0 <= iw0 + kw < W.
+        const kwLo = Math.max(0, -iw0);
+        const kwHi = Math.min(KW, W - iw0);
+        for (let kh = 0; kh < KH; kh++) {
+          const dst = row + kh * KW * CI;
+          const ih = ih0 + kh;
+          if (ih < 0 || ih >= H || kwHi <= kwLo) {
+            heap.fill(0, dst, dst + KW * CI);
+            continue;
+          }
+          if (kwLo > 0) heap.fill(0, dst, dst + kwLo * CI);
+          if (kwHi < KW) heap.fill(0, dst + kwHi * CI, dst + KW * CI);
+          const src = xBase + ((n * H + ih) * W + iw0 + kwLo) * CI;
+          const count = (kwHi - kwLo) * CI;
+          const to = dst + kwLo * CI;
+          if (count > 16) {
+            heap.copyWithin(to, src, src + count);
+          } else {
+            for (let i = 0; i < count; i++) heap[to + i] = heap[src + i];
+          }
+        }
+      }
+    }
+  }
+}
+
+/** Images per im2col chunk so that the column matrix stays under MAX_COL_FLOATS. */
+function imagesPerChunk(info: backend_util.Conv2DInfo): number {
+  const perImage = info.outHeight * info.outWidth * info.filterHeight * info.filterWidth * info.inChannels;
+  return Math.max(1, Math.min(info.batchSize, Math.floor(MAX_COL_FLOATS / Math.max(1, perImage))));
+}
+
+function unitDilations(dilations: unknown): boolean {
+  return dilations == null || dilations === 1 || (Array.isArray(dilations) && dilations.every((d) => d === 1));
+}
+
+/**
+ * Conv2D / FusedConv2D (bias, no activation) on the native GEMM: out [P, CO] = cols [P, K] ·
+ * filter [K, CO] per chunk of images, written straight into the output. Undefined when the
+ * case needs the wasm kernel (channels-first, dilation, an activation, an odd bias).
+ */
+function nativeConv2D(args: KernelArgs): TensorInfo | undefined {
+  const gemm = nativeGemm;
+  if (!gemm) return undefined;
+  const { inputs, backend, attrs = {} } = args;
+  const x = input(inputs, 'x');
+  const filter = input(inputs, 'filter');
+  const { strides, pad, dataFormat, dimRoundingMode, dilations } = attrs as unknown as {
+    strides: number | [number, number]; pad: ConvPad; dataFormat?: 'NHWC' | 'NCHW';
+    dimRoundingMode: Rounding; dilations?: number | [number, number];
+  };
+  if ((dataFormat ?? 'NHWC') !== 'NHWC' || !unitDilations(dilations) || !linearActivation(attrs)) return undefined;
+  if (x.dtype !== 'float32' || filter.dtype !== 'float32' || x.shape.length !== 4 || filter.shape.length !== 4) return undefined;
+  const info = convInfoFor(x.shape, filter.shape, strides, pad, dimRoundingMode, 'NHWC');
+  const bias = columnBias(backend, inputs.bias as TensorInfo | undefined, info.outChannels);
+  if (bias === undefined) return undefined;
+  const { batchSize: N, outHeight: OH, outWidth: OW, outChannels: CO, filterHeight: KH, filterWidth: KW, inChannels: CI } = info;
+  const out = backend.makeOutput([N, OH, OW, CO], 'float32') as TensorInfo;
+  const K = KH * KW * CI;
+  const rowsPerImage = OH * OW;
+  if (util.sizeFromShape(out.shape) === 0) return out;
+  if (K === 0) {
+    f32View(backend, out).fill(0);
+    return out;
+  }
+  const chunkN = imagesPerChunk(info);
+  const cols = backend.makeOutput([chunkN * rowsPerImage, K], 'float32') as TensorInfo;
+  try {
+    for (let n0 = 0; n0 < N; n0 += chunkN) {
+      const n1 = Math.min(N, n0 + chunkN);
+      const P = (n1 - n0) * rowsPerImage;
+      const colsBase = backend.getMemoryOffset(cols.dataId) / 4;
+      im2colRows(backend, x, info, n0, n1, colsBase);
+      const heap = heapF32(backend);
+      const fBase = backend.getMemoryOffset(filter.dataId) / 4;
+      const oAt = backend.getMemoryOffset(out.dataId) / 4 + n0 * rowsPerImage * CO;
+      gemm.sgemm(false, false, P, CO, K, 1, heap.subarray(colsBase, colsBase + P * K), K,
+        heap.subarray(fBase, fBase + K * CO), CO, 0, heap.subarray(oAt, oAt + P * CO), CO);
+      if (bias) addRowBias(backend, oAt, P, CO, bias);
+    }
+    return out;
+  } catch (error) {
+    dispose(backend, out);
+    throw error;
+  } finally {
+    dispose(backend, cols);
+  }
+}
+
+/** dW [K, CO] = Σ over chunks colsᵀ [K, P] · dy [P, CO] on the native GEMM (accumulating, beta 1). */
+function nativeBackpropFilter(backend: BackendWasm, gemm: NativeGemm, x: TensorInfo, dy: TensorInfo,
+  info: backend_util.Conv2DInfo): TensorInfo {
+  const { batchSize: N, outHeight: OH, outWidth: OW, outChannels: CO, filterHeight: KH, filterWidth: KW, inChannels: CI } = info;
+  const K = KH * KW * CI;
+  const rowsPerImage = OH * OW;
+  const dw = zeros(backend, [KH, KW, CI, CO]);
+  const chunkN = imagesPerChunk(info);
+  const cols = backend.makeOutput([chunkN * rowsPerImage, K], 'float32') as TensorInfo;
+  try {
+    for (let n0 = 0; n0 < N; n0 += chunkN) {
+      const n1 = Math.min(N, n0 + chunkN);
+      const P = (n1 - n0) * rowsPerImage;
+      const colsBase = backend.getMemoryOffset(cols.dataId) / 4;
+      im2colRows(backend, x, info, n0, n1, colsBase);
+      const heap = heapF32(backend);
+      const dyAt = backend.getMemoryOffset(dy.dataId) / 4 + n0 * rowsPerImage * CO;
+      const wAt = backend.getMemoryOffset(dw.dataId) / 4;
+      gemm.sgemm(true, false, K, CO, P, 1, heap.subarray(colsBase, colsBase + P * K), K,
+        heap.subarray(dyAt, dyAt + P * CO), CO, 1, heap.subarray(wAt, wAt + K * CO), CO);
+    }
+    return dw;
+  } catch (error) {
+    dispose(backend, dw);
+    throw error;
+  } finally {
+    dispose(backend, cols);
+  }
+}
+
+let origConv2D: KernelConfig | undefined;
+let origFusedConv2D: KernelConfig | undefined;
+
+function conv2DNativeOrWasm(args: KernelArgs): TensorInfo {
+  return nativeConv2D(args) ?? (origConv2D!.kernelFunc as unknown as (a: KernelArgs) => TensorInfo)(args);
+}
+
+function fusedConv2DNativeOrWasm(args: KernelArgs): TensorInfo {
+  return nativeConv2D(args) ?? (origFusedConv2D!.kernelFunc as unknown as (a: KernelArgs) => TensorInfo)(args);
+}
+
+// ---------------------------------------------------------------------------
 // BatchMatMul / _FusedMatMul: materialise transposes, then the plain kernel.
 // ---------------------------------------------------------------------------
 
@@ -169,6 +409,20 @@ function withTransposesMaterialised(orig: () => KernelConfig | undefined, allowS
     const b = input(inputs, 'b');
     const transposeA = attrs.transposeA === true;
     const transposeB = attrs.transposeB === true;
+    if (nativeGemm) {
+      const fused = !allowSwap;
+      const bias = fused ? columnBias(backend, inputs.bias as TensorInfo | undefined, transposeB ? b.shape[b.shape.length - 2] : b.shape[b.shape.length - 1]) : null;
+      if (!fused || (linearActivation(attrs) && bias !== undefined)) {
+        const out = nativeMatMul(backend, nativeGemm, a, b, transposeA, transposeB);
+        if (out) {
+          if (bias) {
+            const columns = out.shape[out.shape.length - 1];
+            addRowBias(backend, backend.getMemoryOffset(out.dataId) / 4, util.sizeFromShape(out.shape) / columns, columns, bias);
+          }
+          return out;
+        }
+      }
+    }
     if ((!transposeA && !transposeB) || a.dtype !== 'float32' || b.dtype !== 'float32' ||
       a.shape.length < 2 || b.shape.length < 2 ||
       util.sizeFromShape(a.shape) === 0 || util.sizeFromShape(b.shape) === 0) {
@@ -246,6 +500,8 @@ function conv2DBackpropFilterFixed(args: KernelArgs): TensorInfo {
   const x = channelsFirst ? toNHWC(backend, x0) : x0;
   const dy = channelsFirst ? toNHWC(backend, dy0) : dy0;
   try {
+    const dilated = !unitDilations((attrs as { dilations?: unknown }).dilations);
+    if (nativeGemm && !dilated) return nativeBackpropFilter(backend, nativeGemm, x, dy, info);
     return backpropFilterNHWC(backend, x, dy, info);
   } finally {
     if (channelsFirst) dispose(backend, x, dy);
@@ -413,8 +669,9 @@ function backpropInputCol2Im(backend: BackendWasm, dy: TensorInfo, filter: Tenso
   const chunkN = Math.max(1, Math.min(N, Math.floor(MAX_COL_FLOATS / Math.max(1, rowsPerImage * K))));
 
   const w2 = reshapeInfo(backend, filter, [K, CO]);
-  const wT = swapLastTwo(backend, w2); // [CO, K]
-  dispose(backend, w2);
+  // The native GEMM takes W transposed as a flag; the wasm product needs it materialised.
+  const wT = nativeGemm ? w2 : swapLastTwo(backend, w2); // [CO, K] as the product sees it
+  if (wT !== w2) dispose(backend, w2);
   const dx = backend.makeOutput([N, H, W, CI], 'float32') as TensorInfo;
   try {
     f32View(backend, dx).fill(0);
@@ -427,7 +684,7 @@ function backpropInputCol2Im(backend: BackendWasm, dy: TensorInfo, filter: Tenso
       let cols: TensorInfo;
       try {
         cols = runWasm('BatchMatMul', backend, { a: dyChunk, b: wT },
-          { transposeA: false, transposeB: false }); // [P, K]
+          { transposeA: false, transposeB: wT === w2 }); // [P, K]
       } finally {
         dispose(backend, dyChunk);
       }
@@ -586,6 +843,14 @@ export function registerWasmKernelFixes(options: WasmKernelFixOptions = {}): voi
   const sum = getKernel('Sum', BACKEND);
   if (sum != null && !isOurs(sum)) origSum = sum;
   if (origSum != null) install('Sum', sumFixed, origSum);
+
+  // Convolutions go to the native GEMM when one is set (setNativeGemm), else to these originals.
+  const conv = getKernel('Conv2D', BACKEND);
+  if (conv != null && !isOurs(conv)) origConv2D = conv;
+  if (origConv2D != null) install('Conv2D', conv2DNativeOrWasm, origConv2D);
+  const fusedConv = getKernel('FusedConv2D', BACKEND);
+  if (fusedConv != null && !isOurs(fusedConv)) origFusedConv2D = fusedConv;
+  if (origFusedConv2D != null) install('FusedConv2D', fusedConv2DNativeOrWasm, origFusedConv2D);
 }
 
 /** True when `registerWasmKernelFixes()` is in effect for BatchMatMul. */
@@ -605,6 +870,8 @@ export function unregisterWasmKernelFixes(): void {
     ['Conv2DBackpropFilter', undefined],
     ['UnsortedSegmentSum', undefined],
     ['Sum', origSum],
+    ['Conv2D', origConv2D],
+    ['FusedConv2D', origFusedConv2D],
   ];
   for (const [name, orig] of restore) {
     if (!isOurs(getKernel(name, BACKEND))) continue;

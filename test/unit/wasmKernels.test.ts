@@ -3,11 +3,52 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
+import { createRequire } from 'node:module';
+import * as path from 'node:path';
 import {
   registerWasmKernelFixes,
+  setNativeGemm,
   unregisterWasmKernelFixes,
   wasmKernelFixesRegistered,
 } from '../../src/train/wasmKernels';
+import { loadNativeGemm, type NativeGemm } from '../../src/train/nativeBlas';
+
+function koffiEntry(): string | undefined {
+  try {
+    return createRequire(path.join(__dirname, '..', '..', 'noop.js')).resolve('koffi');
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Every kernel test runs twice: with the products in WebAssembly, and with the machine's BLAS
+ * (nativeBlas.ts) doing the matrix products and the convolutions built on them. CI installs
+ * OpenBLAS (.ci/run), so there the second run must not be skipped.
+ */
+const nativeLoad = loadNativeGemm(koffiEntry());
+const PRODUCT_MODES: { label: string; gemm?: NativeGemm; skip: false | string }[] = [
+  { label: 'WebAssembly products', skip: false },
+  {
+    label: 'native BLAS products',
+    gemm: nativeLoad.gemm,
+    skip: nativeLoad.gemm || process.env.CI ? false : `no native BLAS here: ${nativeLoad.reason}`,
+  },
+];
+
+function kernelTest(name: string, body: () => Promise<void>): void {
+  for (const mode of PRODUCT_MODES) {
+    test(`${name} (${mode.label})`, { skip: mode.skip }, async () => {
+      if (mode.label === 'native BLAS products') assert.ok(mode.gemm, `native BLAS expected in CI: ${nativeLoad.reason}`);
+      setNativeGemm(mode.gemm);
+      try {
+        await body();
+      } finally {
+        setNativeGemm(undefined);
+      }
+    });
+  }
+}
 
 /**
  * With IS_TEST on, the engine checks every kernel for leaked backend data ids.
@@ -120,7 +161,7 @@ test('registering before the wasm backend is initialised works (fresh process)',
   assert.deepEqual(JSON.parse(line), { ok: true, v: [3, 3, 3, 3], g: [9, 12, 9, 12, 16, 12, 9, 12, 9] });
 });
 
-test('BatchMatMul: transpose combos, batch dims and broadcasting match cpu', async () => {
+kernelTest('BatchMatMul: transpose combos, batch dims and broadcasting match cpu', async () => {
   registerWasmKernelFixes();
   strictKernelLeakChecks(true);
   const cases: { a: number[]; b: number[] }[] = [
@@ -209,7 +250,7 @@ function outSize(inSize: number, k: number, s: number, pad: ConvCase['pad'], axi
   return Math.floor((inSize + total - k) / s) + 1;
 }
 
-test('Conv2DBackpropFilter and Conv2DBackpropInput kernels match cpu over a shape grid', async () => {
+kernelTest('Conv2DBackpropFilter and Conv2DBackpropInput kernels match cpu over a shape grid', async () => {
   registerWasmKernelFixes();
   strictKernelLeakChecks(true);
   let worstF = 0;
@@ -242,7 +283,7 @@ test('Conv2DBackpropFilter and Conv2DBackpropInput kernels match cpu over a shap
   console.log(`  Conv2DBackpropInput worst relative error: ${worstI.toExponential(2)}`);
 });
 
-test('conv backprops split into batch chunks (small im2col limit) match cpu', async () => {
+kernelTest('conv backprops split into batch chunks (small im2col limit) match cpu', async () => {
   registerWasmKernelFixes({ maxColumnFloats: 64 }); // forces one image per chunk
   strictKernelLeakChecks(true);
   try {
@@ -266,7 +307,7 @@ test('conv backprops split into batch chunks (small im2col limit) match cpu', as
   }
 });
 
-test('conv kernels with NCHW data format match cpu', async () => {
+kernelTest('conv kernels with NCHW data format match cpu', async () => {
   registerWasmKernelFixes();
   strictKernelLeakChecks(true);
   const xShape = [2, 3, 7, 6]; // NCHW
@@ -287,7 +328,7 @@ test('conv kernels with NCHW data format match cpu', async () => {
   }
 });
 
-test('conv2d and conv1d gradients (tf.grads) match cpu', async () => {
+kernelTest('conv2d and conv1d gradients (tf.grads) match cpu', async () => {
   registerWasmKernelFixes();
   strictKernelLeakChecks(true);
   let seed = 1000;
@@ -321,7 +362,7 @@ test('conv2d and conv1d gradients (tf.grads) match cpu', async () => {
   }
 });
 
-test('UnsortedSegmentSum and gather gradients match cpu', async () => {
+kernelTest('UnsortedSegmentSum and gather gradients match cpu', async () => {
   registerWasmKernelFixes();
   strictKernelLeakChecks(true);
   const xv = rand(6 * 4, 31);
@@ -338,7 +379,7 @@ test('UnsortedSegmentSum and gather gradients match cpu', async () => {
 });
 
 /** Gradients of a small model using dense, conv2d and conv1d layers. */
-test('Sum over leading axes (bias gradients) and other reductions match cpu', async () => {
+kernelTest('Sum over leading axes (bias gradients) and other reductions match cpu', async () => {
   registerWasmKernelFixes();
   strictKernelLeakChecks(true);
   const xv = rand(4 * 5 * 3 * 6, 41);
@@ -382,7 +423,7 @@ function modelGrads(weights: number[][], img: number[], seq: number[], labels: n
   }
 }
 
-test('gradients of a tiny dense + conv2d + conv1d layers model match cpu, without leaks', async () => {
+kernelTest('gradients of a tiny dense + conv2d + conv1d layers model match cpu, without leaks', async () => {
   registerWasmKernelFixes();
   strictKernelLeakChecks(false);
   const weights = Array.from({ length: 12 }, (_, i) => rand(2000, 5000 + i).map(v => v * 0.5));
@@ -394,7 +435,7 @@ test('gradients of a tiny dense + conv2d + conv1d layers model match cpu, withou
   console.log(`  layers model gradients worst relative error: ${worst.toExponential(2)}`);
 });
 
-test('dense training step (optimizer.minimize) on wasm matches cpu', async () => {
+kernelTest('dense training step (optimizer.minimize) on wasm matches cpu', async () => {
   registerWasmKernelFixes();
   strictKernelLeakChecks(false);
   const xv = rand(16 * 20, 91);
@@ -416,4 +457,77 @@ test('dense training step (optimizer.minimize) on wasm matches cpu', async () =>
     W2.dispose();
     return res;
   });
+});
+
+kernelTest('fused conv2d with bias (and with an activation, left to wasm) matches cpu', async () => {
+  registerWasmKernelFixes();
+  strictKernelLeakChecks(true);
+  let seed = 5000;
+  for (const ci of [1, 3, 16]) {
+    for (const k of [1, 3]) {
+      for (const s of [1, 2] as const) {
+        for (const pad of ['same', 'valid'] as const) {
+          for (const activation of ['linear', 'relu'] as const) {
+            const xv = rand(3 * 10 * 7 * ci, seed++);
+            const fv = rand(k * k * ci * 6, seed++);
+            const bv = rand(6, seed++);
+            await compare(`fused conv2d ci=${ci} k=${k} s=${s} ${pad} ${activation}`, () => {
+              const x = tf.tensor4d(xv, [3, 10, 7, ci]);
+              const filter = tf.tensor4d(fv, [k, k, ci, 6]);
+              const bias = tf.tensor1d(bv);
+              return tf.fused.conv2d({ x, filter, strides: s, pad, bias, activation });
+            });
+          }
+        }
+      }
+    }
+  }
+});
+
+test('native GEMM: every transpose combination and leading dimension matches a plain loop, and bad sizes throw', { skip: PRODUCT_MODES[1].skip }, () => {
+  const gemm = nativeLoad.gemm;
+  assert.ok(gemm, nativeLoad.reason);
+  const M = 5;
+  const N = 7;
+  const K = 3;
+  for (const transA of [false, true]) {
+    for (const transB of [false, true]) {
+      const lda = (transA ? M : K) + 2; // padded rows: the leading dimension is honoured
+      const ldb = (transB ? K : N) + 1;
+      const ldc = N + 3;
+      const A = Float32Array.from(rand((transA ? K : M) * lda, 1));
+      const B = Float32Array.from(rand((transB ? N : K) * ldb, 2));
+      const C = Float32Array.from(rand(M * ldc, 3));
+      const before = C.slice();
+      gemm.sgemm(transA, transB, M, N, K, 0.5, A, lda, B, ldb, 2, C, ldc);
+      for (let i = 0; i < M; i++) {
+        for (let j = 0; j < ldc; j++) {
+          if (j >= N) {
+            assert.equal(C[i * ldc + j], before[i * ldc + j], 'padding columns untouched');
+            continue;
+          }
+          let sum = 0;
+          for (let k = 0; k < K; k++) {
+            const a = transA ? A[k * lda + i] : A[i * lda + k];
+            const b = transB ? B[j * ldb + k] : B[k * ldb + j];
+            sum += a * b;
+          }
+          const want = 0.5 * sum + 2 * before[i * ldc + j];
+          assert.ok(Math.abs(C[i * ldc + j] - want) <= 1e-5 * Math.max(1, Math.abs(want)), `transA=${transA} transB=${transB} C[${i}][${j}]`);
+        }
+      }
+    }
+  }
+  const small = new Float32Array(4);
+  assert.throws(() => gemm.sgemm(false, false, 3, 3, 3, 1, small, 3, small, 3, 0, small, 3), /holds 4 floats, the product reads 9/);
+  assert.throws(() => gemm.sgemm(false, false, 2, 2, 2, 1, small, 1, small, 2, 0, small, 2), /leading dimension of A/);
+});
+
+test('OpenBLAS kernels are chosen from the CPU flags Linux reports', async () => {
+  const { coreTypeFromFlags } = await import('../../src/train/nativeBlas');
+  const cpu = (flags: string) => `processor\t: 0\nmodel\t\t: 207\nflags\t\t: ${flags}\nbugs\t\t: spectre_v1\n`;
+  assert.equal(coreTypeFromFlags(cpu('fpu sse2 avx avx2 fma avx512f avx512dq avx512cd avx512bw avx512vl')), 'SkylakeX');
+  assert.equal(coreTypeFromFlags(cpu('fpu sse2 avx avx2 fma avx512f')), 'Haswell', 'AVX-512 without BW/VL/DQ is not enough for the SkylakeX kernels');
+  assert.equal(coreTypeFromFlags(cpu('fpu sse2 avx')), undefined);
+  assert.equal(coreTypeFromFlags('Processor : AArch64\nFeatures : fp asimd\n'), undefined);
 });
