@@ -24,8 +24,6 @@ export interface NativeGemm {
     transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number,
     A: Float32Array, lda: number, B: Float32Array, ldb: number, beta: number, C: Float32Array, ldc: number,
   ): void;
-  /** Threads the library may use for one product (where it lets us say). */
-  setThreads(threads: number): void;
 }
 
 /** Where the usual single-precision BLAS libraries are, per platform (looked up by the loader). */
@@ -164,7 +162,11 @@ export function loadNativeGemm(koffiEntry: string | undefined): { gemm?: NativeG
     const core = coreName ? String(coreName()) : undefined;
     const kernels = core ? ` (kernels: ${core}${forcedCore && core === forcedCore ? ', chosen from the CPU\'s instruction sets' : ''})` : '';
     const described = config ? `${String(config())}${kernels}` : file;
-    // One thread unless told otherwise: the trainer decides how many cores a run takes.
+    // Always one thread per product. Several trainer threads call the library at once (replicas,
+    // and several diagnoses in one editor), and OpenBLAS 0.3.21's own threading deadlocked under
+    // that in the integration tests (callers parked on its mutex while one spun in exec_blas);
+    // its idle workers also spin, taking the cores the editor needs. Parallelism comes from the
+    // replicas instead (trainer.ts), each calling single-threaded products.
     setThreads?.(1);
     const gemm: NativeGemm = {
       description: described,
@@ -175,9 +177,6 @@ export function loadNativeGemm(koffiEntry: string | undefined): { gemm?: NativeG
         checkOperand('B', B, transB ? N : K, transB ? K : N, ldb);
         checkOperand('C', C, M, N, ldc);
         raw(ROW_MAJOR, transA ? TRANS : NO_TRANS, transB ? TRANS : NO_TRANS, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-      },
-      setThreads(threads) {
-        setThreads?.(Math.max(1, Math.floor(threads)));
       },
     };
     return { gemm };

@@ -42,7 +42,8 @@ const MIN_MACS_PER_WEIGHT = 200;
  * The same with the products on a native BLAS (nativeBlas.ts), which does them 2–6× faster, so
  * the copies weigh that much more. Measured here (OpenBLAS, AVX-512 kernels): the small CNN at
  * batch 32 (926 per weight) went from 82.6 to 62.7 ms/step on two threads, while the 20×1024
- * MLP at batch 256 (256 per weight) went from 398 to 517. Below this, the BLAS gets the threads.
+ * MLP at batch 256 (256 per weight) went from 398 to 517. The BLAS itself stays on one thread
+ * (nativeBlas.ts says why).
  */
 const MIN_MACS_PER_WEIGHT_NATIVE = 600;
 
@@ -398,12 +399,6 @@ export async function trainAndMeasure(
       }
     }
   }
-  if (!run && nativeGemm && threadsWanted > 1) {
-    // Not shared: the native products may use the threads instead (the BLAS splits large
-    // products itself and keeps small ones on one thread). Back to one at the end of the run.
-    nativeGemm.setThreads(threadsWanted);
-    parallelism = { threads: threadsWanted, note: `inside the native matrix products; ${parallelism?.note ?? 'the batch is not shared'}` };
-  }
   // Host copies of the data, from which each replica's rows are written (read once).
   const hostX = run ? (data.x.dataSync() as Float32Array) : undefined;
   const hostY = run ? (data.y.dataSync() as Float32Array) : undefined;
@@ -542,7 +537,6 @@ export async function trainAndMeasure(
     return snapshot(step);
   } finally {
     run?.end();
-    nativeGemm?.setThreads(1);
     tf.dispose([data.x, data.y, probeX]);
     optimizer.dispose();
     built.trainModel.dispose();

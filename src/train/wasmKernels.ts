@@ -631,7 +631,12 @@ function backpropInputNHWC(backend: BackendWasm, dy: TensorInfo, filter: TensorI
   const pb = KH - 1 - bottom;
   const pl = KW - 1 - left;
   const pr = KW - 1 - right;
-  if (SH === 1 && SW === 1 && pt >= 0 && pb >= 0 && pl >= 0 && pr >= 0 &&
+  // With native products the flipped convolution is an im2col of the padded dy (H·W rows of
+  // KH·KW·CO floats) and one product; the alternative is one product and a scatter-add of
+  // OH·OW rows of KH·KW·CI floats, each add ~3× a copy. Few input channels (a first layer on
+  // grey-scale or RGB images) favour the scatter by an order of magnitude.
+  const scatterCheaper = nativeGemm != null && 3 * CI * OH * OW < CO * H * W;
+  if (!scatterCheaper && SH === 1 && SW === 1 && pt >= 0 && pb >= 0 && pl >= 0 && pr >= 0 &&
     OH + pt + pb - KH + 1 === H && OW + pl + pr - KW + 1 === W) {
     // Flipped, in/out-swapped filter: wf[kh][kw][co][ci] = w[KH-1-kh][KW-1-kw][ci][co].
     const wf = backend.makeOutput([KH, KW, CO, CI], 'float32') as TensorInfo;

@@ -22,7 +22,7 @@ const WORKER = path.join(__dirname, '..', '..', 'dist', 'worker.js');
 // These tests are about sharing batches between wasm instances, with WebAssembly doing the
 // products. A native BLAS (nativeBlas.ts) moves the point where sharing pays, so it is turned
 // off here, for this process and for the replicas (which copy this environment when they
-// start); the last test turns it back on to check what the threads do then.
+// start); the last test turns it back on to check where sharing starts then.
 process.env.ACTIVATION_LENS_BLAS = 'off';
 const OPTIONS = { ...DEFAULT_TRAINING, optimizer: 'sgd' as const, learningRate: 0.3, steps: 12, batchSize: 240, probeEvery: 4, probeSize: 32 };
 
@@ -128,23 +128,21 @@ test('a batch too small to share trains on one thread, with the reason', async (
   assert.match(stats.parallelism?.note ?? '', /no training threads|too small/);
 });
 
-test('with native products and a batch not worth sharing, the BLAS gets the threads and takes the same steps', async (t) => {
+test('with native products, the 20×1024-style batch not worth sharing trains on one thread, with the reason', async (t) => {
   delete process.env.ACTIVATION_LENS_BLAS;
   try {
     const backend = await selectBackend('wasm');
-    if (!/OpenBLAS|Accelerate|BLAS/.test(backend.device ?? '') || /WebAssembly/.test(backend.device ?? '')) {
+    if (/WebAssembly/.test(backend.device ?? '')) {
       if (process.env.CI) assert.fail(`CI installs OpenBLAS, yet: ${backend.device}`);
       t.skip(`no native BLAS here: ${backend.device}`);
       return;
     }
-    const spec = mlp(32, [{ units: 256, activation: 'tanh' }, { units: 256, activation: 'relu' }, { units: 3, activation: 'softmax' }]);
-    const one = await trainAndMeasure(spec, { ...OPTIONS, threads: 1 }, backend, 1e6);
-    const two = await trainAndMeasure(spec, { ...OPTIONS, threads: 2 }, backend, 1e6, { replicas: {} as GradientReplicas });
-    assert.equal(two.parallelism?.threads, 2);
-    assert.match(two.parallelism?.note ?? '', /inside the native matrix products; a batch of 240 is too little work per weight/);
-    assertClose(two.loss, one.loss, 1e-4, 'loss');
-    two.layers.forEach((layer, i) => assertClose(layer.gradNorms, one.layers[i].gradNorms, 1e-3, `‖∇W‖ of ${layer.name}`));
-    assert.ok(Math.abs(one.loss[OPTIONS.steps - 1] - one.loss[0]) > 1e-3, 'loss did not change');
+    // 240 rows: 240 multiply-adds per weight, enough to share on WebAssembly products (200) but
+    // not on native ones (600), whose products are faster than the copies a share costs.
+    const spec = mlp(32, [{ units: 64, activation: 'tanh' }, { units: 3, activation: 'softmax' }]);
+    const stats = await trainAndMeasure(spec, { ...OPTIONS, threads: 2 }, backend, 1e6, { replicas: {} as GradientReplicas });
+    assert.equal(stats.parallelism?.threads, 1);
+    assert.match(stats.parallelism?.note ?? '', /a batch of 240 is too little work per weight/);
   } finally {
     process.env.ACTIVATION_LENS_BLAS = 'off';
     await selectBackend('wasm');
