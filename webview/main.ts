@@ -49,7 +49,7 @@ function renderModel(model: ReportModel, root: HTMLElement): void {
   const meta = el('p', { class: 'meta' });
   meta.textContent = model.error
     ? `Not trained: ${model.error}`
-    : `${model.steps} steps × batch ${model.batchSize}, seed ${model.seed} · backend ${model.backend} · ${model.msPerStep.toFixed(1)} ms/step · ${(model.totalMs / 1000).toFixed(1)} s · ${model.parameters.toLocaleString('en-US')} parameters · data: ${model.data}`;
+    : `${model.steps} steps × batch ${model.batchSize}, seed ${model.seed} · backend ${model.backend}${model.backendDevice ? ` on ${model.backendDevice}` : ''} · ${model.msPerStep.toFixed(1)} ms/step · ${(model.totalMs / 1000).toFixed(1)} s · ${model.parameters.toLocaleString('en-US')} parameters · data: ${model.data}`;
   section.append(meta);
   if (model.skippedBackends.length) section.append(el('p', { class: 'meta skipped' }, `Skipped backends: ${model.skippedBackends.join('; ')}`));
 

@@ -36,7 +36,8 @@ function modelReport(m: ModelDiagnosis, thresholds: Thresholds): ReportModel {
   return {
     name: m.model.name,
     line: m.model.span.start.line,
-    backend: s ? `${s.backend.name}${s.backend.device ? ` on ${s.backend.device}` : ''}` : '',
+    backend: s?.backend.name ?? '',
+    backendDevice: s?.backend.device,
     skippedBackends: (s?.backend.skipped ?? []).map((k) => `${k.name}: ${k.reason}`),
     steps: s?.stepsRun ?? 0,
     batchSize: s?.options.batchSize ?? 0,

@@ -54,6 +54,8 @@ export interface ReportModel {
   readonly name: string;
   readonly line: number;
   readonly backend: string;
+  /** What the backend computed on, where it says (a GPU adapter, the CPU's matrix-product library). */
+  readonly backendDevice?: string;
   readonly skippedBackends: readonly string[];
   readonly steps: number;
   readonly batchSize: number;
