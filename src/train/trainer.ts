@@ -8,6 +8,7 @@ import type { BackendReport, Histogram, LayerStats, ProbeSample, RunStats, Train
 import { buildModel, type BuiltModel } from './buildModel';
 import { ReplicaFailedError, type GradientReplicas, type ReplicaRun } from './replicas';
 import { activeNativeGemm } from './wasmKernels';
+import { HostAdam } from './hostAdam';
 
 export class CancelledError extends Error {
   constructor() {
@@ -155,7 +156,15 @@ export function shareRows(rows: number, parts: number): number[] {
   return Array.from({ length: parts }, (_, i) => base + (i < rows % parts ? 1 : 0));
 }
 
-function makeOptimizer(options: TrainingOptions): tf.Optimizer {
+/** What the training loop needs of an optimiser. */
+type StepOptimizer = Pick<tf.Optimizer, 'applyGradients' | 'dispose'>;
+
+/** CPU backends, where reading weights and gradients on the host is cheap. */
+const HOST_MEMORY_BACKENDS: ReadonlySet<string> = new Set(['wasm', 'cpu']);
+
+function makeOptimizer(options: TrainingOptions, backend: BackendReport): StepOptimizer {
+  // Adam's dozen kernels per variable are mostly dispatch cost on a CPU backend (hostAdam.ts).
+  if (options.optimizer === 'adam' && HOST_MEMORY_BACKENDS.has(backend.name)) return new HostAdam(options.learningRate);
   switch (options.optimizer) {
     case 'sgd':
       return tf.train.sgd(options.learningRate);
@@ -346,7 +355,7 @@ export async function trainAndMeasure(
     built.trainModel.dispose();
     throw error;
   }
-  const optimizer = makeOptimizer(options);
+  const optimizer = makeOptimizer(options, backend);
   let data: { x: tf.Tensor; y: tf.Tensor };
   try {
     data = makeData(spec, built, datasetSize, options.seed, userData);
