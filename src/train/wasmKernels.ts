@@ -282,6 +282,36 @@ function im2colRows(backend: BackendWasm, x: TensorInfo, info: backend_util.Conv
   }
 }
 
+/**
+ * Builds the im2col matrix of each chunk of images in turn (P rows × K columns on the heap) and
+ * hands it to `product` with the heap view and the chunk's first image. Returns `result`, which
+ * is disposed if anything throws; the column buffer is always released.
+ */
+function withIm2colChunks(backend: BackendWasm, x: TensorInfo, info: backend_util.Conv2DInfo, result: TensorInfo,
+  product: (heap: Float32Array, cols: Float32Array, P: number, n0: number) => void): TensorInfo {
+  const K = info.filterHeight * info.filterWidth * info.inChannels;
+  const rowsPerImage = info.outHeight * info.outWidth;
+  const chunkN = imagesPerChunk(info);
+  let cols: TensorInfo | undefined;
+  try {
+    cols = backend.makeOutput([chunkN * rowsPerImage, K], 'float32') as TensorInfo;
+    for (let n0 = 0; n0 < info.batchSize; n0 += chunkN) {
+      const n1 = Math.min(info.batchSize, n0 + chunkN);
+      const P = (n1 - n0) * rowsPerImage;
+      const colsBase = backend.getMemoryOffset(cols.dataId) / 4;
+      im2colRows(backend, x, info, n0, n1, colsBase);
+      const heap = heapF32(backend);
+      product(heap, heap.subarray(colsBase, colsBase + P * K), P, n0);
+    }
+    return result;
+  } catch (error) {
+    dispose(backend, result);
+    throw error;
+  } finally {
+    dispose(backend, cols);
+  }
+}
+
 /** Images per im2col chunk so that the column matrix stays under MAX_COL_FLOATS. */
 function imagesPerChunk(info: backend_util.Conv2DInfo): number {
   const perImage = info.outHeight * info.outWidth * info.filterHeight * info.filterWidth * info.inChannels;
@@ -321,58 +351,26 @@ function nativeConv2D(args: KernelArgs): TensorInfo | undefined {
     f32View(backend, out).fill(0);
     return out;
   }
-  const chunkN = imagesPerChunk(info);
-  const cols = backend.makeOutput([chunkN * rowsPerImage, K], 'float32') as TensorInfo;
-  try {
-    for (let n0 = 0; n0 < N; n0 += chunkN) {
-      const n1 = Math.min(N, n0 + chunkN);
-      const P = (n1 - n0) * rowsPerImage;
-      const colsBase = backend.getMemoryOffset(cols.dataId) / 4;
-      im2colRows(backend, x, info, n0, n1, colsBase);
-      const heap = heapF32(backend);
-      const fBase = backend.getMemoryOffset(filter.dataId) / 4;
-      const oAt = backend.getMemoryOffset(out.dataId) / 4 + n0 * rowsPerImage * CO;
-      gemm.sgemm(false, false, P, CO, K, 1, heap.subarray(colsBase, colsBase + P * K), K,
-        heap.subarray(fBase, fBase + K * CO), CO, 0, heap.subarray(oAt, oAt + P * CO), CO);
-      if (bias) addRowBias(backend, oAt, P, CO, bias);
-    }
-    return out;
-  } catch (error) {
-    dispose(backend, out);
-    throw error;
-  } finally {
-    dispose(backend, cols);
-  }
+  return withIm2colChunks(backend, x, info, out, (heap, cols, P, n0) => {
+    const fBase = backend.getMemoryOffset(filter.dataId) / 4;
+    const oAt = backend.getMemoryOffset(out.dataId) / 4 + n0 * rowsPerImage * CO;
+    gemm.sgemm(false, false, P, CO, K, 1, cols, K, heap.subarray(fBase, fBase + K * CO), CO, 0, heap.subarray(oAt, oAt + P * CO), CO);
+    if (bias) addRowBias(backend, oAt, P, CO, bias);
+  });
 }
 
 /** dW [K, CO] = Σ over chunks colsᵀ [K, P] · dy [P, CO] on the native GEMM (accumulating, beta 1). */
 function nativeBackpropFilter(backend: BackendWasm, gemm: NativeGemm, x: TensorInfo, dy: TensorInfo,
   info: backend_util.Conv2DInfo): TensorInfo {
-  const { batchSize: N, outHeight: OH, outWidth: OW, outChannels: CO, filterHeight: KH, filterWidth: KW, inChannels: CI } = info;
+  const { outHeight: OH, outWidth: OW, outChannels: CO, filterHeight: KH, filterWidth: KW, inChannels: CI } = info;
   const K = KH * KW * CI;
   const rowsPerImage = OH * OW;
   const dw = zeros(backend, [KH, KW, CI, CO]);
-  const chunkN = imagesPerChunk(info);
-  const cols = backend.makeOutput([chunkN * rowsPerImage, K], 'float32') as TensorInfo;
-  try {
-    for (let n0 = 0; n0 < N; n0 += chunkN) {
-      const n1 = Math.min(N, n0 + chunkN);
-      const P = (n1 - n0) * rowsPerImage;
-      const colsBase = backend.getMemoryOffset(cols.dataId) / 4;
-      im2colRows(backend, x, info, n0, n1, colsBase);
-      const heap = heapF32(backend);
-      const dyAt = backend.getMemoryOffset(dy.dataId) / 4 + n0 * rowsPerImage * CO;
-      const wAt = backend.getMemoryOffset(dw.dataId) / 4;
-      gemm.sgemm(true, false, K, CO, P, 1, heap.subarray(colsBase, colsBase + P * K), K,
-        heap.subarray(dyAt, dyAt + P * CO), CO, 1, heap.subarray(wAt, wAt + K * CO), CO);
-    }
-    return dw;
-  } catch (error) {
-    dispose(backend, dw);
-    throw error;
-  } finally {
-    dispose(backend, cols);
-  }
+  return withIm2colChunks(backend, x, info, dw, (heap, cols, P, n0) => {
+    const dyAt = backend.getMemoryOffset(dy.dataId) / 4 + n0 * rowsPerImage * CO;
+    const wAt = backend.getMemoryOffset(dw.dataId) / 4;
+    gemm.sgemm(true, false, K, CO, P, 1, cols, K, heap.subarray(dyAt, dyAt + P * CO), CO, 1, heap.subarray(wAt, wAt + K * CO), CO);
+  });
 }
 
 let origConv2D: KernelConfig | undefined;
