@@ -80,6 +80,8 @@ Options:
                          never before step 30); suggestions then retrain for as many steps
   --fresh-init           saved models with trained weights: diagnose a fresh initialisation instead
   --no-verify            do not retrain suggestions (faster; suggestions are unverified)
+  --no-native-blas       keep the wasm backend's matrix products in WebAssembly instead of
+                         the machine's BLAS (OpenBLAS / Accelerate, when found)
   --fail-on SEVERITY     error | warning | info | none: exit 1 when a finding reaches it (default error)
   --parameter-cap N      refuse models with more trainable parameters (default ${DEFAULT_DIAGNOSE_OPTIONS.parameterCap})
   --threshold NAME=X     override a rule threshold (repeatable), one of:
@@ -130,6 +132,8 @@ export interface CliRequest {
   readonly maxRows: number;
   readonly json: boolean;
   readonly failOn: Severity | 'none';
+  /** The wasm backend's matrix products in the machine's BLAS (off: --no-native-blas). */
+  readonly nativeProducts: boolean;
   readonly options: DiagnoseOptions;
 }
 
@@ -147,6 +151,7 @@ export function parseCli(argv: readonly string[]): CliRequest | 'help' {
       optimizer: { type: 'string' },
       backend: { type: 'string' },
       'no-verify': { type: 'boolean', default: false },
+      'no-native-blas': { type: 'boolean', default: false },
       'early-stop': { type: 'boolean', default: false },
       'fresh-init': { type: 'boolean', default: false },
       'fail-on': { type: 'string' },
@@ -182,6 +187,7 @@ export function parseCli(argv: readonly string[]): CliRequest | 'help' {
     maxRows: positiveInt('max-rows', values['max-rows'], DEFAULT_READ_OPTIONS.maxRows),
     json: values.json ?? false,
     failOn,
+    nativeProducts: !values['no-native-blas'],
     options: {
       ...DEFAULT_DIAGNOSE_OPTIONS,
       backend,
@@ -269,6 +275,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   }
 
   const client = new TrainerClient();
+  client.setNativeProducts(request.nativeProducts);
   const signal = interruptSignal();
   try {
     const diagnosis = await diagnoseLoaded(request.file, loaded, client, request.options,

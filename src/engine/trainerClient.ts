@@ -45,6 +45,8 @@ const CANCEL_GRACE_MS = 3000;
 export class TrainerClient {
   private worker: Worker | undefined;
   private nextId = 1;
+  /** Native matrix products on the wasm backend (nativeBlas.ts) for workers started from now. */
+  private nativeProducts = true;
   private readonly pending = new Map<number, Pending>();
 
   constructor(
@@ -53,13 +55,44 @@ export class TrainerClient {
     private readonly backendSearchDirs: readonly string[] = [],
   ) {}
 
+  /**
+   * Turns the wasm backend's native matrix products on or off. The worker reads it from its
+   * environment (ACTIVATION_LENS_BLAS, which its replicas inherit) when it selects a backend, so
+   * an idle worker is replaced; a busy one finishes its run and is replaced before the next.
+   */
+  setNativeProducts(enabled: boolean): void {
+    if (enabled === this.nativeProducts) return;
+    this.nativeProducts = enabled;
+    const worker = this.worker;
+    if (worker && this.pending.size === 0) {
+      this.worker = undefined;
+      void worker.terminate();
+    } else if (worker) {
+      this.replaceWorkerWhenIdle = true;
+    }
+  }
+
+  private replaceWorkerWhenIdle = false;
+
   private ensureWorker(): Worker {
+    if (this.worker && this.replaceWorkerWhenIdle && this.pending.size === 0) {
+      const old = this.worker;
+      this.worker = undefined;
+      this.replaceWorkerWhenIdle = false;
+      void old.terminate();
+    }
     if (this.worker) return this.worker;
-    const worker = new Worker(this.workerPath);
+    const env = this.nativeProducts ? process.env : { ...process.env, ACTIVATION_LENS_BLAS: 'off' };
+    const worker = new Worker(this.workerPath, { env });
     worker.on('message', (message: FromWorker) => this.onMessage(message));
-    worker.on('error', (error) => this.failAll(new TrainingError('crashed', `The trainer crashed: ${error.message}`)));
+    // Only the current worker's end fails the runs in flight: a worker retired on purpose
+    // (dispose, a settings change) may exit after its successor has taken new runs.
+    worker.on('error', (error) => {
+      if (this.worker === worker) this.failAll(new TrainingError('crashed', `The trainer crashed: ${error.message}`));
+    });
     worker.on('exit', (code) => {
-      if (this.worker === worker) this.worker = undefined;
+      if (this.worker !== worker) return;
+      this.worker = undefined;
       this.failAll(new TrainingError('crashed', `The trainer stopped unexpectedly (exit code ${code})`));
     });
     this.worker = worker;

@@ -119,7 +119,7 @@ function restoreCoreType(koffi: Koffi): void {
  */
 export function loadNativeGemm(koffiEntry: string | undefined): { gemm?: NativeGemm; reason?: string } {
   const choice = process.env.ACTIVATION_LENS_BLAS?.trim();
-  if (choice && /^(off|0|false|none)$/i.test(choice)) return { reason: 'native BLAS turned off (ACTIVATION_LENS_BLAS)' };
+  if (choice && /^(off|0|false|none)$/i.test(choice)) return { reason: 'native products turned off: --no-native-blas, the activationLens.nativeMatrixProducts setting or ACTIVATION_LENS_BLAS=off' };
   if (!koffiEntry) return { reason: 'koffi (the FFI that reaches a native BLAS) is not installed' };
   let koffi: Koffi;
   try {

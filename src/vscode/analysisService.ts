@@ -237,6 +237,7 @@ export class AnalysisService extends Disposable {
             report(`${event.model} (model ${modelIndex + 1}/${modelNames.length}): ${phase}, step ${event.step}/${event.steps}`);
           };
           report(`starting the trainer (${config.backend} backend)…`);
+          this.client.setNativeProducts(config.nativeMatrixProducts);
           try {
             return await diagnoseLoaded(fileLabel, loaded, this.client, options, onEvent, token,
               this.dataChoices ? dataResolverFor(document, text, this.dataChoices, config.dataMaxRows) : undefined);

@@ -24,6 +24,8 @@ export interface Config {
   readonly parameterCap: number;
   /** Threads sharing each batch on the wasm/cpu backends (0 in the settings: automatic). */
   readonly trainingThreads: number;
+  /** The wasm backend's matrix products in the machine's BLAS when there is one. */
+  readonly nativeMatrixProducts: boolean;
   /** Rows of a data file read at most. */
   readonly dataMaxRows: number;
   readonly thresholds: Thresholds;
@@ -69,6 +71,7 @@ export function readConfig(scope?: vscode.Uri): Readonly<Config> {
     stopWhenStable: c.get<boolean>('stopWhenStable', true),
     parameterCap: positiveInteger(c.get('parameterCap'), DEFAULT_DIAGNOSE_OPTIONS.parameterCap),
     trainingThreads: Math.min(16, positiveInteger(c.get('trainingThreads'), DEFAULT_TRAINING.threads ?? 1)),
+    nativeMatrixProducts: c.get<boolean>('nativeMatrixProducts', true) !== false,
     dataMaxRows: positiveInteger(c.get('dataMaxRows'), 10_000),
     thresholds: readThresholds(c.get('thresholds')),
     diagnoseOnSave: c.get<boolean>('diagnoseOnSave', false),

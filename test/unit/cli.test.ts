@@ -185,3 +185,15 @@ test('notes on how a model was read (a log-softmax head read as softmax) are pri
     fs.rmSync(file, { force: true });
   }
 });
+
+test('--no-native-blas keeps the products in WebAssembly and says so; by default the report names what did them', () => {
+  const off = cli(['diagnose', 'examples/deep_sigmoid.py', '--json', '--steps', '3', '--no-verify', '--backend', 'wasm', '--no-native-blas', '--fail-on', 'none']);
+  assert.equal(off.code, 0, off.stderr);
+  assert.match(JSON.parse(off.stdout).models[0].backend.device, /matrix products in WebAssembly \(native products turned off: --no-native-blas/);
+  const on = cli(['diagnose', 'examples/deep_sigmoid.py', '--json', '--steps', '3', '--no-verify', '--backend', 'wasm', '--fail-on', 'none']);
+  assert.equal(on.code, 0, on.stderr);
+  const device: string = JSON.parse(on.stdout).models[0].backend.device;
+  // CI installs OpenBLAS (.ci/run); elsewhere the reason it was not used is named instead.
+  if (process.env.CI) assert.match(device, /matrix products in OpenBLAS/);
+  else assert.match(device, /matrix products in (OpenBLAS|Accelerate|\S*blas|WebAssembly \(.+\))/i);
+});
