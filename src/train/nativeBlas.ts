@@ -86,9 +86,27 @@ interface Koffi {
  * a private copy, so libc's setenv is called through koffi, and the variable is removed again
  * right after the load (restoreCoreType), leaving the process's environment as it was.
  */
+/** The OpenBLAS kernels this CPU's flags call for (Linux x86-64), else undefined. */
+function coreTypeForThisCpu(): string | undefined {
+  if (process.platform !== 'linux' || process.arch !== 'x64') return undefined;
+  try {
+    return coreTypeFromFlags(fs.readFileSync('/proc/cpuinfo', 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+/** "(kernels: …)" for the report: OpenBLAS's choice, and a hint where it is below the CPU's. */
+function describeKernels(core: string, cpuCore: string | undefined): string {
+  if (!cpuCore) return ` (kernels: ${core})`;
+  const isa = cpuCore === 'SkylakeX' ? 'AVX-512' : 'AVX2';
+  if (core === cpuCore) return ` (kernels: ${core}, for this CPU's ${isa})`;
+  const better = process.env.OPENBLAS_CORETYPE !== undefined ? `OPENBLAS_CORETYPE=${cpuCore} instead of ${process.env.OPENBLAS_CORETYPE}` : `OPENBLAS_CORETYPE=${cpuCore}`;
+  return ` (kernels: ${core}, though this CPU has ${isa}: ${better} would be faster)`;
+}
+
 function chooseOpenBlasCore(koffi: Koffi, file: string): string | undefined {
-  if (process.platform !== 'linux' || process.arch !== 'x64' || !/openblas/i.test(file)) return undefined;
-  if (process.env.OPENBLAS_CORETYPE !== undefined) return undefined;
+  if (!/openblas/i.test(file) || process.env.OPENBLAS_CORETYPE !== undefined) return undefined;
   // Already loaded in this process (another trainer thread): its kernels are chosen, and the
   // environment is left alone.
   try {
@@ -96,13 +114,7 @@ function chooseOpenBlasCore(koffi: Koffi, file: string): string | undefined {
   } catch {
     // no /proc: go on
   }
-  let cpuinfo: string;
-  try {
-    cpuinfo = fs.readFileSync('/proc/cpuinfo', 'utf8');
-  } catch {
-    return undefined;
-  }
-  const core = coreTypeFromFlags(cpuinfo);
+  const core = coreTypeForThisCpu();
   if (!core) return undefined;
   const libc = koffi.load('libc.so.6');
   const setenv = libc.func('int setenv(const char *name, const char *value, int overwrite)');
@@ -160,7 +172,7 @@ export function loadNativeGemm(koffiEntry: string | undefined): { gemm?: NativeG
     const setThreads = optional('void openblas_set_num_threads(int threads)');
     const coreName = optional('const char *openblas_get_corename()');
     const core = coreName ? String(coreName()) : undefined;
-    const kernels = core ? ` (kernels: ${core}${forcedCore && core === forcedCore ? ', chosen from the CPU\'s instruction sets' : ''})` : '';
+    const kernels = core ? describeKernels(core, /openblas/i.test(file) ? coreTypeForThisCpu() : undefined) : '';
     const described = config ? `${String(config())}${kernels}` : file;
     // Always one thread per product. Several trainer threads call the library at once (replicas,
     // and several diagnoses in one editor), and OpenBLAS 0.3.21's own threading deadlocked under

@@ -78,3 +78,23 @@ test('a small CNN trains on wasm (Conv2D backprop on the project kernels)', asyn
   assert.ok((m.stats?.loss ?? []).every(Number.isFinite));
   assert.ok((m.summaries ?? [])[0].gradNorm > 0);
 });
+
+test('turning native products off (and on) between runs takes effect at the next run, on a fresh worker', async () => {
+  const own = new TrainerClient();
+  try {
+    const file = path.join(__dirname, '..', '..', 'examples', 'healthy_relu.py');
+    const loaded = await loadModelFile(fs.readFileSync(file, 'utf8'), file);
+    const devices: string[] = [];
+    for (const native of [true, false, true]) {
+      own.setNativeProducts(native);
+      const diagnosis = await diagnoseLoaded(file, loaded, own, { ...OPTIONS, verify: false, training: { ...OPTIONS.training, steps: 3 } });
+      devices.push(diagnosis.models[0].stats?.backend.device ?? '');
+    }
+    assert.match(devices[1], /matrix products in WebAssembly \(native products turned off/);
+    // Where no BLAS is installed the first and last runs name why; either way they agree.
+    assert.equal(devices[2], devices[0]);
+    if (process.env.CI) assert.match(devices[0], /matrix products in OpenBLAS/);
+  } finally {
+    await own.dispose();
+  }
+});
