@@ -20,7 +20,12 @@ import { coreTypeFromFlags } from '../src/train/nativeBlas';
 import { activeNativeGemm, setNativeGemm } from '../src/train/wasmKernels';
 
 const ROOT = path.join(__dirname, '..');
-const PYTHON = '/usr/bin/python3';
+/** The Python with PyTorch: Debian's here; BENCH_PYTHON elsewhere (the GPU machine's `python3`). */
+const PYTHON = process.env.BENCH_PYTHON ?? '/usr/bin/python3';
+/** Where the PyTorch side trains: BENCH_TORCH_DEVICE=cuda on a GPU machine (scripts/device/). */
+const TORCH_DEVICE = process.env.BENCH_TORCH_DEVICE === 'cuda' ? 'cuda' : 'cpu';
+/** BENCH_TRAINING_ONLY=1 leaves out the 1,000-step memory run and the CLI timings. */
+const TRAINING_ONLY = process.env.BENCH_TRAINING_ONLY === '1';
 /** The trainer worker bundle; replicas are instances of it (the bench runs from dist/). */
 const WORKER = path.join(__dirname, 'worker.js');
 /** Threads for the data-parallel rows: the default (min(2, cores)), or BENCH_THREADS. */
@@ -88,8 +93,8 @@ function ourOpenBlasCore(): string | undefined {
 
 function torchMsPerStep(workload: Workload, openBlasCore?: string): { ms?: number; note: string } {
   const probe = spawnSync(PYTHON, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' });
-  if (probe.status !== 0) return { note: 'PyTorch not installed for /usr/bin/python3' };
-  const request = { mode: 'bench', batchSize: workload.batchSize, steps: workload.steps, warmup: 3, lr: 0.01, ...workload.torch };
+  if (probe.status !== 0) return { note: `PyTorch not installed for ${PYTHON}` };
+  const request = { mode: 'bench', batchSize: workload.batchSize, steps: workload.steps, warmup: 3, lr: 0.01, device: TORCH_DEVICE, ...workload.torch };
   const env: NodeJS.ProcessEnv = { ...process.env, OPENBLAS_NUM_THREADS: '1' };
   if (openBlasCore) env.OPENBLAS_CORETYPE = openBlasCore;
   else delete env.OPENBLAS_CORETYPE;
@@ -98,7 +103,7 @@ function torchMsPerStep(workload: Workload, openBlasCore?: string): { ms?: numbe
   });
   if (r.status !== 0) return { note: `PyTorch bench failed: ${r.stderr.trim()}` };
   const result = JSON.parse(r.stdout);
-  return { ms: result.msPerStep, note: `torch ${probe.stdout.trim()}, 2 threads, OPENBLAS_NUM_THREADS=1` };
+  return { ms: result.msPerStep, note: TORCH_DEVICE === 'cuda' ? `torch ${probe.stdout.trim()}, CUDA` : `torch ${probe.stdout.trim()}, 2 threads, OPENBLAS_NUM_THREADS=1` };
 }
 
 function cliWallSeconds(args: string[]): number {
@@ -116,7 +121,8 @@ async function main(): Promise<void> {
   console.log(`Machine: ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`);
   console.log('');
   console.log('Training steps with SGD (lr 0.01) on both sides; ours include the per-step gradient-norm read (the probe-batch statistics every 10 steps are timed apart, in the CLI wall time).');
-  const core = ourOpenBlasCore();
+  const core = TORCH_DEVICE === 'cuda' ? undefined : ourOpenBlasCore();
+  if (TORCH_DEVICE === 'cuda') console.log('PyTorch trains on the GPU (CUDA); both PyTorch columns are that run.');
   console.log(core
     ? `PyTorch runs twice: with OPENBLAS_CORETYPE=${core} (the OpenBLAS kernels our native products use here) and with OpenBLAS's own choice, which on CPUs newer than the library is its generic SSE3 kernels.`
     : 'PyTorch runs with OpenBLAS\'s own choice of kernels, as our native products do.');
@@ -189,6 +195,7 @@ async function main(): Promise<void> {
       }
     }
   }
+  if (TRAINING_ONLY) return;
   await memoryOverLongRun();
   console.log('');
   console.log('CLI wall time, `activation-lens diagnose examples/deep_sigmoid.py` (100 steps, batch 64, default backend):');
