@@ -351,6 +351,9 @@ function nativeConv2D(args: KernelArgs): TensorInfo | undefined {
     f32View(backend, out).fill(0);
     return out;
   }
+  // Shifted products have CI as their inner dimension: with few input channels (a first layer)
+  // nine thin products lose to one im2col product with KH·KW·CI.
+  if (shiftable(info) && CI >= 16) return shiftedConvForward(backend, gemm, x, filter, info, out, bias);
   return withIm2colChunks(backend, x, info, out, (heap, cols, P, n0) => {
     const fBase = backend.getMemoryOffset(filter.dataId) / 4;
     const oAt = backend.getMemoryOffset(out.dataId) / 4 + n0 * rowsPerImage * CO;
@@ -371,6 +374,149 @@ function nativeBackpropFilter(backend: BackendWasm, gemm: NativeGemm, x: TensorI
     const wAt = backend.getMemoryOffset(dw.dataId) / 4;
     gemm.sgemm(true, false, K, CO, P, 1, cols, K, heap.subarray(dyAt, dyAt + P * CO), CO, 1, heap.subarray(wAt, wAt + K * CO), CO);
   });
+}
+
+// ---------------------------------------------------------------------------
+// Stride-1 convolutions as KH·KW shifted products (native GEMM only). Lay the images out with
+// the padded width Wp as row pitch: then output position (a, b) and input position
+// (a + kh, b + kw) are s = kh·Wp + kw rows apart, for every position at once, so one tap of
+// the filter is one product over all rows shifted by s. Rows that wrap past the right edge or
+// into the next image are positions outside the output, zero or cropped away. No im2col: on
+// the small CNN's second layer the forward pass took 8.6 ms against 17.9 with im2col, and the
+// input gradient 9.9 against 21 with the flipped convolution.
+// ---------------------------------------------------------------------------
+
+/** [N, h, w, C] placed at (top, left) in a zeroed [N, Hd, Wd, C]; `src` itself when they coincide. */
+function embedImages(backend: BackendWasm, src: TensorInfo, n0: number, n1: number, h: number, w: number, C: number,
+  Hd: number, Wd: number, top: number, left: number): TensorInfo {
+  const count = n1 - n0;
+  if (Hd === h && Wd === w && top === 0 && left === 0 && n0 === 0 && count === src.shape[0]) {
+    return reshapeInfo(backend, src, [count * h * w, C]);
+  }
+  const out = zeros(backend, [count * Hd * Wd, C]);
+  const heap = heapF32(backend);
+  const sBase = backend.getMemoryOffset(src.dataId) / 4;
+  const dBase = backend.getMemoryOffset(out.dataId) / 4;
+  for (let n = 0; n < count; n++) {
+    for (let i = 0; i < h; i++) {
+      const from = sBase + (((n0 + n) * h + i) * w) * C;
+      heap.copyWithin(dBase + ((n * Hd + i + top) * Wd + left) * C, from, from + w * C);
+    }
+  }
+  return out;
+}
+
+/** Copies the [h, w] window at (top, left) of each [Hs, Ws, C] image of `wide` into `out` from image n0. */
+function cropImages(backend: BackendWasm, wide: TensorInfo, count: number, Hs: number, Ws: number, C: number,
+  out: TensorInfo, n0: number, h: number, w: number, top: number, left: number): void {
+  const heap = heapF32(backend);
+  const sBase = backend.getMemoryOffset(wide.dataId) / 4;
+  const dBase = backend.getMemoryOffset(out.dataId) / 4;
+  for (let n = 0; n < count; n++) {
+    for (let i = 0; i < h; i++) {
+      const from = sBase + ((n * Hs + i + top) * Ws + left) * C;
+      heap.copyWithin(dBase + (((n0 + n) * h + i) * w) * C, from, from + w * C);
+    }
+  }
+}
+
+/** Stride 1 and unit dilation: the shifted products apply. */
+function shiftable(info: backend_util.Conv2DInfo): boolean {
+  return info.strideHeight === 1 && info.strideWidth === 1 && info.dilationHeight === 1 && info.dilationWidth === 1 &&
+    info.padInfo.top >= 0 && info.padInfo.left >= 0;
+}
+
+/** Images per chunk so that a [chunk, Hp, Wp, C] buffer stays under MAX_COL_FLOATS. */
+function shiftedChunk(N: number, Hp: number, Wp: number, C: number): number {
+  return Math.max(1, Math.min(N, Math.floor(MAX_COL_FLOATS / Math.max(1, Hp * Wp * C))));
+}
+
+/** Padded extent of a stride-1 convolution: Hp = OH + KH − 1 = H + pad top + pad bottom. */
+function paddedExtent(info: backend_util.Conv2DInfo): { Hp: number; Wp: number } {
+  return { Hp: info.outHeight + info.filterHeight - 1, Wp: info.outWidth + info.filterWidth - 1 };
+}
+
+/** out [N, OH, OW, CO] = conv(x, filter) (+ bias), stride 1. */
+function shiftedConvForward(backend: BackendWasm, gemm: NativeGemm, x: TensorInfo, filter: TensorInfo,
+  info: backend_util.Conv2DInfo, out: TensorInfo, bias: Float32Array | null): TensorInfo {
+  const { batchSize: N, inHeight: H, inWidth: W, inChannels: CI, outHeight: OH, outWidth: OW, outChannels: CO,
+    filterHeight: KH, filterWidth: KW } = info;
+  const { Hp, Wp } = paddedExtent(info);
+  const chunk = shiftedChunk(N, Hp, Wp, Math.max(CI, CO));
+  try {
+    for (let n0 = 0; n0 < N; n0 += chunk) {
+      const n1 = Math.min(N, n0 + chunk);
+      const R = (n1 - n0) * Hp * Wp;
+      const xp = embedImages(backend, x, n0, n1, H, W, CI, Hp, Wp, info.padInfo.top, info.padInfo.left);
+      let wide: TensorInfo | undefined;
+      try {
+        wide = backend.makeOutput([R, CO], 'float32') as TensorInfo;
+        const heap = heapF32(backend);
+        const xAt = backend.getMemoryOffset(xp.dataId) / 4;
+        const fAt = backend.getMemoryOffset(filter.dataId) / 4;
+        const wAt = backend.getMemoryOffset(wide.dataId) / 4;
+        for (let kh = 0; kh < KH; kh++) {
+          for (let kw = 0; kw < KW; kw++) {
+            // The first tap (s = 0) covers every row and initialises them (beta 0).
+            const shift = kh * Wp + kw;
+            const M = R - shift;
+            const tap = fAt + (kh * KW + kw) * CI * CO;
+            gemm.sgemm(false, false, M, CO, CI, 1, heap.subarray(xAt + shift * CI, xAt + R * CI), CI,
+              heap.subarray(tap, tap + CI * CO), CO, shift === 0 ? 0 : 1, heap.subarray(wAt, wAt + M * CO), CO);
+          }
+        }
+        cropImages(backend, wide, n1 - n0, Hp, Wp, CO, out, n0, OH, OW, 0, 0);
+      } finally {
+        dispose(backend, xp, wide);
+      }
+    }
+    if (bias) addRowBias(backend, backend.getMemoryOffset(out.dataId) / 4, N * OH * OW, CO, bias);
+    return out;
+  } catch (error) {
+    dispose(backend, out);
+    throw error;
+  }
+}
+
+/** dx [N, H, W, CI] for a stride-1 convolution: each tap adds dy · W[kh, kw]ᵀ shifted by s. */
+function shiftedBackpropInput(backend: BackendWasm, gemm: NativeGemm, dy: TensorInfo, filter: TensorInfo,
+  info: backend_util.Conv2DInfo): TensorInfo {
+  const { batchSize: N, inHeight: H, inWidth: W, inChannels: CI, outHeight: OH, outWidth: OW, outChannels: CO,
+    filterHeight: KH, filterWidth: KW } = info;
+  const { Hp, Wp } = paddedExtent(info);
+  const dx = backend.makeOutput([N, H, W, CI], 'float32') as TensorInfo;
+  const chunk = shiftedChunk(N, Hp, Wp, Math.max(CI, CO));
+  try {
+    for (let n0 = 0; n0 < N; n0 += chunk) {
+      const n1 = Math.min(N, n0 + chunk);
+      const R = (n1 - n0) * Hp * Wp;
+      const dyw = embedImages(backend, dy, n0, n1, OH, OW, CO, Hp, Wp, 0, 0);
+      let wide: TensorInfo | undefined;
+      try {
+        wide = backend.makeOutput([R, CI], 'float32') as TensorInfo;
+        const heap = heapF32(backend);
+        const dyAt = backend.getMemoryOffset(dyw.dataId) / 4;
+        const fAt = backend.getMemoryOffset(filter.dataId) / 4;
+        const wAt = backend.getMemoryOffset(wide.dataId) / 4;
+        for (let kh = 0; kh < KH; kh++) {
+          for (let kw = 0; kw < KW; kw++) {
+            const shift = kh * Wp + kw;
+            const M = R - shift;
+            const tap = fAt + (kh * KW + kw) * CI * CO;
+            gemm.sgemm(false, true, M, CI, CO, 1, heap.subarray(dyAt, dyAt + M * CO), CO,
+              heap.subarray(tap, tap + CI * CO), CO, shift === 0 ? 0 : 1, heap.subarray(wAt + shift * CI, wAt + R * CI), CI);
+          }
+        }
+        cropImages(backend, wide, n1 - n0, Hp, Wp, CI, dx, n0, H, W, info.padInfo.top, info.padInfo.left);
+      } finally {
+        dispose(backend, dyw, wide);
+      }
+    }
+    return dx;
+  } catch (error) {
+    dispose(backend, dx);
+    throw error;
+  }
 }
 
 let origConv2D: KernelConfig | undefined;
@@ -499,6 +645,8 @@ function conv2DBackpropFilterFixed(args: KernelArgs): TensorInfo {
   const dy = channelsFirst ? toNHWC(backend, dy0) : dy0;
   try {
     const dilated = !unitDilations((attrs as { dilations?: unknown }).dilations);
+    // im2col here, not shifted products: those reduce over every row nine times into a small
+    // CI × CO block, which measured slower (12.4 against 9.6 ms on the small CNN).
     if (nativeGemm && !dilated) return nativeBackpropFilter(backend, nativeGemm, x, dy, info);
     return backpropFilterNHWC(backend, x, dy, info);
   } finally {
@@ -634,6 +782,7 @@ function backpropInputNHWC(backend: BackendWasm, dy: TensorInfo, filter: TensorI
   // OH·OW rows of KH·KW·CI floats, each add ~3× a copy. Few input channels (a first layer on
   // grey-scale or RGB images) favour the scatter by an order of magnitude.
   const scatterCheaper = nativeGemm != null && 3 * CI * OH * OW < CO * H * W;
+  if (nativeGemm && !scatterCheaper && shiftable(info)) return shiftedBackpropInput(backend, nativeGemm, dy, filter, info);
   if (!scatterCheaper && SH === 1 && SW === 1 && pt >= 0 && pb >= 0 && pl >= 0 && pr >= 0 &&
     OH + pt + pb - KH + 1 === H && OW + pl + pr - KW + 1 === W) {
     // Flipped, in/out-swapped filter: wf[kh][kw][co][ci] = w[KH-1-kh][KW-1-kw][ci][co].
