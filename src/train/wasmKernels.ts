@@ -436,87 +436,90 @@ function paddedExtent(info: backend_util.Conv2DInfo): { Hp: number; Wp: number }
   return { Hp: info.outHeight + info.filterHeight - 1, Wp: info.outWidth + info.filterWidth - 1 };
 }
 
-/** out [N, OH, OW, CO] = conv(x, filter) (+ bias), stride 1. */
-function shiftedConvForward(backend: BackendWasm, gemm: NativeGemm, x: TensorInfo, filter: TensorInfo,
-  info: backend_util.Conv2DInfo, out: TensorInfo, bias: Float32Array | null): TensorInfo {
-  const { batchSize: N, inHeight: H, inWidth: W, inChannels: CI, outHeight: OH, outWidth: OW, outChannels: CO,
-    filterHeight: KH, filterWidth: KW } = info;
+/** What one tap's product is given: element offsets on the heap, its row shift and row count. */
+interface TapProduct {
+  readonly heap: Float32Array;
+  /** Start of the embedded source, of the wide result, and of this tap's [CI, CO] filter block. */
+  readonly sourceAt: number;
+  readonly wideAt: number;
+  readonly filterAt: number;
+  /** Rows apart: kh·Wp + kw. */
+  readonly shift: number;
+  /** Rows in this chunk's padded layout. */
+  readonly rows: number;
+}
+
+/**
+ * The loop both shifted convolutions share. Per chunk of images: `source` is embedded in the
+ * padded layout ([chunk·Hp·Wp, channels]), a wide result of [chunk·Hp·Wp, wideChannels] is made,
+ * `product` runs once per filter tap (the unshifted tap first: it covers every row, so it must
+ * initialise them with beta 0), and `crop` copies the wanted window out of the wide result.
+ * Returns `result`, disposed instead if anything throws.
+ */
+function withShiftedTaps(backend: BackendWasm, info: backend_util.Conv2DInfo, filter: TensorInfo, result: TensorInfo,
+  source: { readonly tensor: TensorInfo; readonly h: number; readonly w: number; readonly channels: number; readonly top: number; readonly left: number },
+  wideChannels: number, product: (tap: TapProduct) => void, crop: (wide: TensorInfo, n0: number, count: number) => void): TensorInfo {
+  const { batchSize: N, inChannels: CI, outChannels: CO, filterHeight: KH, filterWidth: KW } = info;
   const { Hp, Wp } = paddedExtent(info);
-  const chunk = shiftedChunk(N, Hp, Wp, Math.max(CI, CO));
+  const chunk = shiftedChunk(N, Hp, Wp, Math.max(source.channels, wideChannels));
   try {
     for (let n0 = 0; n0 < N; n0 += chunk) {
       const n1 = Math.min(N, n0 + chunk);
-      const R = (n1 - n0) * Hp * Wp;
-      const xp = embedImages(backend, x, n0, n1, H, W, CI, Hp, Wp, info.padInfo.top, info.padInfo.left);
+      const rows = (n1 - n0) * Hp * Wp;
+      const embedded = embedImages(backend, source.tensor, n0, n1, source.h, source.w, source.channels, Hp, Wp, source.top, source.left);
       let wide: TensorInfo | undefined;
       try {
-        wide = backend.makeOutput([R, CO], 'float32') as TensorInfo;
+        wide = backend.makeOutput([rows, wideChannels], 'float32') as TensorInfo;
         const heap = heapF32(backend);
-        const xAt = backend.getMemoryOffset(xp.dataId) / 4;
-        const fAt = backend.getMemoryOffset(filter.dataId) / 4;
-        const wAt = backend.getMemoryOffset(wide.dataId) / 4;
+        const sourceAt = backend.getMemoryOffset(embedded.dataId) / 4;
+        const wideAt = backend.getMemoryOffset(wide.dataId) / 4;
+        const filterBase = backend.getMemoryOffset(filter.dataId) / 4;
         for (let kh = 0; kh < KH; kh++) {
           for (let kw = 0; kw < KW; kw++) {
-            // The first tap (s = 0) covers every row and initialises them (beta 0).
-            const shift = kh * Wp + kw;
-            const M = R - shift;
-            const tap = fAt + (kh * KW + kw) * CI * CO;
-            gemm.sgemm(false, false, M, CO, CI, 1, heap.subarray(xAt + shift * CI, xAt + R * CI), CI,
-              heap.subarray(tap, tap + CI * CO), CO, shift === 0 ? 0 : 1, heap.subarray(wAt, wAt + M * CO), CO);
+            product({ heap, sourceAt, wideAt, filterAt: filterBase + (kh * KW + kw) * CI * CO, shift: kh * Wp + kw, rows });
           }
         }
-        cropImages(backend, wide, n1 - n0, Hp, Wp, CO, out, n0, OH, OW, 0, 0);
+        crop(wide, n0, n1 - n0);
       } finally {
-        dispose(backend, xp, wide);
+        dispose(backend, embedded, wide);
       }
     }
-    if (bias) addRowBias(backend, backend.getMemoryOffset(out.dataId) / 4, N * OH * OW, CO, bias);
-    return out;
+    return result;
   } catch (error) {
-    dispose(backend, out);
+    dispose(backend, result);
     throw error;
   }
 }
 
-/** dx [N, H, W, CI] for a stride-1 convolution: each tap adds dy · W[kh, kw]ᵀ shifted by s. */
+/** out [N, OH, OW, CO] = conv(x, filter) (+ bias), stride 1: wide[r] += x[r + s] · W[kh, kw]. */
+function shiftedConvForward(backend: BackendWasm, gemm: NativeGemm, x: TensorInfo, filter: TensorInfo,
+  info: backend_util.Conv2DInfo, out: TensorInfo, bias: Float32Array | null): TensorInfo {
+  const { batchSize: N, inHeight: H, inWidth: W, inChannels: CI, outHeight: OH, outWidth: OW, outChannels: CO } = info;
+  const { Hp, Wp } = paddedExtent(info);
+  withShiftedTaps(backend, info, filter, out, { tensor: x, h: H, w: W, channels: CI, top: info.padInfo.top, left: info.padInfo.left }, CO,
+    ({ heap, sourceAt, wideAt, filterAt, shift, rows }) => {
+      const M = rows - shift;
+      gemm.sgemm(false, false, M, CO, CI, 1, heap.subarray(sourceAt + shift * CI, sourceAt + rows * CI), CI,
+        heap.subarray(filterAt, filterAt + CI * CO), CO, shift === 0 ? 0 : 1, heap.subarray(wideAt, wideAt + M * CO), CO);
+    },
+    (wide, n0, count) => cropImages(backend, wide, count, Hp, Wp, CO, out, n0, OH, OW, 0, 0));
+  if (bias) addRowBias(backend, backend.getMemoryOffset(out.dataId) / 4, N * OH * OW, CO, bias);
+  return out;
+}
+
+/** dx [N, H, W, CI] for a stride-1 convolution: wide[r + s] += dy[r] · W[kh, kw]ᵀ, then cropped. */
 function shiftedBackpropInput(backend: BackendWasm, gemm: NativeGemm, dy: TensorInfo, filter: TensorInfo,
   info: backend_util.Conv2DInfo): TensorInfo {
-  const { batchSize: N, inHeight: H, inWidth: W, inChannels: CI, outHeight: OH, outWidth: OW, outChannels: CO,
-    filterHeight: KH, filterWidth: KW } = info;
+  const { batchSize: N, inHeight: H, inWidth: W, inChannels: CI, outHeight: OH, outWidth: OW, outChannels: CO } = info;
   const { Hp, Wp } = paddedExtent(info);
   const dx = backend.makeOutput([N, H, W, CI], 'float32') as TensorInfo;
-  const chunk = shiftedChunk(N, Hp, Wp, Math.max(CI, CO));
-  try {
-    for (let n0 = 0; n0 < N; n0 += chunk) {
-      const n1 = Math.min(N, n0 + chunk);
-      const R = (n1 - n0) * Hp * Wp;
-      const dyw = embedImages(backend, dy, n0, n1, OH, OW, CO, Hp, Wp, 0, 0);
-      let wide: TensorInfo | undefined;
-      try {
-        wide = backend.makeOutput([R, CI], 'float32') as TensorInfo;
-        const heap = heapF32(backend);
-        const dyAt = backend.getMemoryOffset(dyw.dataId) / 4;
-        const fAt = backend.getMemoryOffset(filter.dataId) / 4;
-        const wAt = backend.getMemoryOffset(wide.dataId) / 4;
-        for (let kh = 0; kh < KH; kh++) {
-          for (let kw = 0; kw < KW; kw++) {
-            const shift = kh * Wp + kw;
-            const M = R - shift;
-            const tap = fAt + (kh * KW + kw) * CI * CO;
-            gemm.sgemm(false, true, M, CI, CO, 1, heap.subarray(dyAt, dyAt + M * CO), CO,
-              heap.subarray(tap, tap + CI * CO), CO, shift === 0 ? 0 : 1, heap.subarray(wAt + shift * CI, wAt + R * CI), CI);
-          }
-        }
-        cropImages(backend, wide, n1 - n0, Hp, Wp, CI, dx, n0, H, W, info.padInfo.top, info.padInfo.left);
-      } finally {
-        dispose(backend, dyw, wide);
-      }
-    }
-    return dx;
-  } catch (error) {
-    dispose(backend, dx);
-    throw error;
-  }
+  return withShiftedTaps(backend, info, filter, dx, { tensor: dy, h: OH, w: OW, channels: CO, top: 0, left: 0 }, CI,
+    ({ heap, sourceAt, wideAt, filterAt, shift, rows }) => {
+      const M = rows - shift;
+      gemm.sgemm(false, true, M, CI, CO, 1, heap.subarray(sourceAt, sourceAt + M * CO), CO,
+        heap.subarray(filterAt, filterAt + CI * CO), CO, shift === 0 ? 0 : 1, heap.subarray(wideAt + shift * CI, wideAt + rows * CI), CI);
+    },
+    (wide, n0, count) => cropImages(backend, wide, count, Hp, Wp, CI, dx, n0, H, W, info.padInfo.top, info.padInfo.left));
 }
 
 let origConv2D: KernelConfig | undefined;
