@@ -169,7 +169,7 @@ export function loadNativeGemm(koffiEntry: string | undefined): { gemm?: NativeG
       }
     };
     const config = optional('const char *openblas_get_config()');
-    const setThreads = optional('void openblas_set_num_threads(int threads)');
+    const setThreads = optional('void openblas_set_num_threads(int threads)') ?? optional('void MKL_Set_Num_Threads(int threads)');
     const coreName = optional('const char *openblas_get_corename()');
     const core = coreName ? String(coreName()) : undefined;
     const kernels = core ? describeKernels(core, /openblas/i.test(file) ? coreTypeForThisCpu() : undefined) : '';
