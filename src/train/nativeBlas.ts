@@ -105,7 +105,7 @@ function describeKernels(core: string, cpuCore: string | undefined): string {
   return ` (kernels: ${core}, though this CPU has ${isa}: ${better} would be faster)`;
 }
 
-function chooseOpenBlasCore(koffi: Koffi, file: string): string | undefined {
+function chooseOpenBlasCore(koffi: Koffi, file: string, cpuCore: string | undefined): string | undefined {
   if (!/openblas/i.test(file) || process.env.OPENBLAS_CORETYPE !== undefined) return undefined;
   // Already loaded in this process (another trainer thread): its kernels are chosen, and the
   // environment is left alone.
@@ -114,7 +114,7 @@ function chooseOpenBlasCore(koffi: Koffi, file: string): string | undefined {
   } catch {
     // no /proc: go on
   }
-  const core = coreTypeForThisCpu();
+  const core = cpuCore;
   if (!core) return undefined;
   const libc = koffi.load('libc.so.6');
   const setenv = libc.func('int setenv(const char *name, const char *value, int overwrite)');
@@ -140,11 +140,13 @@ export function loadNativeGemm(koffiEntry: string | undefined): { gemm?: NativeG
     return { reason: `koffi failed to load: ${(error as Error).message.split('\n')[0]}` };
   }
   const tried: string[] = [];
+  // What this CPU's flags call for, read once: it picks OpenBLAS's kernels and describes them.
+  const cpuCore = coreTypeForThisCpu();
   for (const file of choice ? [choice] : candidateLibraries()) {
     let lib: KoffiLib;
     let forcedCore: string | undefined;
     try {
-      forcedCore = chooseOpenBlasCore(koffi, file);
+      forcedCore = chooseOpenBlasCore(koffi, file, cpuCore);
       try {
         lib = koffi.load(file);
       } finally {
@@ -172,7 +174,7 @@ export function loadNativeGemm(koffiEntry: string | undefined): { gemm?: NativeG
     const setThreads = optional('void openblas_set_num_threads(int threads)') ?? optional('void MKL_Set_Num_Threads(int threads)');
     const coreName = optional('const char *openblas_get_corename()');
     const core = coreName ? String(coreName()) : undefined;
-    const kernels = core ? describeKernels(core, /openblas/i.test(file) ? coreTypeForThisCpu() : undefined) : '';
+    const kernels = core ? describeKernels(core, /openblas/i.test(file) ? cpuCore : undefined) : '';
     const described = config ? `${String(config())}${kernels}` : file;
     // Always one thread per product. Several trainer threads call the library at once (replicas,
     // and several diagnoses in one editor), and OpenBLAS 0.3.21's own threading deadlocked under
