@@ -74,7 +74,9 @@ export class HostAdam {
       // A new buffer each step, never the old one written in place: the wasm backend caches
       // XNNPACK operators with packed weights by tensor id, and an in-place change went unseen
       // by them (the next forward pass used the old weights).
-      const w = Float32Array.from(variable.dataSync() as Float32Array);
+      // wasm's dataSync is already a copy of the heap; the cpu backend's is its own storage.
+      const current = variable.dataSync() as Float32Array;
+      const w = tf.getBackend() === 'wasm' ? current : Float32Array.from(current);
       adamPass(w, gradient.dataSync() as Float32Array, m, v, beta1, beta2, learningRate / correction1, 1 / correction2, epsilon);
       const updated = tf.tensor(w, variable.shape, 'float32');
       variable.assign(updated);
