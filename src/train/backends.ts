@@ -8,6 +8,7 @@ import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createRequire } from 'node:module';
+import { resolveTrustedPackage } from '../core/trustedModules';
 import { BACKEND_NAMES, type BackendChoice, type BackendName, type BackendReport } from '../core/stats';
 import { registerWasmKernelFixes, setNativeGemm } from './wasmKernels';
 import { loadNativeGemm } from './nativeBlas';
@@ -25,19 +26,13 @@ export interface BackendSearch {
 }
 
 /**
- * Resolves an optional package at run time, never at build time: esbuild leaves this call alone,
- * so the project builds and runs without the package installed.
+ * Resolves an optional package at run time, never at build time (esbuild leaves it alone, so the
+ * project builds and runs without the package), and only from the user's chosen folders and the
+ * product's own installation: never from the current directory or the workspace, whose
+ * node_modules could hold a planted package (trustedModules.ts).
  */
 function resolveOptional(name: string, search: BackendSearch): string | undefined {
-  const bases = [...search.extraModuleDirs, __dirname, process.cwd()];
-  for (const base of bases) {
-    try {
-      return createRequire(path.join(base, 'noop.js')).resolve(name);
-    } catch {
-      // not installed under this base; try the next
-    }
-  }
-  return undefined;
+  return resolveTrustedPackage(name, search.extraModuleDirs);
 }
 
 async function activate(name: string): Promise<boolean> {

@@ -14,6 +14,7 @@
  * wrong leading dimension must be an exception, never a write past a buffer.
  */
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { createRequire } from 'node:module';
 
 /** C = alpha · op(A) · op(B) + beta · C, row-major; A, B, C are views whose first element is the matrix's. */
@@ -26,6 +27,15 @@ export interface NativeGemm {
   ): void;
 }
 
+/** `file` in each absolute folder of PATH that is not the current folder. */
+function onPathOutsideCwd(file: string): string[] {
+  const cwd = path.resolve(process.cwd());
+  return (process.env.PATH ?? '').split(path.delimiter)
+    .filter((dir) => path.isAbsolute(dir) && path.resolve(dir) !== cwd)
+    .map((dir) => path.join(dir, file))
+    .filter((candidate) => fs.existsSync(candidate));
+}
+
 /** Where the usual single-precision BLAS libraries are, per platform (looked up by the loader). */
 function candidateLibraries(): string[] {
   switch (process.platform) {
@@ -35,7 +45,9 @@ function candidateLibraries(): string[] {
       // Accelerate ships with macOS and exports the CBLAS interface.
       return ['/System/Library/Frameworks/Accelerate.framework/Accelerate', 'libopenblas.dylib', '/opt/homebrew/opt/openblas/lib/libopenblas.dylib'];
     case 'win32':
-      return ['libopenblas.dll', 'openblas.dll'];
+      // Windows' LoadLibrary looks in the current folder (the workspace, for the CLI) before
+      // PATH: only absolute paths from PATH's own folders are tried.
+      return ['libopenblas.dll', 'openblas.dll'].flatMap(onPathOutsideCwd);
     default:
       return ['libopenblas.so.0'];
   }

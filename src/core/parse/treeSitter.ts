@@ -5,12 +5,13 @@
  * The wasm files are looked up in two places, in order:
  *  1. `<dir of this module>/grammars/` — the bundled build copies the grammars and
  *     web-tree-sitter's own `tree-sitter.wasm` there, next to `dist/*.js`;
- *  2. `node_modules` (`@vscode/tree-sitter-wasm/wasm/` for grammars, `web-tree-sitter/` for the
- *     runtime) — unit tests and the CLI run from source.
+ *  2. the product's own `node_modules` (`@vscode/tree-sitter-wasm/wasm/` for grammars,
+ *     `web-tree-sitter/` for the runtime) — unit tests and the CLI run from source.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Language, Parser } from 'web-tree-sitter';
+import { resolveTrustedFile } from '../trustedModules';
 
 export type GrammarName = 'python' | 'javascript' | 'typescript' | 'tsx';
 
@@ -29,20 +30,14 @@ const parsers = new Map<GrammarName, Promise<Parser>>();
 /** Parsers whose promise has settled, so synchronous callers (fixes) can reuse them. */
 const readyParsers = new Map<GrammarName, Parser>();
 
-/** Returns the first existing path among the bundled and the node_modules locations. */
+/**
+ * The bundled copy, else the one in the product's own node_modules; never one from the current
+ * directory or the workspace (a planted grammar would run as WebAssembly in the editor).
+ */
 export function locateWasmFile(file: string): string | undefined {
-  const candidates: string[] = [path.join(__dirname, 'grammars', file)];
-  const packagePath = file === RUNTIME_FILE ? `web-tree-sitter/${file}` : `@vscode/tree-sitter-wasm/wasm/${file}`;
-  try {
-    candidates.push(require.resolve(packagePath));
-  } catch {
-    // Not resolvable from here (e.g. inside a bundle without node_modules): try the others.
-  }
-  // A bundle inside an unpacked checkout: dist/ sits next to node_modules/.
-  const nodeModulesPath = packagePath.split('/');
-  candidates.push(path.join(__dirname, '..', 'node_modules', ...nodeModulesPath));
-  candidates.push(path.join(process.cwd(), 'node_modules', ...nodeModulesPath));
-  return candidates.find((candidate) => fs.existsSync(candidate));
+  const bundled = path.join(__dirname, 'grammars', file);
+  if (fs.existsSync(bundled)) return bundled;
+  return file === RUNTIME_FILE ? resolveTrustedFile('web-tree-sitter', file) : resolveTrustedFile('@vscode/tree-sitter-wasm', `wasm/${file}`);
 }
 
 function initRuntime(): Promise<void> {
