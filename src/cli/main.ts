@@ -14,21 +14,24 @@ import { renderText, toJson } from './output';
 import * as path from 'node:path';
 import { DEFAULT_READ_OPTIONS, isDataError, readDataset } from '../core/data/dataset';
 import { findDataDirective } from '../core/data/directive';
+import { findProjectRoot, resolveCommentDataFile } from '../engine/dataLocation';
 import type { DataResolver, FileDiagnosis, ModelData } from '../engine/diagnose';
 import { toReportData } from '../engine/report';
 import { standalonePage } from '../engine/reportHtml';
 
 /**
- * Data for each model: --data for all of them, else each model's own `activation-lens: data=`
- * comment (relative to the model file). Each file is read once.
+ * Data for each model: --data for all of them (the person's own choice: any file), else each
+ * model's own `activation-lens: data=` comment (relative to the model file, and only inside the
+ * project root: a model file may come from someone else). Each file is read once.
  */
-function dataResolver(request: CliRequest, text: string): DataResolver {
+function dataResolver(request: CliRequest, text: string, signal: AbortSignal): DataResolver {
+  const roots = [request.root ?? findProjectRoot(request.file)];
   const cache = new Map<string, Promise<ModelData | { error: string }>>();
   const read = (file: string, target: string | undefined, source: ModelData['source']) => {
     const key = `${file}\0${target ?? ''}`;
     let pending = cache.get(key);
     if (!pending) {
-      pending = readDataset(file, { target, maxRows: request.maxRows }).then((result) =>
+      pending = readDataset(file, { target, maxRows: request.maxRows, signal }).then((result) =>
         isDataError(result)
           ? { error: `${file}${result.line ? `:${result.line}:${result.column ?? 1}` : ''}: ${result.error}` }
           : { dataset: result, source });
@@ -40,7 +43,9 @@ function dataResolver(request: CliRequest, text: string): DataResolver {
     if (request.data) return read(request.data, request.target, 'cli');
     const directive = findDataDirective(text, model.span.start.line);
     if (!directive?.data) return undefined;
-    return read(path.resolve(path.dirname(request.file), directive.data), directive.target ?? request.target, 'comment');
+    const named = resolveCommentDataFile(directive.data, request.file, roots);
+    if ('refused' in named) return { error: `the data comment on line ${directive.line}: ${named.refused} (--root DIR sets the root; --data FILE may name any file)` };
+    return read(named.file, directive.target ?? request.target, 'comment');
   };
 }
 
@@ -71,7 +76,11 @@ Options:
                          (default ${DEFAULT_TRAINING.threads ?? 1}: min(2, cores); 1 trains on one thread)
   --data FILE            train on your data (CSV/TSV, .npy, .npz, JSON) instead of synthetic N(0, 1)
                          inputs; without it, a "# activation-lens: data=FILE target=COL" comment
-                         above a model names its data (relative to the model file)
+                         above a model names its data (relative to the model file, inside
+                         the project root only)
+  --root DIR             the project root for data comments (default: the nearest folder above
+                         the model file with .git, .hg, .svn, package.json, pyproject.toml,
+                         setup.py or setup.cfg, else the model file's folder)
   --target NAME          the target column (default: label, target, y or class, else the last)
   --max-rows N           read at most N rows of the data (default ${DEFAULT_READ_OPTIONS.maxRows})
   --report FILE.html     also write the report: a self-contained HTML page with the charts
@@ -126,6 +135,8 @@ function parseThresholds(pairs: readonly string[]): Thresholds {
 export interface CliRequest {
   readonly file: string;
   readonly data?: string;
+  /** Data comments may name files inside this folder only (default: the model's project root). */
+  readonly root?: string;
   readonly target?: string;
   readonly report?: string;
   readonly freshInit: boolean;
@@ -158,6 +169,7 @@ export function parseCli(argv: readonly string[]): CliRequest | 'help' {
       'parameter-cap': { type: 'string' },
       threshold: { type: 'string', multiple: true },
       data: { type: 'string' },
+      root: { type: 'string' },
       target: { type: 'string' },
       report: { type: 'string' },
       'max-rows': { type: 'string' },
@@ -181,6 +193,7 @@ export function parseCli(argv: readonly string[]): CliRequest | 'help' {
   return {
     file,
     data: values.data,
+    root: values.root,
     target: values.target,
     report: values.report,
     freshInit: values['fresh-init'] ?? false,
@@ -208,17 +221,24 @@ export function parseCli(argv: readonly string[]): CliRequest | 'help' {
   };
 }
 
-/** Ctrl-C as a cancellation signal: the first one cancels cleanly, a second one exits at once. */
-function interruptSignal(): CancellationSignal & { dispose(): void } {
+/**
+ * Ctrl-C as a cancellation signal for every phase (reading the model, reading data, training):
+ * the first one cancels cleanly, a second one exits at once. Each phase runs off the main thread
+ * or yields to it, so the handler runs within a second.
+ */
+function interruptSignal(): CancellationSignal & { readonly abort: AbortSignal; dispose(): void } {
   let requested = false;
   const listeners = new Set<() => void>();
+  const controller = new AbortController();
   const onSigint = () => {
     if (requested) process.exit(EXIT_INTERRUPTED);
     requested = true;
+    controller.abort();
     for (const l of listeners) l();
   };
   process.on('SIGINT', onSigint);
   return {
+    abort: controller.signal,
     get isCancellationRequested() {
       return requested;
     },
@@ -253,33 +273,32 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return EXIT_OK;
   }
-  let bytes: Uint8Array;
-  try {
-    const stat = fs.statSync(request.file);
-    if (stat.isDirectory()) throw new Error('it is a directory');
-    bytes = new Uint8Array(fs.readFileSync(request.file));
-  } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
-    process.stderr.write(`activation-lens: cannot read ${request.file}: ${reason}\n`);
-    return EXIT_USAGE;
-  }
-  const text = isBinaryModel(bytes) ? '' : new TextDecoder().decode(bytes);
-  const loaded = await loadModelBytes(bytes, request.file, { freshInit: request.freshInit });
-  if (loaded.models.length === 0) {
-    for (const p of loaded.problems) {
-      process.stderr.write(`${request.file}:${p.span.start.line}:${p.span.start.column}: ${p.code}: ${p.message}\n`);
-    }
-    if (loaded.problems.length === 0) process.stderr.write(`${request.file}: no model definition found\n`);
-    if (request.json) process.stdout.write(`${JSON.stringify({ file: request.file, format: loaded.format, models: [], problems: loaded.problems }, null, 2)}\n`);
-    return EXIT_USAGE;
-  }
-
-  const client = new TrainerClient();
-  client.setNativeProducts(request.nativeProducts);
   const signal = interruptSignal();
+  const client = new TrainerClient();
   try {
+    const bytes = readModelFile(request.file);
+    if (typeof bytes === 'string') {
+      process.stderr.write(`activation-lens: ${bytes}\n`);
+      return EXIT_USAGE;
+    }
+    const text = isBinaryModel(bytes) ? '' : new TextDecoder().decode(bytes);
+    const loaded = await loadModelBytes(bytes, request.file, { freshInit: request.freshInit, signal: signal.abort });
+    if (loaded === 'cancelled') {
+      process.stderr.write('activation-lens: cancelled\n');
+      return EXIT_INTERRUPTED;
+    }
+    if (loaded.models.length === 0) {
+      for (const p of loaded.problems) {
+        process.stderr.write(`${request.file}:${p.span.start.line}:${p.span.start.column}: ${p.code}: ${p.message}\n`);
+      }
+      if (loaded.problems.length === 0) process.stderr.write(`${request.file}:1:1: no model definition found\n`);
+      if (request.json) process.stdout.write(`${JSON.stringify({ file: request.file, format: loaded.format, models: [], problems: loaded.problems }, null, 2)}\n`);
+      return EXIT_USAGE;
+    }
+    client.setNativeProducts(request.nativeProducts);
     const diagnosis = await diagnoseLoaded(request.file, loaded, client, request.options,
-      progressPrinter(process.stderr.isTTY === true), signal, dataResolver(request, text));
+      progressPrinter(process.stderr.isTTY === true), signal, dataResolver(request, text, signal.abort));
+    if (signal.isCancellationRequested) throw new TrainingError('cancelled', 'cancelled');
     if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
     process.stdout.write(request.json ? `${JSON.stringify(toJson(diagnosis), null, 2)}\n` : renderText(diagnosis));
     if (request.report) {
@@ -310,6 +329,29 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   } finally {
     signal.dispose();
     await client.dispose();
+  }
+}
+
+/**
+ * Model files larger than this are refused before they are read (bytes). A saved model within the
+ * default parameter cap (20 M float32 weights, 80 MB) stays well below it even with optimizer
+ * state; reading a larger one whole would cost the memory the CLI promises to stay under.
+ */
+const MAX_MODEL_FILE_BYTES = 256 * 2 ** 20;
+
+/** The model file's bytes, or why it cannot be read (with its position, 1:1, for a whole file). */
+function readModelFile(file: string): Uint8Array | string {
+  try {
+    const stat = fs.statSync(file);
+    if (stat.isDirectory()) return `cannot read ${file}: it is a directory`;
+    if (stat.size > MAX_MODEL_FILE_BYTES) {
+      return `${file}:1:1: the file is ${(stat.size / 2 ** 20).toFixed(0)} MiB, above the ${MAX_MODEL_FILE_BYTES / 2 ** 20} MiB that model files may have`;
+    }
+    return new Uint8Array(fs.readFileSync(file));
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const reason = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : `the file could not be read (${code ?? 'unknown error'})`;
+    return `cannot read ${file}: ${reason}`;
   }
 }
 

@@ -7,7 +7,9 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { LoadResult } from '../core/model';
-import { detectFormat, loadModelFile } from '../core/parse/index';
+import { detectFormat } from '../core/parse/index';
+import { getParser } from '../core/parse/treeSitter';
+import { StaticReader } from '../engine/loadFile';
 import { diagnoseLoaded, problemToFinding, type DiagnoseEvent, type FileDiagnosis } from '../engine/diagnose';
 import { TrainerClient, TrainingError } from '../engine/trainerClient';
 import { RUNNING_CONTEXT_KEY } from './commands';
@@ -55,6 +57,9 @@ const PROGRESS_INTERVAL_MS = 100;
 export class AnalysisService extends Disposable {
   private readonly client: TrainerClient;
   private readonly results = new Map<string, AnalysisResult>();
+  private readonly reader: StaticReader;
+  /** The latest read of each open document, by version. */
+  private readonly reads = new Map<string, { readonly version: number; readonly result: Promise<LoadResult | 'cancelled'> }>();
   private readonly runs = new Map<string, Run>();
   private queue: Promise<unknown> = Promise.resolve();
   private stateValue: ServiceState;
@@ -72,10 +77,14 @@ export class AnalysisService extends Disposable {
     private readonly dataChoices?: DataChoices,
     /** Folders searched first for optional backends (Install GPU Backend puts one there). */
     backendSearchDirs: readonly string[] = [],
+    /** The reader worker's bundle (dist/loader.js next to this bundle by default). */
+    loaderPath?: string,
   ) {
     super();
     this.client = new TrainerClient(workerPath, backendSearchDirs);
     this._register({ dispose: () => void this.client.dispose() });
+    this.reader = new StaticReader(loaderPath);
+    this._register({ dispose: () => void this.reader.dispose() });
     this.stateValue = { backend: config.get().backend };
     this._register(
       vscode.workspace.onDidChangeTextDocument((e) => {
@@ -88,6 +97,33 @@ export class AnalysisService extends Disposable {
         if (!this.stateValue.last && !this.stateValue.running) this.setState({ ...this.stateValue, backend: c.backend });
       }),
     );
+  }
+
+  /**
+   * The models of a document, read in the reader worker (never on the extension host's thread: a
+   * hostile file may fail to read but cannot block or crash the editor). The last read of each
+   * document is kept for its version, so CodeLens and a diagnosis share one read.
+   */
+  async readModels(document: vscode.TextDocument, token?: vscode.CancellationToken): Promise<LoadResult | 'cancelled'> {
+    const key = document.uri.toString();
+    let pending = this.reads.get(key);
+    if (!pending || pending.version !== document.version) {
+      // Shared by every caller, so one caller's cancellation (CodeLens requests are cancelled on
+      // each keystroke) does not end it for the others; the loaders' budgets bound its length.
+      pending = { version: document.version, result: this.reader.read(document.getText(), document.uri.path) };
+      this.reads.set(key, pending);
+    }
+    if (!token) return pending.result;
+    let subscription: vscode.Disposable | undefined;
+    const cancelled = new Promise<'cancelled'>((resolve) => {
+      subscription = token.onCancellationRequested(() => resolve('cancelled'));
+      if (token.isCancellationRequested) resolve('cancelled');
+    });
+    try {
+      return await Promise.race([pending.result, cancelled]);
+    } finally {
+      subscription?.dispose();
+    }
   }
 
   get state(): ServiceState {
@@ -150,6 +186,7 @@ export class AnalysisService extends Disposable {
   }
 
   private forget(uri: vscode.Uri): void {
+    this.reads.delete(uri.toString());
     this.cancel(uri);
     this.clear(uri);
   }
@@ -186,7 +223,12 @@ export class AnalysisService extends Disposable {
         message: `${baseName} is not a model definition Activation Lens can read: it reads Keras and PyTorch models in Python, TensorFlow.js models in JavaScript/TypeScript, and Keras / TF.js saved models (.json; .keras and .h5 through the CLI).`,
       };
     }
-    const loaded = await loadModelFile(text, document.uri.path);
+    const read = await this.readModels(document, token);
+    if (read === 'cancelled') return { status: 'cancelled', message: `Diagnosis of ${baseName} was cancelled.` };
+    const loaded = read;
+    // Quick fixes for Python models re-read the file's syntax tree on this thread (a tree-sitter
+    // parse of a file the reader accepted takes milliseconds); the parser is set up here once.
+    if (loaded.models.length > 0 && (loaded.format === 'keras-python' || loaded.format === 'pytorch-python')) await getParser('python');
     const base = { uri: document.uri, version, text, loaded, stale: false };
     const staticDiagnosis: FileDiagnosis = {
       file: fileLabel,

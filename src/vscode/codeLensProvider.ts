@@ -7,7 +7,6 @@ import * as vscode from 'vscode';
 import type { LayerSpec } from '../core/model';
 import { fmt, pct, RELU_FAMILY_THAT_DIES, TWO_SIDED_SATURATING, type LayerSummary } from '../core/analysis/rules';
 import type { ModelDiagnosis } from '../engine/diagnose';
-import { loadModelFile } from '../core/parse/index';
 import type { AnalysisResult, AnalysisService } from './analysisService';
 import { CommandId } from './commands';
 import type { ConfigService } from './config';
@@ -33,8 +32,8 @@ export class CodeLensProvider extends Disposable implements vscode.CodeLensProvi
     const result = this.service.resultFor(document.uri);
     if (result && !result.stale && result.version === document.version) return resultLenses(result);
     // Before a run (or after an edit): one "Diagnose" lens per model the loader finds.
-    const loaded = await loadModelFile(document.getText(), document.uri.path);
-    if (token.isCancellationRequested) return [];
+    const loaded = await this.service.readModels(document, token);
+    if (loaded === 'cancelled' || token.isCancellationRequested) return [];
     const title = result ? '$(refresh) Diagnose activations again (the file changed)' : '$(beaker) Diagnose activations';
     return loaded.models.map(
       (m) => new vscode.CodeLens(toRange(m.span), { title, command: CommandId.Diagnose, arguments: [document.uri], tooltip: `Train \`${m.name}\` briefly and measure every layer` }),

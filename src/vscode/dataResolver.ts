@@ -10,6 +10,7 @@ import * as vscode from 'vscode';
 import { isDataError, readDataset } from '../core/data/dataset';
 import { findDataDirective } from '../core/data/directive';
 import type { DataResolver, ModelData } from '../engine/diagnose';
+import { isInsideFolder, realPathOfPossiblyMissing } from '../engine/dataLocation';
 
 const CHOSEN_KEY = 'activationLens.chosenData';
 
@@ -33,11 +34,10 @@ export class DataChoices {
   }
 }
 
+/** Whether `file` really lies in a workspace folder: real paths on both sides, so a symlink in the workspace pointing out of it is outside. */
 function insideWorkspace(file: string): boolean {
-  return (vscode.workspace.workspaceFolders ?? []).some((folder) => {
-    const relative = path.relative(folder.uri.fsPath, file);
-    return relative !== '' && !relative.startsWith('..') && !path.isAbsolute(relative);
-  });
+  const real = realPathOfPossiblyMissing(file);
+  return (vscode.workspace.workspaceFolders ?? []).some((folder) => isInsideFolder(realPathOfPossiblyMissing(folder.uri.fsPath), real));
 }
 
 /** The resolver for one document's diagnosis. */
@@ -60,9 +60,9 @@ export function dataResolverFor(document: vscode.TextDocument, text: string, cho
     const base = directive?.data ? modelFolder : (vscode.workspace.getWorkspaceFolder(document.uri)?.uri.fsPath ?? modelFolder);
     const file = path.resolve(base, named);
     if (!insideWorkspace(file)) {
-      return { error: `${named} is outside the workspace; choose it with "Activation Lens: Choose Data for This Model" to use it` };
+      return { error: `${named} is outside the workspace (symlinks resolved); choose it with "Activation Lens: Choose Data for This Model" to use it` };
     }
-    return read(file, directive?.target, directive?.data ? 'comment' : 'setting');
+    return read(realPathOfPossiblyMissing(file), directive?.target, directive?.data ? 'comment' : 'setting');
   };
 }
 
