@@ -128,6 +128,8 @@ export class StaticReader {
     if (!job) return;
     this.current = job;
     const worker = this.ensureWorker();
+    // Held while it works; an idle reader must not keep the CLI's process alive.
+    worker.ref();
     if (job.timeoutMs !== undefined) {
       job.timer = setTimeout(() => {
         this.killWorker();
@@ -141,6 +143,7 @@ export class StaticReader {
     if (this.current !== job) return;
     clearTimeout(job.timer);
     this.current = undefined;
+    this.worker?.unref();
     job.resolve(result);
     this.pump();
   }
@@ -159,8 +162,6 @@ export class StaticReader {
       stdout: false,
       stderr: false,
     });
-    // An idle reader must not keep the CLI's process alive.
-    worker.unref();
     worker.on('message', (reply: LoaderReply) => {
       const job = this.current;
       if (this.worker !== worker || !job || reply.id !== job.request.id) return;
