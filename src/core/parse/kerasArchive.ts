@@ -4,7 +4,7 @@
  *    (weights under `layers/<name>/vars/<i>`, or `_layer_checkpoint_dependencies/...` in 2.13);
  *  - legacy `.h5` (HDF5 whose root has a `model_config` attribute; weights under
  *    `model_weights/<layer>/` listed by its `weight_names` attribute).
- * The zip is read here with node:zlib (stored and deflated entries); HDF5 with h5wasm, loaded
+ * The zip is read here (stored and deflated entries, inflated by fflate within a cap per entry); HDF5 with h5wasm, loaded
  * lazily (its wasm is embedded in its JS, so a bundle needs no extra file). Spans are at 1:1
  * and messages name the layer index. Never throws.
  *
@@ -13,7 +13,7 @@
  * must stay responsive should load binary files off their main thread until this is isolated
  * in a worker with a time limit.
  */
-import * as zlib from 'node:zlib';
+import { inflateEntry } from '../data/zip';
 import { PositionIndex, type LoadProblem, type LoadResult, type WeightTensor } from '../model';
 import { findModelConfig, JsonSyntaxError, modelsFromConfig, parseJsonWithPositions, type JsonNode, type SavedModelOptions } from './kerasJson';
 
@@ -40,7 +40,20 @@ function fail(message: string): LoadResult {
 /** A typed error for a malformed archive. */
 export class ArchiveError extends Error {}
 
-const MAX_ENTRY_BYTES = 512 * 1024 * 1024;
+/**
+ * Bytes an entry may unpack to, checked against its declared size before inflating and against
+ * the bytes actually inflated while inflating (it stops at the declared size). config.json: 16 MiB,
+ * a thousand times a large model's config (a 500-layer ResNet's is ~1 MiB). The weights and any
+ * other entry: 256 MiB, 64 M float32 values, three times the default parameter cap (20 M), which
+ * leaves room for HDF5's own overhead.
+ */
+const ENTRY_CAPS: Readonly<Record<string, number>> = { 'config.json': 16 * 2 ** 20, 'metadata.json': 16 * 2 ** 20 };
+const MAX_ENTRY_BYTES = 256 * 2 ** 20;
+
+function entryCap(name: string): { cap: number; capName: string } {
+  const cap = ENTRY_CAPS[name] ?? MAX_ENTRY_BYTES;
+  return { cap, capName: `${cap / 2 ** 20} MiB limit for ${name in ENTRY_CAPS ? `a .keras ${name}` : 'an entry of a .keras archive'}` };
+}
 
 /** Reads a zip's entries (stored or deflated). Throws ArchiveError on a malformed archive. */
 export function readZip(bytes: Uint8Array): Map<string, () => Uint8Array> {
@@ -68,20 +81,17 @@ export function readZip(bytes: Uint8Array): Map<string, () => Uint8Array> {
     const local = view.getUint32(p + 42, true);
     if (p + 46 + nameLength > bytes.length) throw new ArchiveError(`zip central directory entry ${n} is truncated`);
     const name = decoder.decode(bytes.subarray(p + 46, p + 46 + nameLength));
+    const flags = view.getUint16(p + 8, true);
     p += 46 + nameLength + extraLength + commentLength;
     entries.set(name, () => {
       if (local + 30 > bytes.length || view.getUint32(local, true) !== 0x04034b50) throw new ArchiveError(`the zip entry ${JSON.stringify(name)} has a damaged local header`);
       const start = local + 30 + view.getUint16(local + 26, true) + view.getUint16(local + 28, true);
       if (start + compressed > bytes.length) throw new ArchiveError(`the zip entry ${JSON.stringify(name)} is truncated`);
-      const data = bytes.subarray(start, start + compressed);
-      if (method === 0) return data;
-      if (method !== 8) throw new ArchiveError(`the zip entry ${JSON.stringify(name)} uses compression method ${method} (only stored and deflate are read)`);
-      if (size > MAX_ENTRY_BYTES) throw new ArchiveError(`the zip entry ${JSON.stringify(name)} is too large (${size} bytes)`);
-      try {
-        return new Uint8Array(zlib.inflateRawSync(data, { maxOutputLength: Math.max(size, 1) }));
-      } catch (error) {
-        throw new ArchiveError(`the zip entry ${JSON.stringify(name)} cannot be inflated: ${(error as Error).message}`);
-      }
+      const { cap, capName } = entryCap(name);
+      // Streamed through fflate's Inflate in 16 KiB pieces, held to the declared size and the cap.
+      const inflated = inflateEntry({ name, method, size, compressedSize: compressed, encrypted: (flags & 1) === 1 }, bytes.subarray(start, start + compressed), cap, capName);
+      if ('problem' in inflated) throw new ArchiveError(inflated.problem);
+      return inflated;
     });
   }
   return entries;
