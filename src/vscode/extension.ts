@@ -3,6 +3,7 @@
  * panel, CodeLens, quick fixes, the status bar and the commands. TensorFlow.js never loads here:
  * training runs in dist/worker.js, started on the first diagnosis.
  */
+import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { AnalysisService } from './analysisService';
 import { CodeLensProvider } from './codeLensProvider';
@@ -29,10 +30,20 @@ const MODEL_FILES: vscode.DocumentSelector = MODEL_LANGUAGES.flatMap((language) 
   ['file', 'untitled', 'vscode-remote'].map((scheme) => ({ language, scheme })),
 );
 
+/**
+ * Folders whose node_modules may hold optional backends: the global storage (Install GPU
+ * Backend), then the folder named in *user* settings. Only the user-level value is read: a
+ * workspace's settings never choose where code is loaded from.
+ */
+function optionalModuleFolders(context: vscode.ExtensionContext): string[] {
+  const configured = vscode.workspace.getConfiguration('activationLens').inspect<string>('optionalModulesFolder')?.globalValue?.trim();
+  return [context.globalStorageUri.fsPath, ...(configured && path.isAbsolute(configured) ? [configured] : [])];
+}
+
 export function activate(context: vscode.ExtensionContext): ActivationLensApi {
   const config = new ConfigService();
   const dataChoices = new DataChoices(context.workspaceState);
-  const service = new AnalysisService(config, undefined, dataChoices, [context.globalStorageUri.fsPath]);
+  const service = new AnalysisService(config, undefined, dataChoices, optionalModuleFolders(context));
   const diagnostics = new DiagnosticsManager(service, context.extensionUri);
   const codeLens = new CodeLensProvider(service, config);
   context.subscriptions.push(
