@@ -281,7 +281,6 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       process.stderr.write(`activation-lens: ${bytes}\n`);
       return EXIT_USAGE;
     }
-    const text = isBinaryModel(bytes) ? '' : new TextDecoder().decode(bytes);
     const loaded = await loadModelBytes(bytes, request.file, { freshInit: request.freshInit, signal: signal.abort });
     if (loaded === 'cancelled') {
       process.stderr.write('activation-lens: cancelled\n');
@@ -295,6 +294,8 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       if (request.json) process.stdout.write(`${JSON.stringify({ file: request.file, format: loaded.format, models: [], problems: loaded.problems }, null, 2)}\n`);
       return EXIT_USAGE;
     }
+    // Decoded here only once the reader accepted the file (and so its size): for data comments.
+    const text = isBinaryModel(bytes) ? '' : new TextDecoder().decode(bytes);
     client.setNativeProducts(request.nativeProducts);
     const diagnosis = await diagnoseLoaded(request.file, loaded, client, request.options,
       progressPrinter(process.stderr.isTTY === true), signal, dataResolver(request, text, signal.abort));
