@@ -10,6 +10,7 @@ import { loadTfjsJson, matchTfjsJson } from './tfjsJson';
 import { loadTfjsSource } from './tfjsSource';
 // [issue 3: PyTorch]
 import { importsTorchOnly, loadTorchPython } from './torchPython';
+import { checkTextSize, textFileLimit } from './limits';
 
 /**
  * The model format of a file, from its extension and content: Python files that mention Keras
@@ -68,9 +69,19 @@ export async function loadModelFile(input: string | Uint8Array, fileName: string
   if (typeof input !== 'string') {
     if (matchZip(input)) return loadKerasArchive(input, fileName, options);
     if (matchHdf5(input)) return loadKerasH5(input, fileName, options);
+    // A text file over its size limit is refused before it is decoded (only the part up to the
+    // limit is, for the position); each loader checks its own limit again for direct callers.
+    const { limit, kind } = textFileLimit(fileName);
+    if (input.length > limit) {
+      const head = new TextDecoder().decode(input.subarray(0, limit + 4));
+      return checkTextSize(head, fileName, detectFormat(head, fileName) ?? emptyFileFormat(fileName), limit, kind, input.length)!;
+    }
     input = new TextDecoder().decode(input);
   }
   const text = input;
+  const { limit, kind } = textFileLimit(fileName);
+  const tooLarge = checkTextSize(text, fileName, 'keras-python', limit, kind);
+  if (tooLarge) return { ...tooLarge, format: detectFormat(text.slice(0, limit), fileName) ?? emptyFileFormat(fileName) };
   // An empty file has no content to detect a format from: the extension says which reader it was meant for.
   if (text.trim() === '') {
     return { format: emptyFileFormat(fileName), models: [], problems: [{ code: 'parse-error', message: `${fileName}: the file is empty, so there is no model to read.`, span: new PositionIndex(text).span(0, 0) }] };

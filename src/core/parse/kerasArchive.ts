@@ -15,7 +15,7 @@
  */
 import { inflateEntry } from '../data/zip';
 import { PositionIndex, type LoadProblem, type LoadResult, type WeightTensor } from '../model';
-import { findModelConfig, JsonSyntaxError, modelsFromConfig, parseJsonWithPositions, type JsonNode, type SavedModelOptions } from './kerasJson';
+import { findModelConfig, JsonLimitError, JsonSyntaxError, modelsFromConfig, parseJsonWithPositions, type JsonNode, type SavedModelOptions } from './kerasJson';
 
 const HDF5_SIGNATURE = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
 
@@ -174,6 +174,11 @@ function fromConfigText(configText: string, fileName: string, weights: WeightMap
   try {
     root = parseJsonWithPositions(configText);
   } catch (error) {
+    if (error instanceof JsonLimitError) {
+      // A limit of limits.ts (layers, values): named, with its place in the embedded config.json.
+      const at = new PositionIndex(configText.slice(0, error.offset + 1)).position(error.offset);
+      return fail(`${fileName}: ${error.message.replace(/\.$/, '')} (config.json, line ${at.line}, column ${at.column}); the model is not read.`);
+    }
     const where = error instanceof JsonSyntaxError ? ` (at character ${error.offset} of the embedded config)` : '';
     return fail(`${fileName}: the embedded model config is not valid JSON${where}: ${(error as Error).message}`);
   }

@@ -25,6 +25,7 @@ import {
   type WeightTensor,
 } from '../model';
 import { shapeError } from './kerasPython';
+import { checkTextSize, formatCount, MAX_JSON_BYTES, MAX_JSON_VALUES, MAX_LAYERS, tooManyLayers } from './limits';
 
 // #region JSON with positions
 
@@ -47,6 +48,9 @@ export class JsonSyntaxError extends Error {
 }
 
 const MAX_DEPTH = 400;
+
+/** A saved-model JSON over a limit of limits.ts (its values); `offset` is where the limit is reached. */
+export class JsonLimitError extends JsonSyntaxError {}
 
 /** Parses JSON, keeping every value's [start, end) offsets. Throws only JsonSyntaxError. */
 export function parseJsonWithPositions(text: string): JsonNode {
@@ -96,8 +100,13 @@ export function parseJsonWithPositions(text: string): JsonNode {
     i = start;
     return fail('a closing quote for the string starting here');
   };
-  const value = (depth: number): JsonNode => {
+  let values = 0;
+  const value = (depth: number, key?: string): JsonNode => {
     if (depth > MAX_DEPTH) fail(`at most ${MAX_DEPTH} levels of nesting`);
+    if (++values > MAX_JSON_VALUES) {
+      ws();
+      throw new JsonLimitError(`the JSON holds more than ${formatCount(MAX_JSON_VALUES)} values, more than Activation Lens reads in a saved model (the limit is reached at value ${formatCount(MAX_JSON_VALUES + 1)}, here).`, Math.min(i, text.length));
+    }
     ws();
     const start = i;
     const c = text[i];
@@ -117,7 +126,7 @@ export function parseJsonWithPositions(text: string): JsonNode {
         ws();
         if (text[i] !== ':') fail('`:`');
         i++;
-        entries.set(key, { keyStart, value: value(depth + 1) });
+        entries.set(key, { keyStart, value: value(depth + 1, key) });
         ws();
         if (text[i] === ',') {
           i++;
@@ -139,6 +148,11 @@ export function parseJsonWithPositions(text: string): JsonNode {
         return { kind: 'array', start, end: i, items };
       }
       for (;;) {
+        // A model's layer list is refused while it is read, before the rest of it is built.
+        if (key === 'layers' && items.length > MAX_LAYERS) {
+          ws();
+          throw new JsonLimitError(`the model config lists more than ${formatCount(MAX_LAYERS)} layers, more than the ${formatCount(MAX_LAYERS)} layers per model Activation Lens reads (the first entry over the limit is here).`, Math.min(i, text.length));
+        }
         items.push(value(depth + 1));
         ws();
         if (text[i] === ',') {
@@ -307,6 +321,7 @@ export function modelsFromConfig(config: JsonNode, ctx: ConfigContext): { models
     if (className === 'Sequential') {
       const list = body?.kind === 'array' ? body : field(body, 'layers');
       if (list?.kind !== 'array') throw new Unsound('parse-error', 'its `config.layers` is not a list.', body ?? config);
+      checkLayerCount(list);
       entries = list.items;
     } else if (className === 'Functional' || className === 'Model') {
       entries = functionalChain(body);
@@ -318,6 +333,12 @@ export function modelsFromConfig(config: JsonNode, ctx: ConfigContext): { models
     if (!(error instanceof Unsound)) throw error;
     return { models: [], problems: [{ code: error.code, message: `Model \`${name}\` cannot be diagnosed: ${error.message}`, span: ctx.spanOf(error.node) }] };
   }
+}
+
+/** Refuses a `config.layers` list of more than MAX_LAYERS entries before anything is built from it, at the first entry over the limit. */
+function checkLayerCount(list: Extract<JsonNode, { kind: 'array' }>): void {
+  // One InputLayer entry is allowed on top of the layers (the parser stops a `layers` list there too).
+  if (list.items.length > MAX_LAYERS + 1) throw new Unsound('parse-error', tooManyLayers(list.items.length), list.items[MAX_LAYERS + 1]);
 }
 
 /** The layer name a Keras 2 / Keras 3 inbound node entry points at. */
@@ -354,6 +375,7 @@ function inboundNames(layer: JsonNode): { names: string[]; node: JsonNode | unde
 function functionalChain(body: JsonNode | undefined): JsonNode[] {
   const list = field(body, 'layers');
   if (list?.kind !== 'array') throw new Unsound('parse-error', 'its `config.layers` is not a list.', body);
+  checkLayerCount(list);
   const byName = new Map<string, JsonNode>();
   for (const layer of list.items) {
     const n = str(field(layer, 'name')) ?? str(field(field(layer, 'config'), 'name'));
@@ -424,6 +446,7 @@ function buildModel(entries: readonly JsonNode[], name: string, config: JsonNode
     const spec = reader.layer(className, kind);
     const layerName = str(field(layerConfig, 'name')) ?? `${kind}_${layers.length}`;
     const weights = ctx.weights ? reader.weights(layerName, spec.kind, layerConfig) : undefined;
+    if (layers.length >= MAX_LAYERS) throw new Unsound('parse-error', tooManyLayers(), entry);
     layers.push({ index: layers.length, name: layerName, ...spec, ...(weights ? { weights } : {}), source: reader.source() });
     nodes.push(entry);
   });
@@ -736,6 +759,8 @@ export function matchKerasJson(text: string): boolean {
 
 /** Loads a Keras `model.to_json()` file (no weights). Never throws. */
 export function loadKerasJson(text: string, fileName: string): LoadResult {
+  const tooLarge = checkTextSize(text, fileName, 'keras-json', MAX_JSON_BYTES, 'a saved-model JSON file');
+  if (tooLarge) return tooLarge;
   const positions = new PositionIndex(text);
   let root: JsonNode;
   try {

@@ -43,42 +43,8 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 /** Loads every Keras `Sequential` model of a Python file. Never throws. */
 export async function loadKerasPython(text: string, fileName: string): Promise<LoadResult> {
-  return readSourceFile(text, fileName, 'python', 'keras-python', (tree, positions) => {
-    const deepest = deepestNode(tree);
-    if (deepest.depth > MAX_TREE_DEPTH) {
-      const at = positions.span(deepest.node.startIndex, deepest.node.startIndex);
-      return failure(`${fileName} nests expressions ${deepest.depth} levels deep here, more than Activation Lens reads statically (${MAX_TREE_DEPTH}).`, at);
-    }
-    return new KerasFileLoader(text, positions, tree.rootNode).load();
-  });
-}
-
-/**
- * Syntax trees deeper than this are refused. web-tree-sitter finds a node's parent by walking
- * down from the root, so analyses that look up enclosing functions cost O(depth²) per node;
- * real model files stay far below this (a deeply nested layer list is ~40 levels).
- */
-const MAX_TREE_DEPTH = 120;
-
-/** The deepest node of a tree, found with one cursor walk (O(nodes), no parent lookups). */
-function deepestNode(tree: Tree): { depth: number; node: Node } {
-  const cursor = tree.walk();
-  let depth = 0;
-  let best = { depth: 0, node: tree.rootNode };
-  for (;;) {
-    if (depth > best.depth) best = { depth, node: cursor.currentNode };
-    if (cursor.gotoFirstChild()) {
-      depth++;
-      continue;
-    }
-    while (!cursor.gotoNextSibling()) {
-      if (!cursor.gotoParent()) {
-        cursor.delete();
-        return best;
-      }
-      depth--;
-    }
-  }
+  // The size, depth and attribute-chain limits are checked by readSourceFile (limits.ts).
+  return readSourceFile(text, fileName, 'python', 'keras-python', (tree, positions) => new KerasFileLoader(text, positions, tree.rootNode).load());
 }
 
 function failure(message: string, span: SourceSpan): LoadResult {

@@ -6,6 +6,7 @@
 import type { Node, Tree } from 'web-tree-sitter';
 import { PositionIndex, type LoadResult, type ModelFormat, type SourceSpan } from '../model';
 import { getParser, type GrammarName } from './treeSitter';
+import { checkTextSize, MAX_MEMBER_CHAIN, MAX_PYTHON_DEPTH, MAX_SCRIPT_DEPTH, MAX_SOURCE_BYTES } from './limits';
 
 const LANGUAGE: Readonly<Record<GrammarName, string>> = { python: 'Python', javascript: 'JavaScript', typescript: 'TypeScript', tsx: 'TypeScript (TSX)' };
 
@@ -26,9 +27,12 @@ export async function readSourceFile(
   format: ModelFormat,
   read: (tree: Tree, positions: PositionIndex) => LoadResult,
 ): Promise<LoadResult> {
+  const language = LANGUAGE[grammar];
+  // The size first: nothing else (not even the line index) is built for a file over the limit.
+  const tooLarge = checkTextSize(text, fileName, format, MAX_SOURCE_BYTES, `a ${language} model file`);
+  if (tooLarge) return tooLarge;
   const positions = new PositionIndex(text);
   const fileStart = positions.span(0, 0);
-  const language = LANGUAGE[grammar];
   if (text.includes('\u0000')) {
     return loadFailure(format, `${fileName} is not a text file (it contains NUL bytes), so it cannot be read as ${language}.`, fileStart);
   }
@@ -40,6 +44,16 @@ export async function readSourceFile(
   }
   if (!tree) return loadFailure(format, `The ${language} parser returned no syntax tree.`, fileStart);
   try {
+    const limit = treeLimit(tree, grammar);
+    if (limit) {
+      const at = positions.span(limit.offset, limit.offset);
+      const where = `line ${at.start.line}, column ${at.start.column}`;
+      const message =
+        limit.kind === 'depth'
+          ? `${fileName} nests expressions more than ${limit.max} levels deep (the limit is reached at ${where}), more than Activation Lens reads statically; the file is not read.`
+          : `${fileName} has a chain of more than ${limit.max} attribute accesses (\`a.b.c…\`; link ${limit.max + 1} is at ${where}), more than Activation Lens reads statically; the file is not read.`;
+      return loadFailure(format, message, at);
+    }
     if (grammar === 'python') {
       // tree-sitter accepts a misindented statement as a sibling of its block; Python refuses
       // the whole file (IndentationError), so no model in it would ever run.
@@ -56,6 +70,53 @@ export async function readSourceFile(
   } finally {
     tree.delete();
   }
+}
+
+/** Nodes that are one link of an attribute chain (`a.b`), and nodes a chain continues through (`a.f().g`, `a[0].b`). */
+const CHAIN_LINKS = new Set(['member_expression', 'attribute']);
+const CHAIN_PARTS = new Set(['call_expression', 'call', 'subscript_expression', 'subscript', 'non_null_expression', 'parenthesized_expression']);
+
+/**
+ * The first place where a syntax tree is deeper than the grammar's limit, or has an attribute
+ * chain longer than MAX_MEMBER_CHAIN, with its offset in the text: one cursor walk that stops
+ * there (O(nodes) at most, no parent lookups, no recursion, so 100,000 nested brackets are fine).
+ * Undefined when the tree is within the limits.
+ */
+export function treeLimit(tree: Tree, grammar: GrammarName): { kind: 'depth' | 'chain'; max: number; offset: number } | undefined {
+  const maxDepth = grammar === 'python' ? MAX_PYTHON_DEPTH : MAX_SCRIPT_DEPTH;
+  const cursor = tree.walk();
+  const chains: number[] = [0];
+  try {
+    for (;;) {
+      const type = cursor.nodeType;
+      const chain = CHAIN_LINKS.has(type) ? chains[chains.length - 1] + 1 : CHAIN_PARTS.has(type) ? chains[chains.length - 1] : 0;
+      if (chain > MAX_MEMBER_CHAIN) return { kind: 'chain', max: MAX_MEMBER_CHAIN, offset: chainLinkOffset(cursor.currentNode, MAX_MEMBER_CHAIN + 1) };
+      if (chains.length - 1 > maxDepth) return { kind: 'depth', max: maxDepth, offset: cursor.startIndex };
+      if (cursor.gotoFirstChild()) {
+        chains.push(chain);
+        continue;
+      }
+      while (!cursor.gotoNextSibling()) {
+        if (!cursor.gotoParent()) return undefined;
+        chains.pop();
+      }
+    }
+  } finally {
+    cursor.delete();
+  }
+}
+
+/** The offset of the `n`-th link (from the start) of the attribute chain `outer` ends: where `.name` of that link starts. */
+function chainLinkOffset(outer: Node, n: number): number {
+  const links: Node[] = [];
+  let current: Node | null = outer;
+  while (current && (CHAIN_LINKS.has(current.type) || CHAIN_PARTS.has(current.type))) {
+    if (CHAIN_LINKS.has(current.type)) links.push(current);
+    current = current.namedChild(0);
+  }
+  const link = links[links.length - n] ?? links[0];
+  const name = link?.childForFieldName('property') ?? link?.childForFieldName('attribute');
+  return name?.startIndex ?? outer.startIndex;
 }
 
 /**

@@ -5,6 +5,7 @@
  * Never throws.
  */
 import { PositionIndex, type LoadProblem, type LoadResult, type WeightTensor } from '../model';
+import { checkTextSize, MAX_JSON_BYTES } from './limits';
 import { field, findModelConfig, JsonSyntaxError, modelsFromConfig, parseJsonWithPositions, type JsonNode, type SavedModelOptions } from './kerasJson';
 
 /** True for a TF.js layers-model document. */
@@ -16,6 +17,8 @@ const BYTES: Readonly<Record<string, number>> = { float32: 4, int32: 4, uint8: 1
 
 /** Loads a TF.js model.json and, unless `freshInit`, its weights. Never throws. */
 export function loadTfjsJson(text: string, fileName: string, options: SavedModelOptions = {}): LoadResult {
+  const tooLarge = checkTextSize(text, fileName, 'tfjs-json', MAX_JSON_BYTES, 'a saved-model JSON file');
+  if (tooLarge) return tooLarge;
   const positions = new PositionIndex(text);
   const at = (node: JsonNode | undefined) => (node ? positions.span(node.start, node.end) : positions.span(0, 0));
   let root: JsonNode;
