@@ -17,7 +17,7 @@
  *    recorded in `ModelSpec.problems` at its position and the model is returned.
  * So every returned ModelSpec can be built and trained as is.
  */
-import type { Node, Tree } from 'web-tree-sitter';
+import type { Node } from 'web-tree-sitter';
 import {
   PositionIndex,
   type ActivationSpec,
@@ -32,7 +32,7 @@ import {
   type ModelSpec,
   type SourceSpan,
 } from '../model';
-import { loadFailure, readSourceFile, firstSyntaxError } from './sourceFile';
+import { readSourceFile, firstSyntaxError } from './sourceFile';
 import { pythonArithmetic, pythonTruthiness } from './pythonValues';
 import { LayerNamer } from './layerNames';
 import { dictGet, dictSet, type DictEntry as SharedDictEntry } from './pythonDicts';
@@ -45,10 +45,6 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 export async function loadKerasPython(text: string, fileName: string): Promise<LoadResult> {
   // The size, depth and attribute-chain limits are checked by readSourceFile (limits.ts).
   return readSourceFile(text, fileName, 'python', 'keras-python', (tree, positions) => new KerasFileLoader(text, positions, tree.rootNode).load());
-}
-
-function failure(message: string, span: SourceSpan): LoadResult {
-  return loadFailure('keras-python', message, span);
 }
 
 // #endregion

@@ -24,6 +24,7 @@ import {
 import { shapeError } from './kerasPython';
 import { loadFailure, readSourceFile, firstSyntaxError } from './sourceFile';
 import { LayerNamer } from './layerNames';
+import { formatCount, MAX_DECLARATIONS, MAX_LAYERS, MAX_MODELS_PER_FILE, tooManyLayers } from './limits';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
@@ -32,7 +33,15 @@ export async function loadTfjsSource(text: string, fileName: string): Promise<Lo
   if (text.trim() === '') return loadFailure('tfjs-source', `${fileName}: the file is empty, so there is no model to read.`, new PositionIndex(text).span(0, 0));
   // JSX in .js/.jsx is part of the javascript grammar; .tsx needs TypeScript's TSX grammar.
   const grammar = /\.tsx$/i.test(fileName) ? 'tsx' : /\.(ts|mts|cts)$/i.test(fileName) ? 'typescript' : 'javascript';
-  return readSourceFile(text, fileName, grammar, 'tfjs-source', (tree, positions) => new TfjsFileLoader(positions, tree.rootNode).load());
+  return readSourceFile(text, fileName, grammar, 'tfjs-source', (tree, positions) => {
+    try {
+      return new TfjsFileLoader(positions, tree.rootNode, fileName).load();
+    } catch (error) {
+      if (!(error instanceof LimitReached)) throw error;
+      const span = positions.span(error.node.startIndex, error.node.endIndex);
+      return loadFailure('tfjs-source', `${error.message} (the limit is reached at line ${span.start.line}, column ${span.start.column}); the file is not read.`, span);
+    }
+  });
 }
 
 function shorten(text: string): string {
@@ -300,11 +309,16 @@ class TfjsFileLoader {
   private readonly imports = new Map<string, string[]>();
   private readonly bindings = new Map<string, Binding[]>();
   private readonly problems: LoadProblem[] = [];
+  /** Per name, the scopes that declare it, for finding the one a use sees in O(log n + depth). */
+  private readonly scopeIndexes = new Map<string, ScopeIndex>();
+  private readonly blockIndexes = new Map<number, BlockIndex>();
+  private declarations = 0;
   private depth = 0;
 
   constructor(
     private readonly positions: PositionIndex,
     private readonly root: Node,
+    private readonly fileName: string,
   ) {
     this.collectImports();
     this.collectBindings();
@@ -322,7 +336,18 @@ class TfjsFileLoader {
     }
     const models: ModelSpec[] = [];
     const usedNames = new Map<string, number>();
-    for (const site of this.findSites()) {
+    const sites = this.findSites();
+    if (sites.length > MAX_MODELS_PER_FILE) {
+      const extra = sites[MAX_MODELS_PER_FILE];
+      const at = this.span(extra.spanNode);
+      this.problems.push({
+        code: 'parse-error',
+        message: `The file defines ${formatCount(sites.length)} models, more than the ${formatCount(MAX_MODELS_PER_FILE)} per file Activation Lens reads; the models from line ${at.start.line}, column ${at.start.column} on are not read.`,
+        span: at,
+      });
+      sites.length = MAX_MODELS_PER_FILE;
+    }
+    for (const site of sites) {
       const count = usedNames.get(site.name) ?? 0;
       usedNames.set(site.name, count + 1);
       const name = count === 0 ? site.name : `${site.name}_${count + 1}`;
@@ -487,20 +512,33 @@ class TfjsFileLoader {
         else this.recordWrite(name, { node: loop, how: 'assigned again' });
       }
     }
-    // `var x = 1; var x = 2;` in one scope is one variable written twice.
+    // `var x = 1; var x = 2;` in one scope is one variable written twice: the declarations of a
+    // name in one scope share one list of writes, holding each declaration once (linear, where a
+    // list per declaration of every other one was quadratic: 30,000 `const x = 1;` took 4 GB).
     for (const list of this.bindings.values()) {
+      const byScope = new Map<number, Binding[]>();
       for (const binding of list) {
-        const others = list.filter((other) => other !== binding && other.scope.id === binding.scope.id);
-        binding.writes.push(...others.map((other): Write => ({ node: other.declaration, how: 'declared again' })));
+        const group = byScope.get(binding.scope.id);
+        if (group) group.push(binding);
+        else byScope.set(binding.scope.id, [binding]);
+      }
+      for (const group of byScope.values()) {
+        if (group.length < 2) continue;
+        const shared: Write[] = group.map((binding): Write => ({ node: binding.declaration, how: 'declared again' }));
+        for (const binding of group) (binding as { writes: Write[] }).writes = shared;
       }
     }
     this.collectWrites();
   }
 
   private declare(binding: Binding): void {
+    if (++this.declarations > MAX_DECLARATIONS) {
+      throw new LimitReached(`${this.fileName} declares more than ${formatCount(MAX_DECLARATIONS)} variables and parameters, more than Activation Lens reads statically`, binding.declaration);
+    }
     const list = this.bindings.get(binding.name) ?? [];
     list.push(binding);
     this.bindings.set(binding.name, list);
+    this.scopeIndexes.delete(binding.name);
   }
 
   private collectWrites(): void {
@@ -545,18 +583,23 @@ class TfjsFileLoader {
 
   /** The variable `name` refers to at `use`: the innermost scope wins, as in JavaScript. */
   private bindingAt(name: string, use: Node): Binding | undefined {
-    const visible = (this.bindings.get(name) ?? []).filter((binding) => contains(binding.scope, use));
-    if (visible.length === 0) return undefined;
-    const innermost = visible.reduce((best, binding) => (binding.scope.startIndex > best.scope.startIndex || (binding.scope.startIndex === best.scope.startIndex && binding.scope.endIndex < best.scope.endIndex) ? binding : best));
-    const sameScope = visible.filter((binding) => binding.scope.id === innermost.scope.id);
+    const list = this.bindings.get(name);
+    if (!list) return undefined;
+    let index = this.scopeIndexes.get(name);
+    if (!index) {
+      index = new ScopeIndex(list);
+      this.scopeIndexes.set(name, index);
+    }
+    const sameScope = index.innermost(use.startIndex, use.endIndex);
+    if (!sameScope) return undefined;
     // Before its declaration, a name can only be read by a function that runs later.
-    return sameScope.filter((binding) => binding.declaration.endIndex <= use.startIndex).pop() ?? sameScope[0];
+    return sameScope.lastDeclaredBy(use.startIndex) ?? sameScope.bindings[0];
   }
 
   /** Why a variable's value is not static, or undefined when it is a constant. */
   private notConstant(binding: Binding): string | undefined {
     if (binding.opaque) return `${binding.opaque}, so its value is only known at run time`;
-    const write = binding.writes[0];
+    const write = binding.writes.find((w) => w.node.id !== binding.declaration.id);
     if (!write) return undefined;
     return `\`${binding.name}\` is ${write.how} at line ${this.lineOf(write.node)} (\`${shorten(write.node.text)}\`), so its value is only known at run time`;
   }
@@ -808,6 +851,10 @@ class TfjsFileLoader {
     if (options.kind === 'object') {
       const layersEntry = options.entries.get('layers');
       if (layersEntry) {
+        // A literal list longer than the layer limit is refused before its items are evaluated.
+        const literal = unwrap(layersEntry.value);
+        const written = literal?.type === 'array' ? meaningfulChildren(literal) : [];
+        if (written.length > MAX_LAYERS) throw new Unsound('parse-error', tooManyLayers(written.length), written[MAX_LAYERS]);
         const list = this.evaluate(layersEntry.value);
         if (list.kind !== 'array') throw notStatic('its `layers`', list, layersEntry.value);
         for (const item of list.items) layerNodes.push(this.asLayerCall(item, layersEntry.value));
@@ -815,8 +862,9 @@ class TfjsFileLoader {
     } else if (options.kind !== 'null') {
       throw notStatic('the options of `sequential`', options, optionsNode ?? site.call);
     }
-    if (site.addChain) layerNodes.push(...this.collectAdds(site.addChain));
+    if (site.addChain) layerNodes.push(...this.collectAdds(site.addChain, layerNodes.length));
     if (site.classMember) this.refuseAddsElsewhere(site.classMember, site.addChain?.block);
+    if (layerNodes.length > MAX_LAYERS) throw new Unsound('parse-error', tooManyLayers(layerNodes.length), layerNodes[MAX_LAYERS]);
     return layerNodes;
   }
 
@@ -825,28 +873,83 @@ class TfjsFileLoader {
     throw new Unsound('parse-error', `a layer cannot be read statically: ${item.kind === 'unknown' ? item.reason : `${describe(item)} is not a layer`}.`, item.kind === 'unknown' ? item.node : fallback);
   }
 
-  /** `<target>.add(layer)` statements after the declaration, in the same block. */
-  private collectAdds(chain: { target: string; statement: Node; block: Node }): Node[] {
+  /**
+   * `<target>.add(layer)` statements after the declaration, in the same block, up to the first
+   * reassignment of the target; `already` layers come from the `layers` option. Read from the
+   * block's index (blockIndex), so a block of 10,000 models costs one pass, not one per model.
+   */
+  private collectAdds(chain: { target: string; statement: Node; block: Node }, already = 0): Node[] {
+    const index = this.blockIndex(chain.block);
+    const entries = index.byTarget.get(chain.target) ?? [];
+    const from = chain.statement.endIndex;
+    let lo = 0;
+    let hi = entries.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (entries[mid].statement.startIndex < from) lo = mid + 1;
+      else hi = mid;
+    }
     const nodes: Node[] = [];
-    for (const statement of chain.block.namedChildren) {
-      if (!statement || statement.startIndex < chain.statement.endIndex) continue;
+    for (let i = lo; i < entries.length; i++) {
+      const entry = entries[i];
       // A broken `.add(...)` statement (tree-sitter recovers around it) would silently drop or
       // misread a layer: refuse the model, as the Python loaders do.
-      if (statement.hasError && statement.text.includes(`${chain.target}.add`)) {
-        throw new Unsound('parse-error', 'a layer added to it contains a syntax error.', statement);
-      }
-      const expression = statement.type === 'expression_statement' ? unwrap(statement.namedChildren[0] ?? null) : null;
-      if (expression?.type === 'assignment_expression' && dottedParts(expression.childForFieldName('left'))?.join('.') === chain.target) break;
-      if (expression?.type === 'call_expression' && this.isAddOn(expression, chain.target)) {
-        const argument = meaningfulChildren(expression.childForFieldName('arguments'))[0];
-        if (!argument) continue;
-        nodes.push(this.asLayerCall(this.evaluate(argument), argument));
-        continue;
-      }
-      const nested = statement.descendantsOfType('call_expression').find((c) => !!c && this.isAddOn(c, chain.target));
-      if (nested) throw new Unsound('parse-error', 'layers are added inside a loop, condition or callback, which is only known at run time.', nested);
+      if (entry.kind === 'error') throw new Unsound('parse-error', 'a layer added to it contains a syntax error.', entry.statement);
+      if (entry.kind === 'assign') break;
+      if (entry.kind === 'nested') throw new Unsound('parse-error', 'layers are added inside a loop, condition or callback, which is only known at run time.', entry.node);
+      if (!entry.argument) continue;
+      if (already + nodes.length >= MAX_LAYERS) throw new Unsound('parse-error', tooManyLayers(), entry.argument);
+      nodes.push(this.asLayerCall(this.evaluate(entry.argument), entry.argument));
     }
     return nodes;
+  }
+
+  /**
+   * For each statement of a block, what it does to each `<target>` it adds layers to: one pass
+   * over the block, cached. Per target, in statement order, the first of: a syntax error in a
+   * statement mentioning `<target>.add`, an assignment to the target (which ends its chain of
+   * adds), a direct `<target>.add(x)` statement, or an add nested inside another statement.
+   */
+  private blockIndex(block: Node): BlockIndex {
+    const cached = this.blockIndexes.get(block.id);
+    if (cached) return cached;
+    const byTarget = new Map<string, BlockEntry[]>();
+    for (const statement of block.namedChildren) {
+      if (!statement) continue;
+      const seen = new Set<string>();
+      const record = (target: string, entry: BlockEntry): void => {
+        if (seen.has(target)) return;
+        seen.add(target);
+        const list = byTarget.get(target);
+        if (list) list.push(entry);
+        else byTarget.set(target, [entry]);
+      };
+      if (statement.hasError) {
+        for (const match of statement.text.matchAll(/[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*(?=\.add\b)/g)) {
+          const parts = match[0].split('.');
+          for (let k = 0; k < parts.length; k++) record(parts.slice(k).join('.'), { kind: 'error', statement, node: statement });
+        }
+      }
+      const expression = statement.type === 'expression_statement' ? unwrap(statement.namedChildren[0] ?? null) : null;
+      if (expression?.type === 'assignment_expression') {
+        const left = dottedParts(expression.childForFieldName('left'))?.join('.');
+        if (left !== undefined) record(left, { kind: 'assign', statement, node: expression });
+      }
+      let direct: string | undefined;
+      if (expression?.type === 'call_expression') {
+        direct = addTarget(expression);
+        if (direct !== undefined) record(direct, { kind: 'add', statement, node: expression, argument: meaningfulChildren(expression.childForFieldName('arguments'))[0] });
+      }
+      if (!statement.text.includes('add')) continue;
+      for (const call of statement.descendantsOfType('call_expression')) {
+        if (!call || call.id === expression?.id) continue;
+        const target = addTarget(call);
+        if (target !== undefined && target !== direct) record(target, { kind: 'nested', statement, node: call });
+      }
+    }
+    const index: BlockIndex = { byTarget };
+    this.blockIndexes.set(block.id, index);
+    return index;
   }
 
   /**
@@ -909,6 +1012,9 @@ class TfjsFileLoader {
     let inputCall: Node | undefined;
     for (let steps = 0; !inputCall; steps++) {
       if (steps > MAX_CHAIN) throw new Unsound('parse-error', 'its chain of layers is too long to follow.', modelCall);
+      // Followed from the output back: the layer over the limit is the one `outputs` ends with
+      // minus MAX_LAYERS, the place where the limit was hit.
+      if (layers.length > MAX_LAYERS) throw new Unsound('parse-error', tooManyLayers(), layers[layers.length - 1]);
       if (current.type === 'identifier') {
         current = this.tensorValue(current);
         continue;
@@ -978,7 +1084,7 @@ class TfjsFileLoader {
     const binding = this.bindingAt(use.text, use);
     if (!binding) throw new Unsound('parse-error', `the tensor \`${use.text}\` is not defined in this file, so the chain of layers cannot be followed.`, use);
     if (binding.opaque) throw new Unsound('parse-error', `${binding.opaque}, so the chain of layers cannot be followed.`, use);
-    const assignments = [binding.declaration, ...binding.writes.filter((w) => w.how !== 'changed').map((w) => w.node)].sort((a, b) => a.startIndex - b.startIndex);
+    const assignments = [binding.declaration, ...binding.writes.filter((w) => w.how !== 'changed' && w.node.id !== binding.declaration.id).map((w) => w.node)].sort((a, b) => a.startIndex - b.startIndex);
     const last = assignments.filter((a) => a.endIndex <= use.startIndex).pop();
     if (!last) throw new Unsound('parse-error', `the tensor \`${use.text}\` has no value yet where it is used.`, use);
     const value = last.type === 'variable_declarator' ? last.childForFieldName('value') : last.type === 'assignment_expression' && last.childForFieldName('left')?.type === 'identifier' ? last.childForFieldName('right') : null;
@@ -1005,6 +1111,108 @@ class TfjsFileLoader {
 
   evaluateAt(node: Node): Value {
     return this.evaluate(node);
+  }
+}
+
+interface BlockEntry {
+  readonly kind: 'error' | 'assign' | 'add' | 'nested';
+  readonly statement: Node;
+  readonly node: Node;
+  /** For `add`: the layer expression passed to it. */
+  readonly argument?: Node;
+}
+
+interface BlockIndex {
+  readonly byTarget: ReadonlyMap<string, readonly BlockEntry[]>;
+}
+
+/** `model.add(x)` → 'model', `this.model.add(x)` → 'this.model'; undefined for other calls. */
+function addTarget(call: Node): string | undefined {
+  const parts = dottedParts(call.childForFieldName('function'));
+  return parts && parts.length >= 2 && parts[parts.length - 1] === 'add' ? parts.slice(0, -1).join('.') : undefined;
+}
+
+/** A limit of limits.ts reached while reading the file: the whole file is refused at `node`. */
+class LimitReached extends Error {
+  constructor(
+    message: string,
+    readonly node: Node,
+  ) {
+    super(message);
+  }
+}
+
+interface ScopeGroup {
+  readonly start: number;
+  readonly end: number;
+  /** The innermost group whose scope contains this one's. */
+  parent?: ScopeGroup;
+  /** The bindings of the name in this scope, in the order they were declared. */
+  readonly bindings: Binding[];
+  /** Their declarations' end offsets, ascending, with the binding of each. */
+  readonly byEnd: { end: number; binding: Binding }[];
+  lastDeclaredBy(offset: number): Binding | undefined;
+}
+
+/**
+ * The scopes declaring one name, sorted by start (outer first on ties). Scopes nest or are
+ * disjoint, so the innermost scope containing a use is the last one starting at or before it, or
+ * one of that scope's ancestors: a binary search and a walk of at most the nesting depth.
+ */
+class ScopeIndex {
+  private readonly groups: ScopeGroup[] = [];
+
+  constructor(bindings: readonly Binding[]) {
+    const byId = new Map<number, ScopeGroup>();
+    for (const binding of bindings) {
+      let group = byId.get(binding.scope.id);
+      if (!group) {
+        const byEnd: { end: number; binding: Binding }[] = [];
+        group = {
+          start: binding.scope.startIndex,
+          end: binding.scope.endIndex,
+          bindings: [],
+          byEnd,
+          lastDeclaredBy(offset: number): Binding | undefined {
+            let lo = 0;
+            let hi = byEnd.length;
+            while (lo < hi) {
+              const mid = (lo + hi) >> 1;
+              if (byEnd[mid].end <= offset) lo = mid + 1;
+              else hi = mid;
+            }
+            return lo > 0 ? byEnd[lo - 1].binding : undefined;
+          },
+        };
+        byId.set(binding.scope.id, group);
+        this.groups.push(group);
+      }
+      group.bindings.push(binding);
+      group.byEnd.push({ end: binding.declaration.endIndex, binding });
+    }
+    for (const group of this.groups) group.byEnd.sort((a, b) => a.end - b.end);
+    this.groups.sort((a, b) => a.start - b.start || b.end - a.end);
+    const open: ScopeGroup[] = [];
+    for (const group of this.groups) {
+      while (open.length > 0 && !(open[open.length - 1].start <= group.start && group.end <= open[open.length - 1].end)) open.pop();
+      group.parent = open[open.length - 1];
+      open.push(group);
+    }
+  }
+
+  /** The innermost scope containing [start, end), or undefined. */
+  innermost(start: number, end: number): ScopeGroup | undefined {
+    let lo = 0;
+    let hi = this.groups.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.groups[mid].start <= start) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let group: ScopeGroup | undefined = this.groups[lo - 1]; group; group = group.parent) {
+      if (group.start <= start && end <= group.end) return group;
+    }
+    return undefined;
   }
 }
 
