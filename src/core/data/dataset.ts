@@ -134,7 +134,7 @@ async function fromCsv(file: string, handle: fsp.FileHandle, size: number, opts:
   let columns: string[] | undefined;
   let targetIndex = -1;
   const xs = new FloatBuffer();
-  const ys: number[] = [];
+  const ys = new FloatBuffer();
   const labels = new Map<string, number>();
   let rows = 0;
   let truncated = false;
@@ -181,7 +181,8 @@ async function fromCsv(file: string, handle: fsp.FileHandle, size: number, opts:
     return cut ? { error: `data file ${path.basename(file)} has no whole data row within its first ${mib(MAX_CSV_BYTES)}` } : { error: `data file ${path.basename(file)} has no data rows` };
   }
   const names: string[] = columns;
-  if (labels.size > 0 && labels.size !== new Set(ys).size) {
+  const y = ys.take();
+  if (labels.size > 0 && labels.size !== new Set(y).size) {
     return { error: `target column "${snippet(names[targetIndex])}" mixes numbers and text labels` };
   }
   return {
@@ -191,7 +192,7 @@ async function fromCsv(file: string, handle: fsp.FileHandle, size: number, opts:
     rows,
     features: names.length - 1,
     columns: names.filter((_, i) => i !== targetIndex),
-    y: Float32Array.from(ys),
+    y,
     targetWidth: 1,
     targetColumn: names[targetIndex],
     classNames: labels.size ? [...labels.keys()] : undefined,

@@ -114,7 +114,8 @@ function decode(header: NpyHeader, bytes: Uint8Array, out: Float32Array, at: num
   const le = header.littleEndian;
   if (header.kind === 'f' && header.itemSize === 4 && le) {
     // The fast path: a float32 view needs 4-byte alignment, so a misaligned chunk is copied first.
-    const aligned = bytes.byteOffset % 4 === 0 ? bytes : bytes.slice();
+    // (A Buffer's slice() is a view, not a copy: the Uint8Array constructor copies to offset 0.)
+    const aligned = bytes.byteOffset % 4 === 0 ? bytes : new Uint8Array(bytes);
     out.set(new Float32Array(aligned.buffer, aligned.byteOffset, n), at);
     return;
   }
