@@ -1,6 +1,6 @@
 /**
  * A hostile workspace in the real editor: packages planted in its node_modules never run, a data
- * comment cannot reach out of it through `..` or a symlink, and a huge repetitive model file
+ * comment cannot reach out of it through `..` or a symlink, and a huge hostile model file
  * fails to read without blocking the extension host's event loop.
  */
 import * as assert from 'node:assert/strict';
@@ -72,10 +72,12 @@ suite('Hostile workspace', () => {
     assert.doesNotMatch(JSON.stringify(outcome.result.diagnosis), /TOKEN-8f3a1c/);
   });
 
-  test('a huge repetitive TF.js file fails to read in the reader worker; the event loop keeps ticking', async () => {
-    const declarations = Array.from({ length: 10_000 }, (_, i) => `const model${i} = tf.sequential(); model${i}.add(tf.layers.dense({ units: 4, inputShape: [4] }));`);
-    fs.writeFileSync(path.join(workspace, 'huge_model.js'), `const tf = require('@tensorflow/tfjs');\n${declarations.join('\n')}\n`);
-    const { document } = await open('huge_model.js');
+  test('a huge hostile Python file fails to read in the reader worker; the event loop keeps ticking', async () => {
+    // ~1 MB of 16,000-link attribute chains: quadratic to follow in the old readers, on this thread.
+    const chain = `x = keras${'.a'.repeat(16_000)}`;
+    const lines = ['from tensorflow import keras', ...Array.from({ length: 30 }, () => chain), 'model = keras.Sequential([keras.Input(shape=(4,)), keras.layers.Dense(4)])'];
+    fs.writeFileSync(path.join(workspace, 'huge_model.py'), `${lines.join('\n')}\n`);
+    const { document } = await open('huge_model.py');
     const gaps: number[] = [];
     let last = performance.now();
     const timer = setInterval(() => {
@@ -90,16 +92,13 @@ suite('Hostile workspace', () => {
       clearInterval(timer);
     }
     const longest = Math.max(...gaps) - 5;
-    console.log(`huge_model.js: ${outcome.result.loaded.models.length} models, ${outcome.result.loaded.problems.length} problems, longest event-loop stall ${longest.toFixed(0)} ms over ${gaps.length} ticks`);
+    console.log(`huge_model.py: ${outcome.result.loaded.models.length} models, ${outcome.result.loaded.problems.length} problems, longest event-loop stall ${longest.toFixed(0)} ms over ${gaps.length} ticks`);
     assert.ok(gaps.length > 5, 'the timer ran during the read');
-    // A read on the host's thread stalled it for seconds to minutes. With the read in the worker
-    // the longest stall measured here was 481 ms, on a loaded 2-core machine where the built-in
-    // JavaScript language features also run in this host on the same 1 MB file (not traced to
-    // its source): the bound is a second, far below the minutes a read on this thread took.
-    assert.ok(longest < 1000, `longest stall ${longest.toFixed(0)} ms`);
+    // A read on the host's thread stalled it for seconds to minutes; with the read in the worker
+    // the host only sends the text (500 ms leaves room for GC on a loaded 2-core machine).
+    assert.ok(longest < 500, `longest stall ${longest.toFixed(0)} ms`);
     assert.equal(outcome.result.trained, false);
     assert.ok(outcome.result.loaded.problems.length > 0, 'the refusal is reported');
-    console.log(`huge_model.js: ${outcome.result.loaded.problems[0].message} (extension host cwd ${process.cwd()})`);
-    assert.match(outcome.result.loaded.problems[0].message, /more than the 100 models per file|more than the 20,000 declarations/);
+    assert.match(outcome.result.loaded.problems[0].message, /chain of more than 100 attribute accesses/);
   });
 });
