@@ -26,6 +26,7 @@ import * as path from 'node:path';
 import { strToU8, unzipSync, zipSync } from 'fflate';
 import { describeRun, internalText, mib, vagueText, positions, runCliProcess, REPO_ROOT, type CliRun } from '../helpers/cliProcess';
 import { kerasArchive, legacyH5, tfjsShard } from '../fixtures/saved/generate';
+import { mulberry32 } from '../helpers/seededRandom';
 
 const ITERATIONS = Number(process.env.FUZZ_CLI_ITERATIONS ?? 10);
 const SEED = Number(process.env.FUZZ_CLI_SEED ?? 19);
@@ -61,16 +62,6 @@ after(() => {
 // ---------------------------------------------------------------------------------------------
 // Mutations
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Random = () => number;
 const pick = (random: Random, n: number) => Math.floor(random() * n);

@@ -15,20 +15,11 @@ import type { LoadResult, SourceSpan } from '../../src/core/model';
 import { loadModelFile } from '../../src/core/parse/index';
 import { loadModelBytes } from '../../src/engine/loadFile';
 import { kerasArchive, legacyH5, tfjsShard } from '../fixtures/saved/generate';
+import { mulberry32 } from '../helpers/seededRandom';
 
 const ITERATIONS = Number(process.env.FUZZ_ITERATIONS ?? 2000);
 const MAX_MS = 1000;
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const HUGE = ['1e309', '99999999999999999999', '-1', '0', 'NaN', '1e-320', '2147483648', '1.5', '"x"', 'null', '[]', '{}'];
 

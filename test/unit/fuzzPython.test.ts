@@ -14,22 +14,12 @@ import * as path from 'node:path';
 import type { LoadResult, SourceSpan } from '../../src/core/model';
 import { loadModelFile } from '../../src/core/parse/index';
 import { loadTorchPython } from '../../src/core/parse/torchPython';
+import { mulberry32 as prng } from '../helpers/seededRandom';
 
 const SEED = 20240611;
 const COUNT = 2400;
 const BUDGET_MS = 1000;
 
-/** mulberry32: a small seeded PRNG, so every run sees the same inputs. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function fixtures(): { name: string; text: string }[] {
   const roots = ['keras', 'torch'].map((d) => path.join(__dirname, '..', 'fixtures', d));
