@@ -36,6 +36,7 @@ import { readSourceFile, firstSyntaxError } from './sourceFile';
 import { pythonArithmetic, pythonTruthiness } from './pythonValues';
 import { LayerNamer } from './layerNames';
 import { dictGet, dictSet, type DictEntry as SharedDictEntry } from './pythonDicts';
+import { formatCount, MAX_KERAS_EVALUATIONS, MAX_KERAS_STATEMENTS, MAX_LAYERS, MAX_MODELS_PER_FILE, tooManyLayers } from './limits';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
@@ -284,6 +285,29 @@ class ValueScope implements Scope {
   }
 }
 
+/** The names an interpreter had set at one version: the last value of each at or before it. */
+class VersionScope implements Scope {
+  constructor(
+    private readonly parent: Scope,
+    private readonly history: ReadonlyMap<string, readonly { version: number; value: Value }[]>,
+    private readonly version: number,
+  ) {}
+  lookup(name: string, atOffset: number): Value | typeof UNBOUND {
+    const versions = this.history.get(name);
+    if (versions) {
+      let lo = 0;
+      let hi = versions.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (versions[mid].version <= this.version) lo = mid + 1;
+        else hi = mid;
+      }
+      if (lo > 0) return versions[lo - 1].value;
+    }
+    return this.parent.lookup(name, atOffset);
+  }
+}
+
 /**
  * Simple `NAME = expr` assignments of one block (module or function body), evaluated lazily.
  * The assignment in effect is the last one before the use; at module level, a use that precedes
@@ -341,16 +365,21 @@ class AssignmentScope implements Scope {
 
 const MAX_SEQUENCE = 10_000;
 /**
- * Expressions evaluated per file at most. Name lookups re-evaluate their assignments, so
- * pathological inputs (long chains of names built from names) could otherwise take exponential
- * time; past the budget every value is unknown and the models needing it are refused with a
- * position. Real model files use a few hundred.
+ * Expressions evaluated per file at most (MAX_KERAS_EVALUATIONS, limits.ts). Name lookups
+ * re-evaluate their assignments, so pathological inputs (long chains of names built from names)
+ * could otherwise take exponential time; past the budget every value is unknown and the models
+ * needing it are refused with a position. Real model files use a few hundred.
  */
-const MAX_EVALUATIONS = 50_000;
+const MAX_EVALUATIONS = MAX_KERAS_EVALUATIONS;
 
 class Evaluator {
   private depth = 0;
   private evaluations = 0;
+
+  /** True once the file's evaluation budget is spent. */
+  get exhausted(): boolean {
+    return this.evaluations > MAX_EVALUATIONS;
+  }
 
   /** Dicts changed in place in the file (see findDictMutations): not constants. */
   constructor(private readonly changedDicts: ReadonlyMap<string, Node> = new Map()) {}
@@ -1174,6 +1203,8 @@ class KerasFileLoader {
   private imageDataFormatCalls: { call: Node; node: Node; value: string | undefined }[] | undefined;
   /** Keyed by function node id: the distinct calls of each builder function. */
   private readonly invocationCache = new Map<number, Invocation[]>();
+  /** Statements interpreted for all models of the file so far (MAX_KERAS_STATEMENTS). */
+  statementsRun = 0;
 
   constructor(
     private readonly text: string,
@@ -1191,8 +1222,30 @@ class KerasFileLoader {
 
     const models: ModelSpec[] = [];
     const usedNames = new Map<string, number>();
-    for (const site of this.findModelSites()) {
+    const sites = this.findModelSites();
+    if (sites.length > MAX_MODELS_PER_FILE) {
+      const at = this.span(sites[MAX_MODELS_PER_FILE].spanNode);
+      this.fileProblems.push({
+        code: 'parse-error',
+        message: `The file defines ${formatCount(sites.length)} models, more than the ${formatCount(MAX_MODELS_PER_FILE)} per file Activation Lens reads; the models from line ${at.start.line}, column ${at.start.column} on are not read.`,
+        span: at,
+      });
+      sites.length = MAX_MODELS_PER_FILE;
+    }
+    for (const site of sites) {
       const name = uniqueName(site.name, usedNames);
+      // Past the file's work budget every value is unknown: the models left are not read (one
+      // problem, at the first of them) rather than each refused for a misleading reason.
+      if (this.evaluator.exhausted || this.statementsRun > MAX_KERAS_STATEMENTS) {
+        const at = this.span(site.spanNode);
+        const budget = this.evaluator.exhausted ? `${formatCount(MAX_KERAS_EVALUATIONS)} expression evaluations` : `${formatCount(MAX_KERAS_STATEMENTS)} interpreted statements`;
+        this.fileProblems.push({
+          code: 'parse-error',
+          message: `Model \`${name}\` and the models after it were not read: the file's work budget of ${budget} ran out before it (at line ${at.start.line}, column ${at.start.column}).`,
+          span: at,
+        });
+        break;
+      }
       try {
         models.push(this.buildModel(site, name));
       } catch (error) {
@@ -1472,6 +1525,8 @@ class KerasFileLoader {
       }
     }
 
+    // Refused before any layer is read (one Input entry is allowed on top of the layers).
+    if (calls.length > MAX_LAYERS + 1) throw new UnsoundModel('parse-error', tooManyLayers(calls.length), calls[MAX_LAYERS + 1].node);
     this.refuseSharedLayers(calls);
     const builder = new LayerListBuilder(this, problems);
     for (const call of calls) builder.add(call);
@@ -1742,6 +1797,9 @@ const LIST_MUTATORS = new Set(['insert', 'pop', 'remove', 'clear', 'reverse', 's
  */
 class StatementInterpreter {
   private readonly values = new Map<string, Value>();
+  /** Every value each name has had, with the version (count of assignments) it was set at. */
+  private readonly history = new Map<string, { version: number; value: Value }[]>();
+  private version = 0;
   private snapshot: Scope | undefined;
   private executed = 0;
   private chain: AddChainHooks | undefined;
@@ -1757,12 +1815,18 @@ class StatementInterpreter {
 
   /** The names in effect now (a snapshot: layer calls keep the scope they were written in). */
   scope(): Scope {
-    this.snapshot ??= new ValueScope(this.base, new Map(this.values));
+    // O(1): a view of the history at the current version, not a copy of every name (copying made
+    // a file of 30,000 assignments quadratic).
+    this.snapshot ??= new VersionScope(this.base, this.history, this.version);
     return this.snapshot;
   }
 
   private set(name: string, value: Value): void {
     this.values.set(name, value);
+    this.version++;
+    const versions = this.history.get(name);
+    if (versions) versions.push({ version: this.version, value });
+    else this.history.set(name, [{ version: this.version, value }]);
     this.snapshot = undefined;
   }
 
@@ -1818,6 +1882,9 @@ class StatementInterpreter {
   }
 
   private execute(statement: Node): Jump | undefined {
+    if (++this.loader.statementsRun > MAX_KERAS_STATEMENTS) {
+      throw new UnsoundModel('parse-error', `the file runs more than ${formatCount(MAX_KERAS_STATEMENTS)} statements in all to build its models, more than Activation Lens follows statically.`, statement);
+    }
     if (++this.executed > MAX_INTERPRETED_STATEMENTS) {
       throw new UnsoundModel('parse-error', `the code that builds it runs more than ${MAX_INTERPRETED_STATEMENTS} statements, more than Activation Lens follows statically.`, statement);
     }
@@ -2221,6 +2288,7 @@ class LayerListBuilder {
   ) {}
 
   add({ node, scope, activationOp }: LayerCall): void {
+    if (this.layers.length >= MAX_LAYERS) throw new UnsoundModel('parse-error', tooManyLayers(), node);
     if (activationOp) {
       this.addActivationOp(node, activationOp.activation, activationOp.callee);
       return;

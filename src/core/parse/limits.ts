@@ -74,6 +74,14 @@ export const MAX_DECLARATIONS = 20_000;
 export const MAX_KERAS_EVALUATIONS = 50_000;
 
 /**
+ * Statements the Keras Python reader interprets per file, for all its models together (each
+ * model also has its own cap of 20,000): ~10 µs each, so about a second at most. Each model runs
+ * the statements before it (and, for `model.add` chains, after it), so a file of many models in
+ * a long module would otherwise cost models × statements.
+ */
+export const MAX_KERAS_STATEMENTS = 100_000;
+
+/**
  * Steps of static evaluation per file in the PyTorch reader (each expression evaluated, statement
  * run and loop iteration is a step). The fixtures need at most a few thousand; a model of
  * MAX_LAYERS layers written out needs ~10 steps per layer.
@@ -151,7 +159,7 @@ export function checkTextSize(text: string, fileName: string, format: ModelForma
  */
 export function tooManyLayers(count?: number): string {
   const has = count === undefined ? `more than ${formatCount(MAX_LAYERS)}` : formatCount(count);
-  return `it has ${has} layers, more than the ${formatCount(MAX_LAYERS)} layers per model Activation Lens reads (layer ${formatCount(MAX_LAYERS + 1)} is here).`;
+  return `it has ${has} layers, more than the ${formatCount(MAX_LAYERS)} layers per model Activation Lens reads (the limit is reached here, at layer ${formatCount(MAX_LAYERS + 1)}).`;
 }
 
 /** A parse-error result for a limit hit at `span`. */

@@ -41,6 +41,7 @@ import {
 import { collectImports, findDictMutations, type ImportTable } from './kerasPython';
 import { getParser } from './treeSitter';
 import { readSourceFile, firstSyntaxError } from './sourceFile';
+import { formatCount, MAX_LAYERS, MAX_MODELS_PER_FILE, MAX_TORCH_STEPS, tooManyLayers } from './limits';
 import { pythonArithmetic, pythonTruthiness } from './pythonValues';
 import { dictGet, dictSet, type DictEntry as SharedDictEntry } from './pythonDicts';
 
@@ -139,21 +140,64 @@ interface Scope {
 
 /** Mutable bindings of a block that is interpreted statement by statement. */
 class Env implements Scope {
+  /** Every value of each name, with the version (count of sets) it was set at, for O(1) freezes. */
+  private readonly history = new Map<string, { version: number; value: Value }[]>();
+  private version = 0;
+  private frozen: Scope | undefined;
+
   constructor(
     private readonly parent: Scope | undefined,
     readonly vars: Map<string, Value> = new Map(),
-  ) {}
+  ) {
+    for (const [name, value] of vars) this.history.set(name, [{ version: 0, value }]);
+  }
   lookup(name: string, atOffset: number): Value | undefined {
     return this.vars.has(name) ? this.vars.get(name) : this.parent?.lookup(name, atOffset);
   }
   set(name: string, value: Value): void {
     this.vars.set(name, value);
+    this.version++;
+    const versions = this.history.get(name);
+    if (versions) versions.push({ version: this.version, value });
+    else this.history.set(name, [{ version: this.version, value }]);
+    this.frozen = undefined;
   }
   child(bindings?: ReadonlyMap<string, Value>): Env {
     return new Env(this, new Map(bindings ?? []));
   }
+  /**
+   * The bindings as they are now. A view of the history at this version, not a copy of every
+   * name: copying before each module statement made a file of 10,000 assignments take 2 GB.
+   */
   freeze(): Scope {
-    return new Env(this.parent?.freeze(), new Map(this.vars));
+    this.frozen ??= new FrozenEnv(this.parent?.freeze(), this.history, this.version);
+    return this.frozen;
+  }
+}
+
+/** An Env as it was at one version: the last value of each name set at or before it. */
+class FrozenEnv implements Scope {
+  constructor(
+    private readonly parent: Scope | undefined,
+    private readonly history: ReadonlyMap<string, readonly { version: number; value: Value }[]>,
+    private readonly version: number,
+  ) {}
+  lookup(name: string, atOffset: number): Value | undefined {
+    const versions = this.history.get(name);
+    if (versions) {
+      let lo = 0;
+      let hi = versions.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (versions[mid].version <= this.version) lo = mid + 1;
+        else hi = mid;
+      }
+      if (lo > 0) return versions[lo - 1].value;
+    }
+    return this.parent?.lookup(name, atOffset);
+  }
+  freeze(): Scope {
+    return this;
   }
 }
 
@@ -242,8 +286,12 @@ const VALUE_BUILTINS = new Set(['range', 'int', 'float', 'round', 'abs', 'min', 
 
 /** Shared work budget: statements, loop iterations and list items per file (keeps huge inputs fast). */
 const MAX_SEQUENCE = 10_000;
-const MAX_STEPS = 40_000;
-const DEADLINE_MS = 250;
+/** The steps a list of n items costs to build: one per 16 items, so copies of long lists are bounded too. */
+function listCost(n: number): number {
+  return Math.ceil(n / 16);
+}
+/** Counted in steps, never in time, so that a file reads the same on every machine (limits.ts). */
+const MAX_STEPS = MAX_TORCH_STEPS;
 /** The binding a `return` statement leaves in an interpreted function's environment. */
 const RETURN = '\u0000return';
 
@@ -254,7 +302,6 @@ const RETURN = '\u0000return';
 class Evaluator {
   private depth = 0;
   private steps = 0;
-  private readonly started = performance.now();
   exhausted = false;
 
   /** `changedDicts`: dicts changed in place in the file (see findDictMutations), which are not constants. */
@@ -271,14 +318,14 @@ class Evaluator {
   }
 
   /**
-   * Counts work for the whole file; past the budget (or, as a safety net on slow machines, past
-   * DEADLINE_MS of wall time) the model is refused rather than the editor stalled.
+   * Counts work for the whole file (`cost` steps: a list built of n items costs n); past the
+   * budget the model is refused rather than the editor stalled.
    */
-  tick(node: Node): void {
-    this.steps++;
-    if (this.exhausted || this.steps > MAX_STEPS || ((this.steps & 255) === 0 && performance.now() - this.started > DEADLINE_MS)) {
+  tick(node: Node, cost = 1): void {
+    this.steps += cost;
+    if (this.exhausted || this.steps > MAX_STEPS) {
       this.exhausted = true;
-      throw new UnsoundModel('parse-error', 'it is too large or too deeply nested to read statically in time.', node);
+      throw new UnsoundModel('parse-error', `it is too large or too deeply nested to read statically: the file's work budget of ${formatCount(MAX_STEPS)} steps ran out here.`, node);
     }
   }
 
@@ -481,6 +528,7 @@ class Evaluator {
     }
     if (operator === '+' && left.kind === 'sequence' && right.kind === 'sequence') {
       if (left.items.length + right.items.length > MAX_SEQUENCE) return unknown(node, 'the list is too long');
+      this.tick(node, listCost(left.items.length + right.items.length));
       return { kind: 'sequence', items: [...left.items, ...right.items] };
     }
     if (operator === '+' && left.kind === 'string' && right.kind === 'string') return { kind: 'string', value: left.value + right.value };
@@ -488,6 +536,7 @@ class Evaluator {
       const sequence = left.kind === 'sequence' ? left : right.kind === 'sequence' ? right : undefined;
       const count = left.kind === 'number' ? left : right.kind === 'number' ? right : undefined;
       if (sequence && count && Number.isInteger(count.value) && count.value >= 0 && sequence.items.length * count.value <= MAX_SEQUENCE) {
+        this.tick(node, listCost(sequence.items.length * count.value));
         const items: Value[] = [];
         for (let i = 0; i < count.value; i++) items.push(...sequence.items);
         return { kind: 'sequence', items };
@@ -659,6 +708,7 @@ class Evaluator {
             if (step === 0) return unknown(node, 'range() step is zero');
             const count = Math.max(0, Math.ceil((stop - start) / step));
             if (count > MAX_SEQUENCE) return unknown(node, `range() of ${count} items is too long`);
+            this.tick(node, listCost(count));
             return { kind: 'sequence', items: Array.from({ length: count }, (_, i) => ({ kind: 'number' as const, value: start + i * step })) };
           }
           case 'int':
@@ -865,6 +915,9 @@ class Evaluator {
       return undefined;
     };
     if (type === 'Sequential') {
+      // A literal list longer than the layer limit is refused before its items are evaluated.
+      const written = callArgumentNodes(node).filter((arg) => arg.type !== 'keyword_argument');
+      if (written.length > MAX_LAYERS) throw new UnsoundModel('parse-error', tooManyLayers(written.length), written[MAX_LAYERS]);
       for (const arg of callArgumentNodes(node)) {
         if (arg.type === 'keyword_argument') continue;
         if (arg.type === 'list_splat') {
@@ -1254,11 +1307,25 @@ class TorchFileLoader {
     return { format: 'pytorch-python', models, problems: this.fileProblems };
   }
 
+  /** Models read or refused so far (MAX_MODELS_PER_FILE). */
+  private modelsTried = 0;
+
   private tryBuild(name: string, at: Node, models: ModelSpec[], build: (ctx: ModelContext) => ModelSpec): void {
+    if (++this.modelsTried > MAX_MODELS_PER_FILE) {
+      if (this.modelsTried === MAX_MODELS_PER_FILE + 1) {
+        const span = this.span(at);
+        this.fileProblems.push({
+          code: 'parse-error',
+          message: `The file defines more than ${formatCount(MAX_MODELS_PER_FILE)} models, more than Activation Lens reads per file; \`${name}\` (line ${span.start.line}, column ${span.start.column}) and the models after it are not read.`,
+          span,
+        });
+      }
+      return;
+    }
     if (this.evaluator.exhausted) {
       if (!this.reportedBudget) {
         this.reportedBudget = true;
-        this.fileProblems.push({ code: 'parse-error', message: `Model \`${name}\` and the models after it were not read: the file is too large or too deeply nested to read statically in time.`, span: this.span(at) });
+        this.fileProblems.push({ code: 'parse-error', message: `Model \`${name}\` and the models after it were not read: the file is too large or too deeply nested to read statically (its work budget of ${formatCount(MAX_STEPS)} steps ran out).`, span: this.span(at) });
       }
       return;
     }
@@ -1665,6 +1732,7 @@ class TorchFileLoader {
     const current = this.evaluator.evaluate(left, env);
     const added = this.evaluator.evaluate(right, env);
     if (operator === '+=' && current.kind === 'sequence' && added.kind === 'sequence') {
+      this.evaluator.tick(left, listCost(current.items.length + added.items.length));
       this.assignTo(left, { kind: 'sequence', items: [...current.items, ...added.items].slice(0, MAX_SEQUENCE) }, env);
     } else if (operator === '+=' && current.kind === 'container' && added.kind === 'sequence') {
       this.assignTo(left, appendItems(current, added.items), env);
