@@ -33,7 +33,7 @@ import {
   type SourceSpan,
 } from '../model';
 import { readSourceFile, firstSyntaxError } from './sourceFile';
-import { pythonArithmetic, pythonTruthiness } from './pythonValues';
+import { pythonArithmetic, pythonTruthiness, valueAtVersion } from './pythonValues';
 import { LayerNamer } from './layerNames';
 import { dictGet, dictSet, type DictEntry as SharedDictEntry } from './pythonDicts';
 import { formatCount, MAX_KERAS_EVALUATIONS, MAX_KERAS_STATEMENTS, MAX_LAYERS, MAX_MODELS_PER_FILE, tooManyLayers } from './limits';
@@ -294,16 +294,8 @@ class VersionScope implements Scope {
   ) {}
   lookup(name: string, atOffset: number): Value | typeof UNBOUND {
     const versions = this.history.get(name);
-    if (versions) {
-      let lo = 0;
-      let hi = versions.length;
-      while (lo < hi) {
-        const mid = (lo + hi) >> 1;
-        if (versions[mid].version <= this.version) lo = mid + 1;
-        else hi = mid;
-      }
-      if (lo > 0) return versions[lo - 1].value;
-    }
+    const found = versions && valueAtVersion(versions, this.version);
+    if (found) return found.value;
     return this.parent.lookup(name, atOffset);
   }
 }

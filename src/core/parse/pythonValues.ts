@@ -54,3 +54,18 @@ export function pythonTruthiness(value: {
       return undefined;
   }
 }
+
+/**
+ * The value a name had at `version`, from its history of writes in version order (binary search:
+ * the versioned scopes of both Python readers look names up in O(log writes)).
+ */
+export function valueAtVersion<T>(versions: readonly { readonly version: number; readonly value: T }[], version: number): { value: T } | undefined {
+  let lo = 0;
+  let hi = versions.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (versions[mid].version <= version) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo > 0 ? { value: versions[lo - 1].value } : undefined;
+}

@@ -42,7 +42,7 @@ import { collectImports, findDictMutations, type ImportTable } from './kerasPyth
 import { getParser } from './treeSitter';
 import { readSourceFile, firstSyntaxError } from './sourceFile';
 import { formatCount, MAX_LAYERS, MAX_MODELS_PER_FILE, MAX_TORCH_STEPS, tooManyLayers } from './limits';
-import { pythonArithmetic, pythonTruthiness } from './pythonValues';
+import { pythonArithmetic, pythonTruthiness, valueAtVersion } from './pythonValues';
 import { dictGet, dictSet, type DictEntry as SharedDictEntry } from './pythonDicts';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -184,16 +184,8 @@ class FrozenEnv implements Scope {
   ) {}
   lookup(name: string, atOffset: number): Value | undefined {
     const versions = this.history.get(name);
-    if (versions) {
-      let lo = 0;
-      let hi = versions.length;
-      while (lo < hi) {
-        const mid = (lo + hi) >> 1;
-        if (versions[mid].version <= this.version) lo = mid + 1;
-        else hi = mid;
-      }
-      if (lo > 0) return versions[lo - 1].value;
-    }
+    const found = versions && valueAtVersion(versions, this.version);
+    if (found) return found.value;
     return this.parent?.lookup(name, atOffset);
   }
   freeze(): Scope {
