@@ -192,6 +192,53 @@ export interface LayerWeights {
 
 export type ModelFormat = 'keras-python' | 'pytorch-python' | 'tfjs-source' | 'keras-json' | 'tfjs-json';
 
+// [issue 11: the file's own training set-up]
+/** Optimisers the trainer can run; names are the frameworks' own, lower-cased. */
+export const OPTIMIZER_NAMES = ['sgd', 'adam', 'adamw', 'rmsprop', 'adadelta', 'adagrad', 'adamax', 'nadam'] as const;
+export type OptimizerName = (typeof OPTIMIZER_NAMES)[number];
+
+/** The optimiser a file states for a model (Keras `compile`, `torch.optim.X(...)`, TF.js `compile`). */
+export interface OptimizerSpec {
+  readonly name: OptimizerName;
+  /** As written (`lr=1.0` / `learning_rate=...` / a positional value); absent: the framework's default. */
+  readonly learningRate?: number;
+  /** SGD / RMSprop momentum, when stated. */
+  readonly momentum?: number;
+  /** The optimiser expression as written, e.g. `optim.Adadelta(model.parameters(), lr=1.0)` or `"rmsprop"`. */
+  readonly text: string;
+  /** The whole optimiser expression (a string literal included), to replace it. */
+  readonly span: SourceSpan;
+  /** The argument list with its parentheses, to insert a learning rate (absent for a string). */
+  readonly argumentsSpan?: SourceSpan;
+  /** The learning-rate number itself, to replace it. */
+  readonly learningRateValueSpan?: SourceSpan;
+}
+
+export type LossKind = 'categoricalCrossentropy' | 'binaryCrossentropy' | 'meanSquaredError' | 'meanAbsoluteError' | 'huber';
+
+/** The loss a file trains a model with. */
+export interface LossSpec {
+  readonly kind: LossKind;
+  /**
+   * What the loss takes as the model's output: probabilities (Keras' default, `nn.BCELoss`),
+   * logits (`from_logits=True`, `nn.CrossEntropyLoss`, `nn.BCEWithLogitsLoss`,
+   * `tf.losses.softmaxCrossEntropy`), log-probabilities (`nn.NLLLoss`), or plain values (regression).
+   */
+  readonly input: 'probabilities' | 'logits' | 'logProbabilities' | 'values';
+  /** Class targets as indices (sparse categorical cross-entropy, torch CrossEntropyLoss / NLLLoss). */
+  readonly sparse?: boolean;
+  /** As written, e.g. `"sparse_categorical_crossentropy"` or `nn.CrossEntropyLoss()`. */
+  readonly text: string;
+  /** The loss expression, to replace it. */
+  readonly span: SourceSpan;
+}
+
+/** What a file states about how a model is trained; each part absent when not stated statically. */
+export interface TrainingSetup {
+  readonly optimizer?: OptimizerSpec;
+  readonly loss?: LossSpec;
+}
+
 export interface ModelSpec {
   /** The variable or class the model is bound to, unique within the file. */
   readonly name: string;
@@ -218,6 +265,9 @@ export interface ModelSpec {
    * as a softmax head for the file's cross-entropy loss): for hover text and reports, not findings.
    */
   readonly notes?: readonly LoadNote[];
+  // [issue 11]
+  /** The optimiser and loss the file trains this model with, when stated statically. */
+  readonly training?: TrainingSetup;
 }
 
 // [issue 3: PyTorch]

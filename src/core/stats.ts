@@ -2,7 +2,8 @@
  * RunStats: what one brief training run measured, as plain numbers (no tensors). Produced by the
  * trainer, consumed by the rules, the CLI and the report. Pure data.
  */
-import type { ActivationName, LayerKind } from './model';
+import type { ActivationName, LayerKind, OptimizerName } from './model';
+export type { OptimizerName } from './model';
 
 export type BackendName = 'tensorflow-gpu' | 'webgpu' | 'tensorflow' | 'wasm' | 'cpu';
 export const BACKEND_NAMES: readonly BackendName[] = ['tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu'];
@@ -17,7 +18,6 @@ export interface BackendReport {
   readonly skipped: readonly { readonly name: BackendName; readonly reason: string }[];
 }
 
-export type OptimizerName = 'sgd' | 'adam' | 'rmsprop';
 
 /** What the trainer is asked to do; the same options drive the baseline and every what-if run. */
 export interface TrainingOptions {
@@ -26,6 +26,8 @@ export interface TrainingOptions {
   readonly seed: number;
   readonly learningRate: number;
   readonly optimizer: OptimizerName;
+  /** SGD / RMSprop momentum (0 or absent: none). */
+  readonly momentum?: number;
   /** Probe-batch statistics every this many steps (and at step 0 and the last step). */
   readonly probeEvery: number;
   /** Samples in the fixed probe batch. */

@@ -164,14 +164,26 @@ const HOST_MEMORY_BACKENDS: ReadonlySet<string> = new Set(['wasm', 'cpu']);
 
 function makeOptimizer(options: TrainingOptions, backend: BackendReport): StepOptimizer {
   // Adam's dozen kernels per variable are mostly dispatch cost on a CPU backend (hostAdam.ts).
-  if (options.optimizer === 'adam' && HOST_MEMORY_BACKENDS.has(backend.name)) return new HostAdam(options.learningRate);
+  if ((options.optimizer === 'adam' || options.optimizer === 'adamw' || options.optimizer === 'nadam') && HOST_MEMORY_BACKENDS.has(backend.name)) return new HostAdam(options.learningRate);
+  const lr = options.learningRate;
   switch (options.optimizer) {
     case 'sgd':
-      return tf.train.sgd(options.learningRate);
+      return options.momentum ? tf.train.momentum(lr, options.momentum) : tf.train.sgd(lr);
     case 'rmsprop':
-      return tf.train.rmsprop(options.learningRate);
+      return tf.train.rmsprop(lr, 0.9, options.momentum ?? 0);
     case 'adam':
-      return tf.train.adam(options.learningRate);
+    // TF.js has no AdamW or Nadam: their Adam core is trained (weight decay and Nesterov
+    // momentum change little in a hundred steps); the report names the optimiser that ran.
+    case 'adamw':
+    case 'nadam':
+      return tf.train.adam(lr);
+    case 'adadelta':
+      // PyTorch and TF.js: ρ = 0.9 / 0.95, ε = 1e-6 / 1e-7; the rate multiplies the update.
+      return tf.train.adadelta(lr);
+    case 'adagrad':
+      return tf.train.adagrad(lr);
+    case 'adamax':
+      return tf.train.adamax(lr);
   }
 }
 

@@ -1,5 +1,5 @@
 /** Findings and suggestions: what the rules conclude from RunStats. Pure data. */
-import type { ActivationSpec, InitializerSpec, SourceSpan } from '../model';
+import type { ActivationSpec, InitializerSpec, LossSpec, SourceSpan } from '../model';
 
 export type Severity = 'error' | 'warning' | 'info';
 export const SEVERITY_RANK: Readonly<Record<Severity, number>> = { info: 0, warning: 1, error: 2 };
@@ -12,6 +12,8 @@ export type FindingCode =
   | 'not-zero-centred'
   | 'input-not-normalized'
   | 'non-finite'
+  /** The output head's activation does not suit the loss it is trained with (issue 11). */
+  | 'head-loss-mismatch'
   | 'unsupported-layer'
   | 'parse-error';
 
@@ -53,9 +55,16 @@ export interface Suggestion {
   readonly dataTransform?: 'standardize' | 'scaleToUnitRange';
   /** A training-setting change: multiply the learning rate by this. */
   readonly learningRateFactor?: number;
+  /** With learningRateFactor: the learning rate to write into the optimiser's line (the effective one × the factor). */
+  readonly learningRate?: number;
+  /** A change of the loss the model is trained with (a head/loss mismatch fix), in framework-neutral terms. */
+  readonly loss?: LossChange;
   /** Present once the suggestion has been retrained; absent with --no-verify. */
   readonly verified?: Verification;
 }
+
+/** The loss a fix switches to; fixes spell it in the file's framework. */
+export type LossChange = Pick<LossSpec, 'kind' | 'input' | 'sparse'>;
 
 export interface Finding {
   readonly code: FindingCode;
