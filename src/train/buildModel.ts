@@ -6,6 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { InitializerSpec, LayerSpec, ModelSpec, WeightTensor } from '../core/model';
+import { effectiveLoss } from '../core/trainingSetup';
 import { createActivationLayer } from './activations';
 
 export class UnsupportedModelError extends Error {}
@@ -19,10 +20,56 @@ export interface BuiltModel {
   readonly probeLayout: readonly { readonly pre: number; readonly post: number }[];
   /** Per IR layer: its kernel variable, when it has one (for per-step gradient norms). */
   readonly kernels: readonly (tf.Variable | undefined)[];
-  /** The activation applied after the trained output (the head), applied inside the loss. */
+  /** The output layer. */
   readonly head: LayerSpec;
+  /** How the loss is computed from trainModel's output (lossPlan below). */
+  readonly loss: LossPlan;
   /** True when a BatchNorm layer makes training-mode and inference-mode outputs differ. */
   readonly hasBatchNorm: boolean;
+}
+
+/**
+ * The loss the run trains with, as computed from trainModel's output:
+ * - `softmaxCrossEntropy` / `sigmoidCrossEntropy`: on logits. The output is the head's
+ *   pre-activation when the head is the softmax/sigmoid the loss expects (the stable form of
+ *   Keras' cross-entropy on probabilities, and of NLLLoss after log_softmax), or the head's own
+ *   output when the loss takes logits (PyTorch CrossEntropyLoss, from_logits=True): after an
+ *   explicit softmax that is a softmax applied twice, as in the user's code.
+ * - `categoricalOnProbabilities` / `binaryOnProbabilities`: Keras' formulas on whatever the head
+ *   outputs (a ReLU or linear head under a cross-entropy trains as badly here as there).
+ * - `negativeLogLikelihood`: NLLLoss on an output that is not a log-softmax.
+ * - regression losses on the output.
+ * `targets` is what the targets are: class one-hots, bits per output, or values.
+ */
+export interface LossPlan {
+  readonly kind:
+    | 'softmaxCrossEntropy' | 'sigmoidCrossEntropy' | 'categoricalOnProbabilities' | 'binaryOnProbabilities'
+    | 'negativeLogLikelihood' | 'meanSquaredError' | 'meanAbsoluteError' | 'huber';
+  readonly targets: 'classes' | 'bits' | 'values';
+  /** trainModel ends at the head's pre-activation (its softmax/sigmoid is inside the loss). */
+  readonly onHeadLogits: boolean;
+}
+
+export function lossPlan(spec: ModelSpec): LossPlan {
+  const head = spec.layers[spec.layers.length - 1]?.activation.name ?? 'linear';
+  const loss = effectiveLoss(spec);
+  switch (loss.kind) {
+    case 'categoricalCrossentropy':
+      if (loss.input === 'logits') return { kind: 'softmaxCrossEntropy', targets: 'classes', onHeadLogits: false };
+      if (head === 'softmax') return { kind: 'softmaxCrossEntropy', targets: 'classes', onHeadLogits: true };
+      if (loss.input === 'logProbabilities') return { kind: 'negativeLogLikelihood', targets: 'classes', onHeadLogits: false };
+      return { kind: 'categoricalOnProbabilities', targets: 'classes', onHeadLogits: false };
+    case 'binaryCrossentropy':
+      if (loss.input === 'logits') return { kind: 'sigmoidCrossEntropy', targets: 'bits', onHeadLogits: false };
+      if (head === 'sigmoid') return { kind: 'sigmoidCrossEntropy', targets: 'bits', onHeadLogits: true };
+      return { kind: 'binaryOnProbabilities', targets: 'bits', onHeadLogits: false };
+    case 'meanAbsoluteError':
+      return { kind: 'meanAbsoluteError', targets: 'values', onHeadLogits: false };
+    case 'huber':
+      return { kind: 'huber', targets: 'values', onHeadLogits: false };
+    default:
+      return { kind: 'meanSquaredError', targets: 'values', onHeadLogits: false };
+  }
 }
 
 type Initializer = ReturnType<typeof tf.initializers.zeros>;
@@ -244,14 +291,15 @@ export function buildModel(spec: ModelSpec, seed: number): BuiltModel {
     x = post;
   }
   const head = spec.layers[spec.layers.length - 1];
-  // The head's activation is applied inside the loss (softmax/sigmoid cross-entropy on logits).
-  const trainOutput = head.activation.name === 'softmax' || head.activation.name === 'sigmoid' ? lastPre : x;
+  const loss = lossPlan(spec);
+  const trainOutput = loss.onHeadLogits ? lastPre : x;
   return {
     trainModel: tf.model({ inputs: input, outputs: trainOutput }),
     probeModel: tf.model({ inputs: input, outputs: probeOutputs }),
     probeLayout,
     kernels,
     head,
+    loss,
     hasBatchNorm: spec.layers.some((l) => l.kind === 'batchNorm' || l.batchNormBeforeActivation),
   };
 }

@@ -53,29 +53,46 @@ const TWO_SIDED: ReadonlySet<ActivationName> = new Set(['sigmoid', 'tanh', 'hard
 /** One-sided activations whose units can die (gradient exactly 0 for x ≤ 0). */
 const CAN_DIE: ReadonlySet<ActivationName> = new Set(['relu', 'relu6']);
 
-/** Random targets that match the head: classes (softmax), bits (sigmoid) or N(0, 1) values. */
-function syntheticTargets(built: BuiltModel, samples: number, seed: number): tf.Tensor {
+/** Hidden units of the probe task's teacher network. */
+const TEACHER_HIDDEN = 32;
+
+/**
+ * The probe task's targets: a fixed random teacher network over the same inputs, so that the
+ * targets are a learnable function of x and brief training moves the weights the way real data
+ * does (random targets leave nothing to learn: Adam then pushes units off, and healthy ReLU
+ * networks look dead). Teacher: h = tanh(x·W₁), W₁ ~ N(0, 1/d) [d × 32] (so each h unit's input
+ * has unit variance), z = h·W₂, W₂ ~ N(0, 1/32), each column of z standardised over the dataset.
+ * Classes = argmax over the last output axis, bits = z > 0, values = z. Seeded.
+ */
+function teacherTargets(built: BuiltModel, x: tf.Tensor, seed: number): tf.Tensor {
   const outShape = built.trainModel.outputs[0].shape.slice(1) as number[];
+  const rows = x.shape[0];
+  const width = outShape.reduce((a, b) => a * b, 1);
   const classes = outShape[outShape.length - 1] ?? 1;
-  if (built.head.activation.name === 'softmax' && outShape.length === 1) {
-    const labels = tf.randomUniform([samples], 0, classes, 'float32', seed).floor().toInt();
-    return tf.oneHot(labels, classes).toFloat();
+  if (built.loss.targets === 'classes' && classes < 2) {
+    // One class: every target is that class (a softmax on one unit is a head finding, not a crash).
+    return tf.ones([rows, ...outShape]);
   }
-  if (built.head.activation.name === 'sigmoid' || built.head.activation.name === 'softmax') {
-    return tf.randomUniform([samples, ...outShape], 0, 1, 'float32', seed).round();
-  }
-  return tf.randomNormal([samples, ...outShape], 0, 1, 'float32', seed);
+  const features = x.size / rows;
+  const w1 = tf.randomNormal([features, TEACHER_HIDDEN], 0, 1 / Math.sqrt(features), 'float32', seed);
+  const w2 = tf.randomNormal([TEACHER_HIDDEN, width], 0, 1 / Math.sqrt(TEACHER_HIDDEN), 'float32', seed + 7);
+  const z = tf.matMul(tf.tanh(tf.matMul(x.reshape([rows, features]), w1)), w2);
+  const { mean, variance } = tf.moments(z, 0);
+  const standard = z.sub(mean).div(tf.sqrt(variance.add(1e-12))).reshape([rows, ...outShape]);
+  if (built.loss.targets === 'classes') return tf.oneHot(tf.argMax(standard, -1), classes).toFloat();
+  if (built.loss.targets === 'bits') return tf.greater(standard, 0).toFloat();
+  return standard;
 }
 
 /** The user's targets as the loss expects them; throws DataMismatchError naming both shapes. */
 function userTargets(built: BuiltModel, data: TrainingData & { y: Float32Array }): tf.Tensor {
   const outShape = built.trainModel.outputs[0].shape.slice(1) as number[];
   const outWidth = outShape.reduce((a, b) => a * b, 1);
-  if (built.head.activation.name === 'softmax' && data.targetWidth === 1 && outWidth > 1) {
+  if (built.loss.targets === 'classes' && data.targetWidth === 1 && outWidth > 1) {
     for (let i = 0; i < data.rows; i++) {
       const c = data.y[i];
       if (!Number.isInteger(c) || c < 0 || c >= outWidth) {
-        throw new DataMismatchError(`Target of row ${i + 1} is ${c}, not a class index in 0…${outWidth - 1} for the ${outWidth}-way softmax output`);
+        throw new DataMismatchError(`Target of row ${i + 1} is ${c}, not a class index in 0…${outWidth - 1} for the ${outWidth}-way output`);
       }
     }
     return tf.oneHot(tf.tensor1d(data.y, 'int32'), outWidth).toFloat();
@@ -87,8 +104,8 @@ function userTargets(built: BuiltModel, data: TrainingData & { y: Float32Array }
 }
 
 /**
- * Training data: the user's when given (inputs reshaped to the model's input shape), else
- * synthetic x ~ N(0, 1) with random targets that match the head. Seeded.
+ * Training data: the user's when given (inputs reshaped to the model's input shape; the teacher's
+ * targets over them when the data has none), else synthetic x ~ N(0, 1) with the teacher's targets.
  */
 function makeData(spec: ModelSpec, built: BuiltModel, samples: number, runSeed: number, data?: TrainingData): { x: tf.Tensor; y: tf.Tensor } {
   // tfjs treats a seed of 0 as "no seed" (Math.random), so derive a non-zero one.
@@ -100,21 +117,42 @@ function makeData(spec: ModelSpec, built: BuiltModel, samples: number, runSeed: 
         throw new DataMismatchError(`The data has ${data.features} features per row but the model's input shape [${spec.inputShape.join(', ')}] needs ${perSample}`);
       }
       const x = tf.tensor(data.x, [data.rows, ...spec.inputShape]);
-      const y = data.y ? userTargets(built, { ...data, y: data.y }) : syntheticTargets(built, data.rows, seed + 1);
+      const y = data.y ? userTargets(built, { ...data, y: data.y }) : teacherTargets(built, x, seed + 1);
       return { x, y };
     }
     const x = tf.randomNormal([samples, ...spec.inputShape], 0, 1, 'float32', seed);
-    return { x, y: syntheticTargets(built, samples, seed + 1) };
+    return { x, y: teacherTargets(built, x, seed + 1) };
   });
 }
 
+/** Keras' clip for probabilities in its cross-entropies (backend epsilon). */
+const PROBABILITY_EPSILON = 1e-7;
+
+/** The mean loss of a batch, as the model's loss (built.loss) defines it. */
 export function lossFor(built: BuiltModel, yTrue: tf.Tensor, output: tf.Tensor): tf.Scalar {
-  switch (built.head.activation.name) {
-    case 'softmax':
-      // = categorical cross-entropy of softmax(logits), computed stably from the logits.
+  switch (built.loss.kind) {
+    case 'softmaxCrossEntropy':
       return tf.losses.softmaxCrossEntropy(yTrue, output);
-    case 'sigmoid':
+    case 'sigmoidCrossEntropy':
       return tf.losses.sigmoidCrossEntropy(yTrue, output);
+    case 'categoricalOnProbabilities': {
+      // Keras: p = output / Σ output over classes, clipped to [ε, 1 − ε]; loss = −Σ y log p.
+      const sum = tf.maximum(tf.sum(output, -1, true), PROBABILITY_EPSILON);
+      const p = tf.clipByValue(tf.div(output, sum), PROBABILITY_EPSILON, 1 - PROBABILITY_EPSILON);
+      return tf.mean(tf.neg(tf.sum(tf.mul(yTrue, tf.log(p)), -1)));
+    }
+    case 'binaryOnProbabilities': {
+      // Keras: −[y log p + (1 − y) log(1 − p)] with p clipped to [ε, 1 − ε], mean over outputs.
+      const p = tf.clipByValue(output, PROBABILITY_EPSILON, 1 - PROBABILITY_EPSILON);
+      return tf.mean(tf.neg(tf.add(tf.mul(yTrue, tf.log(p)), tf.mul(tf.sub(1, yTrue), tf.log(tf.sub(1, p))))));
+    }
+    case 'negativeLogLikelihood':
+      // PyTorch NLLLoss: −output[class], whatever the output is.
+      return tf.mean(tf.neg(tf.sum(tf.mul(yTrue, output), -1)));
+    case 'meanAbsoluteError':
+      return tf.losses.absoluteDifference(yTrue, output);
+    case 'huber':
+      return tf.losses.huberLoss(yTrue, output);
     default:
       return tf.losses.meanSquaredError(yTrue, output);
   }
