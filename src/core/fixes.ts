@@ -52,10 +52,15 @@ export interface TextEdit {
   readonly newText: string;
 }
 
-/** The activation to switch a layer to, and optionally the kernel initialiser to go with it. */
+/**
+ * The activation to switch a layer to, and optionally the kernel initialiser to go with it; or
+ * (activation absent) an initialiser change alone. The bias initialiser goes on the layer itself
+ * (a Dense/Conv layer: an activation layer has no bias).
+ */
 export interface ActivationSwap {
-  readonly activation: ActivationSpec;
+  readonly activation?: ActivationSpec;
   readonly kernelInitializer?: InitializerName;
+  readonly biasInitializer?: InitializerName;
 }
 
 // #region Display
@@ -93,7 +98,7 @@ const KERAS_ACTIVATION_STRINGS: Partial<Record<ActivationSpec['name'], string>> 
 };
 
 /** A Keras string for the activation, or a layer expression (class name + arguments), or neither. */
-function kerasActivation(a: ActivationSpec): { string?: string; layer?: string; layerClass?: string; needsConstant?: number } {
+export function kerasActivation(a: ActivationSpec): { string?: string; layer?: string; layerClass?: string; needsConstant?: number } {
   if (a.name === 'elu') {
     const alpha = a.alpha ?? 1;
     return alpha === 1 ? { string: 'elu' } : { layer: `ELU(alpha=${formatNumber(alpha)})`, layerClass: 'ELU' };
@@ -209,7 +214,8 @@ export function activationSwapEdits(
   const stale = staleSpans(text, layer);
   if (stale) return { error: stale };
 
-  if (swap.activation.name === 'rrelu') return { error: 'Keras has no RReLU activation; LeakyReLU with a slope of 1/5.5 is the closest.' };
+  const activation = swap.activation;
+  if (activation?.name === 'rrelu') return { error: 'Keras has no RReLU activation; LeakyReLU with a slope of 1/5.5 is the closest.' };
 
   const names = new KerasNames(text, model, layer);
   const positions = new PositionIndex(text);
@@ -220,15 +226,17 @@ export function activationSwapEdits(
     insertions.set(owner, [...(insertions.get(owner) ?? []), argument]);
   };
 
-  if (layer.kind === 'activation') {
-    const replaced = replaceActivationLayer(text, layer, swap.activation, names, positions);
+  if (!activation) {
+    if (!hasKernel(layer.kind)) return { error: `Layer \`${layer.name}\` (${layer.kind}) has no weights to initialise.` };
+  } else if (layer.kind === 'activation') {
+    const replaced = replaceActivationLayer(text, layer, activation, names, positions);
     if ('error' in replaced) return replaced;
     edits.push(...replaced.edits);
   } else if (hasKernel(layer.kind)) {
-    if (swap.activation.name === 'prelu') {
+    if (activation.name === 'prelu') {
       return { error: 'PReLU has trainable weights and cannot be passed as `activation=`; add a PReLU layer after this one instead.' };
     }
-    const expression = activationExpression(swap.activation, names);
+    const expression = activationExpression(activation, names);
     if ('error' in expression) return expression;
     edits.push(...expression.importEdits);
     const valueSpan = layer.source.activationValueSpan;
@@ -236,6 +244,17 @@ export function activationSwapEdits(
     else insert(layer, `activation=${expression.text}`);
   } else {
     return { error: `Layer \`${layer.name}\` (${layer.kind}) has no activation to change.` };
+  }
+
+  if (swap.biasInitializer) {
+    const initializer = KERAS_INITIALIZER_STRINGS[swap.biasInitializer];
+    if (!initializer) return { error: `The initialiser ${swap.biasInitializer} has no Keras string name.` };
+    if (!hasKernel(layer.kind)) return { error: `Layer \`${layer.name}\` (${layer.kind}) has no bias.` };
+    if (layer.useBias === false) return { error: `Layer \`${layer.name}\` has no bias (use_bias=False).` };
+    const newValue = `${quoteOf(text, layer)}${initializer}${quoteOf(text, layer)}`;
+    const valueSpan = layer.source.biasInitializerValueSpan;
+    if (valueSpan) edits.push({ span: valueSpan, newText: newValue });
+    else insert(layer, `bias_initializer=${newValue}`);
   }
 
   if (swap.kernelInitializer) {
@@ -260,8 +279,20 @@ export function activationSwapEdits(
   return dedupe(edits);
 }
 
+/** The quote character the layer's call (else the file) writes strings with: '"' unless only single quotes are used. */
+export function quoteOf(text: string, layer: LayerSpec | undefined): '"' | "'" {
+  const own = layer ? text.slice(layer.source.span.start.offset, layer.source.span.end.offset) : '';
+  for (const source of [own, text]) {
+    const single = source.indexOf("'");
+    const double = source.indexOf('"');
+    if (single >= 0 && (double < 0 || single < double)) return "'";
+    if (double >= 0) return '"';
+  }
+  return '"';
+}
+
 /** The Python expression for an `activation=` value: a string, or a layer instance. */
-function activationExpression(activation: ActivationSpec, names: KerasNames): { text: string; importEdits: readonly TextEdit[] } | { error: string } {
+export function activationExpression(activation: ActivationSpec, names: KerasNames): { text: string; importEdits: readonly TextEdit[] } | { error: string } {
   const target = kerasActivation(activation);
   if (target.string) return { text: `"${target.string}"`, importEdits: [] };
   if (target.layer && target.layerClass) {
@@ -357,8 +388,13 @@ function replaceActivationLayer(
 function insertArguments(text: string, layer: LayerSpec, newArguments: readonly string[], positions: PositionIndex): TextEdit | { error: string } {
   const argumentsSpan = layer.source.argumentsSpan;
   if (!argumentsSpan) return { error: `The arguments of layer \`${layer.name}\` were not recorded.` };
+  return insertPythonArguments(text, argumentsSpan, newArguments, positions, `layer \`${layer.name}\``);
+}
+
+/** Inserts arguments into the Python argument list `argumentsSpan` (with its parentheses), following its layout. */
+export function insertPythonArguments(text: string, argumentsSpan: SourceSpan, newArguments: readonly string[], positions: PositionIndex, what: string): TextEdit | { error: string } {
   const scan = scanArgumentList(text, argumentsSpan.start.offset, argumentsSpan.end.offset - 1);
-  if (!scan) return { error: `Could not read the arguments of layer \`${layer.name}\`.` };
+  if (!scan) return { error: `Could not read the arguments of ${what}.` };
   const insertAt = (offset: number, newText: string): TextEdit => ({ span: positions.span(offset, offset), newText });
   if (scan.lastArgumentStart === undefined || scan.lastSignificantEnd === undefined) {
     return insertAt(argumentsSpan.start.offset + 1, newArguments.join(', '));
@@ -473,7 +509,7 @@ interface ImportStatementInfo {
 }
 
 /** How the file can refer to Keras layer and initialiser classes. */
-class KerasNames {
+export class KerasNames {
   private readonly imports: ImportTable | undefined;
   private readonly importStatements: readonly ImportStatementInfo[];
   private readonly positions: PositionIndex;
@@ -505,7 +541,7 @@ class KerasNames {
     return this.moduleReference('initializers', className);
   }
 
-  private moduleReference(module: 'layers' | 'initializers', className: string): Reference | { error: string } {
+  moduleReference(module: 'layers' | 'initializers' | 'optimizers' | 'losses', className: string): Reference | { error: string } {
     if (this.imports) {
       const entries = [...this.imports.entries()];
       const fromKeras = (path: readonly string[]): boolean => path.includes('keras');

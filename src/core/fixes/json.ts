@@ -68,18 +68,34 @@ export function jsonSwapEdits(text: string, model: ModelSpec, layerIndex: number
   if (span.end.offset > text.length || text[span.start.offset] !== '{' || text[span.end.offset - 1] !== '}' || !argumentsSpan || text[argumentsSpan.start.offset] !== '{') {
     return { error: `The JSON of layer \`${layer.name}\` changed since it was analysed; run the diagnosis again.` };
   }
-  const target = swap.activation.name === 'elu' && (swap.activation.alpha ?? 1) === 1 ? 'elu' : ACTIVATION_STRINGS[swap.activation.name];
+  const activation = swap.activation;
+  const target = activation && (activation.name === 'elu' && (activation.alpha ?? 1) === 1 ? 'elu' : ACTIVATION_STRINGS[activation.name]);
   const className = JSON.parse(text.slice(layer.source.calleeSpan?.start.offset ?? 0, layer.source.calleeSpan?.end.offset ?? 0) || '""') as string;
-  if (!target) return { error: `A saved config has no activation string for ${swap.activation.name}; add a ${swap.activation.name} layer in the Python that builds the model.` };
-  if (layer.kind === 'activation' && className !== 'Activation') {
-    return { error: `Layer \`${layer.name}\` is a ${className} layer; replace it with {"class_name": "Activation", "config": {"activation": "${target}"}} by hand.` };
-  }
-  if (layer.kind !== 'activation' && !hasKernel(layer.kind)) return { error: `Layer \`${layer.name}\` (${layer.kind}) has no activation to change.` };
   const edits: TextEdit[] = [];
   const inserts: string[] = [];
-  const valueSpan = layer.source.activationValueSpan;
-  if (valueSpan) edits.push({ span: valueSpan, newText: `"${target}"` });
-  else inserts.push(`"activation": "${target}"`);
+  if (!activation) {
+    if (!hasKernel(layer.kind)) return { error: `Layer \`${layer.name}\` (${layer.kind}) has no weights to initialise.` };
+  } else {
+    if (!target) return { error: `A saved config has no activation string for ${activation.name}; add a ${activation.name} layer in the Python that builds the model.` };
+    if (layer.kind === 'activation' && className !== 'Activation') {
+      return { error: `Layer \`${layer.name}\` is a ${className} layer; replace it with {"class_name": "Activation", "config": {"activation": "${target}"}} by hand.` };
+    }
+    if (layer.kind !== 'activation' && !hasKernel(layer.kind)) return { error: `Layer \`${layer.name}\` (${layer.kind}) has no activation to change.` };
+    const valueSpan = layer.source.activationValueSpan;
+    if (valueSpan) edits.push({ span: valueSpan, newText: `"${target}"` });
+    else inserts.push(`"activation": "${target}"`);
+  }
+
+  if (swap.biasInitializer) {
+    if (!hasKernel(layer.kind)) return { error: `Layer \`${layer.name}\` (${layer.kind}) has no bias.` };
+    if (layer.useBias === false) return { error: `Layer \`${layer.name}\` has no bias ("use_bias": false).` };
+    const json = initializerJson(swap.biasInitializer, model.format);
+    if (!json) return { error: `The initialiser ${swap.biasInitializer} has no saved-config form here.` };
+    if (layer.weights?.bias) return { error: `Model \`${model.name}\` carries trained weights: a new bias initialiser has no effect on a loaded bias; change it in the Python that builds the model.` };
+    const valueSpan = layer.source.biasInitializerValueSpan;
+    if (valueSpan) edits.push({ span: valueSpan, newText: json });
+    else inserts.push(`"bias_initializer": ${json}`);
+  }
 
   if (swap.kernelInitializer) {
     const owner = hasKernel(layer.kind) ? layer : model.layers.slice(0, layerIndex).reverse().find((l) => hasKernel(l.kind));

@@ -7,8 +7,10 @@
  * TF.js's `activation` option takes strings only, so Leaky ReLU / PReLU / ELU(α≠1) on a
  * Dense/Conv layer are refused with advice (add a layer after it).
  */
-import { hasKernel, type ActivationSpec, type InitializerName, type LayerSpec, type ModelSpec, type SourceSpan, PositionIndex } from '../model';
+import { hasKernel, type ActivationSpec, type InitializerName, type LayerSpec, type LossKind, type ModelSpec, type OptimizerName, type SourceSpan, PositionIndex } from '../model';
 import type { ActivationSwap, TextEdit } from '../fixes';
+import type { LossChange } from '../analysis/types';
+import { layersAfter, layersBefore, placementOf, rateLiteral, removeArgument } from './layout';
 
 const TFJS_ACTIVATION_STRINGS: Partial<Record<ActivationSpec['name'], string>> = {
   linear: 'linear',
@@ -50,6 +52,18 @@ function slice(text: string, span: SourceSpan | undefined): string {
   return span ? text.slice(span.start.offset, span.end.offset) : '';
 }
 
+/** The quote the layer's call (else the file) writes strings with. */
+export function fileQuote(text: string, layer: LayerSpec | undefined): '"' | "'" {
+  const own = layer ? text.slice(layer.source.span.start.offset, layer.source.span.end.offset) : '';
+  for (const source of [own, text]) {
+    const single = source.indexOf("'");
+    const double = source.indexOf('"');
+    if (single >= 0 && (double < 0 || single < double)) return "'";
+    if (double >= 0) return '"';
+  }
+  return "'";
+}
+
 function number(value: number): string {
   return String(value);
 }
@@ -67,15 +81,18 @@ export function tfjsSwapEdits(text: string, model: ModelSpec, layerIndex: number
     insertions.set(owner, [...(insertions.get(owner) ?? []), option]);
   };
   const quote = (span: SourceSpan | undefined): string => (slice(text, span).startsWith('"') ? '"' : "'");
-  const target = activationString(swap.activation);
+  const activation = swap.activation;
+  const target = activation && activationString(activation);
 
-  if (layer.kind === 'activation') {
+  if (!activation) {
+    if (!hasKernel(layer.kind)) return { error: `Layer \`${layer.name}\` (${layer.kind}) has no weights to initialise.` };
+  } else if (layer.kind === 'activation') {
     const callee = slice(text, layer.source.calleeSpan);
     const prefix = callee.includes('.') ? callee.slice(0, callee.lastIndexOf('.') + 1) : '';
     if (target && callee.endsWith('activation') && layer.source.activationValueSpan) {
       edits.push({ span: layer.source.activationValueSpan, newText: `${quote(layer.source.activationValueSpan)}${target}${quote(layer.source.activationValueSpan)}` });
     } else {
-      const a = swap.activation;
+      const a = activation;
       const call =
         target ? `${prefix}activation({ activation: '${target}' })`
         : a.name === 'leakyRelu' ? `${prefix}leakyReLU({ alpha: ${number(a.alpha ?? 0.3)} })`
@@ -87,13 +104,24 @@ export function tfjsSwapEdits(text: string, model: ModelSpec, layerIndex: number
     }
   } else if (hasKernel(layer.kind)) {
     if (!target) {
-      return { error: `TF.js's \`activation\` option takes a string, and ${swap.activation.name} has none here; add a \`tf.layers\` activation layer after \`${layer.name}\` instead.` };
+      return { error: `TF.js's \`activation\` option takes a string, and ${activation.name} has none here; add a \`tf.layers\` activation layer after \`${layer.name}\` instead.` };
     }
     const valueSpan = layer.source.activationValueSpan;
     if (valueSpan) edits.push({ span: valueSpan, newText: `${quote(valueSpan)}${target}${quote(valueSpan)}` });
     else insert(layer, `activation: '${target}'`);
   } else {
     return { error: `Layer \`${layer.name}\` (${layer.kind}) has no activation to change.` };
+  }
+
+  if (swap.biasInitializer) {
+    const initializer = TFJS_INITIALIZERS[swap.biasInitializer];
+    if (!initializer) return { error: `The initialiser ${swap.biasInitializer} has no TF.js string name.` };
+    if (!hasKernel(layer.kind)) return { error: `Layer \`${layer.name}\` (${layer.kind}) has no bias.` };
+    if (layer.useBias === false) return { error: `Layer \`${layer.name}\` has no bias (useBias: false).` };
+    const q = fileQuote(text, layer);
+    const valueSpan = layer.source.biasInitializerValueSpan;
+    if (valueSpan) edits.push({ span: valueSpan, newText: `${q}${initializer}${q}` });
+    else insert(layer, `biasInitializer: ${q}${initializer}${q}`);
   }
 
   if (swap.kernelInitializer) {
@@ -142,3 +170,109 @@ function insertOptions(text: string, layer: LayerSpec, options: readonly string[
   const text2 = text[last] === ',' ? ` ${options.join(', ')},` : `, ${options.join(', ')}`;
   return { span: positions.span(last + 1, last + 1), newText: text2 };
 }
+
+// #region BatchNorm, learning rate, loss
+
+const TFJS_OPTIMIZERS: Partial<Record<OptimizerName, string>> = {
+  sgd: 'sgd',
+  adam: 'adam',
+  rmsprop: 'rmsprop',
+  adadelta: 'adadelta',
+  adagrad: 'adagrad',
+  adamax: 'adamax',
+};
+
+/**
+ * `tf.layers.batchNormalization()` between each listed layer's linear part and its activation:
+ * a Dense/Conv layer's `activation` option moves to a new `tf.layers.activation(...)` after the
+ * BatchNorm; before a standalone activation layer one BatchNorm is inserted. New list items go
+ * on their own lines (or inline, as the list is written), `model.add(...)` gets new statements,
+ * `.apply(x)` chains are nested.
+ */
+export function batchNormEditsTfjs(text: string, model: ModelSpec, layerIndices: readonly number[]): TextEdit[] | { error: string } {
+  const positions = new PositionIndex(text);
+  const edits: TextEdit[] = [];
+  for (const index of layerIndices) {
+    const layer = model.layers[index];
+    if (!layer) return { error: `Model \`${model.name}\` has no layer ${index}.` };
+    const stale = staleLayer(text, layer);
+    if (stale) return { error: stale };
+    const callee = slice(text, layer.source.calleeSpan);
+    if (!callee.includes('.')) return { error: `Layer \`${layer.name}\` is called without its \`tf.layers.\` namespace; add \`batchNormalization()\` by hand.` };
+    const prefix = callee.slice(0, callee.lastIndexOf('.') + 1);
+    const placement = placementOf(text, layer.source.span, 'js');
+    if ('error' in placement) return { error: `Layer \`${layer.name}\`: ${placement.error}` };
+    const batchNorm = `${prefix}batchNormalization()`;
+    if (layer.kind === 'activation') {
+      edits.push(...layersBefore(text, layer.source.span, [batchNorm], placement, 'js', positions));
+      continue;
+    }
+    if (!hasKernel(layer.kind) || layer.activation.name === 'linear') return { error: `Layer \`${layer.name}\` has no activation to put BatchNormalization before.` };
+    const argument = layer.source.activationArgumentSpan;
+    const target = activationString(layer.activation);
+    if (!argument || !target) return { error: `The activation of layer \`${layer.name}\` was not recorded as an option; split the layer by hand.` };
+    const q = fileQuote(text, layer);
+    edits.push(removeArgument(text, argument, 'js', positions));
+    edits.push(...layersAfter(text, layer.source.span, [batchNorm, `${prefix}activation({ activation: ${q}${target}${q} })`], placement, 'js', positions));
+  }
+  return edits;
+}
+
+/** The `tf.` namespace the file uses (from a layer's callee, `tf.layers.dense` → `tf.`), or undefined. */
+function tfNamespace(text: string, model: ModelSpec): string | undefined {
+  for (const layer of model.layers) {
+    const callee = slice(text, layer.source.calleeSpan);
+    const at = callee.lastIndexOf('.layers.');
+    if (at >= 0) return callee.slice(0, at + 1);
+  }
+  return undefined;
+}
+
+/** Sets the stated optimiser's learning rate: the number, the first argument of `tf.train.X(...)`, or `'adam'` → `tf.train.adam(rate)`. */
+export function learningRateEditsTfjs(text: string, model: ModelSpec, value: number): TextEdit[] | { error: string } {
+  const optimizer = model.training?.optimizer;
+  if (!optimizer) return { error: 'The file states no optimiser for this model; set the learning rate where it is trained.' };
+  if (slice(text, optimizer.span) !== optimizer.text) return { error: 'The optimiser changed since it was analysed; run the diagnosis again.' };
+  const positions = new PositionIndex(text);
+  const literal = rateLiteral(value);
+  if (optimizer.learningRateValueSpan) return [{ span: optimizer.learningRateValueSpan, newText: literal }];
+  if (optimizer.argumentsSpan) {
+    const inner = text.slice(optimizer.argumentsSpan.start.offset + 1, optimizer.argumentsSpan.end.offset - 1);
+    if (inner.trim() !== '') return { error: 'The optimiser\'s arguments do not start with its learning rate; set it by hand.' };
+    return [{ span: positions.span(optimizer.argumentsSpan.start.offset + 1, optimizer.argumentsSpan.end.offset - 1), newText: literal }];
+  }
+  const factory = TFJS_OPTIMIZERS[optimizer.name];
+  if (!factory) return { error: `TensorFlow.js has no tf.train.${optimizer.name}; set the learning rate by hand.` };
+  const tf = tfNamespace(text, model);
+  if (!tf) return { error: 'Cannot tell how this file refers to the tf namespace; write `tf.train.' + factory + '(' + literal + ')` by hand.' };
+  return [{ span: optimizer.span, newText: `${tf}train.${factory}(${literal})` }];
+}
+
+const TFJS_LOSSES: Readonly<Record<LossKind, string>> = {
+  categoricalCrossentropy: 'categoricalCrossentropy',
+  binaryCrossentropy: 'binaryCrossentropy',
+  meanSquaredError: 'meanSquaredError',
+  meanAbsoluteError: 'meanAbsoluteError',
+  huber: 'huberLoss',
+};
+
+/** Rewrites the stated loss: a string of `compile`'s loss names, or `tf.losses.*CrossEntropy` for logits. */
+export function lossEditsTfjs(text: string, model: ModelSpec, loss: LossChange): TextEdit[] | { error: string } {
+  const stated = model.training?.loss;
+  if (!stated) return { error: 'The file states no loss for this model; change it where the model is compiled.' };
+  if (slice(text, stated.span) !== stated.text) return { error: 'The loss changed since it was analysed; run the diagnosis again.' };
+  const sparse = loss.sparse && loss.kind === 'categoricalCrossentropy';
+  if (loss.input === 'logits') {
+    const tf = tfNamespace(text, model);
+    if (!tf || sparse || (loss.kind !== 'categoricalCrossentropy' && loss.kind !== 'binaryCrossentropy')) {
+      return { error: 'TensorFlow.js has no such loss on logits for compile(); change the loss by hand.' };
+    }
+    return [{ span: stated.span, newText: `${tf}losses.${loss.kind === 'binaryCrossentropy' ? 'sigmoidCrossEntropy' : 'softmaxCrossEntropy'}` }];
+  }
+  if (loss.input === 'logProbabilities') return { error: 'TensorFlow.js has no loss on log-probabilities.' };
+  if (loss.kind === 'huber') return { error: 'TensorFlow.js compile() has no Huber loss string; change the loss by hand.' };
+  const q = stated.text.startsWith('"') ? '"' : stated.text.startsWith("'") ? "'" : fileQuote(text, undefined);
+  return [{ span: stated.span, newText: `${q}${sparse ? 'sparseCategoricalCrossentropy' : TFJS_LOSSES[loss.kind]}${q}` }];
+}
+
+// #endregion

@@ -29,6 +29,14 @@ import { hasKernel, PositionIndex, type ActivationSpec, type InitializerName, ty
 import type { ActivationSwap, TextEdit } from '../fixes';
 import { collectImports, type ImportTable } from '../parse/kerasPython';
 import { getReadyParser } from '../parse/treeSitter';
+import { layersBefore, placementOf } from './layout';
+
+/** One parameter to initialise: a layer's weight or bias. */
+interface InitTarget {
+  readonly layer: LayerSpec;
+  readonly param: 'weight' | 'bias';
+  readonly initializer: InitializerName;
+}
 
 /** Edits, with an optional explanation of what could not be expressed (e.g. no initialiser path). */
 export type TorchEdits = TextEdit[] & { note?: string };
@@ -43,7 +51,9 @@ export function activationSwapEditsTorch(text: string, model: ModelSpec, layerIn
   try {
     const file = new TorchSource(text, tree);
     const edits: TextEdit[] = [];
-    if (layer.kind === 'activation') {
+    if (!swap.activation) {
+      if (!hasKernel(layer.kind)) return { error: `Layer \`${layer.name}\` (${layer.kind}) has no weights to initialise.` };
+    } else if (layer.kind === 'activation') {
       const changed = file.activationEdits(layer, swap.activation);
       if ('error' in changed) return changed;
       edits.push(...changed);
@@ -51,14 +61,19 @@ export function activationSwapEditsTorch(text: string, model: ModelSpec, layerIn
       return { error: `Layer \`${layer.name}\` (${layer.kind}) has no activation of its own in PyTorch; change the activation that follows it.` };
     }
     const result: TorchEdits = edits;
-    if (swap.kernelInitializer) {
-      const owner = hasKernel(layer.kind) ? layer : model.layers.slice(0, layerIndex).reverse().find((l) => hasKernel(l.kind));
-      if (owner) {
-        const init = file.initializerEdits(model, owner, swap.kernelInitializer);
-        if ('error' in init) return init;
-        if ('note' in init) result.note = init.note;
-        else result.push(...init.edits);
-      }
+    if (swap.biasInitializer && (!hasKernel(layer.kind) || layer.useBias === false)) return { error: `Layer \`${layer.name}\` has no bias.` };
+    const owner = swap.kernelInitializer ? (hasKernel(layer.kind) ? layer : model.layers.slice(0, layerIndex).reverse().find((l) => hasKernel(l.kind))) : undefined;
+    const parameters: InitTarget[] = [];
+    if (swap.kernelInitializer && owner) parameters.push({ layer: owner, param: 'weight', initializer: swap.kernelInitializer });
+    if (swap.biasInitializer) parameters.push({ layer, param: 'bias', initializer: swap.biasInitializer });
+    // One statement block per layer (two insertions at one point would collide).
+    for (const target of new Set(parameters.map((p) => p.layer))) {
+      const init = file.initializerEdits(model, target, parameters.filter((p) => p.layer === target));
+      if ('error' in init) return init;
+      if ('note' in init) {
+        if (!swap.activation) return { error: init.note };
+        result.note = init.note;
+      } else result.push(...init.edits);
     }
     return dedupe(result);
   } finally {
@@ -73,10 +88,43 @@ export function kernelInitializerEditsTorch(text: string, model: ModelSpec, laye
   const tree = getReadyParser('python')?.parse(text) ?? undefined;
   if (!tree) return { error: 'The Python parser is not ready; load the file first.' };
   try {
-    const init = new TorchSource(text, tree).initializerEdits(model, layer, initializer);
+    const init = new TorchSource(text, tree).initializerEdits(model, layer, [{ layer, param: 'weight', initializer }]);
     if ('error' in init) return init;
     if ('note' in init) return Object.assign([] as TextEdit[], { note: init.note });
     return init.edits;
+  } finally {
+    tree.delete();
+  }
+}
+
+/**
+ * BatchNorm between each listed activation and the Linear/Conv before it: inside an
+ * `nn.Sequential(...)` a `nn.BatchNorm1d(n),` (BatchNorm2d after a Conv2d) is inserted before the
+ * activation module; in a class, `self.bnK = nn.BatchNorm1d(n)` goes into `__init__` after the
+ * layer's definition and is applied in `forward` to the activation's input
+ * (`torch.relu(self.bn1(self.fc1(x)))`). Names never clash with the class's attributes.
+ */
+export function batchNormEditsTorch(text: string, model: ModelSpec, layerIndices: readonly number[]): TextEdit[] | { error: string } {
+  const tree = getReadyParser('python')?.parse(text) ?? undefined;
+  if (!tree) return { error: 'The Python parser is not ready; load the file first.' };
+  try {
+    const file = new TorchSource(text, tree);
+    const taken = new Set<string>();
+    const edits: TextEdit[] = [];
+    for (const index of layerIndices) {
+      const layer = model.layers[index];
+      if (!layer) return { error: `Model \`${model.name}\` has no layer ${index}.` };
+      const owner = model.layers[index - 1];
+      if (layer.kind !== 'activation' || !owner || !hasKernel(owner.kind)) {
+        return { error: `Layer \`${layer.name}\` does not directly follow a Linear/Conv layer; add the BatchNorm by hand.` };
+      }
+      const shared = model.layers.some((l) => l.index !== index && l.source.span.start.offset === layer.source.span.start.offset);
+      if (shared) return { error: `The activation of \`${layer.name}\` is one call or module used for several layers; give each layer its own BatchNorm by hand.` };
+      const made = file.batchNormEdits(model, layer, owner, taken);
+      if ('error' in made) return made;
+      edits.push(...made);
+    }
+    return edits;
   } finally {
     tree.delete();
   }
@@ -371,9 +419,10 @@ class TorchSource {
   }
 
   /** An `nn.init` statement for the owner's weight, or a note when the layer has no reachable path. */
-  initializerEdits(model: ModelSpec, owner: LayerSpec, initializer: InitializerName): { edits: TextEdit[] } | { note: string } | { error: string } {
-    const render = INIT_CALLS[initializer];
-    if (!render) return { error: `The initialiser ${initializer} has no torch.nn.init equivalent here.` };
+  initializerEdits(model: ModelSpec, owner: LayerSpec, targets: readonly InitTarget[]): { edits: TextEdit[] } | { note: string } | { error: string } {
+    for (const t of targets) {
+      if (!INIT_CALLS[t.initializer]) return { error: `The initialiser ${t.initializer} has no torch.nn.init equivalent here.` };
+    }
     const modelNode = this.nodeAt(model.span);
     if (!modelNode) return { error: `The source of model \`${model.name}\` changed since it was analysed; run the diagnosis again.` };
     const segments = owner.name.split('.');
@@ -409,8 +458,96 @@ class TorchSource {
     if (!anchor) return { note: 'No place to add the initialisation was found.' };
     const lineStart = this.text.lastIndexOf('\n', anchor.startIndex - 1) + 1;
     const indent = this.text.slice(lineStart, anchor.startIndex);
-    const line = `${init.prefix}${render(`${access(base)}.weight`)}`;
-    return { edits: [...init.edits, { span: this.span(anchor.endIndex, anchor.endIndex), newText: `\n${indent}${line}` }] };
+    const lines = targets.map((t) => `\n${indent}${init.prefix}${INIT_CALLS[t.initializer]!(`${access(base)}.${t.param}`)}`).join('');
+    return { edits: [...init.edits, { span: this.span(anchor.endIndex, anchor.endIndex), newText: lines }] };
+  }
+
+  /** How torch.nn classes are written here (`nn.`, `torch.nn.`), with an import when the file has no name for them. */
+  private nnPrefix(like?: string): { prefix: string; edits: TextEdit[] } {
+    if (like && like.includes('.')) {
+      const prefix = like.slice(0, like.lastIndexOf('.') + 1);
+      if (this.resolve(prefix.slice(0, -1).split('.')).join('.') === 'torch.nn') return { prefix, edits: [] };
+    }
+    const nn = this.localFor('torch.nn');
+    if (nn) return { prefix: `${nn}.`, edits: [] };
+    const torch = this.localFor('torch');
+    if (torch) return { prefix: `${torch}.nn.`, edits: [] };
+    return { prefix: 'nn.', edits: this.importLine('import torch.nn as nn') };
+  }
+
+  batchNormEdits(model: ModelSpec, layer: LayerSpec, owner: LayerSpec, taken: Set<string>): TextEdit[] | { error: string } {
+    const stale = { error: `The source of layer \`${layer.name}\` changed since it was analysed; run the diagnosis again.` };
+    const features = owner.kind === 'dense' ? owner.units : owner.filters;
+    if (features === undefined) return { error: `The width of \`${owner.name}\` is unknown.` };
+    const cls = owner.kind === 'conv2d' ? 'BatchNorm2d' : 'BatchNorm1d';
+    const node = this.nodeAt(layer.source.span);
+    if (!node) return stale;
+    const calleeText = this.text.slice(layer.source.calleeSpan?.start.offset ?? 0, layer.source.calleeSpan?.end.offset ?? 0);
+    // 1. A module inside nn.Sequential(...): a new item before it.
+    if (node.type === 'call' && node.parent?.type === 'argument_list') {
+      const container = node.parent.parent;
+      const callee = container?.type === 'call' ? container.childForFieldName('function')?.text ?? '' : '';
+      if (!/(^|\.)Sequential$/.test(callee.replace(/\s/g, ''))) return { error: `\`${layer.name}\` is not an item of nn.Sequential(...); add the BatchNorm by hand.` };
+      const nn = this.nnPrefix(calleeText);
+      const placement = placementOf(this.text, layer.source.span, 'python');
+      if ('error' in placement) return placement;
+      return [...nn.edits, ...layersBefore(this.text, layer.source.span, [`${nn.prefix}${cls}(${features})`], placement, 'python', this.positions)];
+    }
+    // 2. In a class: the activation's input in forward gets wrapped.
+    const modelNode = this.nodeAt(model.span);
+    if (modelNode?.type !== 'class_definition') return { error: `Model \`${model.name}\` is not a class or an nn.Sequential; add the BatchNorm by hand.` };
+    let input: Node | undefined;
+    if (node.type === 'attribute' || node.type === 'identifier') {
+      const call = node.parent;
+      if (call?.type !== 'call' || call.childForFieldName('function')?.id !== node.id) return stale;
+      const calleeParts = node.text.split('.');
+      const object = node.type === 'attribute' ? node.childForFieldName('object') : undefined;
+      const isMethod = object !== undefined && object !== null && !this.isModuleClass(node) && !['torch', 'F', 'nn'].includes(calleeParts[0]) && this.resolve(calleeParts)[0] !== 'torch';
+      input = isMethod ? object ?? undefined : call.childForFieldName('arguments')?.namedChildren.find((a): a is Node => !!a && a.type !== 'comment' && a.type !== 'keyword_argument');
+    } else if (node.type === 'call' && node.childForFieldName('function')?.type === 'attribute' && node.childForFieldName('function')?.childForFieldName('attribute')?.startIndex === layer.source.calleeSpan?.start.offset && !this.isModuleClass(node.childForFieldName('function')!)) {
+      // A tensor method, `x.sigmoid()`: its object is the input.
+      input = node.childForFieldName('function')?.childForFieldName('object') ?? undefined;
+    } else if (node.type === 'call') {
+      // A module attribute, `self.act = nn.ReLU()`, called once in forward.
+      const assignment = node.parent;
+      const target = assignment?.type === 'assignment' ? assignment.childForFieldName('left')?.text.replace(/\s/g, '') : undefined;
+      const forward = this.findMethod(modelNode, 'forward');
+      const uses = target && forward ? forward.descendantsOfType('call').filter((c): c is Node => !!c && c.childForFieldName('function')?.text.replace(/\s/g, '') === target) : [];
+      if (uses.length !== 1) return { error: `The activation module of \`${layer.name}\` is not called exactly once in forward; add the BatchNorm by hand.` };
+      input = uses[0].childForFieldName('arguments')?.namedChildren.find((a): a is Node => !!a && a.type !== 'comment' && a.type !== 'keyword_argument');
+    }
+    if (!input) return { error: `Could not find the input of \`${layer.name}\` in forward.` };
+    const initFn = this.findInit(modelNode);
+    if (!initFn) return { error: `Class \`${model.name}\` has no \`__init__\` to define the BatchNorm in.` };
+    const self = initFn.childForFieldName('parameters')?.namedChildren.find((p): p is Node => !!p)?.text ?? 'self';
+    const forward = this.findMethod(modelNode, 'forward');
+    const forwardSelf = forward?.childForFieldName('parameters')?.namedChildren.find((p): p is Node => !!p)?.text ?? 'self';
+    const top = owner.name.split('.')[0];
+    const statements = (initFn.childForFieldName('body')?.namedChildren ?? []).filter((s): s is Node => !!s && s.type !== 'comment');
+    const anchor = [...statements].reverse().find((s) => this.assignsAttribute(s, `${self}.${top}`));
+    if (!anchor) return { error: `\`${self}.${top} = ...\` was not found in \`__init__\`; add the BatchNorm by hand.` };
+    const classText = modelNode.text;
+    let k = 1;
+    while (taken.has(`bn${k}`) || new RegExp(`\\.bn${k}\\b`).test(classText)) k++;
+    const name = `bn${k}`;
+    taken.add(name);
+    const lineStart = this.text.lastIndexOf('\n', anchor.startIndex - 1) + 1;
+    const indent = this.text.slice(lineStart, anchor.startIndex);
+    const nn = this.nnPrefix();
+    return [
+      ...nn.edits,
+      { span: this.span(anchor.endIndex, anchor.endIndex), newText: `\n${indent}${self}.${name} = ${nn.prefix}${cls}(${features})` },
+      { span: this.span(input.startIndex, input.startIndex), newText: `${forwardSelf}.${name}(` },
+      { span: this.span(input.endIndex, input.endIndex), newText: ')' },
+    ];
+  }
+
+  private findMethod(classNode: Node, name: string): Node | undefined {
+    for (const statement of classNode.childForFieldName('body')?.namedChildren ?? []) {
+      const definition = statement?.type === 'decorated_definition' ? statement.childForFieldName('definition') : statement;
+      if (definition?.type === 'function_definition' && definition.childForFieldName('name')?.text === name) return definition;
+    }
+    return undefined;
   }
 
   /** The last statement that defines the layer or initialises weights (later ones would override ours). */
