@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import { isBinaryModel, loadModelBytes } from '../engine/loadFile';
 import { BACKEND_NAMES, type BackendChoice, type OptimizerName } from '../core/stats';
+import { OPTIMIZER_NAMES } from '../core/model';
 import { DEFAULT_THRESHOLDS, SEVERITY_RANK, type Severity, type Thresholds } from '../core/analysis/types';
 import { DEFAULT_DIAGNOSE_OPTIONS, DEFAULT_EARLY_STOP, DEFAULT_TRAINING, diagnoseLoaded, type DiagnoseEvent, type DiagnoseOptions } from '../engine/diagnose';
 import { TrainerClient, TrainingError, type CancellationSignal } from '../engine/trainerClient';
@@ -69,8 +70,9 @@ Options:
   --steps N              training steps (default ${DEFAULT_TRAINING.steps})
   --batch-size N         batch size (default ${DEFAULT_TRAINING.batchSize})
   --seed N               random seed for weights and synthetic data (default ${DEFAULT_TRAINING.seed})
-  --learning-rate X      (default ${DEFAULT_TRAINING.learningRate})
-  --optimizer NAME       adam | sgd | rmsprop (default ${DEFAULT_TRAINING.optimizer})
+  --learning-rate X      (default: the file's, else its optimiser's default in the framework,
+                         else ${DEFAULT_TRAINING.learningRate})
+  --optimizer NAME       ${OPTIMIZER_NAMES.join(' | ')} (default: the file's, else ${DEFAULT_TRAINING.optimizer})
   --backend NAME         auto | ${BACKEND_NAMES.join(' | ')} (default auto)
   --threads N            training threads sharing each batch on the wasm/cpu backends
                          (default ${DEFAULT_TRAINING.threads ?? 1}: min(2, cores); 1 trains on one thread)
@@ -184,7 +186,7 @@ export function parseCli(argv: readonly string[]): CliRequest | 'help' {
   const backend = (values.backend ?? 'auto') as BackendChoice;
   if (backend !== 'auto' && !BACKEND_NAMES.includes(backend)) throw new UsageError(`Unknown backend "${backend}"`);
   const optimizer = (values.optimizer ?? DEFAULT_TRAINING.optimizer) as OptimizerName;
-  if (!['adam', 'sgd', 'rmsprop'].includes(optimizer)) throw new UsageError(`Unknown optimizer "${optimizer}"`);
+  if (!(OPTIMIZER_NAMES as readonly string[]).includes(optimizer)) throw new UsageError(`Unknown optimizer "${optimizer}" (one of ${OPTIMIZER_NAMES.join(', ')})`);
   const failOn = (values['fail-on'] ?? 'error') as Severity | 'none';
   if (!['error', 'warning', 'info', 'none'].includes(failOn)) throw new UsageError(`--fail-on takes error, warning, info or none, got "${failOn}"`);
   const seedRaw = values.seed ?? String(DEFAULT_TRAINING.seed);
@@ -206,6 +208,8 @@ export function parseCli(argv: readonly string[]): CliRequest | 'help' {
       backend,
       verify: !values['no-verify'],
       earlyStop: values['early-stop'] ? DEFAULT_EARLY_STOP : undefined,
+      // A flag wins over the optimiser and rate the file states; without one the file's are used.
+      explicit: { optimizer: values.optimizer !== undefined, learningRate: values['learning-rate'] !== undefined },
       parameterCap: positiveInt('parameter-cap', values['parameter-cap'], DEFAULT_DIAGNOSE_OPTIONS.parameterCap),
       thresholds: parseThresholds(values.threshold ?? []),
       training: {
@@ -254,7 +258,7 @@ function progressPrinter(enabled: boolean): (event: DiagnoseEvent) => void {
   if (!enabled) return () => undefined;
   return (event) => {
     if (event.kind === 'model-start') {
-      process.stderr.write(`\r\x1b[K${event.model}: ${event.phase === 'baseline' ? 'training' : `verifying ${event.label}`}…`);
+      process.stderr.write(`\r\x1b[K${event.model}: ${event.phase === 'baseline' ? 'training' : event.phase === 'reference' ? 'training the canonical reference' : `verifying ${event.label}`}…`);
     } else if (event.step === event.steps || event.step % 10 === 0) {
       process.stderr.write(`\r\x1b[K${event.model}: step ${event.step}/${event.steps}, loss ${event.loss.toFixed(3)}`);
     }

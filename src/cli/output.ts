@@ -1,6 +1,8 @@
 /** CLI renderings of a diagnosis: the JSON contract (architecture.md) and a readable text form. */
 import type { ActivationSpec, InitializerSpec } from '../core/model';
-import { fmt, pct } from '../core/analysis/rules';
+import { fmt, pct, summarize } from '../core/analysis/rules';
+import { problemKey } from '../core/analysis/suggestions';
+import type { TrainingUsed } from '../core/trainingSetup';
 import { SEVERITY_RANK, type Finding, type Suggestion } from '../core/analysis/types';
 import type { FileDiagnosis, ModelDiagnosis } from '../engine/diagnose';
 
@@ -22,8 +24,23 @@ function suggestionJson(s: Suggestion): Record<string, unknown> {
     ...(s.biasInitializer ? { biasInitializer: initializerName(s.biasInitializer) } : {}),
     rationale: s.rationale,
     layers: s.changes.map((c) => c.layerIndex),
+    changes: s.changes.map((c) => ({
+      layerIndex: c.layerIndex,
+      ...(c.activation ? { activation: c.activation.name } : {}),
+      ...(c.kernelInitializer ? { kernelInitializer: initializerName(c.kernelInitializer) } : {}),
+      ...(c.biasInitializer ? { biasInitializer: initializerName(c.biasInitializer) } : {}),
+      ...(c.batchNormBeforeActivation ? { batchNormBeforeActivation: true } : {}),
+    })),
+    ...(s.learningRateFactor !== undefined ? { learningRateFactor: s.learningRateFactor, learningRate: s.learningRate ?? null } : {}),
+    ...(s.loss ? { loss: s.loss } : {}),
+    ...(s.dataTransform ? { dataTransform: s.dataTransform } : {}),
     ...(s.verified
-      ? { verified: { improved: s.verified.improved, before: s.verified.before, after: s.verified.after, summary: s.verified.summary } }
+      ? {
+          verified: {
+            improved: s.verified.improved, before: s.verified.before, after: s.verified.after, summary: s.verified.summary,
+            clears: s.verified.clears ?? null, finalLoss: s.verified.finalLoss ?? null, introduced: s.verified.introduced ?? [],
+          },
+        }
       : { verified: null }),
   };
 }
@@ -76,7 +93,18 @@ function modelJson(m: ModelDiagnosis): Record<string, unknown> {
       stoppedEarly: s.stoppedEarly ?? false,
       stableFromStep: m.stability?.step ?? null,
       msToStable: m.stability?.ms !== undefined ? Math.round(m.stability.ms) : null,
+      // Where the optimiser, rate and loss came from: the file (with its line), a setting, a default.
+      setup: m.training ?? null,
+      task: m.data?.dataset.y ? 'data' : m.data ? 'teacher-on-data' : 'teacher',
     };
+    base.reference = m.reference
+      ? {
+          sameAsRun: m.reference.sameAsRun,
+          learningRate: m.reference.stats.options.learningRate,
+          deadFraction: summarize(m.reference.stats).map((r) => r.deadFraction),
+          saturatedFraction: summarize(m.reference.stats).map((r) => r.saturatedFraction),
+        }
+      : null;
   }
   base.layers = m.model.layers.map((layer) => {
     const s = m.summaries?.[layer.index];
@@ -178,7 +206,12 @@ function suggestionLines(model: ModelDiagnosis): string[] {
     let status: string;
     if (verified.length === 0) status = 'not verified (--no-verify)';
     else if (improved.length === 0) status = `tried, not offered: ${verified[0].verified?.summary}`;
-    else status = `verified: improves ${improved.length} of ${verified.length} finding(s); e.g. ${improved[0].verified?.summary}`;
+    else {
+      // Problems, not rows: one loop line's layers, or vanishing over many layers, count once.
+      const problems = new Set(model.findings.filter((f) => f.suggestions.some((x) => x.id === id && x.verified)).map(problemKey));
+      const fixed = new Set(model.findings.filter((f) => f.suggestions.some((x) => x.id === id && x.verified?.improved)).map(problemKey));
+      status = `verified: fixes ${fixed.size} of ${problems.size} problem${problems.size === 1 ? '' : 's'} it targets; e.g. ${improved[0].verified?.summary}`;
+    }
     const loss = whatIf && model.stats
       ? `; final loss ${fmt(model.stats.loss.at(-1) ?? NaN)} → ${fmt(whatIf.stats.loss.at(-1) ?? NaN)}`
       : '';
@@ -202,7 +235,7 @@ export function renderText(d: FileDiagnosis): string {
       const from = m.data.source === 'cli' ? '--data' : m.data.source === 'comment' ? 'the activation-lens comment' : 'settings';
       out.push(`  Data: ${ds.file} (${ds.format}, ${ds.rows.toLocaleString('en-US')} rows${ds.truncated ? ' — the first rows only, the row cap was reached' : ''}, ${ds.features} features${ds.targetColumn ? `, target "${ds.targetColumn}"` : ''}; from ${from})`);
     } else if (m.stats) {
-      out.push('  Data: synthetic, inputs ~ N(0, 1) and random targets');
+      out.push('  Data: synthetic, inputs ~ N(0, 1) with targets from a fixed random teacher network (a task that can be learned)');
     }
     if (m.error) {
       out.push(`  ${d.file}:${m.model.span.start.line}:${m.model.span.start.column}: Not trained: ${m.error.message}`);
@@ -214,6 +247,12 @@ export function renderText(d: FileDiagnosis): string {
       out.push(`  Backend ${s.backend.name}${s.backend.device ? ` on ${s.backend.device}` : ''}${threads}${skipped}`);
       out.push(`  ${s.stepsRun} steps × batch ${s.options.batchSize}, ${s.options.optimizer} lr ${s.options.learningRate}, seed ${s.options.seed}: ` +
         `${s.msPerStep.toFixed(1)} ms/step, ${(s.totalMs / 1000).toFixed(1)} s; loss ${fmt(s.loss[0] ?? NaN)} → ${fmt(s.loss[s.loss.length - 1] ?? NaN)}; ${s.parameterCount.toLocaleString('en-US')} parameters`);
+      if (m.training) out.push(`  ${trainingLine(m.training)}`);
+      if (m.reference) {
+        out.push(m.reference.sameAsRun
+          ? '  Dead and saturated units judged against this run itself: it already uses canonical initialisers, zero biases and a default-size learning rate'
+          : `  Dead and saturated units judged against the same network with canonical initialisers and zero biases (lr ${m.reference.stats.options.learningRate}), trained the same way`);
+      }
       if (s.stoppedEarly) {
         out.push(`  Stopped early at step ${s.stepsRun} of ${s.options.steps}: the findings had stopped changing`);
       } else if (m.stability) {
@@ -255,4 +294,23 @@ export function renderText(d: FileDiagnosis): string {
   }
   out.push('');
   return out.join('\n');
+}
+
+const OPTIMIZER_WORDS: Record<string, string> = {
+  sgd: 'SGD', adam: 'Adam', adamw: 'AdamW (trained as Adam: TensorFlow.js has no weight decay in it)', rmsprop: 'RMSprop',
+  adadelta: 'Adadelta', adagrad: 'Adagrad', adamax: 'Adamax', nadam: 'Nadam (trained as Adam)',
+};
+const LOSS_WORDS: Record<string, string> = {
+  categoricalCrossentropy: 'categorical cross-entropy', binaryCrossentropy: 'binary cross-entropy', meanSquaredError: 'mean squared error',
+  meanAbsoluteError: 'mean absolute error', huber: 'Huber',
+};
+
+/** "Trained with Adadelta lr 1 (the file, line 88), loss categorical cross-entropy on logits (the file, line 92)". */
+export function trainingLine(t: TrainingUsed): string {
+  const optimizerFrom = t.optimizerFrom === 'file' ? `the file, line ${t.optimizerLine}` : t.optimizerFrom === 'setting' ? 'your setting' : 'the product default: the file states none';
+  const rateFrom = t.learningRateFrom === 'framework-default' ? ', the framework\'s default rate' : t.learningRateFrom === 'setting' ? ', rate from your setting' : '';
+  const momentum = t.momentum ? ` momentum ${t.momentum}` : '';
+  const loss = `${LOSS_WORDS[t.loss.kind] ?? t.loss.kind}${t.loss.input === 'logits' ? ' on logits' : t.loss.input === 'logProbabilities' ? ' on log-probabilities' : ''}`;
+  const lossFrom = t.lossFrom === 'file' ? `the file, line ${t.lossLine}` : 'implied by the output layer';
+  return `Trained with ${OPTIMIZER_WORDS[t.optimizer] ?? t.optimizer} lr ${t.learningRate}${momentum} (${optimizerFrom}${rateFrom}), loss ${loss} (${lossFrom})`;
 }

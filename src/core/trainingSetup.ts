@@ -36,3 +36,61 @@ export function effectiveLoss(model: ModelSpec): Pick<LossSpec, 'kind' | 'input'
   if (head === 'sigmoid') return { kind: 'binaryCrossentropy', input: 'probabilities' };
   return { kind: 'meanSquaredError', input: 'values' };
 }
+
+/** Which training settings the user set explicitly (CLI flags, VS Code settings): those win over the file. */
+export interface ExplicitSettings {
+  readonly optimizer?: boolean;
+  readonly learningRate?: boolean;
+}
+
+/** What a run was trained with and where each part came from, for the report. */
+export interface TrainingUsed {
+  readonly optimizer: OptimizerName;
+  readonly learningRate: number;
+  readonly momentum?: number;
+  /** 'file': read from the model's file (line given); 'setting': a flag or setting; 'default': the product's. */
+  readonly optimizerFrom: 'file' | 'setting' | 'default';
+  readonly optimizerLine?: number;
+  readonly learningRateFrom: 'file' | 'framework-default' | 'setting' | 'default';
+  readonly loss: Pick<LossSpec, 'kind' | 'input' | 'sparse'>;
+  readonly lossFrom: 'file' | 'head';
+  readonly lossLine?: number;
+}
+
+/**
+ * The options a model trains with: the file's optimiser (with its stated rate, else its
+ * framework's default rate) unless the user set optimiser or rate explicitly; the rest of `base`
+ * as given. A stated rate goes with its optimiser: an explicit optimiser setting drops it.
+ */
+export function resolveTraining<T extends { readonly optimizer: OptimizerName; readonly learningRate: number; readonly momentum?: number }>(
+  model: ModelSpec,
+  base: T,
+  explicit: ExplicitSettings = {},
+): { readonly options: T; readonly used: TrainingUsed } {
+  const stated = model.training?.optimizer;
+  const loss = model.training?.loss;
+  const lossPart = { loss: effectiveLoss(model), lossFrom: loss ? ('file' as const) : ('head' as const), lossLine: loss?.span.start.line };
+  if (!stated || explicit.optimizer) {
+    const options = base;
+    return {
+      options,
+      used: {
+        optimizer: options.optimizer, learningRate: options.learningRate, momentum: options.momentum,
+        optimizerFrom: explicit.optimizer ? 'setting' : 'default',
+        learningRateFrom: explicit.learningRate ? 'setting' : 'default',
+        ...lossPart,
+      },
+    };
+  }
+  const learningRate = explicit.learningRate ? base.learningRate : stated.learningRate ?? defaultLearningRate(model.format, stated.name);
+  const options = { ...base, optimizer: stated.name, learningRate, momentum: stated.momentum };
+  return {
+    options,
+    used: {
+      optimizer: stated.name, learningRate, momentum: stated.momentum,
+      optimizerFrom: 'file', optimizerLine: stated.span.start.line,
+      learningRateFrom: explicit.learningRate ? 'setting' : stated.learningRate !== undefined ? 'file' : 'framework-default',
+      ...lossPart,
+    },
+  };
+}

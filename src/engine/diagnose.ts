@@ -6,10 +6,13 @@
 import * as os from 'node:os';
 import type { LoadProblem, LoadResult, ModelFormat, ModelSpec } from '../core/model';
 import type { BackendChoice, RunStats, TrainingOptions } from '../core/stats';
-import { evaluate, summarize, type LayerSummary } from '../core/analysis/rules';
+import { CALIBRATED_CODES, evaluate, summarize, type LayerSummary } from '../core/analysis/rules';
 import {
-  applyCandidate, candidateAddresses, judge, proposeCandidates, targetMetric, toSuggestion, type Candidate,
+  applyCandidate, candidateAddresses, judge, proposeCandidates, rankSuggestions, targetMetric, toSuggestion, type Candidate,
 } from '../core/analysis/suggestions';
+import { evaluateHead, proposeHeadCandidates } from '../core/analysis/headRules';
+import { referencePlan } from '../core/analysis/reference';
+import { resolveTraining, type ExplicitSettings, type TrainingUsed } from '../core/trainingSetup';
 import { DEFAULT_THRESHOLDS, SEVERITY_RANK, type Finding, type Suggestion, type Thresholds } from '../core/analysis/types';
 import { TrainingError, type CancellationSignal, type TrainerClient } from './trainerClient';
 import { evaluateInput, featureStats, offness, summarizeInput, transformFeatures, type FeatureStats, type InputSummary } from '../core/analysis/inputStats';
@@ -30,6 +33,8 @@ export interface DiagnoseOptions {
    */
   readonly earlyStop?: EarlyStop;
   readonly parameterCap: number;
+  /** Training settings the user set (flags, settings): these win over the file's own optimiser and rate. */
+  readonly explicit?: ExplicitSettings;
 }
 
 /**
@@ -88,6 +93,10 @@ export interface ModelDiagnosis {
   readonly data?: ModelData;
   readonly input?: InputSummary;
   readonly stats?: RunStats;
+  /** What the model was trained with, and where each setting came from. */
+  readonly training?: TrainingUsed;
+  /** The canonical reference run dead and saturated fractions were judged against, when one was needed. */
+  readonly reference?: { readonly stats: RunStats; readonly sameAsRun: boolean };
   readonly summaries?: readonly LayerSummary[];
   readonly findings: readonly Finding[];
   readonly whatIfs: readonly WhatIf[];
@@ -106,7 +115,7 @@ export interface FileDiagnosis {
 }
 
 export type DiagnoseEvent =
-  | { readonly kind: 'model-start'; readonly model: string; readonly phase: 'baseline' | 'verify'; readonly label?: string }
+  | { readonly kind: 'model-start'; readonly model: string; readonly phase: 'baseline' | 'reference' | 'verify'; readonly label?: string }
   | { readonly kind: 'step'; readonly model: string; readonly step: number; readonly steps: number; readonly loss: number };
 
 export function problemToFinding(problem: LoadProblem, layerIndex: number | null = null): Finding {
@@ -119,15 +128,6 @@ export function problemToFinding(problem: LoadProblem, layerIndex: number | null
     metrics: {},
     suggestions: [],
   };
-}
-
-/**
- * Verified improvements first, in the decision guide's order (the simplest change first); those
- * that did not improve what they target last.
- */
-function rankSuggestions(suggestions: Suggestion[]): Suggestion[] {
-  const failed = (s: Suggestion) => (s.verified?.improved === false ? 1 : 0);
-  return suggestions.map((s, order) => ({ s, order })).sort((x, y) => failed(x.s) - failed(y.s) || x.order - y.order).map(({ s }) => s);
 }
 
 function toTrainingData(dataset: Dataset, x: Float32Array = dataset.x): TrainingData {
@@ -159,28 +159,57 @@ async function diagnoseModel(
     input = summarizeInput(features, data.dataset.rows, options.thresholds);
   }
   const inputOffness = (summary: InputSummary | undefined) => (summary?.worst[0] ? offness(summary.worst[0], options.thresholds) : 0);
+  const { options: training, used } = resolveTraining(model, options.training, options.explicit);
   // What-if runs train exactly as many steps as the baseline did (same seed, data and steps).
-  let steps = options.training.steps;
-  const train = (spec: ModelSpec, trainingData?: TrainingData, learningRateFactor = 1, earlyStop?: EarlyStop) =>
-    client.train(spec, { ...options.training, steps, learningRate: options.training.learningRate * learningRateFactor }, options.backend, options.parameterCap,
+  let steps = training.steps;
+  const train = (spec: ModelSpec, trainingData?: TrainingData, learningRate = training.learningRate, earlyStop?: EarlyStop) =>
+    client.train(spec, { ...training, steps, learningRate }, options.backend, options.parameterCap,
       (step, total, loss) => onEvent?.({ kind: 'step', model: model.name, step, steps: total, loss }), signal, trainingData,
       earlyStop ? { ...earlyStop, thresholds: options.thresholds } : undefined);
 
   onEvent?.({ kind: 'model-start', model: model.name, phase: 'baseline' });
   let stats: RunStats;
+  const baseData = data ? toTrainingData(data.dataset) : undefined;
   try {
-    stats = await train(model, data ? toTrainingData(data.dataset) : undefined, 1, options.earlyStop);
+    stats = await train(model, baseData, training.learningRate, options.earlyStop);
     if (stats.stoppedEarly) steps = stats.stepsRun;
   } catch (error) {
     if (error instanceof TrainingError && error.kind !== 'cancelled' && error.kind !== 'crashed') {
-      return { model, data, input, findings: loadFindings, whatIfs: [], error: { kind: error.kind, message: error.message } };
+      return { model, data, input, training: used, findings: loadFindings, whatIfs: [], error: { kind: error.kind, message: error.message } };
     }
     throw error;
   }
+
+  // Calibration: a reference run of the canonical network, made only when a dead or saturated
+  // figure is above its absolute threshold (else there is nothing to calibrate), shared by every
+  // run with the same canonical network, rate and data.
+  const references = new Map<string, Promise<RunStats>>();
+  let baselineReference: ModelDiagnosis['reference'];
+  const findingsOf = async (spec: ModelSpec, run: RunStats, learningRate: number, dataKey: string, trainingData?: TrainingData): Promise<Finding[]> => {
+    const uncalibrated = evaluate(spec, run, options.thresholds);
+    if (!uncalibrated.some((f) => CALIBRATED_CODES.has(f.code))) return uncalibrated;
+    const plan = referencePlan(spec, training.optimizer, learningRate);
+    if (plan.sameAsRun) {
+      if (spec === model) baselineReference = { stats: run, sameAsRun: true };
+      return evaluate(spec, run, options.thresholds, { summaries: summarize(run) });
+    }
+    const key = `${plan.key}|${dataKey}`;
+    let reference = references.get(key);
+    if (!reference) {
+      onEvent?.({ kind: 'model-start', model: model.name, phase: 'reference' });
+      reference = train(plan.model, trainingData, plan.learningRate);
+      references.set(key, reference);
+    }
+    const referenceStats = await reference;
+    if (spec === model) baselineReference = { stats: referenceStats, sameAsRun: false };
+    return evaluate(spec, run, options.thresholds, { summaries: summarize(referenceStats) });
+  };
+
   const summaries = summarize(stats);
   const inputFinding = input ? evaluateInput(model, input, options.thresholds) : undefined;
-  const findings = [...(inputFinding ? [inputFinding] : []), ...evaluate(model, stats, options.thresholds)];
-  const candidates = [...proposeCandidates(model, findings), ...(inputFinding ? proposeDataCandidates() : [])];
+  const headFindings = evaluateHead(model);
+  const findings = [...(inputFinding ? [inputFinding] : []), ...headFindings, ...await findingsOf(model, stats, training.learningRate, 'data', baseData)];
+  const candidates = [...proposeHeadCandidates(model, headFindings), ...proposeCandidates(model, findings), ...(inputFinding ? proposeDataCandidates() : [])];
   const maxLoss = (s: RunStats) => Math.max(0, ...s.loss.filter(Number.isFinite));
 
   const whatIfs: WhatIf[] = [];
@@ -189,7 +218,7 @@ async function diagnoseModel(
     for (const candidate of candidates) {
       onEvent?.({ kind: 'model-start', model: model.name, phase: 'verify', label: candidate.label });
       const changed = applyCandidate(model, candidate);
-      let trainingData = data ? toTrainingData(data.dataset) : undefined;
+      let trainingData = baseData;
       let changedInput = input;
       if (data && features && candidate.dataTransform) {
         const x = transformFeatures(data.dataset.x, data.dataset.rows, data.dataset.features, features, candidate.dataTransform);
@@ -197,12 +226,17 @@ async function diagnoseModel(
         changedInput = summarizeInput(featureStats(x, data.dataset.rows, data.dataset.features, data.dataset.columns), data.dataset.rows, options.thresholds);
         whatIfInput.set(candidate.id, changedInput);
       }
-      const whatIfStats = await train(changed, trainingData, candidate.learningRateFactor);
+      const learningRate = training.learningRate * (candidate.learningRateFactor ?? 1);
+      const whatIfStats = await train(changed, trainingData, learningRate);
       const changedInputFinding = changedInput ? evaluateInput(changed, changedInput, options.thresholds) : undefined;
       whatIfs.push({
         candidate,
         stats: whatIfStats,
-        findings: [...(changedInputFinding ? [changedInputFinding] : []), ...evaluate(changed, whatIfStats, options.thresholds)],
+        findings: [
+          ...(changedInputFinding ? [changedInputFinding] : []),
+          ...evaluateHead(changed),
+          ...await findingsOf(changed, whatIfStats, learningRate, candidate.dataTransform ?? 'data', trainingData),
+        ],
       });
     }
   }
@@ -215,20 +249,22 @@ async function diagnoseModel(
       let verified;
       if (whatIf) {
         const before = targetMetric(finding, summaries, maxLoss(stats), !!stats.nonFinite, inputOffness(input));
-        const after = targetMetric(finding, summarize(whatIf.stats), maxLoss(whatIf.stats), !!whatIf.stats.nonFinite,
-          inputOffness(whatIfInput.get(candidate.id) ?? input));
+        const after = finding.code === 'head-loss-mismatch'
+          ? { mismatch: whatIf.findings.some((f) => f.code === 'head-loss-mismatch') ? 1 : 0 }
+          : targetMetric(finding, summarize(whatIf.stats), maxLoss(whatIf.stats), !!whatIf.stats.nonFinite, inputOffness(whatIfInput.get(candidate.id) ?? input));
         verified = judge(finding, before, after, whatIf.findings, options.thresholds, {
           initial: stats.loss[0] ?? NaN,
           before: stats.loss.at(-1) ?? NaN,
           after: whatIf.stats.loss.at(-1) ?? NaN,
-        });
+        }, findings, model);
       }
-      suggestions.push(toSuggestion(model, candidate, finding, verified));
+      const suggestion = toSuggestion(model, candidate, finding, verified);
+      suggestions.push(candidate.learningRateFactor !== undefined ? { ...suggestion, learningRate: training.learningRate * candidate.learningRateFactor } : suggestion);
     }
     return { ...finding, suggestions: rankSuggestions(suggestions) };
   });
   const stability = stableFrom(model, stats, options.thresholds);
-  return { model, data, input, stats, summaries, stability, findings: [...loadFindings, ...withSuggestions], whatIfs };
+  return { model, data, input, stats, training: used, reference: baselineReference, summaries, stability, findings: [...loadFindings, ...withSuggestions], whatIfs };
 }
 
 /** Diagnoses every model of a loaded file, one after another, in the shared trainer worker. */

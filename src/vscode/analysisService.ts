@@ -268,7 +268,7 @@ export class AnalysisService extends Disposable {
               const index = modelNames.indexOf(event.model);
               const increment = index !== modelIndex && modelIndex >= 0 ? 100 / modelNames.length : undefined;
               modelIndex = index;
-              phase = event.phase === 'baseline' ? 'training' : `verifying ${event.label ?? ''}`.trim();
+              phase = event.phase === 'baseline' ? 'training' : event.phase === 'reference' ? 'training the canonical reference' : `verifying ${event.label ?? ''}`.trim();
               report(`${event.model} (model ${index + 1}/${modelNames.length}): ${phase}…`, increment);
               lastReport = Date.now();
               return;

@@ -6,6 +6,8 @@ import * as vscode from 'vscode';
 import { DEFAULT_DIAGNOSE_OPTIONS, DEFAULT_EARLY_STOP, DEFAULT_TRAINING, type DiagnoseOptions } from '../engine/diagnose';
 import { DEFAULT_THRESHOLDS, type Thresholds } from '../core/analysis/types';
 import { BACKEND_NAMES, type BackendChoice, type OptimizerName } from '../core/stats';
+import { OPTIMIZER_NAMES } from '../core/model';
+import type { ExplicitSettings } from '../core/trainingSetup';
 import { Disposable } from './dispose';
 
 export const CONFIG_SECTION = 'activationLens';
@@ -16,6 +18,8 @@ export interface Config {
   readonly batchSize: number;
   readonly learningRate: number;
   readonly optimizer: OptimizerName;
+  /** Optimiser / rate set by the user at some level (not only the default): they then win over the file's. */
+  readonly explicit: ExplicitSettings;
   readonly seed: number;
   /** Retrain each suggestion before offering it. */
   readonly verify: boolean;
@@ -33,7 +37,7 @@ export interface Config {
   readonly codeLensEnabled: boolean;
 }
 
-const OPTIMIZERS: readonly OptimizerName[] = ['adam', 'sgd', 'rmsprop'];
+const OPTIMIZERS: readonly OptimizerName[] = OPTIMIZER_NAMES;
 
 function positiveInteger(value: unknown, fallback: number): number {
   return typeof value === 'number' && Number.isInteger(value) && value > 0 ? value : fallback;
@@ -54,6 +58,13 @@ function readThresholds(value: unknown): Thresholds {
   return result as unknown as Thresholds;
 }
 
+/** True when a setting has a value at any level besides its default (user, workspace, folder, language). */
+function isSetByUser(c: vscode.WorkspaceConfiguration, key: string): boolean {
+  const i = c.inspect(key);
+  return !!i && [i.globalValue, i.workspaceValue, i.workspaceFolderValue, i.globalLanguageValue, i.workspaceLanguageValue, i.workspaceFolderLanguageValue]
+    .some((v) => v !== undefined);
+}
+
 /** Reads the settings for a resource (thresholds and training may differ per folder). */
 export function readConfig(scope?: vscode.Uri): Readonly<Config> {
   const c = vscode.workspace.getConfiguration(CONFIG_SECTION, scope);
@@ -66,6 +77,7 @@ export function readConfig(scope?: vscode.Uri): Readonly<Config> {
     batchSize: positiveInteger(c.get('batchSize'), DEFAULT_TRAINING.batchSize),
     learningRate: positiveNumber(c.get('learningRate'), DEFAULT_TRAINING.learningRate),
     optimizer: (OPTIMIZERS as readonly string[]).includes(optimizer) ? (optimizer as OptimizerName) : DEFAULT_TRAINING.optimizer,
+    explicit: { optimizer: isSetByUser(c, 'optimizer'), learningRate: isSetByUser(c, 'learningRate') },
     seed: Number.isInteger(seed) && seed >= 0 ? seed : DEFAULT_TRAINING.seed,
     verify: c.get<boolean>('verifySuggestions', true),
     stopWhenStable: c.get<boolean>('stopWhenStable', true),
@@ -86,6 +98,7 @@ export function toDiagnoseOptions(config: Readonly<Config>): DiagnoseOptions {
     backend: config.backend,
     verify: config.verify,
     earlyStop: config.stopWhenStable ? DEFAULT_EARLY_STOP : undefined,
+    explicit: config.explicit,
     parameterCap: config.parameterCap,
     thresholds: config.thresholds,
     training: {

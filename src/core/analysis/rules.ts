@@ -21,6 +21,10 @@ export interface LayerSummary {
   /** At the last probe (dead units do not recover). */
   readonly deadFraction: number;
   readonly inactiveFraction: number;
+  /** The same three at step 0, before any update (initialisation alone). */
+  readonly saturatedFractionStep0: number;
+  readonly deadFractionStep0: number;
+  readonly inactiveFractionStep0: number;
   /** Post-activation mean and std at the last probe. */
   readonly mean: number;
   readonly std: number;
@@ -55,6 +59,9 @@ export function summarize(stats: RunStats): LayerSummary[] {
       saturatedFraction: saturated,
       deadFraction: lastProbe?.deadFraction ?? 0,
       inactiveFraction: lastProbe?.inactiveFraction ?? 0,
+      saturatedFractionStep0: layer.probes[0]?.saturatedFraction ?? 0,
+      deadFractionStep0: layer.probes[0]?.deadFraction ?? 0,
+      inactiveFractionStep0: layer.probes[0]?.inactiveFraction ?? 0,
       mean: lastProbe?.mean ?? 0,
       std: lastProbe?.std ?? 0,
       min: lastProbe?.min ?? 0,
@@ -88,10 +95,32 @@ function feedsWeights(model: ModelSpec, layer: LayerSpec): boolean {
   return model.layers.slice(layer.index + 1).some((l) => l.kind === 'dense' || l.kind === 'conv1d' || l.kind === 'conv2d');
 }
 
-/** Applies every rule to one trained model. Suggestions are attached later. */
-export function evaluate(model: ModelSpec, stats: RunStats, thresholds: Thresholds): Finding[] {
+/**
+ * What healthy networks of the same shape show under the same probe: the run of the same
+ * architecture with each activation's canonical initialiser, zero biases and a learning rate no
+ * larger than the optimiser's default (engine/diagnose.ts makes it). Dead and saturated fractions
+ * are judged by how far they exceed it, since a brief probe leaves some units of even a textbook
+ * network off (a dense layer after convolutions: 50–70 % in PyTorch too).
+ */
+export interface Calibration {
+  readonly summaries: readonly LayerSummary[];
+}
+
+/** Codes whose rules are calibrated against the reference run. */
+export const CALIBRATED_CODES: ReadonlySet<Finding['code']> = new Set(['dead-relu', 'saturated-activation']);
+
+/**
+ * Applies every rule to one trained model. Suggestions are attached later. Without a calibration
+ * the dead and saturated rules use the absolute thresholds alone (what needs a reference run).
+ */
+export function evaluate(model: ModelSpec, stats: RunStats, thresholds: Thresholds, calibration?: Calibration): Finding[] {
   const findings: Finding[] = [];
   const summaries = summarize(stats);
+  const reference = (index: number): LayerSummary | undefined => calibration?.summaries[index];
+  const sinceInit = (now: number, atInit: number, what: string): string =>
+    atInit >= 0.8 * now && atInit > 0
+      ? `already ${pct(atInit)} at initialisation, before any update, so the cause is the starting weights or biases`
+      : `${pct(atInit)} at initialisation: they became ${what} while training`;
   const add = (layer: LayerSpec | null, code: Finding['code'], severity: Severity, message: string, metrics: Record<string, number>) =>
     findings.push({ code, severity, layerIndex: layer ? layer.index : null, span: layer ? layer.source.span : model.span, message, metrics, suggestions: [] });
 
@@ -130,23 +159,45 @@ export function evaluate(model: ModelSpec, stats: RunStats, thresholds: Threshol
       }
     }
 
+    const ref = reference(layer.index);
     if (!head && TWO_SIDED_SATURATING.has(act) && s.saturatedFraction > thresholds.saturatedWarnFraction) {
+      const excess = s.saturatedFraction - (ref?.saturatedFraction ?? 0);
+      const severity: Severity | undefined = !ref
+        ? (s.saturatedFraction > thresholds.saturatedErrorFraction ? 'error' : 'warning')
+        : excess >= thresholds.saturatedExcessError && s.saturatedFraction > thresholds.saturatedErrorFraction ? 'error'
+          : excess >= thresholds.saturatedExcessWarn ? 'warning' : undefined;
       const threshold = stats.options.saturationThresholds[act];
-      add(layer, 'saturated-activation', s.saturatedFraction > thresholds.saturatedErrorFraction ? 'error' : 'warning',
-        `Saturated ${act}: ${pct(s.saturatedFraction)} of its inputs are beyond ±${threshold ?? '?'}, where its slope is almost 0, ` +
-          `so almost no gradient passes through these units.`,
-        { saturatedFraction: s.saturatedFraction, preStd: stats.layers[layer.index].probes.at(-1)?.preStd ?? 0 });
+      if (severity) {
+        add(layer, 'saturated-activation', severity,
+          `Saturated ${act}: ${pct(s.saturatedFraction)} of its inputs are beyond ±${threshold ?? '?'}, where its slope is almost 0, ` +
+            `so almost no gradient passes through these units (${sinceInit(s.saturatedFraction, s.saturatedFractionStep0, 'saturated')}` +
+            `${ref ? `; ${pct(ref.saturatedFraction)} with canonical initialisation` : ''}).`,
+          {
+            saturatedFraction: s.saturatedFraction, saturatedFractionStep0: s.saturatedFractionStep0,
+            preStd: stats.layers[layer.index].probes.at(-1)?.preStd ?? 0,
+            ...(ref ? { referenceSaturatedFraction: ref.saturatedFraction } : {}),
+          });
+      }
     }
 
     if (RELU_FAMILY_THAT_DIES.has(act)) {
       const dead = s.deadFraction >= thresholds.deadWarnFraction;
       const inactive = s.inactiveFraction >= thresholds.inactiveWarnFraction;
-      if (dead || inactive) {
-        const severity: Severity = s.deadFraction >= thresholds.deadErrorFraction ? 'error' : 'warning';
+      const deadExcess = s.deadFraction - (ref?.deadFraction ?? 0);
+      const inactiveExcess = s.inactiveFraction - (ref?.inactiveFraction ?? 0);
+      const severity: Severity | undefined = !ref
+        ? (dead || inactive ? (s.deadFraction >= thresholds.deadErrorFraction ? 'error' : 'warning') : undefined)
+        : s.deadFraction >= thresholds.deadErrorFraction && deadExcess >= thresholds.deadExcessError ? 'error'
+          : (dead && deadExcess >= thresholds.deadExcessWarn) || (inactive && inactiveExcess >= thresholds.deadExcessWarn) ? 'warning' : undefined;
+      if (severity) {
         add(layer, 'dead-relu', severity,
-          `Dead ReLUs: ${pct(s.deadFraction)} of the units never fire on the probe batch and ${pct(s.inactiveFraction)} of all outputs are 0. ` +
+          `Dead ReLUs: ${pct(s.deadFraction)} of the units never fire on the probe batch (${sinceInit(s.deadFraction, s.deadFractionStep0, 'dead')}) ` +
+            `and ${pct(s.inactiveFraction)} of all outputs are 0${ref ? `; with canonical initialisation ${pct(ref.deadFraction)} of the units are dead` : ''}. ` +
             `A unit whose input stays below 0 gets exactly zero gradient and never recovers.`,
-          { deadFraction: s.deadFraction, inactiveFraction: s.inactiveFraction });
+          {
+            deadFraction: s.deadFraction, deadFractionStep0: s.deadFractionStep0, inactiveFraction: s.inactiveFraction,
+            ...(ref ? { referenceDeadFraction: ref.deadFraction } : {}),
+          });
       }
     }
 

@@ -4,7 +4,7 @@
  */
 import { countParameters, hasKernel, type ActivationName, type ActivationSpec, type InitializerSpec, type LayerSpec, type ModelSpec } from '../model';
 import { fmt, isHead, pct, RELU_FAMILY_THAT_DIES, TWO_SIDED_SATURATING, type LayerSummary } from './rules';
-import type { Finding, FindingCode, LayerChange, Suggestion, Thresholds, Verification } from './types';
+import { SEVERITY_RANK, type Finding, type FindingCode, type LayerChange, type LossChange, type Suggestion, type Thresholds, type Verification } from './types';
 import type { DataTransform } from './inputStats';
 
 /** A model-wide change to retrain and, if it helps, offer. */
@@ -19,6 +19,8 @@ export interface Candidate {
   readonly dataTransform?: DataTransform;
   /** Multiplies the learning rate (a training setting, not the model). */
   readonly learningRateFactor?: number;
+  /** Trains with this loss instead (a head/loss fix). */
+  readonly loss?: LossChange;
 }
 
 /** Input normalisation candidates, offered when the user's data is off-centre or badly scaled. */
@@ -213,7 +215,7 @@ export function proposeCandidates(model: ModelSpec, findings: readonly Finding[]
   return dedupe(candidates);
 }
 
-function nextActivation(model: ModelSpec, layer: LayerSpec): ActivationName {
+export function nextActivation(model: ModelSpec, layer: LayerSpec): ActivationName {
   if (layer.activation.name !== 'linear') return layer.activation.name;
   const after = model.layers.slice(layer.index + 1).find((l) => l.kind === 'activation' || hasKernel(l.kind));
   return after?.kind === 'activation' ? after.activation.name : layer.activation.name;
@@ -227,8 +229,10 @@ function dedupe(candidates: Candidate[]): Candidate[] {
 /** The model with a candidate's changes applied (same spans: the source is not edited here). */
 export function applyCandidate(model: ModelSpec, candidate: Candidate): ModelSpec {
   const byLayer = new Map(candidate.changes.map((c) => [c.layerIndex, c]));
+  const loss = candidate.loss && { ...candidate.loss, text: candidate.loss.kind, span: model.training?.loss?.span ?? model.span };
   return {
     ...model,
+    ...(loss ? { training: { ...model.training, loss } } : {}),
     layers: model.layers.map((layer) => {
       const change = byLayer.get(layer.index);
       if (!change) return layer;
@@ -254,7 +258,7 @@ export function applyCandidate(model: ModelSpec, candidate: Candidate): ModelSpe
 /** Does this candidate address this finding? */
 export function candidateAddresses(model: ModelSpec, candidate: Candidate, finding: Finding): boolean {
   if (!candidate.targets.has(finding.code)) return false;
-  if (candidate.dataTransform || candidate.learningRateFactor !== undefined) return true;
+  if (candidate.dataTransform || candidate.learningRateFactor !== undefined || finding.code === 'head-loss-mismatch') return true;
   if (finding.layerIndex === null || finding.code === 'vanishing-gradient' || finding.code === 'exploding-gradient') return true;
   const layer = model.layers[finding.layerIndex];
   const owner = kernelOwner(model, layer);
@@ -279,6 +283,7 @@ export function toSuggestion(model: ModelSpec, candidate: Candidate, finding: Fi
     changes: candidate.changes,
     dataTransform: candidate.dataTransform,
     learningRateFactor: candidate.learningRateFactor,
+    loss: candidate.loss,
     verified,
   };
 }
@@ -301,15 +306,35 @@ export function targetMetric(finding: Finding, summaries: readonly LayerSummary[
       return { nonFinite: nonFinite ? 1 : 0 };
     case 'input-not-normalized':
       return { inputOffness };
+    case 'head-loss-mismatch':
+      return { mismatch: s ? 1 : 0 };
     default:
       return {};
   }
 }
 
+/** A problem the person sees once: a code at one source position (a loop line building many layers), and gradient flow once per model. */
+export function problemKey(finding: Finding): string {
+  if (finding.code === 'vanishing-gradient' || finding.code === 'exploding-gradient') return `${finding.code}@${finding.layerIndex === null ? 'model' : 'layers'}`;
+  return `${finding.code}@${finding.span.start.offset}-${finding.span.end.offset}`;
+}
+
+/** Warnings and errors of a what-if run that the original run did not have at that layer (or had less severe). */
+export function introducedFindings(baseline: readonly Finding[], after: readonly Finding[]): Finding[] {
+  return after.filter((a) => SEVERITY_RANK[a.severity] >= SEVERITY_RANK.warning &&
+    !baseline.some((b) => b.code === a.code && b.layerIndex === a.layerIndex && SEVERITY_RANK[b.severity] >= SEVERITY_RANK[a.severity]));
+}
+
+function describe(finding: Finding, model?: ModelSpec): string {
+  if (finding.layerIndex === null) return finding.code;
+  const name = model?.layers[finding.layerIndex]?.name;
+  return `${finding.code} at ${name ? `\`${name}\`` : `layer ${finding.layerIndex}`}`;
+}
+
 /**
- * Judges a retrained candidate for one finding: improved when the finding no longer fires at that
- * layer, or its number moved decisively the right way (10× for gradient ratios, halved for
- * fractions), and the change did not bring a new error at that layer.
+ * Judges a retrained candidate for one finding, over the whole network: verified only when the
+ * finding no longer fires at its layer, the change brought no new warning or error anywhere
+ * (judged against every finding of the original run), and training did not get worse.
  */
 export function judge(
   finding: Finding,
@@ -318,41 +343,66 @@ export function judge(
   afterFindings: readonly Finding[],
   thresholds: Thresholds,
   loss?: { readonly initial: number; readonly before: number; readonly after: number },
+  baselineFindings: readonly Finding[] = [finding],
+  model?: ModelSpec,
 ): Verification {
   const [key] = Object.keys(before);
   const b = before[key] ?? 0;
   const a = after[key] ?? 0;
   const stillFires = afterFindings.some((f) => f.code === finding.code && f.layerIndex === finding.layerIndex);
-  const newErrorHere = afterFindings.some((f) => f.layerIndex === finding.layerIndex && f.severity === 'error' && f.code !== finding.code);
-  let better: boolean;
-  switch (key) {
-    case 'gradRatioToLast':
-      better = finding.code === 'vanishing-gradient' ? a >= 10 * b || a >= thresholds.vanishingWarnRatio : a <= b / 10;
-      break;
-    case 'maxLoss':
-    case 'nonFinite':
-      better = a < b;
-      break;
-    default:
-      better = a <= b / 2;
-  }
+  const introduced = introducedFindings(baselineFindings, afterFindings).map((f) => describe(f, model));
   // A change that fixes its number but makes training diverge is no fix: the final loss must not
   // end both 1.5× above the original run's and above where training started.
   const lossRegressed = loss !== undefined && (!Number.isFinite(loss.after) || (loss.after > 1.5 * loss.before && loss.after > loss.initial));
-  const improved = !newErrorHere && !lossRegressed && (!stillFires || better);
+  const improved = !stillFires && introduced.length === 0 && !lossRegressed;
   const lossNote = (): string => {
-    if (!lossRegressed) return improved ? '' : ' (no improvement)';
-    return Number.isFinite(loss.after) ? ` but the final loss rose from ${fmt(loss.before)} to ${fmt(loss.after)}` : ' but training still diverges (the loss became NaN/Inf)';
+    if (lossRegressed) {
+      return Number.isFinite(loss.after) ? ` but the final loss rose from ${fmt(loss.before)} to ${fmt(loss.after)}` : ' but training still diverges (the loss became NaN/Inf)';
+    }
+    if (introduced.length > 0) return ` but it brings ${introduced.slice(0, 3).join(', ')}${introduced.length > 3 ? ` and ${introduced.length - 3} more` : ''}`;
+    if (stillFires) return ' (the finding remains)';
+    return '';
   };
   const show = (v: number) => (key.endsWith('Fraction') ? pct(v) : fmt(v));
   const names: Record<string, string> = {
     gradRatioToLast: 'gradient ratio to last layer', saturatedFraction: 'saturated', deadFraction: 'dead units',
-    meanToStd: 'mean/std', maxLoss: 'max loss', nonFinite: 'NaN/Inf', inputOffness: 'input scale (× the limits)',
+    meanToStd: 'mean/std', maxLoss: 'max loss', nonFinite: 'NaN/Inf', inputOffness: 'input scale (× the limits)', mismatch: 'head/loss mismatch',
   };
+  void thresholds;
   return {
     improved,
     before,
     after,
-    summary: `${names[key] ?? key} ${show(b)} → ${show(a)}${lossNote()}`,
+    summary: key === 'mismatch' ? `head/loss pair ${a === 0 ? 'fixed' : 'still mismatched'}${lossNote()}` : `${names[key] ?? key} ${show(b)} → ${show(a)}${lossNote()}`,
+    clears: !stillFires,
+    finalLoss: loss?.after,
+    introduced,
   };
+}
+
+/** A change of a bias or an initialiser (or the learning rate) only: it removes a cause instead of swapping the activation. */
+export function removesCause(suggestion: Suggestion): boolean {
+  return !suggestion.dataTransform && !suggestion.loss && suggestion.changes.length > 0 &&
+    suggestion.changes.every((c) => !c.activation && !c.batchNormBeforeActivation);
+}
+
+/**
+ * Orders a finding's suggestions: verified ones first, by outcome (the final loss of the what-if),
+ * except that a change of the cause (a bias, an initialiser) goes first when its final loss is
+ * within 10 % of the best (it keeps the person's activation and fixes why it failed); unverified
+ * (--no-verify) next in the decision guide's order; those that did not verify last.
+ */
+export function rankSuggestions(suggestions: readonly Suggestion[]): Suggestion[] {
+  const group = (s: Suggestion) => (s.verified === undefined ? 1 : s.verified.improved ? 0 : 2);
+  const verifiedLosses = suggestions.filter((s) => s.verified?.improved).map((s) => finiteOr(s.verified?.finalLoss, Infinity));
+  const best = Math.min(Infinity, ...verifiedLosses);
+  const causeFirst = (s: Suggestion) => (s.verified?.improved && removesCause(s) && finiteOr(s.verified.finalLoss, Infinity) <= 1.1 * best + 1e-9 ? 0 : 1);
+  const outcome = (s: Suggestion) => (s.verified?.improved ? finiteOr(s.verified.finalLoss, Infinity) : 0);
+  return suggestions.map((s, order) => ({ s, order }))
+    .sort((x, y) => group(x.s) - group(y.s) || causeFirst(x.s) - causeFirst(y.s) || outcome(x.s) - outcome(y.s) || x.order - y.order)
+    .map(({ s }) => s);
+}
+
+function finiteOr(value: number | undefined, fallback: number): number {
+  return value !== undefined && Number.isFinite(value) ? value : fallback;
 }

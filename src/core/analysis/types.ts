@@ -35,6 +35,12 @@ export interface Verification {
   readonly after: Readonly<Record<string, number>>;
   /** Plain-words summary, e.g. "first/last gradient ratio 3e-6 → 1.9". */
   readonly summary: string;
+  /** The finding no longer fires at its layer after the change. */
+  readonly clears?: boolean;
+  /** The what-if run's final loss (for ranking by outcome). */
+  readonly finalLoss?: number;
+  /** Warnings or errors the change brought that the original run did not have ("dead-relu at layer 3"). */
+  readonly introduced?: readonly string[];
 }
 
 export interface Suggestion {
@@ -96,6 +102,16 @@ export interface Thresholds {
   readonly deadWarnFraction: number;
   /** …and error. */
   readonly deadErrorFraction: number;
+  /**
+   * Calibration (issue 11): dead and saturated fractions count only by how far they exceed those
+   * of the same network with canonical initialisers (the reference run): a warning from this
+   * excess (absolute fraction of units or entries)…
+   */
+  readonly deadExcessWarn: number;
+  /** …and an error from this one. */
+  readonly deadExcessError: number;
+  readonly saturatedExcessWarn: number;
+  readonly saturatedExcessError: number;
   /** Dead ReLU: fraction of outputs that are zero, above which a layer is "mostly inactive" (DeepDiagnosis: 0.7). */
   readonly inactiveWarnFraction: number;
   /** Not zero-centred: non-negative outputs with mean / std at or above this. */
@@ -116,6 +132,12 @@ export const DEFAULT_THRESHOLDS: Thresholds = {
   saturatedErrorFraction: 0.8,
   deadWarnFraction: 0.1,
   deadErrorFraction: 0.5,
+  // Seeds alone move a 64-unit layer's dead fraction by ±0.1 after 100 Adam steps (PyTorch,
+  // test/unit/probeTask.test.ts), so the excess must clear twice that before it is a warning.
+  deadExcessWarn: 0.2,
+  deadExcessError: 0.4,
+  saturatedExcessWarn: 0.25,
+  saturatedExcessError: 0.4,
   inactiveWarnFraction: 0.9,
   offCentreRatio: 1,
   inputMeanLimit: 1,
