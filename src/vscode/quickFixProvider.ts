@@ -1,7 +1,10 @@
 /**
- * Quick fixes for Activation Lens diagnostics: apply a verified activation swap (activation and
- * its matching initialiser, on every layer the change touches) as one WorkspaceEdit, and a
- * source action that applies every verified swap of a model. Results computed from another
+ * Quick fixes for Activation Lens diagnostics: apply a verified suggestion (an activation swap
+ * with its matching initialiser, an initialiser alone, BatchNorm before activations, a learning
+ * rate, a head/loss change, on every layer the change touches) as one WorkspaceEdit, and a
+ * source action that applies every verified layer change of a model. A suggestion the file's
+ * format cannot express (a data transform, a learning rate without a stated optimiser) is shown
+ * disabled with the reason: advice, never a broken edit. Results computed from another
  * version of the document are refused, with an offer to diagnose again.
  */
 import * as vscode from 'vscode';
@@ -11,7 +14,9 @@ import type { ModelDiagnosis } from '../engine/diagnose';
 import type { AnalysisService } from './analysisService';
 import { CommandId } from './commands';
 import { DIAGNOSTIC_SOURCE, type DiagnosticsManager } from './diagnosticsManager';
-import { editsForChanges, toWorkspaceEdit } from './swapEdits';
+import { editsForChanges, editsForSuggestion, toWorkspaceEdit } from './swapEdits';
+import type { ModelSpec } from '../core/model';
+import { suggestedLearningRate } from '../core/fixes/changes';
 import { toRange } from './spans';
 
 /** The kind of the "apply all verified swaps" source action. */
@@ -22,10 +27,21 @@ function isOffered(s: Suggestion): boolean {
   return s.verified ? s.verified.improved : true;
 }
 
-function describe(s: Suggestion): string {
+/** What a suggestion changes, in words, for the action's title. */
+export function describe(s: Suggestion, model?: ModelSpec): string {
   const layers = new Set(s.changes.map((c) => c.layerIndex)).size;
+  const on = layers > 1 ? ` on ${layers} layers` : '';
   const status = s.verified ? `verified: ${s.verified.summary}` : 'not verified';
-  return `Activation Lens: switch to ${s.label}${layers > 1 ? ` on ${layers} layers` : ''} (${status})`;
+  let what: string;
+  if (s.dataTransform) what = `${s.label} (a data change: apply it where the data is loaded)`;
+  else if (s.learningRateFactor !== undefined || s.learningRate !== undefined) {
+    const rate = model ? suggestedLearningRate(model, s) : s.learningRate;
+    what = rate !== undefined ? `set the learning rate to ${rate}` : s.label;
+  } else if (s.loss) what = `${s.label} (head and loss)`;
+  else if (s.changes.some((c) => c.batchNormBeforeActivation)) what = `insert BatchNorm before the activation${on}`;
+  else if (s.changes.every((c) => !c.activation) && s.changes.some((c) => c.biasInitializer)) what = `set the bias initialiser to ${s.changes.find((c) => c.biasInitializer)?.biasInitializer?.name}${on}`;
+  else what = `switch to ${s.label}${on}`;
+  return `Activation Lens: ${what} (${status})`;
 }
 
 export class QuickFixProvider implements vscode.CodeActionProvider {
@@ -63,7 +79,7 @@ export class QuickFixProvider implements vscode.CodeActionProvider {
             existing.action.diagnostics = [...(existing.action.diagnostics ?? []), diagnostic];
             continue;
           }
-          const action = this.swapAction(document, entry.model, suggestion.changes, describe(suggestion), vscode.CodeActionKind.QuickFix);
+          const action = this.suggestionAction(document, entry.model, suggestion, describe(suggestion, entry.model.model), vscode.CodeActionKind.QuickFix);
           action.diagnostics = [diagnostic];
           bySuggestion.set(key, { action, suggestion });
         }
@@ -84,6 +100,14 @@ export class QuickFixProvider implements vscode.CodeActionProvider {
     return actions;
   }
 
+  private suggestionAction(document: vscode.TextDocument, model: ModelDiagnosis, suggestion: Suggestion, title: string, kind: vscode.CodeActionKind): vscode.CodeAction {
+    const action = new vscode.CodeAction(title, kind);
+    const edits = editsForSuggestion(document.getText(), model.model, suggestion);
+    if ('error' in edits) action.disabled = { reason: edits.error };
+    else action.edit = toWorkspaceEdit(document.uri, edits);
+    return action;
+  }
+
   private swapAction(document: vscode.TextDocument, model: ModelDiagnosis, changes: readonly LayerChange[], title: string, kind: vscode.CodeActionKind): vscode.CodeAction {
     const action = new vscode.CodeAction(title, kind);
     const edits = editsForChanges(document.getText(), model.model, changes);
@@ -99,7 +123,7 @@ function modelAt(models: readonly ModelDiagnosis[], range: vscode.Range): ModelD
 }
 
 /**
- * The best verified suggestion of each finding, most severe findings first; a layer changed by
+ * The best verified layer-change suggestion of each finding, most severe findings first; a layer changed by
  * an earlier suggestion keeps that change (two swaps of one layer cannot both apply).
  */
 export function allVerifiedChanges(model: ModelDiagnosis): LayerChange[] {
@@ -107,7 +131,8 @@ export function allVerifiedChanges(model: ModelDiagnosis): LayerChange[] {
   const byLayer = new Map<number, LayerChange>();
   const used = new Set<string>();
   for (const finding of findings) {
-    const best = finding.suggestions.find((s) => s.verified?.improved);
+    // Layer changes only: a head change without its loss (or a training setting) is not applied half-way here.
+    const best = finding.suggestions.find((s) => s.verified?.improved && !s.loss && s.learningRateFactor === undefined && s.learningRate === undefined && !s.dataTransform);
     if (!best || used.has(best.id)) continue;
     used.add(best.id);
     if (best.changes.some((c) => byLayer.has(c.layerIndex))) continue;
