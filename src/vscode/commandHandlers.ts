@@ -6,7 +6,7 @@ import { CommandId } from './commands';
 import { CONFIG_SECTION, type ConfigService } from './config';
 import { showReport } from './report';
 import { ReportPanel, type ReportActions } from './reportPanel';
-import { editsForChanges, toWorkspaceEdit } from './swapEdits';
+import { editsForSuggestion, toWorkspaceEdit } from './swapEdits';
 import { chooseData, type DataChoices } from './dataResolver';
 import { toRange } from './spans';
 
@@ -81,7 +81,7 @@ export function reportActions(service: AnalysisService): ReportActions {
       const suggestion = model?.findings.find((f) => f.layerIndex === layerIndex && f.suggestions.some((s) => s.id === suggestionId))
         ?.suggestions.find((s) => s.id === suggestionId);
       if (!model || !suggestion?.verified?.improved) return;
-      const edits = editsForChanges(result.text, model.model, suggestion.changes);
+      const edits = editsForSuggestion(result.text, model.model, suggestion);
       if ('error' in edits) {
         void vscode.window.showWarningMessage(`Activation Lens: ${edits.error}`);
         return;
