@@ -26,14 +26,18 @@ import {
   type LayerKind,
   type LayerSource,
   type LayerSpec,
+  type LoadNote,
   type LoadProblem,
   type LoadProblemCode,
   type LoadResult,
+  type LossSpec,
   type ModelSpec,
+  type OptimizerSpec,
   type SourceSpan,
+  type TrainingSetup,
 } from '../model';
 import { readSourceFile, firstSyntaxError } from './sourceFile';
-import { pythonArithmetic, pythonTruthiness, valueAtVersion } from './pythonValues';
+import { bindingAt, collectBindings, optimizerNameOf, pythonArithmetic, pythonTruthiness, valueAtVersion, type FileBindings } from './pythonValues';
 import { LayerNamer } from './layerNames';
 import { dictGet, dictSet, type DictEntry as SharedDictEntry } from './pythonDicts';
 import { formatCount, MAX_KERAS_EVALUATIONS, MAX_KERAS_STATEMENTS, MAX_LAYERS, MAX_MODELS_PER_FILE, tooManyLayers } from './limits';
@@ -371,6 +375,11 @@ class Evaluator {
   /** True once the file's evaluation budget is spent. */
   get exhausted(): boolean {
     return this.evaluations > MAX_EVALUATIONS;
+  }
+
+  /** Charges work that is not an evaluation (walking the file for the training set-up) to the same budget. */
+  charge(cost: number): void {
+    this.evaluations += cost;
   }
 
   /** Dicts changed in place in the file (see findDictMutations): not constants. */
@@ -1104,6 +1113,8 @@ interface ModelSite {
   readonly invocationError?: { readonly message: string; readonly node: Node };
   /** Functional (`keras.Model(inputs, outputs)`) and subclassed models collect their layers themselves, given the site's scope. */
   readonly collect?: (scope: Scope) => CollectedLayers;
+  /** The call of the builder function the site is in that this model is read for (`model = build(16)`). */
+  readonly invocationCall?: Node;
 }
 
 /** One distinct call of a builder function: the scope its body runs in for that call. */
@@ -1112,6 +1123,8 @@ interface Invocation {
   readonly error?: { readonly message: string; readonly node: Node };
   /** `small = build(16)` → small: names the model when the function is called several times. */
   readonly assignedTo?: string;
+  /** The call of the builder function. */
+  readonly call: Node;
 }
 
 /** Distinct calls of one builder function read at most (each is a model); the rest are ignored. */
@@ -1239,7 +1252,7 @@ class KerasFileLoader {
         break;
       }
       try {
-        models.push(this.buildModel(site, name));
+        models.push(this.withTraining(site, this.buildModel(site, name)));
       } catch (error) {
         if (!(error instanceof UnsoundModel)) throw error;
         this.fileProblems.push({
@@ -1259,6 +1272,181 @@ class KerasFileLoader {
     }
     return { format: 'keras-python', models, problems: this.fileProblems };
   }
+
+  // #region The training set-up: `model.compile(...)` [issue 11]
+
+  private trainingBindings: FileBindings | undefined;
+  /** Per `compile(...)` call (by node id): the call that created its receiver, when one did. */
+  private readonly compileReceivers = new Map<number, Node | undefined>();
+
+  private bindings(): FileBindings {
+    this.trainingBindings ??= collectBindings(this.root, isCompileCall, (cost) => this.evaluator.charge(cost));
+    return this.trainingBindings;
+  }
+
+  /**
+   * The model with the optimiser and loss of the last `compile(...)` called on it (through the
+   * name it is bound to: `model = keras.Sequential(...)`, `model = build(...)`, `model = Net()`),
+   * and notes on the parts that are not understood.
+   */
+  private withTraining(site: ModelSite, model: ModelSpec): ModelSpec {
+    const bindings = this.bindings();
+    if (bindings.calls.length === 0 || this.evaluator.exhausted) return model;
+    let compile: FileBindings['calls'][number] | undefined;
+    for (const entry of bindings.calls) if (this.compiles(entry, site)) compile = entry;
+    if (!compile) return model;
+    const siteFn = site.call.type === 'class_definition' ? undefined : ancestorOfType(site.call, 'function_definition');
+    // A compile in the builder function itself sees that call's arguments.
+    const scope = compile.scope && compile.scope.id === siteFn?.id ? site.scope : this.scopeAt(compile.call);
+    const notes: LoadNote[] = [];
+    const args = this.arguments(compile.call);
+    const optimizerNode = args.keyword.get('optimizer')?.value ?? args.positional[0];
+    const lossNode = args.keyword.get('loss')?.value ?? args.positional[1];
+    const training: Mutable<TrainingSetup> = {};
+    const optimizer = optimizerNode && this.readOptimizer(optimizerNode, compile.scope, scope, notes);
+    if (optimizer) training.optimizer = optimizer;
+    const loss = lossNode && this.readLoss(lossNode, compile.scope, scope, notes);
+    if (loss) training.loss = loss;
+    const result: Mutable<ModelSpec> = { ...model };
+    if (optimizer || loss) result.training = training;
+    if (notes.length > 0) result.notes = [...(model.notes ?? []), ...notes];
+    return result;
+  }
+
+  /** True when `compile(...)` is called on the model of `site`. */
+  private compiles(entry: FileBindings['calls'][number], site: ModelSite): boolean {
+    let receiver = this.compileReceivers.get(entry.call.id);
+    if (!this.compileReceivers.has(entry.call.id)) {
+      receiver = this.receiverCall(entry.call, entry.scope);
+      this.compileReceivers.set(entry.call.id, receiver);
+    }
+    if (!receiver) return false;
+    if (receiver.id === site.call.id) return true;
+    const callee = receiver.childForFieldName('function');
+    if (callee?.type !== 'identifier') return false;
+    if (site.call.type === 'class_definition') return site.call.childForFieldName('name')?.text === callee.text;
+    return site.invocationCall?.id === receiver.id;
+  }
+
+  /** The call that created the object `compile` is called on, through the names it is bound to. */
+  private receiverCall(call: Node, fnScope: Node | undefined): Node | undefined {
+    const object = call.childForFieldName('function')?.childForFieldName('object') ?? null;
+    const found = this.definition(object, fnScope, call.startIndex);
+    return found?.node.type === 'call' ? found.node : undefined;
+  }
+
+  /**
+   * What a name stands for: the right-hand side of the assignment in effect (followed through a
+   * few aliases: `m = model`), the expression itself when it is not a bound name.
+   */
+  private definition(node: Node | null, fnScope: Node | undefined, offset: number): { node: Node; fnScope: Node | undefined } | undefined {
+    let current = skipParenthesesDown(node);
+    let scope = fnScope;
+    let at = offset;
+    for (let hops = 0; current?.type === 'identifier' && hops < 4; hops++) {
+      this.evaluator.charge(1);
+      const binding = bindingAt(this.bindings(), current.text, scope, at);
+      if (!binding) break;
+      current = skipParenthesesDown(binding.value);
+      scope = binding.scope;
+      at = binding.value.startIndex;
+    }
+    return current ? { node: current, fnScope: scope } : undefined;
+  }
+
+  /** An argument of `compile` as a value, with the node it is written at (a bound call or string literal for a name). */
+  private expressionOf(node: Node, fnScope: Node | undefined, scope: Scope): { node: Node; value: Value } {
+    const target = this.definition(node, fnScope, node.startIndex)?.node ?? node;
+    if (target.type === 'call') return { node: target, value: { kind: 'call', node: target, scope } };
+    const value = this.evaluator.evaluate(target, scope);
+    if (value.kind === 'call') return { node: value.node, value };
+    return { node: target, value };
+  }
+
+  /** A number argument (a literal, a constant, a name bound to one), else undefined. */
+  private numberOf(node: Node, scope: Scope): number | undefined {
+    const value = this.evaluator.evaluate(node, scope);
+    if (value.kind === 'number') return value.value;
+    if (value.kind === 'bool') return value.value ? 1 : 0;
+    return undefined;
+  }
+
+  private readOptimizer(node: Node, fnScope: Node | undefined, scope: Scope, notes: LoadNote[]): OptimizerSpec | undefined {
+    const { node: at, value } = this.expressionOf(node, fnScope, scope);
+    if (value.kind === 'string') {
+      const name = optimizerNameOf(value.value);
+      if (name) return { name, text: at.text, span: this.span(at) };
+    } else if (value.kind === 'call') {
+      const cls = this.layerClassOf(value.node);
+      const name = cls?.keras ? optimizerNameOf(cls.className) : undefined;
+      if (name) return this.optimizerCall(name, value.node, value.scope, notes);
+    }
+    notes.push({
+      message: `The optimiser \`${shorten(at.text)}\` is not one Activation Lens can read and run (${KERAS_OPTIMIZERS}): the diagnosis trains with its default optimiser instead.`,
+      span: this.span(at),
+    });
+    return undefined;
+  }
+
+  /** `keras.optimizers.Adam(learning_rate=1e-3)`, `SGD(lr=0.01, momentum=0.9)`, `RMSprop(0.001)`. */
+  private optimizerCall(name: OptimizerSpec['name'], call: Node, scope: Scope, notes: LoadNote[]): OptimizerSpec {
+    const args = this.arguments(call);
+    const argumentList = call.childForFieldName('arguments');
+    const spec: Mutable<OptimizerSpec> = { name, text: call.text, span: this.span(call) };
+    if (argumentList?.type === 'argument_list') spec.argumentsSpan = this.span(argumentList);
+    const rateNode = args.keyword.get('learning_rate')?.value ?? args.keyword.get('lr')?.value ?? args.positional[0];
+    if (rateNode) {
+      const rate = this.numberOf(rateNode, scope);
+      if (rate !== undefined) {
+        spec.learningRate = rate;
+        if (rateNode.type === 'float' || rateNode.type === 'integer') spec.learningRateValueSpan = this.span(rateNode);
+      } else {
+        notes.push({
+          message: `The learning rate \`${shorten(rateNode.text)}\` of \`${shorten(call.text)}\` is not a constant that can be read statically (a schedule or a run-time value): the diagnosis uses Keras' default rate for ${name}.`,
+          span: this.span(rateNode),
+        });
+      }
+    }
+    const momentumPosition = name === 'sgd' ? 1 : name === 'rmsprop' ? 2 : undefined;
+    const momentumNode = momentumPosition === undefined ? undefined : (args.keyword.get('momentum')?.value ?? args.positional[momentumPosition]);
+    const momentum = momentumNode ? this.numberOf(momentumNode, scope) : undefined;
+    if (momentum !== undefined) spec.momentum = momentum;
+    return spec;
+  }
+
+  private readLoss(node: Node, fnScope: Node | undefined, scope: Scope, notes: LoadNote[]): LossSpec | undefined {
+    const { node: at, value } = this.expressionOf(node, fnScope, scope);
+    const base = { text: at.text, span: this.span(at) };
+    let known: Omit<LossSpec, 'text' | 'span'> | undefined;
+    let why = '';
+    if (value.kind === 'string') known = KERAS_LOSSES.get(lossKey(value.value));
+    else if (value.kind === 'reference') {
+      const resolved = resolvePath(value.path, this.imports);
+      if (resolved.keras) known = KERAS_LOSSES.get(lossKey(resolved.path[resolved.path.length - 1]));
+    } else if (value.kind === 'call') {
+      const cls = this.layerClassOf(value.node);
+      known = cls?.keras ? KERAS_LOSSES.get(lossKey(cls.className)) : undefined;
+      if (known && known.kind !== 'meanSquaredError' && known.kind !== 'meanAbsoluteError' && known.kind !== 'huber') {
+        const args = this.arguments(value.node);
+        const logitsNode = args.keyword.get('from_logits')?.value ?? args.positional[0];
+        const logits = logitsNode ? this.evaluator.evaluate(logitsNode, value.scope) : { kind: 'bool' as const, value: false };
+        const truth = pythonTruthiness(logits);
+        if (truth === undefined) {
+          known = undefined;
+          why = ` (\`from_logits\` is not known statically)`;
+        } else if (truth) known = { ...known, input: 'logits' };
+      }
+    } else if (value.kind === 'dict' || at.type === 'dictionary') why = ' (a dict of losses, one per output)';
+    else if (value.kind === 'sequence') why = ' (a list of losses, one per output)';
+    if (known) return { ...known, ...base };
+    notes.push({
+      message: `The loss \`${shorten(at.text)}\`${why} is not one Activation Lens can read and train with (cross-entropy, mean squared or absolute error, Huber): the diagnosis uses the loss the model's head implies instead.`,
+      span: this.span(at),
+    });
+    return undefined;
+  }
+
+  // #endregion
 
   // #region Finding models
 
@@ -1371,6 +1559,7 @@ class KerasFileLoader {
       scope: invocation.scope,
       name: invocations.length > 1 ? (invocation.assignedTo ?? site.name) : site.name,
       invocationError: invocation.error,
+      invocationCall: invocation.call,
     }));
   }
 
@@ -1412,6 +1601,7 @@ class KerasFileLoader {
             scope: this.functionScope(fn, 'error' in bound ? new Map() : bound.parameters),
             error: 'error' in bound ? bound.error : undefined,
             assignedTo: assignedName(call),
+            call,
           });
         }
       }
@@ -3085,6 +3275,33 @@ function methodOf(cls: Node, name: string): Node | undefined {
   }
   return undefined;
 }
+
+// [issue 11] The training set-up of `compile(...)`.
+
+function isCompileCall(call: Node): boolean {
+  const callee = call.childForFieldName('function');
+  return callee?.type === 'attribute' && callee.childForFieldName('attribute')?.text === 'compile';
+}
+
+const KERAS_OPTIMIZERS = "'adam', 'sgd', 'rmsprop', 'adadelta', 'adagrad', 'adamax', 'nadam', 'adamw' or `keras.optimizers.X(...)` of them";
+
+/** `sparse_categorical_crossentropy`, `SparseCategoricalCrossentropy`, `sparseCategoricalCrossentropy` → one key. */
+function lossKey(name: string): string {
+  return name.toLowerCase().split('_').join('');
+}
+
+/** Keras' loss strings, functions and classes (before `from_logits`) by lossKey. */
+const KERAS_LOSSES: ReadonlyMap<string, Omit<LossSpec, 'text' | 'span'>> = new Map<string, Omit<LossSpec, 'text' | 'span'>>([
+  ['categoricalcrossentropy', { kind: 'categoricalCrossentropy', input: 'probabilities' }],
+  ['sparsecategoricalcrossentropy', { kind: 'categoricalCrossentropy', input: 'probabilities', sparse: true }],
+  ['binarycrossentropy', { kind: 'binaryCrossentropy', input: 'probabilities' }],
+  ['mse', { kind: 'meanSquaredError', input: 'values' }],
+  ['meansquarederror', { kind: 'meanSquaredError', input: 'values' }],
+  ['mae', { kind: 'meanAbsoluteError', input: 'values' }],
+  ['meanabsoluteerror', { kind: 'meanAbsoluteError', input: 'values' }],
+  ['huber', { kind: 'huber', input: 'values' }],
+  ['huberloss', { kind: 'huber', input: 'values' }],
+]);
 
 const INPUT_SHAPE_COMMENT = /activation-lens:\s*input_shape\s*=\s*(\(.*\)|\[.*\])/;
 

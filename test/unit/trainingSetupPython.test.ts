@@ -1,0 +1,135 @@
+/**
+ * The training set-up the Python readers find statically (issue 11): Keras `compile(...)` and
+ * PyTorch `torch.optim.X(...)` / loss modules and functions, tied to the model they train, with
+ * exact spans for the quick fixes that edit them.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { LoadResult, ModelSpec, SourceSpan } from '../../src/core/model';
+import { loadKerasPython } from '../../src/core/parse/kerasPython';
+import { loadTorchPython } from '../../src/core/parse/torchPython';
+
+const FIXTURES = path.join(__dirname, '..', 'fixtures');
+
+async function load(framework: 'keras' | 'torch', name: string): Promise<{ text: string; result: LoadResult }> {
+  const text = fs.readFileSync(path.join(FIXTURES, framework, 'training', name), 'utf8');
+  const result = framework === 'keras' ? await loadKerasPython(text, name) : await loadTorchPython(text, name);
+  return { text, result };
+}
+
+function model(result: LoadResult, name: string): ModelSpec {
+  const found = result.models.find((m) => m.name === name);
+  assert.ok(found, `model ${name} missing; models: ${result.models.map((m) => m.name).join(', ')}; problems: ${JSON.stringify(result.problems.map((p) => p.message))}`);
+  return found;
+}
+
+function at(text: string, span: SourceSpan | undefined): string | undefined {
+  return span && text.slice(span.start.offset, span.end.offset);
+}
+
+/** The optimiser as plain data, its spans as the text they cover. */
+function optimizer(text: string, m: ModelSpec): Record<string, unknown> | undefined {
+  const o = m.training?.optimizer;
+  if (!o) return undefined;
+  assert.equal(o.text, at(text, o.span), 'text is the span as written');
+  const plain: Record<string, unknown> = { name: o.name, span: at(text, o.span) };
+  if (o.learningRate !== undefined) plain.learningRate = o.learningRate;
+  if (o.momentum !== undefined) plain.momentum = o.momentum;
+  if (o.argumentsSpan) plain.arguments = at(text, o.argumentsSpan);
+  if (o.learningRateValueSpan) plain.rate = at(text, o.learningRateValueSpan);
+  return plain;
+}
+
+function loss(text: string, m: ModelSpec): Record<string, unknown> | undefined {
+  const l = m.training?.loss;
+  if (!l) return undefined;
+  assert.equal(l.text, at(text, l.span), 'text is the span as written');
+  const plain: Record<string, unknown> = { kind: l.kind, input: l.input, span: at(text, l.span) };
+  if (l.sparse !== undefined) plain.sparse = l.sparse;
+  return plain;
+}
+
+// #region Keras
+
+test('Keras: an optimiser bound to a name is located at its call; positional compile with a Keras 2 `lr=` SGD and a from_logits loss object; two models tied to their own compile', async () => {
+  const { text, result } = await load('keras', 'optimizer_objects.py');
+  assert.deepEqual(result.problems, []);
+  const encoder = model(result, 'encoder');
+  assert.deepEqual(optimizer(text, encoder), {
+    name: 'adam', span: 'keras.optimizers.Adam(learning_rate=1e-3)', learningRate: 1e-3, arguments: '(learning_rate=1e-3)', rate: '1e-3',
+  });
+  assert.deepEqual(loss(text, encoder), { kind: 'categoricalCrossentropy', input: 'probabilities', span: '"categorical_crossentropy"' });
+  const classifier = model(result, 'classifier');
+  assert.deepEqual(optimizer(text, classifier), {
+    name: 'sgd', span: 'tf.keras.optimizers.SGD(lr=0.01, momentum=0.9)', learningRate: 0.01, momentum: 0.9, arguments: '(lr=0.01, momentum=0.9)', rate: '0.01',
+  });
+  assert.deepEqual(loss(text, classifier), { kind: 'categoricalCrossentropy', input: 'logits', sparse: true, span: 'keras.losses.SparseCategoricalCrossentropy(from_logits=True)' });
+  assert.equal(classifier.notes, undefined);
+});
+
+test('Keras: compile inside a builder function, a functional model, and a subclass compiled under `if __name__`; positional RMSprop rate from a constant', async () => {
+  const { text, result } = await load('keras', 'builder_and_subclass.py');
+  assert.deepEqual(result.problems, []);
+  const built = model(result, 'build_model');
+  assert.deepEqual(optimizer(text, built), { name: 'adam', span: 'Adam()', arguments: '()' });
+  assert.deepEqual(loss(text, built), { kind: 'binaryCrossentropy', input: 'probabilities', span: 'keras.losses.BinaryCrossentropy()' });
+  const regressor = model(result, 'regressor');
+  assert.deepEqual(optimizer(text, regressor), { name: 'nadam', span: '"Nadam"' });
+  assert.deepEqual(loss(text, regressor), { kind: 'meanSquaredError', input: 'values', span: 'keras.losses.mean_squared_error' });
+  const scorer = model(result, 'Scorer');
+  // The rate is a constant's value, not a literal in the call: no value span to replace.
+  assert.deepEqual(optimizer(text, scorer), {
+    name: 'rmsprop', span: 'RMSprop(LEARNING_RATE, 0.9, 0.5)', learningRate: 3e-4, momentum: 0.5, arguments: '(LEARNING_RATE, 0.9, 0.5)',
+  });
+  assert.deepEqual(loss(text, scorer), { kind: 'huber', input: 'values', span: 'keras.losses.Huber()' });
+});
+
+test('Keras: loss and optimiser spellings; losses and optimisers it cannot express are left out with a note', async () => {
+  const { text, result } = await load('keras', 'losses_misc.py');
+  assert.deepEqual(result.problems, []);
+  const camel = model(result, 'm_camel');
+  assert.deepEqual(optimizer(text, camel), { name: 'adamw', span: '"ADAMW"' });
+  assert.deepEqual(loss(text, camel), { kind: 'meanSquaredError', input: 'values', span: '"meanSquaredError"' });
+  const mae = model(result, 'm_mae');
+  assert.deepEqual(optimizer(text, mae), { name: 'adagrad', span: 'keras.optimizers.Adagrad(0.05)', learningRate: 0.05, arguments: '(0.05)', rate: '0.05' });
+  assert.deepEqual(loss(text, mae), { kind: 'meanAbsoluteError', input: 'values', span: '"mae"' });
+  assert.deepEqual(loss(text, model(result, 'm_bce')), { kind: 'binaryCrossentropy', input: 'logits', span: 'keras.losses.BinaryCrossentropy(from_logits=True)' });
+  assert.deepEqual(optimizer(text, model(result, 'm_bce')), { name: 'adamax', span: '"adamax"' });
+  assert.deepEqual(loss(text, model(result, 'm_abs')), { kind: 'meanAbsoluteError', input: 'values', span: 'keras.losses.MeanAbsoluteError()' });
+
+  const hinge = model(result, 'm_hinge');
+  assert.equal(hinge.training, undefined);
+  assert.deepEqual(hinge.notes?.map((n) => at(text, n.span)), ['"ftrl"', '"hinge"']);
+  assert.match(hinge.notes?.[0].message ?? '', /optimiser `"ftrl"` is not one .* default optimiser/);
+  assert.match(hinge.notes?.[1].message ?? '', /loss `"hinge"` is not one .* the loss the model's head implies/);
+
+  const custom = model(result, 'm_custom');
+  assert.deepEqual(optimizer(text, custom), { name: 'sgd', span: '"sgd"' });
+  assert.equal(custom.training?.loss, undefined);
+  assert.deepEqual(custom.notes?.map((n) => at(text, n.span)), ['my_loss']);
+  const dict = model(result, 'm_dict');
+  assert.equal(dict.training?.loss, undefined);
+  assert.match(dict.notes?.[0].message ?? '', /a dict of losses/);
+});
+
+test('Keras: the tutorial files of the corpus read their compile', async () => {
+  const mnist = fs.readFileSync(path.join(FIXTURES, 'keras', 'tutorial_mnist.py'), 'utf8');
+  const m = (await loadKerasPython(mnist, 'tutorial_mnist.py')).models[0];
+  assert.deepEqual(optimizer(mnist, m), { name: 'adam', span: "'adam'" });
+  assert.deepEqual(loss(mnist, m), { kind: 'categoricalCrossentropy', input: 'logits', sparse: true, span: 'tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)' });
+  const chain = fs.readFileSync(path.join(FIXTURES, 'keras', 'add_chain.py'), 'utf8');
+  const c = (await loadKerasPython(chain, 'add_chain.py')).models[0];
+  assert.deepEqual(optimizer(chain, c), { name: 'rmsprop', span: "'rmsprop'" });
+  assert.deepEqual(loss(chain, c), { kind: 'categoricalCrossentropy', input: 'probabilities', span: "'categorical_crossentropy'" });
+});
+
+test('Keras: a model without compile has no training set-up', async () => {
+  const text = 'from tensorflow import keras\nmodel = keras.Sequential([keras.Input(shape=(3,)), keras.layers.Dense(2)])\nother.compile(optimizer="adam")\n';
+  const result = await loadKerasPython(text, 'plain.py');
+  assert.equal(result.models[0].training, undefined);
+  assert.equal(result.models[0].notes, undefined);
+});
+
+// #endregion
