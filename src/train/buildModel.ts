@@ -50,6 +50,31 @@ export interface LossPlan {
   readonly onHeadLogits: boolean;
 }
 
+/** A layer's settings in words, for messages. */
+function layerSettings(layer: LayerSpec): string {
+  const parts: string[] = [];
+  if (layer.units !== undefined) parts.push(`${layer.units} units`);
+  if (layer.filters !== undefined) parts.push(`${layer.filters} filters`);
+  if (layer.kernelSize) parts.push(`kernel ${layer.kernelSize.join('×')}`);
+  if (layer.strides) parts.push(`strides ${layer.strides.join('×')}`);
+  if (layer.poolSize) parts.push(`pool ${layer.poolSize.join('×')}`);
+  if (layer.padding) parts.push(`padding ${layer.padding}`);
+  if (layer.rate !== undefined) parts.push(`rate ${layer.rate}`);
+  return parts.join(', ') || 'none';
+}
+
+/** Why a layer cannot take an input shape, in the product's words. */
+function misfit(layer: LayerSpec, inputShape: readonly number[]): string {
+  const spatial = inputShape.slice(0, -1);
+  const window = layer.kernelSize ?? layer.poolSize;
+  const rank = layer.kind.endsWith('2d') ? 2 : layer.kind.endsWith('1d') ? 1 : 0;
+  if (rank > 0 && spatial.length !== rank) return `a ${layer.kind} layer needs ${rank + 1}-dimensional samples (${rank === 2 ? 'height, width' : 'length'}, channels)`;
+  if (window && layer.padding !== 'same' && window.some((w, i) => w > (spatial[i] ?? 0))) {
+    return `its window ${window.join('×')} is larger than the input's ${spatial.join('×')} without padding`;
+  }
+  return `the layer's settings (${layerSettings(layer)}) do not match that shape`;
+}
+
 export function lossPlan(spec: ModelSpec): LossPlan {
   const head = spec.layers[spec.layers.length - 1]?.activation.name ?? 'linear';
   const loss = effectiveLoss(spec);
@@ -267,14 +292,15 @@ export function buildModel(spec: ModelSpec, seed: number): BuiltModel {
       core = createCoreLayer(layer, inputShape, seed);
     } catch (error) {
       if (error instanceof UnsupportedModelError) throw error;
-      throw new UnsupportedModelError(`Layer ${layer.index} (${layer.name}): ${(error as Error).message}`);
+      // TensorFlow.js's own words name its internals; the person gets the layer and its settings.
+      throw new UnsupportedModelError(`Layer ${layer.index} (${layer.name}, ${layer.kind}) cannot be built with its settings (${layerSettings(layer)})`);
     }
     let pre: tf.SymbolicTensor;
     try {
       pre = core ? (core.apply(x) as tf.SymbolicTensor) : x;
     } catch (error) {
       throw new UnsupportedModelError(
-        `Layer ${layer.index} (${layer.name}) does not fit its input of shape [${inputShape.join(', ')}]: ${(error as Error).message}`,
+        `Layer ${layer.index} (${layer.name}) does not fit its input of shape [${inputShape.join(', ')}]: ${misfit(layer, inputShape)}`,
       );
     }
     // [issue 3: saved models] Start from the trained weights when the loader found them.

@@ -23,7 +23,7 @@ export async function serveReplicaRun(request: ReplicaRunRequest, post: (message
   try {
     built = buildModel(request.model, request.options.seed);
   } catch (error) {
-    fail(`could not build the model: ${error instanceof Error ? error.message : String(error)}`);
+    fail('could not build the model in a training thread');
     return;
   }
   try {
@@ -62,7 +62,7 @@ export async function serveReplicaRun(request: ReplicaRunRequest, post: (message
         });
         Atomics.store(control, STATUS, STATUS_OK);
       } catch (error) {
-        fail(`step failed: ${error instanceof Error ? error.message : String(error)}`);
+        fail('a training step failed in a training thread');
       }
       Atomics.store(control, DONE, generation);
       Atomics.notify(control, DONE);

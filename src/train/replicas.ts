@@ -135,7 +135,7 @@ export class GradientReplicas {
           break;
       }
     });
-    worker.on('error', (error) => markFailed(`a training thread crashed: ${error.message}`));
+    worker.on('error', () => markFailed('a training thread crashed'));
     worker.on('exit', (code) => markFailed(`a training thread exited (code ${code})`));
     // Kept referenced: Atomics.waitAsync alone does not keep an event loop alive. Replicas end
     // with dispose() or with the trainer worker that started them.

@@ -61,7 +61,13 @@ function classify(error: unknown): Pick<ErrorMessage, 'kind' | 'message'> {
   if (error instanceof UnsupportedModelError) return { kind: 'unsupported', message: error.message };
   if (error instanceof DataMismatchError) return { kind: 'data', message: error.message };
   if (error instanceof BackendUnavailableError) return { kind: 'backend', message: error.message };
-  return { kind: 'internal', message: error instanceof Error ? error.message : String(error) };
+  // An error nobody classified comes from inside TensorFlow.js or the trainer: its text names
+  // kernels and tensors, not the person's model, so it stays in the debug log.
+  if (process.env.ACTIVATION_LENS_DEBUG) console.error('activation-lens trainer:', error);
+  return {
+    kind: 'internal',
+    message: 'Training stopped on an internal error of the trainer, not a problem of this model. Set ACTIVATION_LENS_DEBUG=1 to log its details, and please report it.',
+  };
 }
 
 async function handleTrain(request: TrainRequest): Promise<void> {
