@@ -17,9 +17,14 @@ import {
   type LayerSpec,
   type LoadProblem,
   type LoadProblemCode,
+  type LoadNote,
   type LoadResult,
+  type LossSpec,
   type ModelSpec,
+  type OptimizerName,
+  type OptimizerSpec,
   type SourceSpan,
+  type TrainingSetup,
 } from '../model';
 import { shapeError } from './kerasPython';
 import { loadFailure, readSourceFile, firstSyntaxError } from './sourceFile';
@@ -247,6 +252,92 @@ const FACTORIES: ReadonlyMap<string, Factory> = new Map<string, Factory>([
 /** tfjs layers that keep their input's shape: skipped with a problem. */
 const SHAPE_PRESERVING = new Set(['layerNormalization', 'gaussianNoise', 'gaussianDropout', 'alphaDropout', 'spatialDropout1d', 'thresholdedReLU', 'masking']);
 
+/** `compile({optimizer: '…'})` names tfjs-layers accepts (getOptimizer: each class name and its lower-case alias). */
+const TFJS_OPTIMIZER_NAMES: ReadonlyMap<string, OptimizerName> = new Map<string, OptimizerName>([
+  ['sgd', 'sgd'],
+  ['SGD', 'sgd'],
+  ['adam', 'adam'],
+  ['Adam', 'adam'],
+  ['rmsprop', 'rmsprop'],
+  ['RMSProp', 'rmsprop'],
+  ['adadelta', 'adadelta'],
+  ['Adadelta', 'adadelta'],
+  ['adagrad', 'adagrad'],
+  ['Adagrad', 'adagrad'],
+  ['adamax', 'adamax'],
+  ['Adamax', 'adamax'],
+]);
+
+interface TrainFactory {
+  readonly name: OptimizerName;
+  /**
+   * The learning rate when the call has none: 'required' (tf.train.sgd, momentum, rmsprop,
+   * adagrad take no default), 'framework' (the same as the string name's, so left absent), or
+   * tf.train's own default where it differs from the string name's (adadelta: 0.001, not 1).
+   */
+  readonly rate: 'required' | 'framework' | number;
+  /** The position of the momentum argument. */
+  readonly momentumAt?: number;
+  readonly momentumRequired?: boolean;
+  /** A flag whose `true` makes an optimiser the trainer does not run (Nesterov momentum, centred RMSProp). */
+  readonly flag?: { readonly index: number; readonly what: string };
+}
+
+/** `tf.train.<factory>(…)`: arguments in tfjs-core's order (learningRate first). */
+const TRAIN_FACTORIES: ReadonlyMap<string, TrainFactory> = new Map<string, TrainFactory>([
+  ['sgd', { name: 'sgd', rate: 'required' }],
+  ['momentum', { name: 'sgd', rate: 'required', momentumAt: 1, momentumRequired: true, flag: { index: 2, what: 'Nesterov momentum (useNesterov)' } }],
+  ['adam', { name: 'adam', rate: 'framework' }],
+  ['rmsprop', { name: 'rmsprop', rate: 'required', momentumAt: 2, flag: { index: 4, what: 'centred RMSProp (centered)' } }],
+  ['adadelta', { name: 'adadelta', rate: 0.001 }],
+  ['adagrad', { name: 'adagrad', rate: 'required' }],
+  ['adamax', { name: 'adamax', rate: 'framework' }],
+]);
+
+type LossKindOf = Pick<LossSpec, 'kind' | 'input' | 'sparse'>;
+
+/** `compile({loss: '…'})` names of tfjs-layers (its lossesMap) the IR holds; tfjs-layers takes probabilities for cross-entropies. */
+const TFJS_LOSS_NAMES: ReadonlyMap<string, LossKindOf> = new Map<string, LossKindOf>([
+  ['categoricalCrossentropy', { kind: 'categoricalCrossentropy', input: 'probabilities' }],
+  ['sparseCategoricalCrossentropy', { kind: 'categoricalCrossentropy', input: 'probabilities', sparse: true }],
+  ['binaryCrossentropy', { kind: 'binaryCrossentropy', input: 'probabilities' }],
+  ['meanSquaredError', { kind: 'meanSquaredError', input: 'values' }],
+  ['meanAbsoluteError', { kind: 'meanAbsoluteError', input: 'values' }],
+]);
+
+/** The rest of tfjs-layers' lossesMap: valid TF.js, but not a loss the IR holds. */
+const TFJS_OTHER_LOSS_NAMES = new Set([
+  'meanAbsolutePercentageError',
+  'meanSquaredLogarithmicError',
+  'squaredHinge',
+  'hinge',
+  'categoricalHinge',
+  'logcosh',
+  'kullbackLeiblerDivergence',
+  'poisson',
+  'cosineProximity',
+]);
+
+/** `tf.losses.<fn>` (tfjs-core: `(labels, predictions)`; the cross-entropies take logits). */
+const TF_LOSS_FUNCTIONS: ReadonlyMap<string, LossKindOf> = new Map<string, LossKindOf>([
+  ['softmaxCrossEntropy', { kind: 'categoricalCrossentropy', input: 'logits' }],
+  ['sigmoidCrossEntropy', { kind: 'binaryCrossentropy', input: 'logits' }],
+  ['logLoss', { kind: 'binaryCrossentropy', input: 'probabilities' }],
+  ['meanSquaredError', { kind: 'meanSquaredError', input: 'values' }],
+  ['absoluteDifference', { kind: 'meanAbsoluteError', input: 'values' }],
+  ['huberLoss', { kind: 'huber', input: 'values' }],
+]);
+
+/** `tf.metrics.<fn>` used as a loss (tfjs-layers: `(yTrue, yPred)`, probabilities for cross-entropies). */
+const TF_METRIC_FUNCTIONS: ReadonlyMap<string, LossKindOf> = new Map<string, LossKindOf>([
+  ['categoricalCrossentropy', { kind: 'categoricalCrossentropy', input: 'probabilities' }],
+  ['binaryCrossentropy', { kind: 'binaryCrossentropy', input: 'probabilities' }],
+  ['meanSquaredError', { kind: 'meanSquaredError', input: 'values' }],
+  ['MSE', { kind: 'meanSquaredError', input: 'values' }],
+  ['mse', { kind: 'meanSquaredError', input: 'values' }],
+  ['meanAbsoluteError', { kind: 'meanAbsoluteError', input: 'values' }],
+]);
+
 // #endregion
 
 interface ModelSite {
@@ -259,6 +350,16 @@ interface ModelSite {
   readonly classMember?: { readonly target: string; readonly classBody: Node };
   /** True for `tf.model({inputs, outputs})`, whose layers are found by following `.apply(...)` back. */
   readonly functional?: boolean;
+  /** What `compile(...)` is called on for this model: the variable it is bound to, or `this.x` in its class. */
+  readonly owner?: SiteOwner;
+}
+
+type SiteOwner = { readonly kind: 'binding'; readonly binding: Binding } | { readonly kind: 'member'; readonly target: string; readonly classBody: Node };
+
+interface CompileIndex {
+  readonly byBinding: ReadonlyMap<Binding, readonly Node[]>;
+  /** `this.x.compile(...)` by `x` → calls (class membership is checked per site). */
+  readonly byMember: ReadonlyMap<string, readonly Node[]>;
 }
 
 /** One declared variable (or parameter) of the file, with every later write to it. */
@@ -304,6 +405,17 @@ const MERGE_LAYERS = new Set(['add', 'average', 'concatenate', 'dot', 'maximum',
 
 const MAX_CHAIN = 10_000;
 
+/**
+ * Steps of static evaluation per file (each expression evaluated is one step), for layers and
+ * training set-ups together: a model of MAX_LAYERS layers needs ~10 steps per layer, so this is
+ * far above real files, and it stops constants nested in each other (`const b = [a, a, a]`,
+ * `const c = [b, b, b]`, …) from costing exponential time.
+ */
+export const MAX_TFJS_EVALUATIONS = 400_000;
+
+/** Constants followed from a use to the expression they hold (`const opt = OPTIMIZER;`). */
+const MAX_CONST_HOPS = 50;
+
 class TfjsFileLoader {
   /** Local name → module path, e.g. tf → ['@tensorflow/tfjs'], layers → ['@tensorflow/tfjs', 'layers']. */
   private readonly imports = new Map<string, string[]>();
@@ -314,6 +426,10 @@ class TfjsFileLoader {
   private readonly blockIndexes = new Map<number, BlockIndex>();
   private declarations = 0;
   private depth = 0;
+  private evaluations = 0;
+  /** `x.compile(...)` calls by the variable (or `this.x` in a class) they are made on; built on first use. */
+  private compileIndex: CompileIndex | undefined;
+  private sites: readonly ModelSite[] = [];
 
   constructor(
     private readonly positions: PositionIndex,
@@ -337,6 +453,7 @@ class TfjsFileLoader {
     const models: ModelSpec[] = [];
     const usedNames = new Map<string, number>();
     const sites = this.findSites();
+    this.sites = sites;
     if (sites.length > MAX_MODELS_PER_FILE) {
       const extra = sites[MAX_MODELS_PER_FILE];
       const at = this.span(extra.spanNode);
@@ -612,6 +729,9 @@ class TfjsFileLoader {
     const inner = unwrap(node);
     if (!inner) return { kind: 'null' };
     if (this.depth > 60) return { kind: 'unknown', node: inner, reason: 'the expression is nested too deeply' };
+    if (++this.evaluations > MAX_TFJS_EVALUATIONS) {
+      throw new LimitReached(`${this.fileName} needs more than ${formatCount(MAX_TFJS_EVALUATIONS)} steps of static evaluation, more than Activation Lens spends on one file`, inner);
+    }
     this.depth++;
     try {
       return this.evaluateNode(inner);
@@ -779,7 +899,10 @@ class TfjsFileLoader {
       const factory = resolved.path[resolved.path.length - 1];
       if (factory === 'sequential') sites.push(this.describeSite(call));
       // `tf.model(...)`, not `tf.something.model(...)`.
-      else if (factory === 'model' && resolved.path.length === 2) sites.push({ call, name: this.describeSite(call).name, spanNode: call, functional: true });
+      else if (factory === 'model' && resolved.path.length === 2) {
+        const described = this.describeSite(call);
+        sites.push({ call, name: described.name, spanNode: call, functional: true, owner: described.owner });
+      }
     }
     return sites;
   }
@@ -789,12 +912,17 @@ class TfjsFileLoader {
     while (parent && (TRANSPARENT_WRAPPERS.has(parent.type) || (parent.type === 'member_expression' && misparsedCast(parent)))) parent = parent.parent;
     let target: string | undefined;
     let statement: Node | null | undefined;
+    let binding: Binding | undefined;
     if (parent?.type === 'variable_declarator' && parent.childForFieldName('name')?.type === 'identifier') {
       target = parent.childForFieldName('name')?.text;
       statement = parent.parent;
+      const declarator = parent;
+      binding = target !== undefined ? this.bindings.get(target)?.find((b) => b.declaration.id === declarator.id) : undefined;
     } else if (parent?.type === 'assignment_expression') {
       target = dottedParts(parent.childForFieldName('left'))?.join('.');
       statement = parent.parent;
+      const left = unwrap(parent.childForFieldName('left'));
+      if (left?.type === 'identifier') binding = this.bindingAt(left.text, left);
     } else if (parent?.type === 'public_field_definition' || parent?.type === 'field_definition') {
       // `class A { model = tf.sequential(); }`: layers can only be added from methods.
       const property = parent.childForFieldName('name') ?? parent.childForFieldName('property');
@@ -812,6 +940,7 @@ class TfjsFileLoader {
     const className = classNode?.childForFieldName('name')?.text;
     const classBody = classNode?.childForFieldName('body');
     const block = statement?.parent;
+    const owner: SiteOwner | undefined = binding ? { kind: 'binding', binding } : classBody && member !== undefined ? { kind: 'member', target, classBody } : undefined;
     return {
       call,
       // `this.model` is named after its class, so that several classes' models stay apart.
@@ -819,6 +948,7 @@ class TfjsFileLoader {
       spanNode: hasOptions || !statement ? call : statement,
       addChain: statement && block ? { target, statement, block } : undefined,
       classMember: classBody && member !== undefined ? { target, classBody } : undefined,
+      owner,
     };
   }
 
@@ -841,7 +971,18 @@ class TfjsFileLoader {
     }
     const error = shapeError(builder.inputShape, builder.layers);
     if (error) throw new Unsound('parse-error', error.message, keptNodes[error.index] ?? site.spanNode);
-    return { name, format: 'tfjs-source', inputShape: builder.inputShape, layers: builder.layers, span: this.span(site.spanNode), problems: modelProblems };
+    const notes: LoadNote[] = [];
+    const training = this.trainingOf(site, name, notes);
+    return {
+      name,
+      format: 'tfjs-source',
+      inputShape: builder.inputShape,
+      layers: builder.layers,
+      span: this.span(site.spanNode),
+      problems: modelProblems,
+      ...(notes.length > 0 ? { notes } : {}),
+      ...(training ? { training } : {}),
+    };
   }
 
   /** The layer calls of a sequential model: its `layers` option, then its `.add(...)` calls. */
@@ -992,6 +1133,222 @@ class TfjsFileLoader {
 
   // #endregion
 
+  // #region Training set-up
+
+  /** Every `<x>.compile(...)` of the file by what it is called on: one pass, each callee resolved once. */
+  private compiles(): CompileIndex {
+    if (this.compileIndex) return this.compileIndex;
+    const byBinding = new Map<Binding, Node[]>();
+    const byMember = new Map<string, Node[]>();
+    for (const call of this.root.descendantsOfType('call_expression')) {
+      const callee = unwrap(call?.childForFieldName('function') ?? null);
+      if (!call || callee?.type !== 'member_expression' || callee.childForFieldName('property')?.text !== 'compile') continue;
+      const object = unwrap(callee.childForFieldName('object'));
+      if (object?.type === 'identifier') {
+        const binding = this.bindingAt(object.text, object);
+        if (binding) push(byBinding, binding, call);
+      } else {
+        const parts = dottedParts(object);
+        if (parts?.length === 2 && parts[0] === 'this') push(byMember, parts[1], call);
+      }
+    }
+    this.compileIndex = { byBinding, byMember };
+    return this.compileIndex;
+  }
+
+  /**
+   * The `compile(...)` calls that configure this model: those on the variable (or `this.x` of
+   * the class) it is bound to, after its creation when there are any, and before the next model
+   * bound to the same variable.
+   */
+  private compileCallsOf(site: ModelSite): Node[] {
+    const owner = site.owner;
+    if (!owner) return [];
+    const index = this.compiles();
+    const sameOwner = (other: ModelSite): boolean =>
+      owner.kind === 'binding'
+        ? other.owner?.kind === 'binding' && other.owner.binding === owner.binding
+        : other.owner?.kind === 'member' && other.owner.target === owner.target && other.owner.classBody.id === owner.classBody.id;
+    let calls: readonly Node[] =
+      owner.kind === 'binding' ? (index.byBinding.get(owner.binding) ?? []) : (index.byMember.get(owner.target.slice('this.'.length)) ?? []).filter((c) => contains(owner.classBody, c));
+    const next = this.sites.filter((other) => other !== site && sameOwner(other) && other.call.startIndex > site.call.startIndex).map((other) => other.call.startIndex);
+    const shared = next.length > 0 || this.sites.some((other) => other !== site && sameOwner(other) && other.call.startIndex < site.call.startIndex);
+    if (shared) {
+      const end = next.length > 0 ? Math.min(...next) : Number.POSITIVE_INFINITY;
+      calls = calls.filter((c) => c.startIndex >= site.call.endIndex && c.startIndex < end);
+    } else {
+      const after = calls.filter((c) => c.startIndex >= site.call.endIndex);
+      if (after.length > 0) calls = after;
+    }
+    return [...calls];
+  }
+
+  /** The optimiser and loss of the model's `compile(...)`, when stated statically; what cannot be read is a note. */
+  private trainingOf(site: ModelSite, name: string, notes: LoadNote[]): TrainingSetup | undefined {
+    const calls = this.compileCallsOf(site);
+    const call = calls[0];
+    if (!call) return undefined;
+    if (calls.length > 1) {
+      notes.push({ message: `\`${name}\` is compiled more than once; the optimiser and loss of its first \`compile\` (line ${this.lineOf(call)}) are used.`, span: this.span(calls[1]) });
+    }
+    if (call.hasError) {
+      notes.push({ message: `The \`compile\` call of \`${name}\` contains a syntax error; its optimiser and loss are not read.`, span: this.span(call) });
+      return undefined;
+    }
+    const { value: options, node } = this.optionsOf(call);
+    if (options.kind !== 'object') {
+      const why = options.kind === 'unknown' ? options.reason : options.kind === 'null' ? 'it has no options' : `${describe(options)} is not an options object`;
+      notes.push({ message: `The options of \`${shorten(call.text)}\` cannot be read statically (${why}); the default optimiser and loss are used.`, span: this.span(options.kind === 'unknown' ? options.node : (node ?? call)) });
+      return undefined;
+    }
+    const optimizer = this.optimizerOf(options.entries.get('optimizer'), notes);
+    const loss = this.lossOf(options.entries.get('loss'), notes);
+    if (!optimizer && !loss) return undefined;
+    return { ...(optimizer ? { optimizer } : {}), ...(loss ? { loss } : {}) };
+  }
+
+  /** The expression a use stands for, through constants of the file (`optimizer: OPTIMIZER`); imports are not followed. */
+  private followConstant(node: Node): Node {
+    let current = unwrap(node) ?? node;
+    for (let hops = 0; hops < MAX_CONST_HOPS && current.type === 'identifier'; hops++) {
+      if (++this.evaluations > MAX_TFJS_EVALUATIONS) {
+        throw new LimitReached(`${this.fileName} needs more than ${formatCount(MAX_TFJS_EVALUATIONS)} steps of static evaluation, more than Activation Lens spends on one file`, current);
+      }
+      if (this.imports.has(current.text) || this.resolve(current)?.tfjs) break;
+      const binding = this.bindingAt(current.text, current);
+      if (!binding?.value || this.notConstant(binding)) break;
+      current = unwrap(binding.value) ?? binding.value;
+    }
+    return current;
+  }
+
+  private optimizerOf(entry: ObjectEntry | undefined, notes: LoadNote[]): OptimizerSpec | undefined {
+    if (!entry) return undefined;
+    const node = this.followConstant(entry.value);
+    const value = this.evaluate(node);
+    const fallback = 'the default optimiser and learning rate are used';
+    if (value.kind === 'null') return undefined;
+    if (value.kind === 'string') {
+      const name = TFJS_OPTIMIZER_NAMES.get(value.value);
+      if (name) return { name, text: node.text, span: this.span(node) };
+      notes.push({
+        message: `The optimiser ${JSON.stringify(value.value)} is not a name TF.js accepts in \`compile\` (it takes 'sgd', 'adam', 'rmsprop', 'adadelta', 'adagrad' and 'adamax', or their class names); ${fallback}.`,
+        span: this.span(node),
+      });
+      return undefined;
+    }
+    if (value.kind === 'call') return this.optimizerCall(value.node, notes);
+    const why = value.kind === 'unknown' ? value.reason : `${describe(value)} is not an optimiser`;
+    notes.push({ message: `The optimiser \`${shorten(node.text)}\` cannot be read statically (${why}); ${fallback}.`, span: this.span(value.kind === 'unknown' ? value.node : node) });
+    return undefined;
+  }
+
+  /** `tf.train.adam(0.001)`, `tf.train.momentum(0.01, 0.9)`, …: the optimiser, its rate and momentum. */
+  private optimizerCall(call: Node, notes: LoadNote[]): OptimizerSpec | undefined {
+    const resolved = this.resolve(call.childForFieldName('function'));
+    const path = resolved?.path ?? [];
+    const factory = path[path.length - 1] ?? '';
+    const known = resolved?.tfjs && path[path.length - 2] === 'train' ? TRAIN_FACTORIES.get(factory) : undefined;
+    const shown = shorten(call.text);
+    const fallback = 'the default optimiser and learning rate are used';
+    if (!known) {
+      notes.push({ message: `The optimiser \`${shown}\` is not one Activation Lens can run (tf.train.${[...TRAIN_FACTORIES.keys()].join(', tf.train.')}); ${fallback}.`, span: this.span(call) });
+      return undefined;
+    }
+    const argumentsNode = call.childForFieldName('arguments');
+    const args = meaningfulChildren(argumentsNode);
+    if (args.some((a) => a.type === 'spread_element')) {
+      notes.push({ message: `The arguments of \`${shown}\` are spread from a list, so they are only known at run time; ${fallback}.`, span: this.span(argumentsNode ?? call) });
+      return undefined;
+    }
+    const numberAt = (index: number, what: string): { value?: number; failed?: true } => {
+      const arg = args[index];
+      if (!arg) return {};
+      const value = this.evaluate(arg);
+      if (value.kind === 'null') return {};
+      if (value.kind === 'number') return { value: value.value };
+      const why = value.kind === 'unknown' ? value.reason : `it is ${describe(value)}`;
+      notes.push({ message: `The ${what} of \`${shown}\` must be a number known before running the code, but ${why}; ${fallback}.`, span: this.span(arg) });
+      return { failed: true };
+    };
+    const rate = numberAt(0, 'learning rate');
+    if (rate.failed) return undefined;
+    if (rate.value === undefined && known.rate === 'required') {
+      notes.push({ message: `\`${shown}\` has no learning rate, which \`tf.train.${factory}\` needs; ${fallback}.`, span: this.span(call) });
+      return undefined;
+    }
+    let momentum: number | undefined;
+    if (known.momentumAt !== undefined) {
+      const read = numberAt(known.momentumAt, 'momentum');
+      if (read.failed) return undefined;
+      if (read.value === undefined && known.momentumRequired) {
+        notes.push({ message: `\`${shown}\` has no momentum, which \`tf.train.${factory}\` needs; ${fallback}.`, span: this.span(call) });
+        return undefined;
+      }
+      momentum = read.value;
+    }
+    if (known.flag) {
+      const arg = args[known.flag.index];
+      const flag = arg ? this.evaluate(arg) : undefined;
+      if (arg && flag && flag.kind !== 'null' && !(flag.kind === 'bool' && !flag.value)) {
+        const why = flag.kind === 'bool' ? `${known.flag.what} is not an optimiser Activation Lens can run` : `its ${known.flag.what} flag is only known at run time (${flag.kind === 'unknown' ? flag.reason : describe(flag)})`;
+        notes.push({ message: `\`${shown}\`: ${why}; ${fallback}.`, span: this.span(arg) });
+        return undefined;
+      }
+    }
+    const rateNode = args[0] ? unwrap(args[0]) : null;
+    const learningRate = rate.value ?? (typeof known.rate === 'number' ? known.rate : undefined);
+    return {
+      name: known.name,
+      ...(learningRate !== undefined ? { learningRate } : {}),
+      ...(momentum !== undefined ? { momentum } : {}),
+      text: call.text,
+      span: this.span(call),
+      ...(argumentsNode ? { argumentsSpan: this.span(argumentsNode) } : {}),
+      ...(rate.value !== undefined && rateNode?.type === 'number' ? { learningRateValueSpan: this.span(rateNode) } : {}),
+    };
+  }
+
+  private lossOf(entry: ObjectEntry | undefined, notes: LoadNote[]): LossSpec | undefined {
+    if (!entry) return undefined;
+    const node = this.followConstant(entry.value);
+    const fallback = 'the loss is chosen from the model\'s output layer';
+    const shown = shorten(node.text);
+    // `tf.losses.softmaxCrossEntropy`, `tf.metrics.categoricalCrossentropy`: a function of TF.js.
+    if (node.type === 'member_expression' || node.type === 'identifier') {
+      const resolved = this.resolve(node);
+      const namespace = resolved?.path[resolved.path.length - 2];
+      if (resolved?.tfjs && (namespace === 'losses' || namespace === 'metrics')) {
+        const fn = resolved.path[resolved.path.length - 1];
+        const known = (namespace === 'losses' ? TF_LOSS_FUNCTIONS : TF_METRIC_FUNCTIONS).get(fn);
+        if (known) return { ...known, text: node.text, span: this.span(node) };
+        notes.push({ message: `The loss \`tf.${namespace}.${fn}\` is not one Activation Lens models (cross-entropies, mean squared or absolute error, Huber); ${fallback}.`, span: this.span(node) });
+        return undefined;
+      }
+    }
+    const value = this.evaluate(node);
+    if (value.kind === 'null') return undefined;
+    if (value.kind === 'string') {
+      const known = TFJS_LOSS_NAMES.get(value.value);
+      if (known) return { ...known, text: node.text, span: this.span(node) };
+      const message = TFJS_OTHER_LOSS_NAMES.has(value.value)
+        ? `The loss ${JSON.stringify(value.value)} is not one Activation Lens models (cross-entropies, mean squared or absolute error, Huber); ${fallback}.`
+        : `The loss ${JSON.stringify(value.value)} is not a name TF.js accepts in \`compile\` (tfjs-layers throws \`Unknown loss ${value.value}\`; its names are camelCase, e.g. 'meanSquaredError', 'categoricalCrossentropy'); ${fallback}.`;
+      notes.push({ message, span: this.span(node) });
+      return undefined;
+    }
+    let why: string;
+    if (node.type === 'arrow_function' || node.type === 'function_expression' || node.type === 'function') why = 'it is a custom loss function';
+    else if (value.kind === 'array' || value.kind === 'object') why = 'it gives a loss per output, and only single-output models are diagnosed';
+    else if (value.kind === 'call') why = 'it is a call, whose result is only known at run time';
+    else if (value.kind === 'unknown') why = value.reason;
+    else why = `${describe(value)} is not a loss`;
+    notes.push({ message: `The loss \`${shown}\` cannot be read statically (${why}); ${fallback}.`, span: this.span(node) });
+    return undefined;
+  }
+
+  // #endregion
+
   // #region Functional models
 
   /**
@@ -1124,6 +1481,12 @@ interface BlockEntry {
 
 interface BlockIndex {
   readonly byTarget: ReadonlyMap<string, readonly BlockEntry[]>;
+}
+
+function push<K>(map: Map<K, Node[]>, key: K, node: Node): void {
+  const list = map.get(key);
+  if (list) list.push(node);
+  else map.set(key, [node]);
 }
 
 /** `model.add(x)` → 'model', `this.model.add(x)` → 'this.model'; undefined for other calls. */
