@@ -182,22 +182,27 @@ async function diagnoseModel(
 
   // Calibration: a reference run of the canonical network, made only when a dead or saturated
   // figure is above its absolute threshold (else there is nothing to calibrate), shared by every
-  // run with the same canonical network, rate and data.
+  // run with the same canonical network and rate.
   const references = new Map<string, Promise<RunStats>>();
+  // The reference sees the data as a healthy set-up would: standardised per feature (badly
+  // scaled inputs are a finding of their own, and must not make the reference look saturated).
+  const referenceData = data && features
+    ? toTrainingData(data.dataset, transformFeatures(data.dataset.x, data.dataset.rows, data.dataset.features, features, 'standardize'))
+    : undefined;
   let baselineReference: ModelDiagnosis['reference'];
-  const findingsOf = async (spec: ModelSpec, run: RunStats, learningRate: number, dataKey: string, trainingData?: TrainingData): Promise<Finding[]> => {
+  const findingsOf = async (spec: ModelSpec, run: RunStats, learningRate: number): Promise<Finding[]> => {
     const uncalibrated = evaluate(spec, run, options.thresholds);
     if (!uncalibrated.some((f) => CALIBRATED_CODES.has(f.code))) return uncalibrated;
     const plan = referencePlan(spec, training.optimizer, learningRate);
-    if (plan.sameAsRun) {
+    if (plan.sameAsRun && !referenceData) {
       if (spec === model) baselineReference = { stats: run, sameAsRun: true };
       return evaluate(spec, run, options.thresholds, { summaries: summarize(run) });
     }
-    const key = `${plan.key}|${dataKey}`;
+    const key = plan.key;
     let reference = references.get(key);
     if (!reference) {
       onEvent?.({ kind: 'model-start', model: model.name, phase: 'reference' });
-      reference = train(plan.model, trainingData, plan.learningRate);
+      reference = train(plan.model, referenceData, plan.learningRate);
       references.set(key, reference);
     }
     const referenceStats = await reference;
@@ -208,7 +213,7 @@ async function diagnoseModel(
   const summaries = summarize(stats);
   const inputFinding = input ? evaluateInput(model, input, options.thresholds) : undefined;
   const headFindings = evaluateHead(model);
-  const findings = [...(inputFinding ? [inputFinding] : []), ...headFindings, ...await findingsOf(model, stats, training.learningRate, 'data', baseData)];
+  const findings = [...(inputFinding ? [inputFinding] : []), ...headFindings, ...await findingsOf(model, stats, training.learningRate)];
   const candidates = [...proposeHeadCandidates(model, headFindings), ...proposeCandidates(model, findings), ...(inputFinding ? proposeDataCandidates() : [])];
   const maxLoss = (s: RunStats) => Math.max(0, ...s.loss.filter(Number.isFinite));
 
@@ -235,7 +240,7 @@ async function diagnoseModel(
         findings: [
           ...(changedInputFinding ? [changedInputFinding] : []),
           ...evaluateHead(changed),
-          ...await findingsOf(changed, whatIfStats, learningRate, candidate.dataTransform ?? 'data', trainingData),
+          ...await findingsOf(changed, whatIfStats, learningRate),
         ],
       });
     }
