@@ -5,8 +5,15 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import type { LoadResult, ModelSpec, SourceSpan } from '../../src/core/model';
 import { loadTfjsSource, MAX_TFJS_EVALUATIONS } from '../../src/core/parse/tfjsSource';
+import { loadModelFile } from '../../src/core/parse/index';
+import { makeHdf5, makeZip } from '../fixtures/saved/generate';
+
+const SAVED = path.join(__dirname, '..', 'fixtures', 'saved', 'training');
+const readSaved = (name: string): string => fs.readFileSync(path.join(SAVED, name), 'utf8');
 
 // The TF.js sources are inline: every file of test/fixtures/tfjs is read as a fuzz seed.
 const OPTIMIZERS_JS = `// Each model is compiled with a different optimiser form of TF.js.
@@ -292,4 +299,87 @@ test('TF.js: constants nested in each other cost a bounded number of evaluation 
   assert.ok(problem, JSON.stringify(result.problems.map((p) => p.message)));
   assert.equal(problem.code, 'parse-error');
   assert.ok(problem.span.start.line > 1);
+});
+
+test('saved TF.js model.json: trainingConfig of tf.LayersModel.save and the converter\'s modelTopology.training_config, at their JSON positions', async () => {
+  const saved = readSaved('tfjs_saved.json');
+  const classifier = only(await loadModelFile(saved, 'model.json'), 'classifier');
+  const o = classifier.training?.optimizer;
+  assert.deepEqual([o?.name, o?.learningRate, o?.momentum], ['adam', 0.002, undefined]);
+  assert.equal(at(saved, o?.span), o?.text);
+  assert.match(o?.text ?? '', /^\{"class_name": "Adam"/);
+  assert.match(at(saved, o?.argumentsSpan) ?? '', /^\{"learningRate": 0\.002,.*\}$/);
+  assert.equal(at(saved, o?.learningRateValueSpan), '0.002');
+  assert.deepEqual(loss(saved, classifier), ['categoricalCrossentropy', 'probabilities', undefined, '"categorical_crossentropy"']);
+
+  const converted = readSaved('tfjs_converted.json');
+  const detector = only(await loadModelFile(converted, 'model.json'), 'detector');
+  const sgd = detector.training?.optimizer;
+  // Keras 2 writes `lr`; SGD's momentum is kept.
+  assert.deepEqual([sgd?.name, sgd?.learningRate, sgd?.momentum], ['sgd', 0.05, 0.9]);
+  assert.equal(at(converted, sgd?.learningRateValueSpan), '0.05');
+  // A loss per output of a single-output model is the model's loss.
+  assert.deepEqual(loss(converted, detector), ['binaryCrossentropy', 'probabilities', undefined, '"binary_crossentropy"']);
+});
+
+test('saved Keras 3 config: compile_config with a serialised optimiser and a from_logits loss object; the same config in a .keras archive is at the model\'s span', async () => {
+  const config = readSaved('keras3_config.json');
+  const json = only(await loadModelFile(config, 'config.json'), 'logits_head');
+  const o = json.training?.optimizer;
+  assert.deepEqual([o?.name, o?.learningRate, o?.momentum], ['rmsprop', 0.0005, 0.1]);
+  assert.equal(at(config, o?.learningRateValueSpan), '0.0005');
+  assert.equal(at(config, o?.span), o?.text);
+  assert.deepEqual(json.training?.loss && [json.training.loss.kind, json.training.loss.input, json.training.loss.sparse], ['categoricalCrossentropy', 'logits', true]);
+  assert.match(at(config, json.training?.loss?.span) ?? '', /^\{"module": "keras\.losses", "class_name": "SparseCategoricalCrossentropy".*\}$/);
+
+  const archive = makeZip({ 'config.json': config, 'metadata.json': '{"keras_version": "3.4.1"}' });
+  const binary = only(await loadModelFile(archive, 'model.keras'), 'logits_head');
+  assert.equal(binary.binary, true);
+  const b = binary.training?.optimizer;
+  assert.deepEqual([b?.name, b?.learningRate, b?.momentum], ['rmsprop', 0.0005, 0.1]);
+  assert.deepEqual(b?.span, binary.span);
+  assert.equal(b?.argumentsSpan, undefined);
+  assert.equal(b?.learningRateValueSpan, undefined);
+  assert.match(b?.text ?? '', /"class_name":"RMSprop"/);
+  assert.deepEqual(binary.training?.loss?.span, binary.span);
+  assert.equal(binary.training?.loss?.input, 'logits');
+});
+
+test('saved configs the IR cannot express: a learning-rate schedule, an unmodelled loss, Nesterov momentum in a legacy .h5', async () => {
+  const text = readSaved('keras3_unsupported.json');
+  const model = only(await loadModelFile(text, 'config.json'), 'unsupported');
+  assert.equal(model.training, undefined);
+  const notes = (model.notes ?? []).map((n) => [n.message, at(text, n.span)]);
+  assert.match(notes[0][0] ?? '', /schedule `ExponentialDecay`/);
+  assert.match(notes[0][1] ?? '', /^\{"module": "keras\.optimizers\.schedules"/);
+  assert.match(notes[1][0] ?? '', /loss `kl_divergence` is not one Activation Lens models/);
+  assert.equal(notes[1][1], '"kl_divergence"');
+
+  const modelConfig = JSON.stringify({
+    class_name: 'Sequential',
+    config: { name: 'legacy', layers: [{ class_name: 'Dense', config: { name: 'dense_1', units: 2, activation: 'softmax', batch_input_shape: [null, 3] } }] },
+  });
+  const h5 = async (training: object | string): Promise<ModelSpec> => {
+    const bytes = await makeHdf5((f) => {
+      f.create_attribute('model_config', modelConfig);
+      f.create_attribute('keras_version', '2.15.0');
+      f.create_attribute('training_config', typeof training === 'string' ? training : JSON.stringify(training));
+    });
+    return only(await loadModelFile(bytes, 'model.h5'), 'legacy');
+  };
+  const legacy = await h5({ loss: 'sparse_categorical_crossentropy', optimizer_config: { class_name: 'RMSprop', config: { name: 'RMSprop', learning_rate: 0.01, rho: 0.9, momentum: 0.0, centered: false } } });
+  assert.equal(legacy.binary, true);
+  assert.deepEqual([legacy.training?.optimizer?.name, legacy.training?.optimizer?.learningRate, legacy.training?.optimizer?.momentum], ['rmsprop', 0.01, 0]);
+  assert.deepEqual(legacy.training?.optimizer?.span, legacy.span);
+  assert.deepEqual([legacy.training?.loss?.kind, legacy.training?.loss?.input, legacy.training?.loss?.sparse], ['categoricalCrossentropy', 'probabilities', true]);
+
+  const nesterov = await h5({ loss: 'mse', optimizer_config: { class_name: 'SGD', config: { learning_rate: 0.1, momentum: 0.9, nesterov: true } } });
+  assert.equal(nesterov.training?.optimizer, undefined);
+  assert.equal(nesterov.training?.loss?.kind, 'meanSquaredError');
+  assert.match(nesterov.notes?.[0]?.message ?? '', /Nesterov momentum/);
+  assert.deepEqual(nesterov.notes?.[0]?.span, nesterov.span);
+
+  const broken = await h5('{"loss": ');
+  assert.equal(broken.training, undefined);
+  assert.match(broken.notes?.[0]?.message ?? '', /training_config` is not readable JSON/);
 });

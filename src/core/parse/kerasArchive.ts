@@ -14,8 +14,9 @@
  * in a worker with a time limit.
  */
 import { inflateEntry } from '../data/zip';
-import { PositionIndex, type LoadProblem, type LoadResult, type WeightTensor } from '../model';
+import { PositionIndex, type LoadNote, type LoadProblem, type LoadResult, type WeightTensor } from '../model';
 import { findModelConfig, JsonLimitError, JsonSyntaxError, modelsFromConfig, parseJsonWithPositions, type JsonNode, type SavedModelOptions } from './kerasJson';
+import { formatBytes, MAX_JSON_BYTES, utf8Length } from './limits';
 
 const HDF5_SIGNATURE = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
 
@@ -169,7 +170,22 @@ function tensorOf(dataset: H5Dataset): WeightTensor | undefined {
 
 type WeightMap = Map<string, { name: string; tensor: WeightTensor }[]>;
 
-function fromConfigText(configText: string, fileName: string, weights: WeightMap | undefined, extraProblems: LoadProblem[]): LoadResult {
+/**
+ * A legacy .h5's `training_config` attribute (JSON text), parsed under the saved-model JSON
+ * limits; one that cannot be read is a note, and the model is read without it.
+ */
+function parseTrainingText(trainingText: string | undefined, fileName: string): { training?: JsonNode; notes: LoadNote[] } {
+  if (trainingText === undefined) return { notes: [] };
+  const unread = (why: string) => ({ notes: [{ message: `${fileName}: its \`training_config\` ${why}; the default optimiser and loss are used.`, span: ORIGIN }] });
+  if (trainingText.length > MAX_JSON_BYTES || utf8Length(trainingText) > MAX_JSON_BYTES) return unread(`is larger than the ${formatBytes(MAX_JSON_BYTES)} Activation Lens reads in a saved-model JSON`);
+  try {
+    return { training: parseJsonWithPositions(trainingText), notes: [] };
+  } catch (error) {
+    return unread(`is not readable JSON (${(error as Error).message.replace(/\.$/, '')})`);
+  }
+}
+
+function fromConfigText(configText: string, fileName: string, weights: WeightMap | undefined, extraProblems: LoadProblem[], trainingText?: string): LoadResult {
   let root: JsonNode;
   try {
     root = parseJsonWithPositions(configText);
@@ -184,12 +200,16 @@ function fromConfigText(configText: string, fileName: string, weights: WeightMap
   }
   const config = findModelConfig(root);
   if (!config) return fail(`${fileName}: the embedded model config has no "class_name" and "config".`);
+  const parsed = parseTrainingText(trainingText, fileName);
   const converted = modelsFromConfig(config, {
     format: 'keras-json',
     spanOf: () => ORIGIN,
     binary: true,
     fallbackName: 'model',
     weights: weights ? (name) => weights.get(name) : undefined,
+    // A .keras config.json holds its own `compile_config`; a legacy .h5 keeps `training_config` in an attribute.
+    training: parsed.training,
+    trainingNotes: parsed.notes,
   });
   return { format: 'keras-json', models: converted.models, problems: [...extraProblems, ...converted.problems] };
 }
@@ -241,11 +261,12 @@ function kerasV3Weights(file: H5File, lib: H5Module): WeightMap {
 
 /** Loads a legacy Keras `.h5` model (HDF5 with a `model_config` attribute). Never throws. */
 export async function loadKerasH5(bytes: Uint8Array, fileName: string, options: SavedModelOptions = {}): Promise<LoadResult> {
-  let found: { config?: string; weights?: WeightMap } | undefined;
+  let found: { config?: string; weights?: WeightMap; training?: string } | undefined;
   try {
     found = await withHdf5(bytes, (file, lib) => {
       const config = attributeText(file.attrs.model_config?.value);
-      if (!config || options.freshInit) return { config };
+      const training = attributeText(file.attrs.training_config?.value);
+      if (!config || options.freshInit) return { config, training };
       const root = file.get('model_weights');
       const weights: WeightMap = new Map();
       if (root instanceof lib.Group) {
@@ -263,13 +284,13 @@ export async function loadKerasH5(bytes: Uint8Array, fileName: string, options: 
           if (list.length > 0) weights.set(layerName, list);
         }
       }
-      return { config, weights };
+      return { config, weights, training };
     });
   } catch (error) {
     return fail(`${fileName} is not a readable HDF5 file: ${(error as Error).message}.`);
   }
   if (!found.config) return fail(`${fileName} is an HDF5 file without a \`model_config\` attribute (weights-only files cannot be rebuilt; save with model.save()).`);
-  return fromConfigText(found.config, fileName, found.weights, []);
+  return fromConfigText(found.config, fileName, found.weights, [], found.training);
 }
 
 function collectDatasets(group: H5Group, lib: H5Module, prefix: string): string[] {

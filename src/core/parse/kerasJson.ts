@@ -17,11 +17,16 @@ import {
   type LayerSource,
   type LayerSpec,
   type LayerWeights,
+  type LoadNote,
   type LoadProblem,
   type LoadResult,
+  type LossSpec,
   type ModelFormat,
   type ModelSpec,
+  type OptimizerName,
+  type OptimizerSpec,
   type SourceSpan,
+  type TrainingSetup,
   type WeightTensor,
 } from '../model';
 import { shapeError } from './kerasPython';
@@ -220,6 +225,16 @@ export interface ConfigContext {
   /** Default model name when the config has none. */
   readonly fallbackName: string;
   readonly weights?: WeightLookup;
+  /**
+   * The model's training config when it is kept apart from the model config (TF.js
+   * `trainingConfig` / `modelTopology.training_config`, the .h5 `training_config` attribute);
+   * otherwise the config's own `compile_config` (Keras 3) or `training_config` is read.
+   */
+  readonly training?: JsonNode;
+  /** Notes about that training config found before the model is read (an unreadable .h5 attribute). */
+  readonly trainingNotes?: readonly LoadNote[];
+  /** The text of a node as written, for JSON text files (binary ones re-serialise it). */
+  readonly textOf?: (node: JsonNode) => string;
 }
 
 const LAYER_KINDS: Readonly<Record<string, string>> = {
@@ -328,7 +343,10 @@ export function modelsFromConfig(config: JsonNode, ctx: ConfigContext): { models
     } else {
       throw new Unsound('unsupported-layer', `a top-level \`${className || '(no class_name)'}\` is not a Sequential or Functional model.`, field(config, 'class_name') ?? config);
     }
-    return { models: [buildModel(entries, name, config, ctx)], problems: [] };
+    const model = buildModel(entries, name, config, ctx);
+    const notes: LoadNote[] = [...(ctx.trainingNotes ?? [])];
+    const training = trainingFromConfig(ctx.training ?? field(config, 'compile_config') ?? field(config, 'training_config'), ctx, notes);
+    return { models: [{ ...model, ...(training ? { training } : {}), ...(notes.length > 0 ? { notes } : {}) }], problems: [] };
   } catch (error) {
     if (!(error instanceof Unsound)) throw error;
     return { models: [], problems: [{ code: error.code, message: `Model \`${name}\` cannot be diagnosed: ${error.message}`, span: ctx.spanOf(error.node) }] };
@@ -743,6 +761,140 @@ function nodeValue(node: JsonNode | undefined): unknown {
 
 // #endregion
 
+// #region Training config
+
+/** Optimiser class names (Keras 2 / 3, `Custom>` prefix removed, lower-cased; TF.js `Momentum` is SGD with momentum). */
+const OPTIMIZER_CLASSES: Readonly<Record<string, OptimizerName>> = {
+  sgd: 'sgd',
+  momentum: 'sgd',
+  adam: 'adam',
+  adamw: 'adamw',
+  rmsprop: 'rmsprop',
+  adadelta: 'adadelta',
+  adagrad: 'adagrad',
+  adamax: 'adamax',
+  nadam: 'nadam',
+};
+
+/** Flags whose `true` makes an optimiser the trainer does not run. */
+const UNSUPPORTED_FLAGS: Readonly<Record<string, string>> = {
+  nesterov: 'Nesterov momentum',
+  useNesterov: 'Nesterov momentum',
+  amsgrad: 'AMSGrad',
+  centered: 'centred RMSprop',
+};
+
+type LossKindOf = Pick<LossSpec, 'kind' | 'input' | 'sparse'>;
+
+/** Loss names and classes, lower-cased without underscores (Keras `categorical_crossentropy`, `CategoricalCrossentropy`, TF.js `categoricalCrossentropy`). */
+const LOSSES: Readonly<Record<string, LossKindOf>> = {
+  categoricalcrossentropy: { kind: 'categoricalCrossentropy', input: 'probabilities' },
+  sparsecategoricalcrossentropy: { kind: 'categoricalCrossentropy', input: 'probabilities', sparse: true },
+  binarycrossentropy: { kind: 'binaryCrossentropy', input: 'probabilities' },
+  meansquarederror: { kind: 'meanSquaredError', input: 'values' },
+  mse: { kind: 'meanSquaredError', input: 'values' },
+  meanabsoluteerror: { kind: 'meanAbsoluteError', input: 'values' },
+  mae: { kind: 'meanAbsoluteError', input: 'values' },
+  huber: { kind: 'huber', input: 'values' },
+  huberloss: { kind: 'huber', input: 'values' },
+};
+
+const compact = (name: string): string => name.toLowerCase().split('_').join('');
+
+/**
+ * The optimiser and loss of a saved training config: Keras 3 `compile_config` (`optimizer`,
+ * `loss`), Keras 2 / TF.js `training_config` / `trainingConfig` (`optimizer_config`, `loss`).
+ * Spans follow the config's (JSON positions in a text file, the model's 1:1 span in a binary one,
+ * where no argument or rate span is given). What the IR cannot express is a note.
+ */
+export function trainingFromConfig(node: JsonNode | undefined, ctx: ConfigContext, notes: LoadNote[]): TrainingSetup | undefined {
+  if (node?.kind !== 'object') return undefined;
+  const optimizerNode = field(node, 'optimizer') ?? field(node, 'optimizer_config');
+  const lossNode = field(node, 'loss');
+  const optimizer = optimizerNode && optimizerNode.kind !== 'null' ? savedOptimizer(optimizerNode, ctx, notes) : undefined;
+  const loss = lossNode && lossNode.kind !== 'null' ? savedLoss(lossNode, ctx, notes) : undefined;
+  if (!optimizer && !loss) return undefined;
+  return { ...(optimizer ? { optimizer } : {}), ...(loss ? { loss } : {}) };
+}
+
+function textOf(node: JsonNode, ctx: ConfigContext): string {
+  if (ctx.textOf) return ctx.textOf(node);
+  const text = JSON.stringify(nodeValue(node)) ?? '';
+  return text.length > 200 ? `${text.slice(0, 199)}…` : text;
+}
+
+function savedOptimizer(node: JsonNode, ctx: ConfigContext, notes: LoadNote[]): OptimizerSpec | undefined {
+  const fallback = 'the default optimiser and learning rate are used';
+  const note = (message: string, at: JsonNode = node): undefined => {
+    notes.push({ message: `${message}; ${fallback}.`, span: ctx.spanOf(at) });
+    return undefined;
+  };
+  const className = str(node) ?? str(field(node, 'class_name'));
+  if (className === undefined) return note(`The saved optimiser ${JSON.stringify(nodeValue(node)).slice(0, 80)} has no class name`);
+  const name = OPTIMIZER_CLASSES[compact(className.replace(/^Custom>/, ''))];
+  if (!name) return note(`The saved optimiser \`${className}\` is not one Activation Lens can run (${Object.keys(OPTIMIZER_CLASSES).join(', ')})`, field(node, 'class_name') ?? node);
+  const config = field(node, 'config');
+  let learningRate: number | undefined;
+  let rateNode: JsonNode | undefined;
+  let momentum: number | undefined;
+  if (config?.kind === 'object') {
+    rateNode = field(config, 'learning_rate') ?? field(config, 'lr') ?? field(config, 'learningRate');
+    if (rateNode && rateNode.kind !== 'null') {
+      learningRate = num(rateNode);
+      if (learningRate === undefined) {
+        const schedule = str(field(rateNode, 'class_name'));
+        return note(`The learning rate of the saved \`${className}\` is ${schedule ? `the schedule \`${schedule}\`, which is not modelled` : `${JSON.stringify(nodeValue(rateNode)).slice(0, 80)}, not a number`}`, rateNode);
+      }
+    }
+    for (const [flag, what] of Object.entries(UNSUPPORTED_FLAGS)) {
+      const value = field(config, flag);
+      if (value?.kind === 'bool' && value.value) return note(`The saved \`${className}\` uses ${what} (\`"${flag}": true\`), which Activation Lens cannot run`, value);
+    }
+    const decay = num(field(config, 'weight_decay'));
+    if (decay !== undefined && decay !== 0 && name !== 'adamw') return note(`The saved \`${className}\` has weight decay ${decay}, which Activation Lens cannot run with it`, field(config, 'weight_decay'));
+    const momentumNode = field(config, 'momentum');
+    if (name === 'sgd' || name === 'rmsprop') momentum = num(momentumNode);
+  }
+  return {
+    name,
+    ...(learningRate !== undefined ? { learningRate } : {}),
+    ...(momentum !== undefined ? { momentum } : {}),
+    text: textOf(node, ctx),
+    span: ctx.spanOf(node),
+    ...(!ctx.binary && config?.kind === 'object' ? { argumentsSpan: ctx.spanOf(config) } : {}),
+    ...(!ctx.binary && learningRate !== undefined && rateNode ? { learningRateValueSpan: ctx.spanOf(rateNode) } : {}),
+  };
+}
+
+function savedLoss(node: JsonNode, ctx: ConfigContext, notes: LoadNote[]): LossSpec | undefined {
+  const fallback = "the loss is chosen from the model's output layer";
+  const note = (message: string, at: JsonNode = node): undefined => {
+    notes.push({ message: `${message}; ${fallback}.`, span: ctx.spanOf(at) });
+    return undefined;
+  };
+  // One loss per output: a single output's is the model's.
+  let single = node;
+  if (node.kind === 'array') {
+    if (node.items.length !== 1) return note(`The saved loss gives ${node.items.length} losses, one per output; only single-output models are diagnosed`);
+    single = node.items[0];
+  } else if (node.kind === 'object' && !field(node, 'class_name')) {
+    const values = [...node.entries.values()];
+    if (values.length !== 1) return note(`The saved loss gives ${values.length} losses, one per output; only single-output models are diagnosed`);
+    single = values[0].value;
+  }
+  const config = field(single, 'config');
+  // Keras 3 writes a loss function as {"class_name": "function", "config": "categorical_crossentropy"}.
+  const className = str(single) ?? (str(field(single, 'class_name')) === 'function' ? str(config) : str(field(single, 'class_name')));
+  if (className === undefined) return note(`The saved loss ${JSON.stringify(nodeValue(single)).slice(0, 80)} has no name`, single);
+  const known = LOSSES[compact(className)];
+  if (!known) return note(`The saved loss \`${className}\` is not one Activation Lens models (cross-entropies, mean squared or absolute error, Huber)`, single);
+  const fromLogits = field(config, 'from_logits');
+  const logits = fromLogits?.kind === 'bool' && fromLogits.value;
+  return { ...known, ...(logits ? { input: 'logits' as const } : {}), text: textOf(single, ctx), span: ctx.spanOf(single) };
+}
+
+// #endregion
+
 /** Options the saved-model loaders share. */
 export interface SavedModelOptions {
   /** Ignore trained weights: diagnose from a fresh initialisation. */
@@ -777,6 +929,9 @@ export function loadKerasJson(text: string, fileName: string): LoadResult {
     format: 'keras-json',
     spanOf: (node) => (node ? positions.span(node.start, node.end) : positions.span(0, 0)),
     fallbackName: 'model',
+    textOf: (node) => text.slice(node.start, node.end),
+    // `{"model_config": {...}, "training_config": {...}}` keeps the two apart.
+    training: config !== root ? (field(root, 'training_config') ?? field(root, 'compile_config')) : undefined,
   };
   try {
     const { models, problems } = modelsFromConfig(config, ctx);

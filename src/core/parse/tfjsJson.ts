@@ -50,6 +50,10 @@ export function loadTfjsJson(text: string, fileName: string, options: SavedModel
       spanOf: at,
       fallbackName: 'model',
       weights: weights ? (layerName) => weights.get(layerName) : undefined,
+      // tf.LayersModel.save writes `trainingConfig` beside the topology; the converter from Keras
+      // keeps Keras's `training_config` inside `modelTopology`.
+      training: field(root, 'trainingConfig') ?? field(field(root, 'modelTopology'), 'training_config'),
+      textOf: (node) => text.slice(node.start, node.end),
     });
     return { format: 'tfjs-json', models: converted.models, problems: [...problems, ...converted.problems] };
   } catch (error) {
