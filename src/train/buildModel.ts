@@ -298,7 +298,7 @@ export function buildModel(spec: ModelSpec, seed: number): BuiltModel {
     let pre: tf.SymbolicTensor;
     try {
       pre = core ? (core.apply(x) as tf.SymbolicTensor) : x;
-    } catch (error) {
+    } catch {
       throw new UnsupportedModelError(
         `Layer ${layer.index} (${layer.name}) does not fit its input of shape [${inputShape.join(', ')}]: ${misfit(layer, inputShape)}`,
       );

@@ -22,7 +22,7 @@ export async function serveReplicaRun(request: ReplicaRunRequest, post: (message
   let built: BuiltModel;
   try {
     built = buildModel(request.model, request.options.seed);
-  } catch (error) {
+  } catch {
     fail('could not build the model in a training thread');
     return;
   }
@@ -61,7 +61,7 @@ export async function serveReplicaRun(request: ReplicaRunRequest, post: (message
           regions.loss[0] = value.dataSync()[0];
         });
         Atomics.store(control, STATUS, STATUS_OK);
-      } catch (error) {
+      } catch {
         fail('a training step failed in a training thread');
       }
       Atomics.store(control, DONE, generation);

@@ -209,9 +209,9 @@ function makeOptimizer(options: TrainingOptions, backend: BackendReport): StepOp
       return options.momentum ? tf.train.momentum(lr, options.momentum) : tf.train.sgd(lr);
     case 'rmsprop':
       return tf.train.rmsprop(lr, 0.9, options.momentum ?? 0);
-    case 'adam':
     // TF.js has no AdamW or Nadam: their Adam core is trained (weight decay and Nesterov
     // momentum change little in a hundred steps); the report names the optimiser that ran.
+    case 'adam':
     case 'adamw':
     case 'nadam':
       return tf.train.adam(lr);
