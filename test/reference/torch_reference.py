@@ -9,6 +9,8 @@ Modes
            ||grad W_l|| / ||grad W_last|| over seeds.
   bench    milliseconds per plain-SGD training step (forward, backward, optimizer step) of an
            MLP or the small reference CNN, on "cpu" (2 intra-op threads) or "cuda".
+  probe    the product's probe task (random or teacher targets) trained briefly: per seed and
+           layer, dead and saturated fractions at step 0 and at the end, and the loss.
 
 Errors (unreadable JSON, unknown mode/activation/init, bad shapes, CUDA missing) print one
 line "torch_reference: <message>" on stderr and exit with status 2.
@@ -358,6 +360,302 @@ def run_bench(req):
     }
 
 
+# --------------------------------------------------------------------------------------------
+# probe: the product's probe task (random or teacher targets), trained briefly, with the dead and
+# saturated fractions of every hidden layer at step 0 and at the end
+# --------------------------------------------------------------------------------------------
+
+PROBE_SIZE = 256
+TEACHER_HIDDEN = 32
+SATURATION = {"sigmoid": 5.0, "tanh": 2.5, "hardSigmoid": 2.5}
+DEAD_FAMILY = ("relu", "relu6")
+
+
+def _fans(weight):
+    receptive = 1
+    for s in weight.shape[2:]:
+        receptive *= s
+    return weight.shape[1] * receptive, weight.shape[0] * receptive
+
+
+def init_kernel_(weight, spec, where):
+    """Kernel initialisers of the probe vocabulary (fans as Keras: channels x kernel area)."""
+    name, params = (spec, {}) if isinstance(spec, str) else (spec.get("name") if isinstance(spec, dict) else None, spec)
+    fan_in, fan_out = _fans(weight)
+    with torch.no_grad():
+        if name == "torch":
+            return  # as constructed: kaiming_uniform_(a=sqrt 5), i.e. U(+-1/sqrt(fan_in))
+        if name == "glorotUniform":
+            limit = math.sqrt(6.0 / (fan_in + fan_out))
+            weight.uniform_(-limit, limit)
+        elif name == "heUniform":
+            limit = math.sqrt(6.0 / fan_in)
+            weight.uniform_(-limit, limit)
+        elif name == "heNormal":
+            # Keras / TF.js: truncated normal (at 2 std) rescaled so the std is sqrt(2 / fan_in).
+            std = math.sqrt(2.0 / fan_in) / 0.87962566103423978
+            nn.init.trunc_normal_(weight, 0.0, std, -2 * std, 2 * std)
+        elif name == "randomNormal":
+            weight.normal_(_number(params.get("mean"), 0.0, where + ".mean"), _number(params.get("stddev"), 0.05, where + ".stddev"))
+        else:
+            raise RequestError("%s: unknown kernel initializer %r (glorotUniform, heNormal, heUniform, torch, "
+                               "{\"name\": \"randomNormal\", \"stddev\": s})" % (where, spec))
+
+
+def init_bias_(bias, spec, where):
+    with torch.no_grad():
+        if spec == "torch":
+            return  # as constructed: U(+-1/sqrt(fan_in))
+        if spec == "zeros" or spec is None:
+            bias.zero_()
+        elif isinstance(spec, (int, float)) and not isinstance(spec, bool) and math.isfinite(spec):
+            bias.fill_(float(spec))
+        else:
+            raise RequestError("%s: bias must be a number, \"zeros\" or \"torch\", got %r" % (where, spec))
+
+
+class ProbeNet(nn.Module):
+    """The probe vocabulary: dense / conv2d (each with its activation), maxpool2d, flatten.
+    forward returns the head's raw output and the pre-activations of every layer with weights."""
+
+    def __init__(self, input_shape, layers, default_init):
+        super().__init__()
+        if (not isinstance(input_shape, list) or len(input_shape) not in (1, 3)
+                or any(isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in input_shape)):
+            raise RequestError("model.inputShape must be [features] or [height, width, channels]")
+        if not isinstance(layers, list) or not layers:
+            raise RequestError("model.layers must be a non-empty list")
+        # Keras' channels-last [H, W, C] -> NCHW tensors.
+        shape = tuple(input_shape) if len(input_shape) == 1 else (input_shape[2], input_shape[0], input_shape[1])
+        self.in_shape = shape
+        self.mods = nn.ModuleList()
+        self.kinds, self.acts = [], []
+        for i, layer in enumerate(layers):
+            where = "model.layers[%d]" % i
+            if not isinstance(layer, dict):
+                raise RequestError(where + " must be an object")
+            kind = layer.get("type")
+            act, params = activation_of(layer, i)
+            if kind == "dense":
+                if len(shape) != 1:
+                    raise RequestError(where + ": dense needs a flat input (add a flatten layer)")
+                units = positive_int(layer.get("units"), where + ".units")
+                mod = nn.Linear(shape[0], units)
+                shape = (units,)
+            elif kind == "conv2d":
+                if len(shape) != 3:
+                    raise RequestError(where + ": conv2d needs an image input")
+                filters = positive_int(layer.get("filters"), where + ".filters")
+                k = positive_int(layer.get("kernelSize", 3), where + ".kernelSize")
+                padding = layer.get("padding", "valid")
+                if padding not in ("valid", "same") or (padding == "same" and k % 2 == 0):
+                    raise RequestError(where + ": padding must be \"valid\" or \"same\" (odd kernels)")
+                pad = k // 2 if padding == "same" else 0
+                mod = nn.Conv2d(shape[0], filters, k, padding=pad)
+                h, w = shape[1] + 2 * pad - k + 1, shape[2] + 2 * pad - k + 1
+                if h < 1 or w < 1:
+                    raise RequestError(where + ": the image is smaller than the kernel")
+                shape = (filters, h, w)
+            elif kind == "maxpool2d":
+                if len(shape) != 3:
+                    raise RequestError(where + ": maxpool2d needs an image input")
+                p = positive_int(layer.get("poolSize", 2), where + ".poolSize")
+                mod = nn.MaxPool2d(p)
+                shape = (shape[0], shape[1] // p, shape[2] // p)
+                act = "linear"
+            elif kind == "flatten":
+                mod = nn.Flatten()
+                n = 1
+                for v in shape:
+                    n *= v
+                shape = (n,)
+                act = "linear"
+            else:
+                raise RequestError(where + ": type must be dense, conv2d, maxpool2d or flatten, got %r" % (kind,))
+            if kind in ("dense", "conv2d"):
+                init_kernel_(mod.weight, layer.get("kernelInit", "torch" if default_init == "torch" else "glorotUniform"), where)
+                init_bias_(mod.bias, layer.get("bias", "torch" if default_init == "torch" else "zeros"), where)
+            last = i == len(layers) - 1
+            if last:
+                if kind != "dense" or act not in ("softmax", "sigmoid", "linear"):
+                    raise RequestError("the last layer must be dense with softmax, sigmoid or linear")
+                fn = None
+            else:
+                fn = make_activation(act, params, getattr(mod, "out_features", getattr(mod, "out_channels", 1)))
+            self.mods.append(mod)
+            self.kinds.append(kind)
+            self.acts.append((act, fn))
+        self.head = self.acts[-1][0]
+        self.out_units = shape[0]
+        for act, fn in self.acts:
+            if fn is not None:
+                self.add_module("act%d" % len(self._modules), fn)
+
+    def forward(self, x):
+        pre = []
+        for mod, kind, (act, fn) in zip(self.mods, self.kinds, self.acts):
+            x = mod(x)
+            if kind in ("dense", "conv2d"):
+                pre.append(x)
+            if fn is not None:
+                x = fn(x)
+        return x, pre
+
+
+def probe_targets(task, x, head, k):
+    """A function giving the probe task's targets for inputs shaped like x ([N, ...]), and the
+    targets of x itself. Drawn from the global generator. Teacher: W1 ~ N(0, 1/d) [d x 32],
+    h = tanh(x W1), W2 ~ N(0, 1/32) [32 x k], z = h W2 with each column standardised by x's
+    statistics; classes = argmax z, bits = z > 0, values = z. Random: fresh draws per call."""
+    n = x.shape[0]
+    if task == "random":
+        def targets(inputs):
+            m = inputs.shape[0]
+            if head == "softmax":
+                return torch.randint(0, k, (m,), dtype=torch.int64)
+            if head == "sigmoid":
+                return torch.randint(0, 2, (m, k)).float()
+            return torch.randn((m, k))
+        return targets, targets(x)
+    d = x[0].numel()
+    w1 = torch.randn((d, TEACHER_HIDDEN)) / math.sqrt(d)
+    w2 = torch.randn((TEACHER_HIDDEN, k)) / math.sqrt(TEACHER_HIDDEN)
+    z0 = torch.tanh(x.reshape(n, -1) @ w1) @ w2
+    mean, std = z0.mean(0, keepdim=True), z0.std(0, unbiased=False, keepdim=True).clamp_min(1e-12)
+
+    def targets(inputs):
+        z = (torch.tanh(inputs.reshape(inputs.shape[0], -1) @ w1) @ w2 - mean) / std
+        if head == "softmax":
+            return z.argmax(1)
+        if head == "sigmoid":
+            return (z > 0).float()
+        return z
+    return targets, targets(x)
+
+
+def probe_loss(head, out, y):
+    if head == "softmax":
+        return F.cross_entropy(out, y)
+    if head == "sigmoid":
+        return F.binary_cross_entropy_with_logits(out, y)
+    return F.mse_loss(out, y)
+
+
+def make_optimizer(name, params, lr, momentum):
+    # Keras / TF.js constants where they differ from PyTorch's defaults.
+    if name == "adam":
+        return torch.optim.Adam(params, lr=lr, eps=1e-7)
+    if name == "sgd":
+        return torch.optim.SGD(params, lr=lr, momentum=momentum)
+    if name == "rmsprop":
+        return torch.optim.RMSprop(params, lr=lr, alpha=0.9, eps=1e-7)
+    if name == "adadelta":
+        return torch.optim.Adadelta(params, lr=lr, rho=0.95, eps=1e-7)
+    raise RequestError("optimizer must be adam, sgd, rmsprop or adadelta, got %r" % (name,))
+
+
+def probe_measure(model, x_probe):
+    """Per layer with weights: dead fraction (units whose pre-activation is <= 0 for every probe
+    sample and position; ReLU family only) and saturated fraction (entries beyond the saturation
+    point; sigmoid/tanh only); None where the measure does not apply. The head is left out."""
+    with torch.no_grad():
+        _, pre = model(x_probe)
+    out = []
+    acts = [a for (a, _), k in zip(model.acts, model.kinds) if k in ("dense", "conv2d")]
+    for z, act in zip(pre[:-1], acts[:-1]):
+        per_unit = z.transpose(0, 1).reshape(z.shape[1], -1)  # [units or channels, samples x positions]
+        dead = float((per_unit <= 0).all(1).float().mean())
+        sat = float((z.abs() >= SATURATION[act]).float().mean()) if act in SATURATION else None
+        out.append({"dead": dead if act in DEAD_FAMILY else None, "saturated": sat,
+                    "preMean": float(z.mean()), "preStd": float(z.std())})
+    return out
+
+
+def run_probe_one(req):
+    model_req = req.get("model")
+    if not isinstance(model_req, dict):
+        raise RequestError("model must be an object {inputShape, layers}")
+    task = req.get("task", "teacher")
+    if task not in ("random", "teacher"):
+        raise RequestError("task must be \"random\" or \"teacher\", got %r" % (task,))
+    opt_name = req.get("optimizer", "adam")
+    lr = _number(req.get("lr"), 0.001, "lr")
+    momentum = _number(req.get("momentum"), 0.0, "momentum")
+    steps = req.get("steps", 100)
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
+        raise RequestError("steps must be a non-negative integer")
+    batch = positive_int(req.get("batchSize", 64), "batchSize")
+    seeds = req.get("seeds", [0])
+    if not isinstance(seeds, list) or not seeds or any(isinstance(s, bool) or not isinstance(s, int) or s < 0 for s in seeds):
+        raise RequestError("seeds must be a non-empty list of non-negative integers")
+    init = model_req.get("init", "keras")
+    if init not in ("keras", "torch"):
+        raise RequestError("model.init must be \"keras\" or \"torch\", got %r" % (init,))
+
+    per_seed = []
+    for seed in seeds:
+        torch.manual_seed(seed)
+        model = ProbeNet(model_req.get("inputShape"), model_req.get("layers"), init)
+        model.train()
+        rows = 8 * batch
+        x = torch.randn((rows,) + model.in_shape)
+        target_fn, y = probe_targets(task, x, model.head, model.out_units)
+        x_probe = x[:PROBE_SIZE]
+        opt = make_optimizer(opt_name, model.parameters(), lr, momentum)
+
+        def full_loss():
+            with torch.no_grad():
+                return float(probe_loss(model.head, model(x)[0], y))
+
+        start = probe_measure(model, x_probe)
+        loss_start = full_loss()
+        batch_losses = []
+        non_finite_step = None
+        for step in range(steps):
+            lo = (step % 8) * batch
+            xb, yb = x[lo:lo + batch], y[lo:lo + batch]
+            opt.zero_grad(set_to_none=True)
+            loss = probe_loss(model.head, model(xb)[0], yb)
+            loss.backward()
+            value = float(loss.detach())
+            batch_losses.append(value)
+            if not math.isfinite(value):
+                non_finite_step = step
+                break
+            opt.step()
+        end = probe_measure(model, x_probe)
+        # Held out: fresh inputs (drawn after training) with the same teacher (or fresh random targets).
+        x_held = torch.randn((rows,) + model.in_shape)
+        y_held = target_fn(x_held)
+        with torch.no_grad():
+            loss_held = float(probe_loss(model.head, model(x_held)[0], y_held))
+        layers = []
+        wi = [i for i, k in enumerate(model.kinds) if k in ("dense", "conv2d")]
+        for j, (a, b) in enumerate(zip(start, end)):
+            i = wi[j]
+            layers.append({"index": i, "type": model.kinds[i], "activation": model.acts[i][0],
+                           "deadStart": a["dead"], "deadEnd": b["dead"],
+                           "saturatedStart": a["saturated"], "saturatedEnd": b["saturated"],
+                           "preStdStart": a["preStd"], "preStdEnd": b["preStd"]})
+        epochs = [sum(batch_losses[i:i + 8]) / len(batch_losses[i:i + 8]) for i in range(0, len(batch_losses), 8)]
+        per_seed.append({"seed": seed, "lossStart": loss_start, "lossEnd": full_loss(), "lossHeldOut": loss_held,
+                         "firstBatchLoss": batch_losses[0] if batch_losses else None,
+                         "epochLosses": epochs,
+                         "nonFiniteStep": non_finite_step, "layers": layers})
+    return {"tag": req.get("tag"), "task": task, "optimizer": opt_name, "lr": lr, "steps": steps, "batchSize": batch, "perSeed": per_seed}
+
+
+def run_probe(req):
+    torch.set_num_threads(max(1, min(2, torch.get_num_threads())))
+    runs = req.get("runs")
+    if runs is None:
+        return run_probe_one(req)
+    if not isinstance(runs, list) or not runs or not all(isinstance(r, dict) for r in runs):
+        raise RequestError("runs must be a non-empty list of probe requests")
+    shared = {k: v for k, v in req.items() if k not in ("runs", "mode")}
+    return {"runs": [run_probe_one(dict(shared, **r)) for r in runs]}
+
+
 def finite(value):
     """JSON has no NaN/Infinity: non-finite numbers (e.g. overflowing gradients) become null."""
     if isinstance(value, float) and not math.isfinite(value):
@@ -383,8 +681,10 @@ def main():
             result = run_profile(req)
         elif mode == "bench":
             result = run_bench(req)
+        elif mode == "probe":
+            result = run_probe(req)
         else:
-            raise RequestError("mode must be \"profile\" or \"bench\", got %r" % (mode,))
+            raise RequestError("mode must be \"profile\", \"bench\" or \"probe\", got %r" % (mode,))
     except RequestError as exc:
         fail(str(exc))
     sys.stdout.write(json.dumps(finite(result), allow_nan=False) + "\n")
