@@ -287,6 +287,25 @@ a.compile({optimizer: tf.train.sgd(0.01), loss: 'meanSquaredError'});
   assert.equal(at(text, note?.span), "a.compile({optimizer: tf.train.sgd(0.01), loss: 'meanSquaredError'})");
 });
 
+test('TF.js: a model returned by a function is compiled where its caller binds it', async () => {
+  const text = `import * as tf from '@tensorflow/tfjs';
+function createModel() {
+  const model = tf.sequential();
+  model.add(tf.layers.dense({units: 10, inputShape: [784], activation: 'softmax'}));
+  return model;
+}
+async function run() {
+  const model = createModel();
+  model.compile({optimizer: tf.train.adam(0.01), loss: 'categoricalCrossentropy'});
+}
+`;
+  const result = await loadTfjsSource(text, 'returned.js');
+  assert.deepEqual(optimizer(text, only(result, 'model')), ['adam', 0.01, undefined, 'tf.train.adam(0.01)', '(0.01)', '0.01']);
+  // Two callers: which one trains the model is only known at run time, so none is taken.
+  const twice = text.replace('async function run', 'const other = createModel();\nother.compile({optimizer: \'sgd\', loss: \'meanSquaredError\'});\nasync function run');
+  assert.equal(only(await loadTfjsSource(twice, 'returned.js'), 'model').training, undefined);
+});
+
 test('TF.js: constants nested in each other cost a bounded number of evaluation steps', async () => {
   let text = "import * as tf from '@tensorflow/tfjs';\nconst c0 = [1, 1, 1, 1, 1, 1, 1, 1];\n";
   for (let i = 1; i <= 12; i++) text += `const c${i} = [c${i - 1}, c${i - 1}, c${i - 1}, c${i - 1}, c${i - 1}, c${i - 1}, c${i - 1}, c${i - 1}];\n`;

@@ -360,6 +360,8 @@ interface CompileIndex {
   readonly byBinding: ReadonlyMap<Binding, readonly Node[]>;
   /** `this.x.compile(...)` by `x` → calls (class membership is checked per site). */
   readonly byMember: ReadonlyMap<string, readonly Node[]>;
+  /** `const m = createModel()` (or `await createModel()`) by the function name: the variables a returned model is bound to. */
+  readonly byCallee: ReadonlyMap<string, readonly Binding[]>;
 }
 
 /** One declared variable (or parameter) of the file, with every later write to it. */
@@ -1140,8 +1142,17 @@ class TfjsFileLoader {
     if (this.compileIndex) return this.compileIndex;
     const byBinding = new Map<Binding, Node[]>();
     const byMember = new Map<string, Node[]>();
+    const byCallee = new Map<string, Binding[]>();
     for (const call of this.root.descendantsOfType('call_expression')) {
       const callee = unwrap(call?.childForFieldName('function') ?? null);
+      if (call && callee?.type === 'identifier') {
+        let parent = call.parent;
+        while (parent && (TRANSPARENT_WRAPPERS.has(parent.type) || parent.type === 'await_expression')) parent = parent.parent;
+        const nameNode = parent?.type === 'variable_declarator' ? parent.childForFieldName('name') : null;
+        const declarator = parent;
+        const binding = nameNode?.type === 'identifier' ? this.bindings.get(nameNode.text)?.find((b) => b.declaration.id === declarator?.id) : undefined;
+        if (binding) push(byCallee, callee.text, binding);
+      }
       if (!call || callee?.type !== 'member_expression' || callee.childForFieldName('property')?.text !== 'compile') continue;
       const object = unwrap(callee.childForFieldName('object'));
       if (object?.type === 'identifier') {
@@ -1152,7 +1163,7 @@ class TfjsFileLoader {
         if (parts?.length === 2 && parts[0] === 'this') push(byMember, parts[1], call);
       }
     }
-    this.compileIndex = { byBinding, byMember };
+    this.compileIndex = { byBinding, byMember, byCallee };
     return this.compileIndex;
   }
 
@@ -1171,6 +1182,12 @@ class TfjsFileLoader {
         : other.owner?.kind === 'member' && other.owner.target === owner.target && other.owner.classBody.id === owner.classBody.id;
     let calls: readonly Node[] =
       owner.kind === 'binding' ? (index.byBinding.get(owner.binding) ?? []) : (index.byMember.get(owner.target.slice('this.'.length)) ?? []).filter((c) => contains(owner.classBody, c));
+    if (calls.length === 0 && owner.kind === 'binding') {
+      // `function createModel() { const model = …; return model; }` compiled by its caller: `const m = createModel(); m.compile(…)`.
+      const fn = this.returningFunction(owner.binding);
+      const callers = fn ? (index.byCallee.get(fn) ?? []) : [];
+      if (callers.length === 1) return [...(index.byBinding.get(callers[0]) ?? [])];
+    }
     const next = this.sites.filter((other) => other !== site && sameOwner(other) && other.call.startIndex > site.call.startIndex).map((other) => other.call.startIndex);
     const shared = next.length > 0 || this.sites.some((other) => other !== site && sameOwner(other) && other.call.startIndex < site.call.startIndex);
     if (shared) {
@@ -1181,6 +1198,19 @@ class TfjsFileLoader {
       if (after.length > 0) calls = after;
     }
     return [...calls];
+  }
+
+  /** The name of the function whose `return <variable>;` hands this model's variable to its caller, if any. */
+  private returningFunction(binding: Binding): string | undefined {
+    const fn = binding.scope.type === 'statement_block' && binding.scope.parent && FUNCTION_SCOPES.has(binding.scope.parent.type) ? binding.scope.parent : binding.scope;
+    if (!FUNCTION_SCOPES.has(fn.type)) return undefined;
+    const name = fn.childForFieldName('name')?.text ?? ancestorFunctionName(fn);
+    if (!name) return undefined;
+    const returned = fn.descendantsOfType('return_statement').some((statement) => {
+      const value = unwrap(statement?.namedChildren.find((c) => c?.type !== 'comment') ?? null);
+      return value?.type === 'identifier' && value.text === binding.name && this.bindingAt(value.text, value) === binding;
+    });
+    return returned ? name : undefined;
   }
 
   /** The optimiser and loss of the model's `compile(...)`, when stated statically; what cannot be read is a note. */
@@ -1483,10 +1513,10 @@ interface BlockIndex {
   readonly byTarget: ReadonlyMap<string, readonly BlockEntry[]>;
 }
 
-function push<K>(map: Map<K, Node[]>, key: K, node: Node): void {
+function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
   const list = map.get(key);
-  if (list) list.push(node);
-  else map.set(key, [node]);
+  if (list) list.push(value);
+  else map.set(key, [value]);
 }
 
 /** `model.add(x)` → 'model', `this.model.add(x)` → 'this.model'; undefined for other calls. */
