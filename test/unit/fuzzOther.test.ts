@@ -146,7 +146,8 @@ test('fuzz: Keras functional / subclassed Python', async () => {
 });
 
 test('fuzz: TF.js source (JS and TS)', async () => {
-  const files = fs.readdirSync(path.join(__dirname, '..', 'fixtures', 'tfjs')).map((f) => ({ f, text: read('tfjs', f) }));
+  const dir = path.join(__dirname, '..', 'fixtures', 'tfjs');
+  const files = fs.readdirSync(dir).filter((f) => fs.statSync(path.join(dir, f)).isFile()).map((f) => ({ f, text: read('tfjs', f) }));
   timings.tfjsSource = await fuzz('tfjs source', 12, (random) => {
     const { f, text } = files[Math.floor(random() * files.length)];
     return { input: mutateText(text, random), fileName: f.endsWith('.ts') ? 'fuzz.ts' : 'fuzz.js' };
