@@ -61,13 +61,13 @@ test('tutorial MNIST MLP: functional sigmoids in forward, view as flatten, log_s
   assert.ok(m.notes?.some((n) => n.message.includes('flat vector of 784')));
 });
 
-test('CNN with F.max_pool2d and view: input size solved from Linear(32 * 7 * 7), CHW → HWC, cross-entropy head', async () => {
+test('CNN with F.max_pool2d and view: input size solved from Linear(32 * 7 * 7), CHW → HWC, a logits head for the cross-entropy loss', async () => {
   const { text, result } = await load('cnn_pool_view.py');
   assert.deepEqual(result.problems, []);
   const m = model(result, 'ConvNet');
   assert.deepEqual(m.inputShape, [28, 28, 1]);
   assert.deepEqual(summary(m.layers), [
-    'conv2d 16', 'activation relu', 'maxPool2d', 'conv2d 32', 'activation relu', 'maxPool2d', 'flatten', 'dropout', 'dense 128', 'activation relu', 'dense 10 softmax',
+    'conv2d 16', 'activation relu', 'maxPool2d', 'conv2d 32', 'activation relu', 'maxPool2d', 'flatten', 'dropout', 'dense 128', 'activation relu', 'dense 10',
   ]);
   const conv1 = m.layers[0];
   assert.deepEqual([conv1.kernelSize, conv1.strides, conv1.padding], [[3, 3], [1, 1], 'same']);
@@ -76,7 +76,9 @@ test('CNN with F.max_pool2d and view: input size solved from Linear(32 * 7 * 7),
   assert.equal(at(text, m.layers[6].source.span), 'x.view(x.size(0), -1)');
   assert.equal(at(text, m.layers[0].source.span), 'nn.Conv2d(1, 16, kernel_size=3, padding=1)');
   assert.ok(m.notes?.some((n) => n.message.includes('(1, 28, 28)')));
-  assert.ok(m.notes?.some((n) => n.message.includes('softmax head')));
+  // The head stays as written (logits); the file's nn.CrossEntropyLoss applies the softmax (issue 11).
+  assert.equal(m.training?.loss?.input, 'logits');
+  assert.ok(m.notes?.some((n) => n.message.includes('read as logits')));
 });
 
 test('module-level nn.Sequential named after its variable; a regression loss keeps a linear head', async () => {

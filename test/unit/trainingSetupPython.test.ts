@@ -133,3 +133,114 @@ test('Keras: a model without compile has no training set-up', async () => {
 });
 
 // #endregion
+
+// #region PyTorch
+
+test('PyTorch: the MNIST example layout: Adadelta built in main() for `model = Net().to(device)`, its rate from the argparse default, the loss from train()', async () => {
+  const { text, result } = await load('torch', 'mnist_argparse.py');
+  assert.deepEqual(result.problems, []);
+  const net = model(result, 'Net');
+  // `lr=args.lr` is not a literal: the rate is the option's default, and there is no value span.
+  assert.deepEqual(optimizer(text, net), {
+    name: 'adadelta', span: 'optim.Adadelta(model.parameters(), lr=args.lr)', learningRate: 1.0, arguments: '(model.parameters(), lr=args.lr)',
+  });
+  // train() comes before evaluate(): the training loss is the one located.
+  assert.deepEqual(loss(text, net), { kind: 'categoricalCrossentropy', input: 'logProbabilities', sparse: true, span: 'F.nll_loss(output, target)' });
+  // The log-softmax head is read as softmax, as before: with NLLLoss the pair is a cross-entropy.
+  assert.equal(net.layers[net.layers.length - 1].activation.name, 'softmax');
+  assert.ok(net.notes?.some((n) => n.message.includes('`F.log_softmax` is diagnosed as a softmax')));
+});
+
+test('PyTorch: two models with two optimisers, each tied through its own .parameters(); the one loss of a file of several models is left out with a note', async () => {
+  const { text, result } = await load('torch', 'two_models.py');
+  assert.deepEqual(result.problems, []);
+  const critic = model(result, 'Discriminator');
+  assert.deepEqual(optimizer(text, critic), {
+    name: 'sgd', span: 'optim.SGD(critic.parameters(), 0.02, 0.5)', learningRate: 0.02, momentum: 0.5, arguments: '(critic.parameters(), 0.02, 0.5)', rate: '0.02',
+  });
+  const generator = model(result, 'generator');
+  assert.deepEqual(optimizer(text, generator), {
+    name: 'adam', span: 'torch.optim.Adam(generator.parameters(), lr=2e-4, betas=(0.5, 0.999))', learningRate: 2e-4,
+    arguments: '(generator.parameters(), lr=2e-4, betas=(0.5, 0.999))', rate: '2e-4',
+  });
+  for (const m of [critic, generator]) {
+    assert.equal(m.training?.loss, undefined);
+    assert.deepEqual(m.notes?.map((n) => at(text, n.span)), ['nn.BCELoss()']);
+    assert.match(m.notes?.[0].message ?? '', /not tied to this model/);
+  }
+});
+
+test('PyTorch: optimisers imported by name (positional rate, a parameters name bound first, `.to(...)`), losses tied by the def that creates the model', async () => {
+  const { text, result } = await load('torch', 'regressors.py');
+  assert.deepEqual(result.problems, []);
+  const l1 = model(result, 'l1_net');
+  assert.deepEqual(optimizer(text, l1), {
+    name: 'rmsprop', span: 'RMSprop(l1_net.parameters(), lr=0.005, momentum=0.9)', learningRate: 0.005, momentum: 0.9,
+    arguments: '(l1_net.parameters(), lr=0.005, momentum=0.9)', rate: '0.005',
+  });
+  assert.deepEqual(loss(text, l1), { kind: 'meanAbsoluteError', input: 'values', span: 'nn.L1Loss()' });
+  const huber = model(result, 'huber_net');
+  assert.deepEqual(optimizer(text, huber), { name: 'adamw', span: 'AdamW(params)', arguments: '(params)' });
+  assert.deepEqual(loss(text, huber), { kind: 'huber', input: 'values', span: 'nn.SmoothL1Loss(beta=1.0)' });
+  const mse = model(result, 'mse_net');
+  assert.deepEqual(optimizer(text, mse), { name: 'nadam', span: 'NAdam(mse_net.parameters(), 1e-3)', learningRate: 1e-3, arguments: '(mse_net.parameters(), 1e-3)', rate: '1e-3' });
+  assert.deepEqual(loss(text, mse), { kind: 'meanSquaredError', input: 'values', span: 'F.mse_loss(mse_net(x), y)' });
+  for (const m of [l1, huber, mse]) assert.equal(m.notes, undefined);
+});
+
+test('PyTorch: a loss and optimiser in the model class; an explicit softmax head under cross-entropy stays softmax; a linear head under BCE-with-logits is noted as logits', async () => {
+  const { text, result } = await load('torch', 'class_methods.py');
+  assert.deepEqual(result.problems, []);
+  const tagger = model(result, 'Tagger');
+  assert.deepEqual(optimizer(text, tagger), { name: 'adagrad', span: 'Adagrad(self.parameters(), lr=0.01)', learningRate: 0.01, arguments: '(self.parameters(), lr=0.01)', rate: '0.01' });
+  assert.deepEqual(loss(text, tagger), { kind: 'categoricalCrossentropy', input: 'logits', sparse: true, span: 'F.cross_entropy(self(x), y)' });
+  // As written: F.softmax then a loss that applies softmax again (the double softmax is the diagnosis' to find).
+  assert.equal(tagger.layers[tagger.layers.length - 1].activation.name, 'softmax');
+  assert.equal(tagger.notes, undefined);
+  const scorer = model(result, 'Scorer');
+  assert.equal(scorer.training?.optimizer, undefined);
+  assert.deepEqual(loss(text, scorer), { kind: 'binaryCrossentropy', input: 'logits', span: 'F.binary_cross_entropy_with_logits(self(x), y)' });
+  assert.equal(scorer.layers[scorer.layers.length - 1].activation.name, 'linear');
+  assert.deepEqual(scorer.notes?.map((n) => n.message), ["The output of `fc` is read as logits for the file's loss `F.binary_cross_entropy_with_logits(self(x), y)`, which applies the sigmoid itself."]);
+});
+
+test('PyTorch: the head is no longer rewritten for the loss: a linear head + CrossEntropyLoss stays linear, with the loss saying logits', async () => {
+  const text = fs.readFileSync(path.join(FIXTURES, 'torch', 'reference_mlp.py'), 'utf8');
+  const m = (await loadTorchPython(text, 'reference_mlp.py')).models[0];
+  assert.equal(m.layers[m.layers.length - 1].activation.name, 'linear');
+  assert.deepEqual(loss(text, m), { kind: 'categoricalCrossentropy', input: 'logits', sparse: true, span: 'nn.CrossEntropyLoss()' });
+  assert.ok(m.notes?.some((n) => n.message.includes('read as logits')));
+  const mnist = fs.readFileSync(path.join(FIXTURES, 'torch', 'mnist_mlp.py'), 'utf8');
+  const net = (await loadTorchPython(mnist, 'mnist_mlp.py')).models[0];
+  assert.deepEqual(optimizer(mnist, net), { name: 'sgd', span: 'torch.optim.SGD(model.parameters(), lr=0.01)', learningRate: 0.01, arguments: '(model.parameters(), lr=0.01)', rate: '0.01' });
+  assert.deepEqual(loss(mnist, net), { kind: 'categoricalCrossentropy', input: 'logProbabilities', sparse: true, span: 'nn.NLLLoss()' });
+});
+
+test('PyTorch: several different losses and models without a tie → no loss, with a note; an unsupported loss and optimiser → notes', async () => {
+  const { result } = await load('torch', 'losses_untied.py');
+  assert.deepEqual(result.problems, []);
+  for (const name of ['encoder', 'head']) {
+    const m = model(result, name);
+    assert.equal(m.training, undefined);
+    assert.match(m.notes?.[0].message ?? '', /several losses \(`nn\.MSELoss\(\)`, `nn\.CrossEntropyLoss\(\)`\)/);
+  }
+  const unsupported = await load('torch', 'unsupported.py');
+  const m = model(unsupported.result, 'model');
+  assert.equal(m.training, undefined);
+  const notes = (m.notes ?? []).map((n) => [at(unsupported.text, n.span), n.message] as const);
+  assert.ok(notes.some(([where, message]) => where === 'nn.KLDivLoss(reduction="batchmean")' && /loss .* is not one .* the loss the model's head implies/.test(message)));
+  assert.ok(notes.some(([where, message]) => where === 'torch.optim.LBFGS(model.parameters(), lr=1)' && /default optimiser/.test(message)));
+});
+
+test('PyTorch: the training reads count against the work budget (a file of thousands of optimisers ends in time)', async () => {
+  const lines = ['import torch', 'from torch import nn, optim', 'model = nn.Sequential(nn.Linear(4, 2))'];
+  for (let i = 0; i < 5000; i++) lines.push(`opt${i} = optim.SGD(model.parameters(), lr=LR${i})`);
+  const text = lines.join('\n') + '\n';
+  const started = process.hrtime.bigint();
+  const result = await loadTorchPython(text, 'many.py');
+  const ms = Number(process.hrtime.bigint() - started) / 1e6;
+  assert.ok(ms < 5000, `took ${ms} ms`);
+  assert.equal(result.models.length, 1);
+});
+
+// #endregion
