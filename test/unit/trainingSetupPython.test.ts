@@ -244,3 +244,33 @@ test('PyTorch: the training reads count against the work budget (a file of thous
 });
 
 // #endregion
+
+test('PyTorch: a rate only known at run time is left out with a note at it; the single model gets an optimiser whose parameters cannot be tied', async () => {
+  const text = [
+    'import torch.nn as nn',
+    'from torch import optim',
+    'cfg = load_config()',
+    'model = nn.Sequential(nn.Linear(3, 2))',
+    'params = [p for p in get_params() if p.requires_grad]',
+    'optimizer = optim.SGD(params, lr=cfg.lr, momentum=0.9)',
+    '',
+  ].join('\n');
+  const m = (await loadTorchPython(text, 'config.py')).models[0];
+  assert.deepEqual(optimizer(text, m), { name: 'sgd', span: 'optim.SGD(params, lr=cfg.lr, momentum=0.9)', momentum: 0.9, arguments: '(params, lr=cfg.lr, momentum=0.9)' });
+  assert.deepEqual(m.notes?.map((n) => at(text, n.span)), ['cfg.lr']);
+  assert.match(m.notes?.[0].message ?? '', /learning rate `cfg\.lr` .* PyTorch's default rate for sgd/);
+});
+
+test('Keras: many compile calls are read once each (the last one on the model wins) within the evaluation budget', async () => {
+  const lines = ['from tensorflow import keras', 'model = keras.Sequential([keras.Input(shape=(3,)), keras.layers.Dense(2)])'];
+  for (let i = 0; i < 3000; i++) lines.push(`m${i} = model`, `m${i}.compile(optimizer="sgd", loss="mse")`);
+  lines.push('model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.5), loss="mae")');
+  const text = lines.join('\n') + '\n';
+  const started = process.hrtime.bigint();
+  const result = await loadKerasPython(text, 'many.py');
+  const ms = Number(process.hrtime.bigint() - started) / 1e6;
+  assert.ok(ms < 5000, `took ${ms} ms`);
+  const m = result.models[0];
+  assert.equal(m.training?.optimizer?.learningRate, 0.5);
+  assert.equal(m.training?.loss?.kind, 'meanAbsoluteError');
+});

@@ -2739,7 +2739,7 @@ class TorchFileLoader {
       return undefined;
     };
 
-    const optimizers: { model: number | undefined; spec: OptimizerSpec | undefined; call: Node }[] = [];
+    const optimizers: { model: number | undefined; spec: OptimizerSpec | undefined; call: Node; rateNote?: LoadNote }[] = [];
     const losses: { model: number | undefined; spec: Omit<LossSpec, 'text' | 'span'> | undefined; call: Node; key: string; preferred: boolean }[] = [];
     const notesFor = new Map<number, LoadNote[]>();
     const note = (model: number, message: string, node: Node): void => {
@@ -2790,7 +2790,8 @@ class TorchFileLoader {
           else tied.add(owner);
         }
         const model = tied.size === 1 && !untied ? [...tied][0] : undefined;
-        optimizers.push({ model, spec: this.optimizerSpec(call, scope, bindings, argparseDefault), call });
+        const rateNotes: LoadNote[] = [];
+        optimizers.push({ model, spec: this.optimizerSpec(call, scope, bindings, argparseDefault, rateNotes), call, rateNote: rateNotes[0] });
       } else if (kind === 'loss') {
         const spec = this.lossSpec(call);
         let model = cls ? byClass.get(cls.id) : undefined;
@@ -2814,7 +2815,8 @@ class TorchFileLoader {
       if (names.size === 1) {
         const chosen = candidates[0];
         if (chosen.spec) training.optimizer = chosen.spec;
-        else note(index, `The optimiser \`${shorten(chosen.call.text)}\` is not one Activation Lens can run (SGD, Adam, AdamW, RMSprop, Adadelta, Adagrad, Adamax, NAdam): the diagnosis trains with its default optimiser instead.`, chosen.call);
+        if (chosen.rateNote) notesFor.set(index, [...(notesFor.get(index) ?? []), chosen.rateNote]);
+        if (!chosen.spec) note(index, `The optimiser \`${shorten(chosen.call.text)}\` is not one Activation Lens can run (SGD, Adam, AdamW, RMSprop, Adadelta, Adagrad, Adamax, NAdam): the diagnosis trains with its default optimiser instead.`, chosen.call);
       } else if (names.size > 1) {
         note(index, `The file creates several different optimisers (${candidates.map((o) => `\`${shorten(o.call.text)}\``).join(', ')}) that cannot be told apart statically for this model: the diagnosis trains with its default optimiser.`, candidates[0].call);
       }
@@ -2871,7 +2873,7 @@ class TorchFileLoader {
   }
 
   /** `optim.Adadelta(model.parameters(), lr=args.lr)`, `optim.SGD(params, 0.01, 0.9)`: name, rate, momentum and spans. */
-  private optimizerSpec(call: Node, fnScope: Node | undefined, bindings: FileBindings, argparseDefault: (dest: string) => Node | undefined): OptimizerSpec | undefined {
+  private optimizerSpec(call: Node, fnScope: Node | undefined, bindings: FileBindings, argparseDefault: (dest: string) => Node | undefined, notes: LoadNote[]): OptimizerSpec | undefined {
     const path = this.calleePathText(call).split('.');
     const name = optimizerNameOf(path[path.length - 1]);
     if (!name) return undefined;
@@ -2884,6 +2886,11 @@ class TorchFileLoader {
     if (rateNode && rate !== undefined) {
       spec.learningRate = rate;
       if (rateNode.type === 'float' || rateNode.type === 'integer') spec.learningRateValueSpan = this.span(rateNode);
+    } else if (rateNode) {
+      notes.push({
+        message: `The learning rate \`${shorten(rateNode.text)}\` of \`${shorten(call.text)}\` is not a constant that can be read statically (nor an argparse option with a literal default): the diagnosis uses PyTorch's default rate for ${name}.`,
+        span: this.span(rateNode),
+      });
     }
     const momentumPosition = name === 'sgd' ? 2 : name === 'rmsprop' ? 5 : undefined;
     const momentumNode = momentumPosition === undefined ? undefined : (args.keyword.get('momentum')?.value ?? args.positional[momentumPosition]);
