@@ -262,7 +262,7 @@ export interface ModelSpec {
   // [issue 3: PyTorch]
   /**
    * Assumptions the loader made that are not problems (an inferred input size, logits read
-   * as a softmax head for the file's cross-entropy loss): for hover text and reports, not findings.
+   * as the input of the file's cross-entropy loss): for hover text and reports, not findings.
    */
   readonly notes?: readonly LoadNote[];
   // [issue 11]

@@ -75,8 +75,10 @@ test('step-0 gradient profile of a PyTorch-defined 784→256×5 tanh→10 MLP (t
   const dense = model.layers.filter((l) => l.kind === 'dense');
   assert.deepEqual(dense.map((l) => l.units), [256, 256, 256, 256, 256, 10]);
   assert.ok(dense.every((l) => l.kernelInitializer?.name === 'torchDefaultKernel' && l.biasInitializer?.name === 'torchDefaultBias'));
-  // The file's nn.CrossEntropyLoss makes the logits head a softmax head, as in the reference.
-  assert.equal(dense[5].activation.name, 'softmax');
+  // The head stays the file's linear logits; its nn.CrossEntropyLoss takes logits, which is
+  // the reference's softmax cross-entropy.
+  assert.equal(dense[5].activation.name, 'linear');
+  assert.deepEqual([model.training?.loss?.kind, model.training?.loss?.input], ['categoricalCrossentropy', 'logits']);
 
   const request = {
     mode: 'profile', inputDim: 784, batchSize: 64, seeds: SEEDS, init: 'torch',
