@@ -2,7 +2,7 @@
 import type { ActivationSpec, InitializerSpec } from '../core/model';
 import { fmt, pct, summarize } from '../core/analysis/rules';
 import { problemKey } from '../core/analysis/suggestions';
-import type { TrainingUsed } from '../core/trainingSetup';
+import { trainingLine } from '../core/trainingSetup';
 import { SEVERITY_RANK, type Finding, type Suggestion } from '../core/analysis/types';
 import type { FileDiagnosis, ModelDiagnosis } from '../engine/diagnose';
 
@@ -294,23 +294,4 @@ export function renderText(d: FileDiagnosis): string {
   }
   out.push('');
   return out.join('\n');
-}
-
-const OPTIMIZER_WORDS: Record<string, string> = {
-  sgd: 'SGD', adam: 'Adam', adamw: 'AdamW (trained as Adam: TensorFlow.js has no weight decay in it)', rmsprop: 'RMSprop',
-  adadelta: 'Adadelta', adagrad: 'Adagrad', adamax: 'Adamax', nadam: 'Nadam (trained as Adam)',
-};
-const LOSS_WORDS: Record<string, string> = {
-  categoricalCrossentropy: 'categorical cross-entropy', binaryCrossentropy: 'binary cross-entropy', meanSquaredError: 'mean squared error',
-  meanAbsoluteError: 'mean absolute error', huber: 'Huber',
-};
-
-/** "Trained with Adadelta lr 1 (the file, line 88), loss categorical cross-entropy on logits (the file, line 92)". */
-export function trainingLine(t: TrainingUsed): string {
-  const optimizerFrom = t.optimizerFrom === 'file' ? `the file, line ${t.optimizerLine}` : t.optimizerFrom === 'setting' ? 'your setting' : 'the product default: the file states none';
-  const rateFrom = t.learningRateFrom === 'framework-default' ? ', the framework\'s default rate' : t.learningRateFrom === 'setting' ? ', rate from your setting' : '';
-  const momentum = t.momentum ? ` momentum ${t.momentum}` : '';
-  const loss = `${LOSS_WORDS[t.loss.kind] ?? t.loss.kind}${t.loss.input === 'logits' ? ' on logits' : t.loss.input === 'logProbabilities' ? ' on log-probabilities' : ''}`;
-  const lossFrom = t.lossFrom === 'file' ? `the file, line ${t.lossLine}` : 'implied by the output layer';
-  return `Trained with ${OPTIMIZER_WORDS[t.optimizer] ?? t.optimizer} lr ${t.learningRate}${momentum} (${optimizerFrom}${rateFrom}), loss ${loss} (${lossFrom})`;
 }

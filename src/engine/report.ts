@@ -1,6 +1,7 @@
 /** Builds the report's plain data from a diagnosis (for the webview and the exported HTML). */
 import type { RunStats } from '../core/stats';
 import type { ReportData, ReportModel, ReportRun } from '../protocol/reportData';
+import { trainingLine } from '../core/trainingSetup';
 import type { FileDiagnosis, ModelDiagnosis } from './diagnose';
 import type { Thresholds } from '../core/analysis/types';
 
@@ -45,7 +46,8 @@ function modelReport(m: ModelDiagnosis, thresholds: Thresholds): ReportModel {
     msPerStep: s?.msPerStep ?? 0,
     totalMs: s?.totalMs ?? 0,
     parameters: s?.parameterCount ?? 0,
-    data: m.data ? `${m.data.dataset.file} (${m.data.dataset.rows} rows)` : 'synthetic N(0, 1) inputs, random targets',
+    data: (m.data ? `${m.data.dataset.file} (${m.data.dataset.rows} rows)` : 'synthetic N(0, 1) inputs, targets from a fixed random teacher network') +
+      (m.training ? ` · ${trainingLine(m.training)}` : ''),
     error: m.error?.message,
     layers: m.model.layers.map((layer) => {
       const sum = m.summaries?.[layer.index];
