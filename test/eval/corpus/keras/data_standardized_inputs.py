@@ -1,8 +1,8 @@
-# activation-lens: data=../data/tabular_standardized.csv target=label
 # The same classifier on standardised features.
 from tensorflow import keras
 from tensorflow.keras import layers
 
+# activation-lens: data=../data/tabular_standardized.csv target=label
 model = keras.Sequential([
     keras.Input(shape=(20,)),
     layers.Dense(32, activation="relu"),

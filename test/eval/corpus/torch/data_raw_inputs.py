@@ -1,8 +1,8 @@
-# activation-lens: data=../data/tabular_raw.csv target=label
 # A tanh classifier fed raw tabular features.
 import torch
 import torch.nn as nn
 
+# activation-lens: data=../data/tabular_raw.csv target=label
 model = nn.Sequential(
     nn.Linear(20, 64),
     nn.Tanh(),
