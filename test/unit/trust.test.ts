@@ -64,18 +64,29 @@ test('saturation is calibrated the same way', () => {
   assert.deepEqual(against(alike), []);
 });
 
-test('the reference plan: canonical initialisers and zero biases, the rate capped at the framework default; a canonical run is its own reference', () => {
-  const plan = referencePlan(reluNet, 'adam', 1.0);
+test('the reference plan: explicit initialisers become canonical and explicit biases 0, the framework defaults stay, the rate is capped at the default; a canonical run is its own reference', () => {
+  const explicit = mlp(8, [
+    { units: 64, activation: 'relu', kernelInitializer: { name: 'randomNormal', stddev: 1 }, biasInitializer: { name: 'constant', value: -3 } },
+    { units: 64, activation: 'tanh', kernelInitializer: { name: 'randomNormal', stddev: 1 } },
+    { units: 10, activation: 'softmax' },
+  ]);
+  const plan = referencePlan(explicit, 'adam', 1.0);
   assert.equal(plan.learningRate, 0.001);
-  assert.deepEqual(plan.model.layers.map((l) => l.kernelInitializer?.name), ['heNormal', 'heNormal', 'glorotUniform']);
+  assert.deepEqual(plan.model.layers.map((l) => l.kernelInitializer?.name), ['heNormal', 'glorotUniform', 'glorotUniform']);
   assert.ok(plan.model.layers.every((l) => l.biasInitializer?.name === 'zeros'));
   assert.equal(plan.sameAsRun, false);
   const canonical = referencePlan(plan.model, 'adam', 0.001);
   assert.equal(canonical.sameAsRun, true);
   assert.equal(canonical.key, plan.key);
   assert.equal(referencePlan(plan.model, 'adam', 1e-4).learningRate, 1e-4);
-  const negativeBias = mlp(8, [{ units: 64, activation: 'relu', kernelInitializer: { name: 'heNormal' }, biasInitializer: { name: 'constant', value: -3 } }, { units: 10, activation: 'softmax' }]);
-  assert.equal(referencePlan(negativeBias, 'adam', 0.001).sameAsRun, false);
+  // Keras' and PyTorch's defaults are what textbook networks use: kept.
+  assert.equal(referencePlan(reluNet, 'adam', 0.001).sameAsRun, true);
+  const torchDefaults: ModelSpec = { ...mlp(8, [
+    { units: 64, activation: 'relu', kernelInitializer: { name: 'torchDefaultKernel' }, biasInitializer: { name: 'torchDefaultBias' } },
+    { units: 10, activation: 'linear', kernelInitializer: { name: 'torchDefaultKernel' }, biasInitializer: { name: 'torchDefaultBias' } },
+  ]), format: 'pytorch-python' };
+  assert.equal(referencePlan(torchDefaults, 'sgd', 0.01).sameAsRun, true);
+  assert.equal(referencePlan(torchDefaults, 'sgd', 10).sameAsRun, false);
 });
 
 const optimizer = (o: Partial<OptimizerSpec> & Pick<OptimizerSpec, 'name'>): OptimizerSpec => ({ text: o.name, span: spanAtLine(20), ...o });
@@ -116,6 +127,8 @@ test('head/loss mismatches are findings with their fixes; right pairs are not', 
     [headNet('softmax', 10, { kind: 'binaryCrossentropy', input: 'probabilities' }), 'warning', ['head:sigmoid', 'loss:categorical']],
     [headNet('softmax', 10, { kind: 'categoricalCrossentropy', input: 'logits', sparse: true }), 'warning', ['head:linear']],
     [headNet('sigmoid', 1, { kind: 'binaryCrossentropy', input: 'logits' }), 'warning', ['head:linear']],
+    [headNet('sigmoid', 10, { kind: 'categoricalCrossentropy', input: 'logits', sparse: true }), 'warning', ['head:linear']],
+    [headNet('relu', 1, { kind: 'binaryCrossentropy', input: 'logits' }), 'warning', ['head:linear']],
     [headNet('linear', 10, { kind: 'categoricalCrossentropy', input: 'logProbabilities', sparse: true }), 'error', ['head:softmax']],
     [headNet('softmax', 10), undefined, []],
     [headNet('linear', 10, { kind: 'categoricalCrossentropy', input: 'logits', sparse: true }), undefined, []],

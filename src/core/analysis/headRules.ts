@@ -56,6 +56,15 @@ function headProblem(model: ModelSpec): HeadProblem | undefined {
           rationale: 'A loss on logits computes softmax and cross-entropy together, stably; the model should output the raw scores.' }],
       };
     }
+    if (loss.input === 'logits' && act !== 'linear') {
+      return {
+        severity: 'warning',
+        message: `The loss (${model.training?.loss?.text}) takes raw scores (logits) and applies its own softmax, but the model ends in a ${act}: ` +
+          `the scores are squashed into the ${act}'s range before the softmax, so the predicted probabilities cannot get confident and the gradients shrink.`,
+        fixes: [{ id: 'head:linear', label: `Remove the output ${act} (the loss applies the softmax)`, activation: 'linear',
+          rationale: 'A loss on logits computes softmax and cross-entropy together, stably; the model should output the raw scores.' }],
+      };
+    }
     if (loss.input === 'probabilities' && act !== 'softmax') {
       const what = act === 'linear' ? 'a linear output (raw scores, which can be negative)' : act === 'sigmoid' ? `a sigmoid over ${width} classes (outputs that do not sum to 1)` : `a ${act} output`;
       return {
@@ -94,6 +103,14 @@ function headProblem(model: ModelSpec): HeadProblem | undefined {
             loss: { kind: 'categoricalCrossentropy', input: 'probabilities' },
             rationale: 'One class per sample is what a softmax models, and categorical cross-entropy is its loss.' },
         ],
+      };
+    }
+    if (loss.input === 'logits' && act !== 'linear') {
+      return {
+        severity: 'warning',
+        message: `The loss (${model.training?.loss?.text}) takes raw scores (logits) and applies its own sigmoid, but the model ends in a ${act}: its outputs are squashed before the sigmoid.`,
+        fixes: [{ id: 'head:linear', label: `Remove the output ${act} (the loss applies the sigmoid)`, activation: 'linear',
+          rationale: 'A loss on logits applies the sigmoid itself, stably; the model should output the raw score.' }],
       };
     }
     if (loss.input === 'probabilities' && act !== 'sigmoid') {

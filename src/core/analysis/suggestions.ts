@@ -272,7 +272,10 @@ export function toSuggestion(model: ModelSpec, candidate: Candidate, finding: Fi
   const owner = layer ? kernelOwner(model, layer) : undefined;
   const ownerChange = owner ? candidate.changes.find((c) => c.layerIndex === owner.index) : undefined;
   const first = candidate.changes[0];
-  const activation = own?.activation ?? (own ? undefined : first?.activation);
+  // PyTorch-style models keep the activation as its own layer after the Linear/Conv: a finding
+  // on the Linear shows the activation its kernel now feeds.
+  const fed = layer ? candidate.changes.find((c) => c.activation && c.layerIndex > layer.index && kernelOwner(model, model.layers[c.layerIndex])?.index === layer.index) : undefined;
+  const activation = own?.activation ?? fed?.activation ?? (own ? undefined : first?.activation);
   return {
     id: candidate.id,
     label: candidate.label,
@@ -376,6 +379,7 @@ export function judge(
     summary: key === 'mismatch' ? `head/loss pair ${a === 0 ? 'fixed' : 'still mismatched'}${lossNote()}` : `${names[key] ?? key} ${show(b)} → ${show(a)}${lossNote()}`,
     clears: !stillFires,
     finalLoss: loss?.after,
+    finalLossBefore: loss?.before,
     introduced,
   };
 }
@@ -388,15 +392,20 @@ export function removesCause(suggestion: Suggestion): boolean {
 
 /**
  * Orders a finding's suggestions: verified ones first, by outcome (the final loss of the what-if),
- * except that a change of the cause (a bias, an initialiser) goes first when its final loss is
- * within 10 % of the best (it keeps the person's activation and fixes why it failed); unverified
- * (--no-verify) next in the decision guide's order; those that did not verify last.
+ * except that a change of the cause (a bias, an initialiser) goes first when it does at least as
+ * well as the others: it fixes the finding too, and training ends no worse than as written or
+ * within 10 % of the best outcome (it keeps the person's activation and fixes why it failed);
+ * unverified (--no-verify) next in the decision guide's order; those that did not verify last.
  */
 export function rankSuggestions(suggestions: readonly Suggestion[]): Suggestion[] {
   const group = (s: Suggestion) => (s.verified === undefined ? 1 : s.verified.improved ? 0 : 2);
   const verifiedLosses = suggestions.filter((s) => s.verified?.improved).map((s) => finiteOr(s.verified?.finalLoss, Infinity));
   const best = Math.min(Infinity, ...verifiedLosses);
-  const causeFirst = (s: Suggestion) => (s.verified?.improved && removesCause(s) && finiteOr(s.verified.finalLoss, Infinity) <= 1.1 * best + 1e-9 ? 0 : 1);
+  const causeFirst = (s: Suggestion): number => {
+    if (!s.verified?.improved || !removesCause(s)) return 1;
+    const after = finiteOr(s.verified.finalLoss, Infinity);
+    return after <= 1.1 * best + 1e-9 || after <= finiteOr(s.verified.finalLossBefore, -Infinity) ? 0 : 1;
+  };
   const outcome = (s: Suggestion) => (s.verified?.improved ? finiteOr(s.verified.finalLoss, Infinity) : 0);
   return suggestions.map((s, order) => ({ s, order }))
     .sort((x, y) => group(x.s) - group(y.s) || causeFirst(x.s) - causeFirst(y.s) || outcome(x.s) - outcome(y.s) || x.order - y.order)

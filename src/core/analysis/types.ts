@@ -37,8 +37,10 @@ export interface Verification {
   readonly summary: string;
   /** The finding no longer fires at its layer after the change. */
   readonly clears?: boolean;
-  /** The what-if run's final loss (for ranking by outcome). */
+  /** The what-if run's final loss (for ranking by outcome)… */
   readonly finalLoss?: number;
+  /** …and the original run's. */
+  readonly finalLossBefore?: number;
   /** Warnings or errors the change brought that the original run did not have ("dead-relu at layer 3"). */
   readonly introduced?: readonly string[];
 }
