@@ -182,6 +182,14 @@ test('ranking by outcome; the fix of the cause first when it does at least as we
   assert.deepEqual(rankSuggestions([elu, init]).map((s) => s.id), ['glorot', 'elu']);
   const poorInit = suggestion('glorot', true, 0.5, { layerIndex: 0, kernelInitializer: { name: 'glorotUniform' } });
   assert.deepEqual(rankSuggestions([poorInit, elu]).map((s) => s.id), ['elu', 'glorot']);
+  // ... unless training ends no worse than as written.
+  const holdsInit = { ...poorInit, verified: { ...poorInit.verified!, finalLossBefore: 0.6 } };
+  assert.deepEqual(rankSuggestions([elu, holdsInit]).map((s) => s.id), ['glorot', 'elu']);
+  // BatchNorm adds layers: it needs half the loss of a simpler verified change to go first.
+  const bn = suggestion('bn', true, 0.15, { layerIndex: 0, batchNormBeforeActivation: true });
+  assert.deepEqual(rankSuggestions([bn, elu]).map((s) => s.id), ['elu', 'bn']);
+  const muchBetterBn = suggestion('bn', true, 0.05, { layerIndex: 0, batchNormBeforeActivation: true });
+  assert.deepEqual(rankSuggestions([elu, muchBetterBn]).map((s) => s.id), ['bn', 'elu']);
 });
 
 test('problems, not rows: one loop line is one problem, vanishing gradients over many layers are one', () => {

@@ -262,7 +262,9 @@ export function candidateAddresses(model: ModelSpec, candidate: Candidate, findi
   if (finding.layerIndex === null || finding.code === 'vanishing-gradient' || finding.code === 'exploding-gradient') return true;
   const layer = model.layers[finding.layerIndex];
   const owner = kernelOwner(model, layer);
-  return candidate.changes.some((c) => c.layerIndex === layer.index || (owner !== undefined && c.layerIndex === owner.index && c.biasInitializer !== undefined));
+  // A change of the kernel or bias that feeds this layer's activation addresses it too.
+  return candidate.changes.some((c) => c.layerIndex === layer.index ||
+    (owner !== undefined && c.layerIndex === owner.index && (c.biasInitializer !== undefined || c.kernelInitializer !== undefined)));
 }
 
 /** The suggestion a finding shows for a candidate, with that layer's own change. */
@@ -391,8 +393,8 @@ export function removesCause(suggestion: Suggestion): boolean {
 }
 
 /**
- * Orders a finding's suggestions: verified ones first, by outcome (the final loss of the what-if),
- * except that a change of the cause (a bias, an initialiser) goes first when it does at least as
+ * Orders a finding's suggestions: verified ones first, by outcome (the final loss of the what-if;
+ * a change that adds layers needs half the loss of a simpler one to go ahead of it), except that a change of the cause (a bias, an initialiser) goes first when it does at least as
  * well as the others: it fixes the finding too, and training ends no worse than as written or
  * within 10 % of the best outcome (it keeps the person's activation and fixes why it failed);
  * unverified (--no-verify) next in the decision guide's order; those that did not verify last.
@@ -406,7 +408,10 @@ export function rankSuggestions(suggestions: readonly Suggestion[]): Suggestion[
     const after = finiteOr(s.verified.finalLoss, Infinity);
     return after <= 1.1 * best + 1e-9 || after <= finiteOr(s.verified.finalLossBefore, -Infinity) ? 0 : 1;
   };
-  const outcome = (s: Suggestion) => (s.verified?.improved ? finiteOr(s.verified.finalLoss, Infinity) : 0);
+  // A change that adds layers (BatchNorm) costs compute and parameters: it goes ahead of a
+  // simpler verified change only when its final loss is less than half the simpler one's.
+  const structural = (s: Suggestion) => s.changes.some((c) => c.batchNormBeforeActivation);
+  const outcome = (s: Suggestion) => (s.verified?.improved ? finiteOr(s.verified.finalLoss, Infinity) * (structural(s) ? 2 : 1) : 0);
   return suggestions.map((s, order) => ({ s, order }))
     .sort((x, y) => group(x.s) - group(y.s) || causeFirst(x.s) - causeFirst(y.s) || outcome(x.s) - outcome(y.s) || x.order - y.order)
     .map(({ s }) => s);
