@@ -45,6 +45,9 @@ import { jsonSwapEdits } from './fixes/json';
 import { tfjsSwapEdits } from './fixes/tfjsSource';
 // [issue 3: PyTorch]
 import { activationSwapEditsTorch } from './fixes/torchPython';
+import { quoteOf } from './fixes/layout';
+
+export { quoteOf };
 
 /** A replacement of `span` (end exclusive) by `newText`; an empty span is an insertion. */
 export interface TextEdit {
@@ -277,18 +280,6 @@ export function activationSwapEdits(
     edits.push(insertion);
   }
   return dedupe(edits);
-}
-
-/** The quote character the layer's call (else the file) writes strings with: '"' unless only single quotes are used. */
-export function quoteOf(text: string, layer: LayerSpec | undefined): '"' | "'" {
-  const own = layer ? text.slice(layer.source.span.start.offset, layer.source.span.end.offset) : '';
-  for (const source of [own, text]) {
-    const single = source.indexOf("'");
-    const double = source.indexOf('"');
-    if (single >= 0 && (double < 0 || single < double)) return "'";
-    if (double >= 0) return '"';
-  }
-  return '"';
 }
 
 /** The Python expression for an `activation=` value: a string, or a layer instance. */

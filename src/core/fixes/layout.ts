@@ -5,10 +5,25 @@
  * indentation, an inline list stays inline. Shared by the Keras Python, TF.js source and
  * PyTorch fixers. Pure.
  */
-import type { PositionIndex, SourceSpan } from '../model';
+import type { LayerSpec, PositionIndex, SourceSpan } from '../model';
 import type { TextEdit } from '../fixes';
 
 export type Syntax = 'python' | 'js';
+
+/**
+ * The quote character the layer's call (else the file) writes strings with, the first one found;
+ * `fallback` where neither writes any (Python's repr uses "'", Black and Keras docs '"').
+ */
+export function quoteOf(text: string, layer: LayerSpec | undefined, fallback: '"' | "'" = '"'): '"' | "'" {
+  const own = layer ? text.slice(layer.source.span.start.offset, layer.source.span.end.offset) : '';
+  for (const source of [own, text]) {
+    const single = source.indexOf("'");
+    const double = source.indexOf('"');
+    if (single >= 0 && (double < 0 || single < double)) return "'";
+    if (double >= 0) return '"';
+  }
+  return fallback;
+}
 
 export type Placement =
   | { readonly kind: 'list'; readonly ownLine: boolean; readonly indent: string }

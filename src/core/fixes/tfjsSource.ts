@@ -10,7 +10,7 @@
 import { hasKernel, type ActivationSpec, type InitializerName, type LayerSpec, type LossKind, type ModelSpec, type OptimizerName, type SourceSpan, PositionIndex } from '../model';
 import type { ActivationSwap, TextEdit } from '../fixes';
 import type { LossChange } from '../analysis/types';
-import { layersAfter, layersBefore, placementOf, rateLiteral, removeArgument } from './layout';
+import { layersAfter, layersBefore, placementOf, quoteOf, rateLiteral, removeArgument } from './layout';
 
 const TFJS_ACTIVATION_STRINGS: Partial<Record<ActivationSpec['name'], string>> = {
   linear: 'linear',
@@ -52,16 +52,9 @@ function slice(text: string, span: SourceSpan | undefined): string {
   return span ? text.slice(span.start.offset, span.end.offset) : '';
 }
 
-/** The quote the layer's call (else the file) writes strings with. */
+/** The quote the layer's call (else the file) writes strings with; "'" where none is written (JS style guides). */
 export function fileQuote(text: string, layer: LayerSpec | undefined): '"' | "'" {
-  const own = layer ? text.slice(layer.source.span.start.offset, layer.source.span.end.offset) : '';
-  for (const source of [own, text]) {
-    const single = source.indexOf("'");
-    const double = source.indexOf('"');
-    if (single >= 0 && (double < 0 || single < double)) return "'";
-    if (double >= 0) return '"';
-  }
-  return "'";
+  return quoteOf(text, layer, "'");
 }
 
 function number(value: number): string {
