@@ -74,12 +74,15 @@ test('CommonJS destructured require, conv1d, biasInitializer', async () => {
   assert.equal(m.layers[2].biasInitializer?.name, 'ones');
 });
 
-test('unsupported layers, unknown activations, missing input shape and loops are typed problems', async () => {
+test('unsupported layers, unknown activations and missing input shape are typed problems; a static loop is unrolled', async () => {
   const { result } = await load('unsupported.js');
-  assert.deepEqual(result.problems.map((p) => [p.code, p.span.start.line]), [['unsupported-layer', 4], ['parse-error', 15], ['parse-error', 18]]);
+  assert.deepEqual(result.problems.map((p) => [p.code, p.span.start.line]), [['unsupported-layer', 4], ['parse-error', 15]]);
   const normed = only(result, 'normed');
   assert.deepEqual(normed.problems.map((p) => p.code), ['unsupported-layer', 'unsupported-layer']);
   assert.equal(normed.layers.length, 2);
+  const looped = only(result, 'looped');
+  assert.deepEqual(looped.inputShape, [4]);
+  assert.deepEqual(looped.layers.map((l) => [l.kind, l.units, l.source.span.start.line]), [['dense', 8, 18], ['dense', 8, 18], ['dense', 8, 18]]);
 });
 
 test('detectFormat and loadModelFile dispatch JS/TS to the TF.js loader', async () => {

@@ -280,3 +280,72 @@ test('React components: a model built in a .tsx or .jsx file next to JSX markup 
     assert.deepEqual(summary(model(result, 'model')), ['dense 16 tanh', 'dense 3 softmax'], file);
   }
 });
+
+test('8. loops with a static trip count are unrolled: counted, for-of, nested and forEach; each layer keeps the span in the loop', async () => {
+  const { text, result } = await loadFixture('loops.js');
+  assert.deepEqual(result.problems, []);
+  const deep = model(result, 'deep');
+  assert.deepEqual(deep.inputShape, [64]);
+  assert.deepEqual(summary(deep), ['dense 128 sigmoid', ...Array<string>(8).fill('dense 128 sigmoid'), 'dense 10 softmax']);
+  assert.deepEqual(
+    deep.layers.map((l) => l.source.span.start.line),
+    [8, 10, 10, 10, 10, 10, 10, 10, 10, 12],
+  );
+  assert.equal(new Set(deep.layers.map((l) => l.name)).size, 10, 'unrolled layers get distinct names');
+
+  assert.deepEqual(summary(model(result, 'tapered')), ['dense 512 relu', 'dense 256 relu', 'dense 128 relu', 'dense 64 relu', 'dense 1 linear']);
+  // `16 * (block + j)` and `j === 0 ? 'relu' : 'tanh'` per iteration of both loops; `rate: 0.1 * block` in the outer one.
+  const grown = model(result, 'grown');
+  assert.deepEqual(summary(grown), ['dense 16 linear', 'dense 16 relu', 'dense 48 tanh', 'dropout linear', 'dense 32 relu', 'dense 64 tanh', 'dropout linear', 'dense 2 softmax']);
+  assert.deepEqual(grown.layers.filter((l) => l.kind === 'dropout').map((l) => l.rate), [0.1, 0.2]);
+  assert.deepEqual(summary(model(result, 'each')), ['dense 8 linear', 'dense 32 elu', 'dense 17 elu', 'dense 1 linear']);
+
+  // A fix to one unrolled layer edits the call in the loop once, which changes all of them.
+  const edits = activationSwapEdits(text, deep, 3, { activation: { name: 'relu' } });
+  assert.ok(Array.isArray(edits), JSON.stringify(edits));
+  assert.equal(edits.length, 1);
+  const fixed = applyEdits(text, edits);
+  assert.match(fixed, /for \(let i = 0; i < HIDDEN; i\+\+\) \{\n {2}deep\.add\(tf\.layers\.dense\(\{ units: 128, activation: 'relu' \}\)\);/);
+  const reloaded = model(await loadTfjsSource(fixed, 'loops.js'), 'deep');
+  assert.deepEqual(summary(reloaded), ['dense 128 sigmoid', ...Array<string>(8).fill('dense 128 relu'), 'dense 10 softmax']);
+});
+
+test('9. loops only known at run time stay refused at the add; loops beyond the budgets are refused at their bound, quickly', async () => {
+  const started = Date.now();
+  const { result } = await loadFixture('loops_refused.js');
+  assert.ok(Date.now() - started < 5_000, 'a huge bound is refused without running the loop');
+  assert.deepEqual(result.models, []);
+  const runtime = /layers are added inside a loop, condition or callback, which is only known at run time\./;
+  // The bound is a parameter of `build`.
+  assert.match(refusal(result, 'byParameter').message, runtime);
+  assert.equal(where(refusal(result, 'byParameter')), '6:35');
+  assert.equal(where(refusal(result, 'whileLoop')), '14:3');
+  assert.match(refusal(result, 'whileLoop').message, runtime);
+  assert.equal(where(refusal(result, 'conditional')), '21:28');
+  assert.match(refusal(result, 'conditional').message, runtime);
+  // `break` decides at run time how many layers are added.
+  assert.equal(where(refusal(result, 'stopped')), '27:3');
+  assert.match(refusal(result, 'stopped').message, runtime);
+  const huge = refusal(result, 'huge');
+  assert.equal(huge.code, 'parse-error');
+  assert.match(huge.message, /runs 1,000,000,000,000 times, more than the 400,000 steps of static evaluation/);
+  assert.equal(where(huge), '33:17');
+  assert.match(refusal(result, 'endless').message, /never becomes false/);
+  assert.equal(where(refusal(result, 'endless')), '37:17');
+  const tooDeep = refusal(result, 'tooDeep');
+  assert.match(tooDeep.message, /more than the 2,000 layers per model/);
+  assert.equal(where(tooDeep), '41:32');
+});
+
+test('10. a loop bound from a const counts down; a reassigned bound or a loop variable written in the body is refused', async () => {
+  const loaded = await loadTfjsSource(
+    `${TF}const DEPTH = 2 + 1;\nconst m = tf.sequential();\nm.add(tf.layers.dense({ units: 4, inputShape: [2] }));\nfor (let i = DEPTH; i > 0; i--) m.add(tf.layers.dense({ units: 4 * i }));\n` +
+      `let depth = 3;\ndepth = 4;\nconst r = tf.sequential();\nr.add(tf.layers.dense({ units: 4, inputShape: [2] }));\nfor (let i = 0; i < depth; i++) r.add(tf.layers.dense({ units: 4 }));\n` +
+      `const w = tf.sequential();\nw.add(tf.layers.dense({ units: 4, inputShape: [2] }));\nfor (let i = 0; i < 3; i++) { i++; w.add(tf.layers.dense({ units: 4 })); }\n`,
+    'bound.js',
+  );
+  assert.deepEqual(summary(model(loaded, 'm')), ['dense 4 linear', 'dense 12 linear', 'dense 8 linear', 'dense 4 linear']);
+  // `depth` is assigned again; `i` is written in the body: both only known at run time.
+  assert.equal(where(refusal(loaded, 'r')), '10:33');
+  assert.equal(where(refusal(loaded, 'w')), '13:36');
+});

@@ -31,6 +31,8 @@ import { loadFailure, readSourceFile, firstSyntaxError } from './sourceFile';
 import { LayerNamer } from './layerNames';
 import { formatCount, MAX_DECLARATIONS, MAX_LAYERS, MAX_MODELS_PER_FILE, tooManyLayers } from './limits';
 
+const NESTED_ADD = 'layers are added inside a loop, condition or callback, which is only known at run time.';
+
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 /** Loads every TF.js sequential (and linear functional) model of a JS/TS file. Never throws. */
@@ -429,6 +431,8 @@ class TfjsFileLoader {
   private declarations = 0;
   private depth = 0;
   private evaluations = 0;
+  /** The values of loop variables while the layers of one unrolled iteration are read. */
+  private loopValues: ReadonlyMap<Binding, Value> = NO_LOOP;
   /** `x.compile(...)` calls by the variable (or `this.x` in a class) they are made on; built on first use. */
   private compileIndex: CompileIndex | undefined;
   private sites: readonly ModelSite[] = [];
@@ -793,6 +797,11 @@ class TfjsFileLoader {
           if (Number.isFinite(result)) return { kind: 'number', value: result };
         }
         if (operator === '+' && left.kind === 'string' && right.kind === 'string') return { kind: 'string', value: left.value + right.value };
+        // Comparisons of numbers or of strings (`j === 0 ? 'relu' : 'tanh'` in an unrolled loop).
+        if ((left.kind === 'number' && right.kind === 'number') || (left.kind === 'string' && right.kind === 'string')) {
+          const compared = compare(operator, left.value, right.value);
+          if (compared !== undefined) return { kind: 'bool', value: compared };
+        }
         // The operand that cannot be read explains (and locates) the problem better than the whole expression.
         if (left.kind === 'unknown') return left;
         if (right.kind === 'unknown') return right;
@@ -803,6 +812,8 @@ class TfjsFileLoader {
         if (node.text === 'undefined') return { kind: 'null' };
         const binding = this.bindingAt(node.text, node);
         if (!binding) return { kind: 'unknown', node, reason: `\`${node.text}\` is not a constant of this file` };
+        const looped = this.loopValues.get(binding);
+        if (looped) return looped;
         const notConstant = this.notConstant(binding);
         if (notConstant) return { kind: 'unknown', node, reason: notConstant };
         return this.evaluate(binding.value);
@@ -958,15 +969,15 @@ class TfjsFileLoader {
     if (site.call.hasError) throw new Unsound('parse-error', 'its definition contains a syntax error.', site.call);
     const modelProblems: LoadProblem[] = [];
     const builder = new LayerBuilder(this, modelProblems);
-    let layerNodes: Node[];
+    let layerSites: LayerSite[];
     if (site.functional) {
       const chain = this.traceFunctional(site.call, modelProblems);
-      layerNodes = chain.layers;
+      layerSites = chain.layers.map((node) => ({ node }));
       builder.inputShape = chain.inputShape;
-    } else layerNodes = this.sequentialLayers(site);
+    } else layerSites = this.sequentialLayers(site);
 
     const keptNodes: Node[] = [];
-    for (const node of layerNodes) if (builder.add(node)) keptNodes.push(node);
+    for (const layer of layerSites) if (this.withLoopValues(layer.loop, () => builder.add(layer.node))) keptNodes.push(layer.node);
     if (builder.layers.length === 0) throw new Unsound('parse-error', 'it has no layers that can be read statically.', site.spanNode);
     if (!builder.inputShape) {
       throw new Unsound('parse-error', 'its input shape is unknown. Add `inputShape: [...]` (or `batchInputShape`) to the first layer.', site.spanNode);
@@ -988,8 +999,8 @@ class TfjsFileLoader {
   }
 
   /** The layer calls of a sequential model: its `layers` option, then its `.add(...)` calls. */
-  private sequentialLayers(site: ModelSite): Node[] {
-    const layerNodes: Node[] = [];
+  private sequentialLayers(site: ModelSite): LayerSite[] {
+    const layerNodes: LayerSite[] = [];
     const { value: options, node: optionsNode } = this.optionsOf(site.call);
     if (options.kind === 'object') {
       const layersEntry = options.entries.get('layers');
@@ -1000,14 +1011,14 @@ class TfjsFileLoader {
         if (written.length > MAX_LAYERS) throw new Unsound('parse-error', tooManyLayers(written.length), written[MAX_LAYERS]);
         const list = this.evaluate(layersEntry.value);
         if (list.kind !== 'array') throw notStatic('its `layers`', list, layersEntry.value);
-        for (const item of list.items) layerNodes.push(this.asLayerCall(item, layersEntry.value));
+        for (const item of list.items) layerNodes.push({ node: this.asLayerCall(item, layersEntry.value) });
       }
     } else if (options.kind !== 'null') {
       throw notStatic('the options of `sequential`', options, optionsNode ?? site.call);
     }
     if (site.addChain) layerNodes.push(...this.collectAdds(site.addChain, layerNodes.length));
     if (site.classMember) this.refuseAddsElsewhere(site.classMember, site.addChain?.block);
-    if (layerNodes.length > MAX_LAYERS) throw new Unsound('parse-error', tooManyLayers(layerNodes.length), layerNodes[MAX_LAYERS]);
+    if (layerNodes.length > MAX_LAYERS) throw new Unsound('parse-error', tooManyLayers(layerNodes.length), layerNodes[MAX_LAYERS].node);
     return layerNodes;
   }
 
@@ -1021,7 +1032,7 @@ class TfjsFileLoader {
    * reassignment of the target; `already` layers come from the `layers` option. Read from the
    * block's index (blockIndex), so a block of 10,000 models costs one pass, not one per model.
    */
-  private collectAdds(chain: { target: string; statement: Node; block: Node }, already = 0): Node[] {
+  private collectAdds(chain: { target: string; statement: Node; block: Node }, already = 0): LayerSite[] {
     const index = this.blockIndex(chain.block);
     const entries = index.byTarget.get(chain.target) ?? [];
     const from = chain.statement.endIndex;
@@ -1032,19 +1043,199 @@ class TfjsFileLoader {
       if (entries[mid].statement.startIndex < from) lo = mid + 1;
       else hi = mid;
     }
-    const nodes: Node[] = [];
+    const nodes: LayerSite[] = [];
     for (let i = lo; i < entries.length; i++) {
       const entry = entries[i];
       // A broken `.add(...)` statement (tree-sitter recovers around it) would silently drop or
       // misread a layer: refuse the model, as the Python loaders do.
       if (entry.kind === 'error') throw new Unsound('parse-error', 'a layer added to it contains a syntax error.', entry.statement);
       if (entry.kind === 'assign') break;
-      if (entry.kind === 'nested') throw new Unsound('parse-error', 'layers are added inside a loop, condition or callback, which is only known at run time.', entry.node);
+      if (entry.kind === 'nested') {
+        // A loop whose trip count is known statically is unrolled; anything else is refused.
+        if (!this.isLoop(entry.statement)) throw new Unsound('parse-error', NESTED_ADD, entry.node);
+        this.unroll(entry.statement, chain.target, NO_LOOP, already, nodes);
+        continue;
+      }
       if (!entry.argument) continue;
       if (already + nodes.length >= MAX_LAYERS) throw new Unsound('parse-error', tooManyLayers(), entry.argument);
-      nodes.push(this.asLayerCall(this.evaluate(entry.argument), entry.argument));
+      nodes.push({ node: this.asLayerCall(this.evaluate(entry.argument), entry.argument) });
     }
     return nodes;
+  }
+
+  private withLoopValues<T>(values: ReadonlyMap<Binding, Value> | undefined, read: () => T): T {
+    if (!values) return read();
+    const before = this.loopValues;
+    this.loopValues = values;
+    try {
+      return read();
+    } finally {
+      this.loopValues = before;
+    }
+  }
+
+  /** `for (…)`, `for (… of …)` or `<array>.forEach(…)`: the statements unroll() may unroll. */
+  private isLoop(statement: Node): boolean {
+    return statement.type === 'for_statement' || statement.type === 'for_in_statement' || this.forEachCall(statement) !== undefined;
+  }
+
+  private forEachCall(statement: Node): Node | undefined {
+    const expression = statement.type === 'expression_statement' ? unwrap(statement.namedChildren[0] ?? null) : null;
+    if (expression?.type !== 'call_expression') return undefined;
+    const callee = unwrap(expression.childForFieldName('function'));
+    return callee?.type === 'member_expression' && callee.childForFieldName('property')?.text === 'forEach' ? expression : undefined;
+  }
+
+  /**
+   * Unrolls a loop adding layers to `target` whose iterations are known statically: its layers,
+   * each with the values of the loop variables (`outer` holds those of enclosing loops), are
+   * appended to `into`. Each iteration costs one step of the file's evaluation budget, so a loop
+   * too long to unroll is refused before it runs; `already` layers precede the loop.
+   */
+  private unroll(statement: Node, target: string, outer: ReadonlyMap<Binding, Value>, already: number, into: LayerSite[]): void {
+    const firstAdd = this.firstAddOn(statement, target) ?? statement;
+    const loop = this.withLoopValues(outer, () => this.staticLoop(statement));
+    if (!loop) throw new Unsound('parse-error', NESTED_ADD, firstAdd);
+    const jump = loop.body.flatMap((s) => [s, ...s.descendantsOfType(['break_statement', 'continue_statement', 'return_statement', 'labeled_statement'])]).find((s) => s && JUMPS.has(s.type));
+    // `break`, `continue` or `return` decide at run time how many layers an iteration adds.
+    if (jump) throw new Unsound('parse-error', NESTED_ADD, firstAdd);
+    const trips = loop.trips;
+    if (trips === Number.POSITIVE_INFINITY) throw new Unsound('parse-error', 'its layers are added in a loop whose condition never becomes false, so it cannot be unrolled.', loop.header);
+    if (this.evaluations + trips > MAX_TFJS_EVALUATIONS) {
+      throw new Unsound(
+        'parse-error',
+        `its layers are added in a loop that runs ${formatCount(trips)} times, more than the ${formatCount(MAX_TFJS_EVALUATIONS)} steps of static evaluation Activation Lens spends on one file, so the loop is not unrolled.`,
+        loop.header,
+      );
+    }
+    const direct = loop.body.filter((s) => this.directAdd(s, target) !== undefined).length;
+    if (direct > 0 && already + into.length + trips * direct > MAX_LAYERS) throw new Unsound('parse-error', tooManyLayers(), firstAdd);
+    this.evaluations += trips;
+    for (const values of loop.iterations) {
+      const env = new Map(outer);
+      loop.variables.forEach((binding, k) => env.set(binding, values[k]));
+      for (const inner of loop.body) {
+        if (inner.hasError) throw new Unsound('parse-error', 'a layer added to it contains a syntax error.', inner);
+        const add = this.directAdd(inner, target);
+        if (add) {
+          const argument = meaningfulChildren(add.childForFieldName('arguments'))[0];
+          if (!argument) continue;
+          if (already + into.length >= MAX_LAYERS) throw new Unsound('parse-error', tooManyLayers(), argument);
+          into.push({ node: this.withLoopValues(env, () => this.asLayerCall(this.evaluate(argument), argument)), loop: env });
+          continue;
+        }
+        const reassigned = inner.descendantsOfType('assignment_expression').find((a) => a && dottedParts(a.childForFieldName('left'))?.join('.') === target);
+        if (reassigned) throw new Unsound('parse-error', NESTED_ADD, reassigned);
+        const nested = this.firstAddOn(inner, target);
+        if (!nested) continue;
+        if (!this.isLoop(inner)) throw new Unsound('parse-error', NESTED_ADD, nested);
+        this.unroll(inner, target, env, already, into);
+      }
+    }
+  }
+
+  /** `<target>.add(x)` as a statement (or as the body of an arrow function), else undefined. */
+  private directAdd(statement: Node, target: string): Node | undefined {
+    const expression = statement.type === 'expression_statement' ? unwrap(statement.namedChildren[0] ?? null) : statement;
+    return expression?.type === 'call_expression' && addTarget(expression) === target ? expression : undefined;
+  }
+
+  private firstAddOn(node: Node, target: string): Node | undefined {
+    if (node.type === 'call_expression' && addTarget(node) === target) return node;
+    return node.descendantsOfType('call_expression').find((call) => call && addTarget(call) === target) ?? undefined;
+  }
+
+  /**
+   * The iterations of a loop known statically: `for (let i = a; i < b; i++)` (also `<=`, `>`,
+   * `>=`, `--`, `+= k`, `-= k`), `for (const x of <constant array>)` and
+   * `<constant array>.forEach((x, i) => …)`; the loop variables, their values per iteration, the
+   * statements of the body, and the node holding the bound. Undefined for any other loop.
+   */
+  private staticLoop(statement: Node): StaticLoop | undefined {
+    if (statement.type === 'for_statement') return this.countedLoop(statement);
+    if (statement.type === 'for_in_statement') {
+      const left = statement.childForFieldName('left');
+      const right = statement.childForFieldName('right');
+      const of = statement.children.some((c) => c?.type === 'of');
+      if (!of || !statement.childForFieldName('kind') || left?.type !== 'identifier' || !right) return undefined;
+      const binding = this.bindings.get(left.text)?.find((b) => b.declaration.id === left.id);
+      const list = this.evaluate(right);
+      if (!binding || binding.writes.length > 0 || list.kind !== 'array') return undefined;
+      return { variables: [binding], trips: list.items.length, iterations: list.items.map((item) => [item]), body: bodyStatements(statement.childForFieldName('body')), header: right };
+    }
+    const call = this.forEachCall(statement);
+    const callee = unwrap(call?.childForFieldName('function') ?? null);
+    const args = meaningfulChildren(call?.childForFieldName('arguments'));
+    const fn = unwrap(args[0] ?? null);
+    if (!call || !callee || args.length !== 1 || !fn || (fn.type !== 'arrow_function' && fn.type !== 'function_expression' && fn.type !== 'function')) return undefined;
+    if (fn.children.some((c) => c?.type === 'async') || fn.childForFieldName('name')) return undefined;
+    const parameters = fn.childForFieldName('parameters') ?? fn.childForFieldName('parameter');
+    const names = parameters ? (parameters.type === 'identifier' ? [parameters] : meaningfulChildren(parameters)) : [];
+    if (names.length > 3 || names.some((n) => n.type !== 'identifier')) return undefined;
+    const variables: Binding[] = [];
+    for (const name of names) {
+      const binding = this.bindings.get(name.text)?.find((b) => b.declaration.id === name.id);
+      if (!binding || binding.writes.length > 0) return undefined;
+      variables.push(binding);
+    }
+    const arrayNode = callee.childForFieldName('object');
+    const list = this.evaluate(arrayNode);
+    const body = fn.childForFieldName('body');
+    if (list.kind !== 'array' || !body || !arrayNode) return undefined;
+    return {
+      variables,
+      trips: list.items.length,
+      iterations: list.items.map((item, index): Value[] => [item, { kind: 'number' as const, value: index }, list].slice(0, variables.length)),
+      body: body.type === 'statement_block' ? bodyStatements(body) : [body],
+      header: arrayNode,
+    };
+  }
+
+  private countedLoop(statement: Node): StaticLoop | undefined {
+    const initializer = statement.childForFieldName('initializer');
+    const condition = unwrap(statement.childrenForFieldName('condition').find((c) => c?.isNamed && c.type !== 'empty_statement') ?? null);
+    const increment = unwrap(statement.childForFieldName('increment'));
+    if (!initializer || !condition || !increment) return undefined;
+    if (initializer.type !== 'lexical_declaration' && initializer.type !== 'variable_declaration') return undefined;
+    const declarators = meaningfulChildren(initializer).filter((c) => c.type === 'variable_declarator');
+    const declarator = declarators[0];
+    const nameNode = declarator?.childForFieldName('name');
+    if (declarators.length !== 1 || nameNode?.type !== 'identifier') return undefined;
+    const name = nameNode.text;
+    const binding = this.bindings.get(name)?.find((b) => b.declaration.id === declarator.id);
+    // Only the increment may change the loop variable.
+    if (!binding || binding.writes.some((w) => w.node.id !== declarator.id && !contains(increment, w.node))) return undefined;
+    const start = this.evaluate(declarator.childForFieldName('value'));
+    let step: number | undefined;
+    if (increment.type === 'update_expression' && unwrap(increment.childForFieldName('argument'))?.text === name) {
+      step = increment.text.includes('++') ? 1 : -1;
+    } else if (increment.type === 'augmented_assignment_expression' && unwrap(increment.childForFieldName('left'))?.text === name) {
+      const operator = increment.childForFieldName('operator')?.text;
+      const by = this.evaluate(increment.childForFieldName('right'));
+      if (by.kind === 'number' && (operator === '+=' || operator === '-=')) step = operator === '+=' ? by.value : -by.value;
+    }
+    const operator = condition.type === 'binary_expression' ? condition.childForFieldName('operator')?.text : undefined;
+    if (step === undefined || start.kind !== 'number' || !operator || !['<', '<=', '>', '>='].includes(operator)) return undefined;
+    if (unwrap(condition.childForFieldName('left'))?.text !== name) return undefined;
+    const boundNode = condition.childForFieldName('right');
+    const bound = this.evaluate(boundNode);
+    if (bound.kind !== 'number' || !boundNode) return undefined;
+    const holds = (v: number): boolean => (operator === '<' ? v < bound.value : operator === '<=' ? v <= bound.value : operator === '>' ? v > bound.value : v >= bound.value);
+    const upward = operator === '<' || operator === '<=';
+    // The trip count, from the bound (so that a huge one is refused without running it).
+    let trips = 0;
+    if (holds(start.value)) {
+      if (step === 0 || upward !== step > 0) trips = Number.POSITIVE_INFINITY;
+      else {
+        const span = (bound.value - start.value) / step;
+        trips = Math.floor(span) + (operator === '<' || operator === '>' ? (Number.isInteger(span) ? 0 : 1) : 1);
+      }
+    }
+    const header = condition;
+    if (trips > MAX_TFJS_EVALUATIONS) return { variables: [binding], trips, iterations: [], body: [], header };
+    const iterations: Value[][] = [];
+    for (let v = start.value; holds(v) && iterations.length <= trips; v += step) iterations.push([{ kind: 'number', value: v }]);
+    return { variables: [binding], trips: iterations.length, iterations, body: bodyStatements(statement.childForFieldName('body')), header };
   }
 
   /**
@@ -1507,6 +1698,54 @@ interface BlockEntry {
   readonly node: Node;
   /** For `add`: the layer expression passed to it. */
   readonly argument?: Node;
+}
+
+/** A layer call, with the values of loop variables in the iteration it was unrolled from. */
+interface LayerSite {
+  readonly node: Node;
+  readonly loop?: ReadonlyMap<Binding, Value>;
+}
+
+const NO_LOOP: ReadonlyMap<Binding, Value> = new Map();
+
+interface StaticLoop {
+  readonly variables: readonly Binding[];
+  /** How many times the loop runs (possibly more than `iterations` holds: then it is not unrolled). */
+  readonly trips: number;
+  /** Per iteration, the value of each variable. */
+  readonly iterations: readonly (readonly Value[])[];
+  readonly body: readonly Node[];
+  /** Where the loop's bound (or array) is written. */
+  readonly header: Node;
+}
+
+const JUMPS = new Set(['break_statement', 'continue_statement', 'return_statement', 'labeled_statement']);
+
+function compare<T extends number | string>(operator: string | undefined, a: T, b: T): boolean | undefined {
+  switch (operator) {
+    case '===':
+    case '==':
+      return a === b;
+    case '!==':
+    case '!=':
+      return a !== b;
+    case '<':
+      return a < b;
+    case '<=':
+      return a <= b;
+    case '>':
+      return a > b;
+    case '>=':
+      return a >= b;
+    default:
+      return undefined;
+  }
+}
+
+/** The statements of a loop's body: a block's, or the single statement. */
+function bodyStatements(body: Node | null): Node[] {
+  if (!body) return [];
+  return body.type === 'statement_block' ? body.namedChildren.filter((c): c is Node => !!c && c.type !== 'comment') : [body];
 }
 
 interface BlockIndex {
