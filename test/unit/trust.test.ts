@@ -54,6 +54,15 @@ test('dead at initialisation is told apart from dead during training; a small ex
   assert.equal(finding.metrics.deadFractionStep0, 0.3);
 });
 
+test('a layer whose outputs are almost all 0 says so, and when: a negative bias leaves units barely alive', () => {
+  const stats = run([layer(0, 'relu', { deadFraction: 0.12, inactiveFraction: 0.98 }, { deadFraction: 0.15, inactiveFraction: 0.99 }), layer(1, 'relu', {}, {}), layer(2, 'softmax', {}, {})]);
+  const reference = run([layer(0, 'relu', {}, { deadFraction: 0, inactiveFraction: 0.5 }), layer(1, 'relu', {}, {}), layer(2, 'softmax', {}, {})]);
+  const [finding] = evaluate(reluNet, stats, DEFAULT_THRESHOLDS, { summaries: summarize(reference) }).filter((f) => f.code === 'dead-relu');
+  assert.equal(finding.severity, 'warning');
+  assert.match(finding.message, /99% of all outputs are 0 \(already 98% at initialisation/);
+  assert.match(finding.message, /canonical initialisation 0% of the units are dead and 50% of the outputs 0/);
+});
+
 test('saturation is calibrated the same way', () => {
   const tanhNet = mlp(8, [{ units: 64, activation: 'tanh' }, { units: 10, activation: 'softmax' }]);
   const stats = run([layer(0, 'tanh', { saturatedFraction: 0.8 }, { saturatedFraction: 1 }), layer(1, 'softmax', {}, {})]);

@@ -190,12 +190,22 @@ export function evaluate(model: ModelSpec, stats: RunStats, thresholds: Threshol
         : s.deadFraction >= thresholds.deadErrorFraction && deadExcess >= thresholds.deadExcessError ? 'error'
           : (dead && deadExcess >= thresholds.deadExcessWarn) || (inactive && inactiveExcess >= thresholds.deadExcessWarn) ? 'warning' : undefined;
       if (severity) {
+        // Say when it happened of whichever figure stands out more: units that never fire, or
+        // outputs that are almost all 0 (a negative bias leaves units barely alive).
+        const byOutputs = inactiveExcess > deadExcess && inactive;
+        const when = byOutputs
+          ? `${pct(s.inactiveFraction)} of all outputs are 0 (${sinceInit(s.inactiveFraction, s.inactiveFractionStep0, 'inactive')})`
+          : `${pct(s.inactiveFraction)} of all outputs are 0`;
+        const units = byOutputs
+          ? `${pct(s.deadFraction)} of the units never fire on the probe batch`
+          : `${pct(s.deadFraction)} of the units never fire on the probe batch (${sinceInit(s.deadFraction, s.deadFractionStep0, 'dead')})`;
+        const reference = ref ? `; with canonical initialisation ${pct(ref.deadFraction)} of the units are dead and ${pct(ref.inactiveFraction)} of the outputs 0` : '';
         add(layer, 'dead-relu', severity,
-          `Dead ReLUs: ${pct(s.deadFraction)} of the units never fire on the probe batch (${sinceInit(s.deadFraction, s.deadFractionStep0, 'dead')}) ` +
-            `and ${pct(s.inactiveFraction)} of all outputs are 0${ref ? `; with canonical initialisation ${pct(ref.deadFraction)} of the units are dead` : ''}. ` +
+          `Dead ReLUs: ${units} and ${when}${reference}. ` +
             `A unit whose input stays below 0 gets exactly zero gradient and never recovers.`,
           {
             deadFraction: s.deadFraction, deadFractionStep0: s.deadFractionStep0, inactiveFraction: s.inactiveFraction,
+            inactiveFractionStep0: s.inactiveFractionStep0,
             ...(ref ? { referenceDeadFraction: ref.deadFraction } : {}),
           });
       }
