@@ -11,7 +11,7 @@ import { OPTIMIZER_NAMES } from '../core/model';
 import { DEFAULT_THRESHOLDS, SEVERITY_RANK, type Severity, type Thresholds } from '../core/analysis/types';
 import { DEFAULT_DIAGNOSE_OPTIONS, DEFAULT_EARLY_STOP, DEFAULT_TRAINING, diagnoseLoaded, type DiagnoseEvent, type DiagnoseOptions } from '../engine/diagnose';
 import { TrainerClient, TrainingError, type CancellationSignal } from '../engine/trainerClient';
-import { renderText, toJson } from './output';
+import { at, renderText, toJson } from './output';
 import * as path from 'node:path';
 import { DEFAULT_READ_OPTIONS, isDataError, readDataset } from '../core/data/dataset';
 import { findDataDirective } from '../core/data/directive';
@@ -292,14 +292,15 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     }
     if (loaded.models.length === 0) {
       for (const p of loaded.problems) {
-        process.stderr.write(`${request.file}:${p.span.start.line}:${p.span.start.column}: ${p.code}: ${p.message}\n`);
+        process.stderr.write(`${at(request.file, loaded.cells, p.span)}: ${p.code}: ${p.message}\n`);
       }
       if (loaded.problems.length === 0) process.stderr.write(`${request.file}:1:1: no model definition found\n`);
       if (request.json) process.stdout.write(`${JSON.stringify({ file: request.file, format: loaded.format, models: [], problems: loaded.problems }, null, 2)}\n`);
       return EXIT_USAGE;
     }
     // Decoded here only once the reader accepted the file (and so its size): for data comments.
-    const text = isBinaryModel(bytes) ? '' : new TextDecoder().decode(bytes);
+    // A notebook's comments are read in its code cells joined as the reader joined them.
+    const text = loaded.cells ? loaded.cells.map((c) => c.source).join('\n') : isBinaryModel(bytes) ? '' : new TextDecoder().decode(bytes);
     client.setNativeProducts(request.nativeProducts);
     const diagnosis = await diagnoseLoaded(request.file, loaded, client, request.options,
       progressPrinter(process.stderr.isTTY === true), signal, dataResolver(request, text, signal.abort));

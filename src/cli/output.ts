@@ -1,5 +1,6 @@
 /** CLI renderings of a diagnosis: the JSON contract (architecture.md) and a readable text form. */
-import type { ActivationSpec, InitializerSpec } from '../core/model';
+import type { ActivationSpec, InitializerSpec, NotebookCell, SourceSpan } from '../core/model';
+import { cellSpan } from '../core/parse/notebook';
 import { fmt, pct, summarize } from '../core/analysis/rules';
 import { problemKey } from '../core/analysis/suggestions';
 import { trainingLine } from '../core/trainingSetup';
@@ -45,23 +46,43 @@ function suggestionJson(s: Suggestion): Record<string, unknown> {
   };
 }
 
-function findingJson(f: Finding): Record<string, unknown> {
+// [issue 15] In a notebook, positions are within a cell: `cell` is its 1-based number among all
+// the notebook's cells (as Jupyter shows them), line and column count from the cell's start.
+type Cells = readonly NotebookCell[] | undefined;
+
+function located(cells: Cells, span: SourceSpan): { line: number; column: number; endLine: number; endColumn: number; cell?: number } {
+  if (!cells) return { line: span.start.line, column: span.start.column, endLine: span.end.line, endColumn: span.end.column };
+  const inCell = cellSpan(cells, span);
+  return { cell: inCell.cell.index + 1, line: inCell.span.start.line, column: inCell.span.start.column, endLine: inCell.span.end.line, endColumn: inCell.span.end.column };
+}
+
+/** `file:12:5`, or in a notebook `file cell 3:12:5`. */
+export function at(file: string, cells: Cells, span: SourceSpan): string {
+  const p = located(cells, span);
+  return `${file}${p.cell !== undefined ? ` cell ${p.cell}` : ''}:${p.line}:${p.column}`;
+}
+
+/** A line number for tables and titles: `12`, or in a notebook `3:12` (cell 3, line 12). */
+function lineOf(cells: Cells, span: SourceSpan): string {
+  const p = located(cells, span);
+  return p.cell !== undefined ? `${p.cell}:${p.line}` : String(p.line);
+}
+
+function findingJson(f: Finding, cells?: Cells): Record<string, unknown> {
   return {
     code: f.code,
     severity: f.severity,
     layerIndex: f.layerIndex,
-    line: f.span.start.line,
-    column: f.span.start.column,
-    endLine: f.span.end.line,
-    endColumn: f.span.end.column,
+    ...located(cells, f.span),
     message: f.message,
     metrics: f.metrics,
     suggestions: f.suggestions.map(suggestionJson),
   };
 }
 
-function modelJson(m: ModelDiagnosis): Record<string, unknown> {
-  const base: Record<string, unknown> = { name: m.model.name, line: m.model.span.start.line, inputShape: m.model.inputShape };
+function modelJson(m: ModelDiagnosis, cells?: Cells): Record<string, unknown> {
+  const where = located(cells, m.model.span);
+  const base: Record<string, unknown> = { name: m.model.name, ...(where.cell !== undefined ? { cell: where.cell } : {}), line: where.line, inputShape: m.model.inputShape };
   if (m.error) base.error = m.error;
   if (m.data) {
     const d = m.data.dataset;
@@ -113,7 +134,8 @@ function modelJson(m: ModelDiagnosis): Record<string, unknown> {
       name: layer.name,
       kind: layer.kind,
       ...activationJson(layer.activation),
-      line: layer.source.span.start.line,
+      ...(cells ? { cell: located(cells, layer.source.span).cell } : {}),
+      line: located(cells, layer.source.span).line,
       ...(s
         ? {
             gradNorm: s.hasKernel ? s.gradNorm : null,
@@ -128,10 +150,13 @@ function modelJson(m: ModelDiagnosis): Record<string, unknown> {
         : {}),
     };
   });
-  base.findings = m.findings.map(findingJson);
+  base.findings = m.findings.map((f) => findingJson(f, cells));
   // How the loader read the model where the file left it open (an inferred input shape, a
   // log-softmax head read as softmax, …): not findings, but worth knowing.
-  base.notes = (m.model.notes ?? []).map((n) => ({ message: n.message, line: n.span.start.line, column: n.span.start.column }));
+  base.notes = (m.model.notes ?? []).map((n) => {
+    const p = located(cells, n.span);
+    return { message: n.message, ...(p.cell !== undefined ? { cell: p.cell } : {}), line: p.line, column: p.column };
+  });
   base.whatIfs = m.whatIfs.map((w) => ({
     id: w.candidate.id,
     label: w.candidate.label,
@@ -151,7 +176,10 @@ function round(value: number, digits: number): number {
 
 /** The JSON document of the CLI contract. */
 export function toJson(d: FileDiagnosis): Record<string, unknown> {
-  return { file: d.file, format: d.format, models: d.models.map(modelJson), problems: d.problems.map(findingJson) };
+  return {
+    file: d.file, format: d.format, ...(d.cells ? { notebook: true } : {}),
+    models: d.models.map((m) => modelJson(m, d.cells)), problems: d.problems.map((p) => findingJson(p, d.cells)),
+  };
 }
 
 function pad(text: string, width: number, right = false): string {
@@ -225,11 +253,12 @@ function suggestionLines(model: ModelDiagnosis): string[] {
 /** A readable report: a per-layer table with the numbers, then findings and suggestions. */
 export function renderText(d: FileDiagnosis): string {
   const out: string[] = [];
-  for (const p of d.problems) out.push(`${d.file}:${p.span.start.line}:${p.span.start.column}: ${p.severity} ${p.code}: ${p.message}`);
+  for (const p of d.problems) out.push(`${at(d.file, d.cells, p.span)}: ${p.severity} ${p.code}: ${p.message}`);
   for (const m of d.models) {
     out.push('');
-    out.push(`Model "${m.model.name}" (${d.format}, line ${m.model.span.start.line}, input [${m.model.inputShape.join(', ')}])`);
-    for (const note of m.model.notes ?? []) out.push(`  Note (${d.file}:${note.span.start.line}:${note.span.start.column}): ${note.message}`);
+    const title = d.cells ? `notebook, cell ${located(d.cells, m.model.span).cell}, line ${located(d.cells, m.model.span).line}` : `line ${m.model.span.start.line}`;
+    out.push(`Model "${m.model.name}" (${d.format}, ${title}, input [${m.model.inputShape.join(', ')}])`);
+    for (const note of m.model.notes ?? []) out.push(`  Note (${at(d.file, d.cells, note.span)}): ${note.message}`);
     if (m.data) {
       const ds = m.data.dataset;
       const from = m.data.source === 'cli' ? '--data' : m.data.source === 'comment' ? 'the activation-lens comment' : 'settings';
@@ -238,7 +267,7 @@ export function renderText(d: FileDiagnosis): string {
       out.push('  Data: synthetic, inputs ~ N(0, 1) with targets from a fixed random teacher network (a task that can be learned)');
     }
     if (m.error) {
-      out.push(`  ${d.file}:${m.model.span.start.line}:${m.model.span.start.column}: Not trained: ${m.error.message}`);
+      out.push(`  ${at(d.file, d.cells, m.model.span)}: Not trained: ${m.error.message}`);
     }
     if (m.stats) {
       const s = m.stats;
@@ -247,7 +276,9 @@ export function renderText(d: FileDiagnosis): string {
       out.push(`  Backend ${s.backend.name}${s.backend.device ? ` on ${s.backend.device}` : ''}${threads}${skipped}`);
       out.push(`  ${s.stepsRun} steps × batch ${s.options.batchSize}, ${s.options.optimizer} lr ${s.options.learningRate}, seed ${s.options.seed}: ` +
         `${s.msPerStep.toFixed(1)} ms/step, ${(s.totalMs / 1000).toFixed(1)} s; loss ${fmt(s.loss[0] ?? NaN)} → ${fmt(s.loss[s.loss.length - 1] ?? NaN)}; ${s.parameterCount.toLocaleString('en-US')} parameters`);
-      if (m.training) out.push(`  ${trainingLine(m.training)}`);
+      if (m.training) {
+        out.push(`  ${trainingLine(m.training, (span) => (d.cells ? `cell ${located(d.cells, span).cell}, line ${located(d.cells, span).line}` : `line ${span.start.line}`))}`);
+      }
       if (m.reference) {
         out.push(m.reference.sameAsRun
           ? '  Dead and saturated units judged against this run itself: it already uses canonical initialisers, zero biases and a default-size learning rate'
@@ -267,7 +298,7 @@ export function renderText(d: FileDiagnosis): string {
         out.push('  ' + [
           pad(String(layer.index), 3, true),
           pad(`${layer.name}`.slice(0, 18), 18),
-          pad(String(layer.source.span.start.line), 5, true),
+          pad(lineOf(d.cells, layer.source.span), 5, true),
           pad(activationText(layer.activation), 14),
           pad(s2.hasKernel ? fmt(s2.gradNorm) : '–', 9, true),
           pad(s2.hasKernel ? fmt(s2.gradRatioToLast) : '–', 9, true),
@@ -283,7 +314,7 @@ export function renderText(d: FileDiagnosis): string {
     for (const group of groupFindings(m.findings)) {
       const f = group.findings[0];
       const more = group.findings.length > 1 ? ` (${layerRange(group.findings)}; the first shown)` : ` (${layerRange(group.findings)})`;
-      out.push(`  ${d.file}:${f.span.start.line}:${f.span.start.column}: ${group.severity} ${group.code}${more}: ${f.message}`);
+      out.push(`  ${at(d.file, d.cells, f.span)}: ${group.severity} ${group.code}${more}: ${f.message}`);
     }
     const suggestions = suggestionLines(m);
     if (suggestions.length) {

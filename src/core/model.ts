@@ -291,6 +291,23 @@ export interface LoadResult {
   readonly models: readonly ModelSpec[];
   /** File-level problems (syntax errors, a model that cannot be trained soundly). */
   readonly problems: readonly LoadProblem[];
+  // [issue 15: notebooks]
+  /**
+   * Set for a Jupyter notebook: its code cells. Every span of the result is then an offset of the
+   * cells joined into one program (parse/notebook.ts cellSpan maps it back to a cell).
+   */
+  readonly cells?: readonly NotebookCell[];
+}
+
+// [issue 15: notebooks]
+/** One code cell of a notebook, where it sits in the joined program. */
+export interface NotebookCell {
+  /** 0-based index among all the notebook's cells (markdown included), as nbformat stores them. */
+  readonly index: number;
+  /** Offset of the cell's first character in the joined program. */
+  readonly start: number;
+  /** The cell's source as stored (magics not blanked): what an editor shows and edits. */
+  readonly source: string;
 }
 
 /** Computes 1-based line/column positions for string offsets of one text. */

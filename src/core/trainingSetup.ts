@@ -3,7 +3,7 @@
  * states them (ModelSpec.training), the product's defaults otherwise, and the user's explicit
  * settings over both. Pure data; the trainer reads the resolved options.
  */
-import type { ActivationName, LossSpec, ModelFormat, ModelSpec, OptimizerName } from './model';
+import type { ActivationName, LossSpec, ModelFormat, ModelSpec, OptimizerName, SourceSpan } from './model';
 
 /**
  * Each framework's default learning rate per optimiser, used when a file names an optimiser
@@ -51,6 +51,9 @@ export interface TrainingUsed {
   /** 'file': read from the model's file (line given); 'setting': a flag or setting; 'default': the product's. */
   readonly optimizerFrom: 'file' | 'setting' | 'default';
   readonly optimizerLine?: number;
+  /** Where the optimiser and loss are written (for notebooks, whose lines count per cell). */
+  readonly optimizerSpan?: SourceSpan;
+  readonly lossSpan?: SourceSpan;
   readonly learningRateFrom: 'file' | 'framework-default' | 'setting' | 'default';
   readonly loss: Pick<LossSpec, 'kind' | 'input' | 'sparse'>;
   readonly lossFrom: 'file' | 'head';
@@ -69,7 +72,7 @@ export function resolveTraining<T extends { readonly optimizer: OptimizerName; r
 ): { readonly options: T; readonly used: TrainingUsed } {
   const stated = model.training?.optimizer;
   const loss = model.training?.loss;
-  const lossPart = { loss: effectiveLoss(model), lossFrom: loss ? ('file' as const) : ('head' as const), lossLine: loss?.span.start.line };
+  const lossPart = { loss: effectiveLoss(model), lossFrom: loss ? ('file' as const) : ('head' as const), lossLine: loss?.span.start.line, lossSpan: loss?.span };
   if (!stated || explicit.optimizer) {
     const options = base;
     return {
@@ -88,7 +91,7 @@ export function resolveTraining<T extends { readonly optimizer: OptimizerName; r
     options,
     used: {
       optimizer: stated.name, learningRate, momentum: stated.momentum,
-      optimizerFrom: 'file', optimizerLine: stated.span.start.line,
+      optimizerFrom: 'file', optimizerLine: stated.span.start.line, optimizerSpan: stated.span,
       learningRateFrom: explicit.learningRate ? 'setting' : stated.learningRate !== undefined ? 'file' : 'framework-default',
       ...lossPart,
     },
@@ -105,11 +108,11 @@ const LOSS_WORDS: Record<string, string> = {
 };
 
 /** "Trained with Adadelta lr 1 (the file, line 88), loss categorical cross-entropy on logits (the file, line 92)". */
-export function trainingLine(t: TrainingUsed): string {
-  const optimizerFrom = t.optimizerFrom === 'file' ? `the file, line ${t.optimizerLine}` : t.optimizerFrom === 'setting' ? 'your setting' : 'the product default: the file states none';
+export function trainingLine(t: TrainingUsed, where: (span: SourceSpan) => string = (span) => `line ${span.start.line}`): string {
+  const optimizerFrom = t.optimizerFrom === 'file' ? `the file, ${t.optimizerSpan ? where(t.optimizerSpan) : `line ${t.optimizerLine}`}` : t.optimizerFrom === 'setting' ? 'your setting' : 'the product default: the file states none';
   const rateFrom = t.learningRateFrom === 'framework-default' ? ', the framework\'s default rate' : t.learningRateFrom === 'setting' ? ', rate from your setting' : '';
   const momentum = t.momentum ? ` momentum ${t.momentum}` : '';
   const loss = `${LOSS_WORDS[t.loss.kind] ?? t.loss.kind}${t.loss.input === 'logits' ? ' on logits' : t.loss.input === 'logProbabilities' ? ' on log-probabilities' : ''}`;
-  const lossFrom = t.lossFrom === 'file' ? `the file, line ${t.lossLine}` : 'implied by the output layer';
+  const lossFrom = t.lossFrom === 'file' ? `the file, ${t.lossSpan ? where(t.lossSpan) : `line ${t.lossLine}`}` : 'implied by the output layer';
   return `Trained with ${OPTIMIZER_WORDS[t.optimizer] ?? t.optimizer} lr ${t.learningRate}${momentum} (${optimizerFrom}${rateFrom}), loss ${loss} (${lossFrom})`;
 }

@@ -112,6 +112,8 @@ export interface FileDiagnosis {
   readonly models: readonly ModelDiagnosis[];
   /** File-level findings: syntax errors, no model found. */
   readonly problems: readonly Finding[];
+  /** A notebook's code cells: every span is then an offset of the joined program (LoadResult.cells). */
+  readonly cells?: LoadResult['cells'];
 }
 
 export type DiagnoseEvent =
@@ -286,7 +288,7 @@ export async function diagnoseLoaded(
   for (const model of loaded.models) {
     models.push(await diagnoseModel(model, client, options, onEvent, signal, resolveData));
   }
-  return { file, format: loaded.format, models, problems: loaded.problems.map((p) => problemToFinding(p)) };
+  return { file, format: loaded.format, models, problems: loaded.problems.map((p) => problemToFinding(p)), ...(loaded.cells ? { cells: loaded.cells } : {}) };
 }
 
 /** The most severe finding of a diagnosis, for exit codes and summaries. */

@@ -11,6 +11,7 @@ import { loadTfjsSource } from './tfjsSource';
 // [issue 3: PyTorch]
 import { importsTorchOnly, loadTorchPython } from './torchPython';
 import { checkTextSize, textFileLimit } from './limits';
+import { isNotebookFile, readNotebook } from './notebook';
 
 /**
  * The model format of a file, from its extension and content: Python files that mention Keras
@@ -45,6 +46,14 @@ export function detectFormat(text: string, fileName: string): ModelFormat | unde
       if (matchKerasJson(text)) return 'keras-json';
       return undefined;
   }
+}
+
+/** Python: PyTorch when it imports torch and not Keras/TensorFlow (read from its imports), else Keras. */
+async function loadPython(text: string, fileName: string): Promise<LoadResult> {
+  const format = detectFormat(text, 'model.py');
+  // (The import check parses the file, so it runs only where torch is mentioned at all.)
+  if (format === 'pytorch-python' || (text.includes('torch') && (await importsTorchOnly(text)))) return loadTorchPython(text, fileName);
+  return loadKerasPython(text, fileName);
 }
 
 /** The format an empty file was meant to have, from its extension alone. */
@@ -86,11 +95,17 @@ export async function loadModelFile(input: string | Uint8Array, fileName: string
   if (text.trim() === '') {
     return { format: emptyFileFormat(fileName), models: [], problems: [{ code: 'parse-error', message: `${fileName}: the file is empty, so there is no model to read.`, span: new PositionIndex(text).span(0, 0) }] };
   }
+  // [issue 15] A notebook: its code cells as one Python program, spans mapped back by `cells`.
+  if (isNotebookFile(fileName)) {
+    const notebook = readNotebook(text, fileName);
+    if ('code' in notebook) return { format: 'keras-python', models: [], problems: [notebook] };
+    const loaded = await loadPython(notebook.program, fileName);
+    return { ...loaded, cells: notebook.cells };
+  }
   const format = detectFormat(text, fileName);
+  if (format === 'keras-python' || format === 'pytorch-python') return loadPython(text, fileName);
   // [issue 3: PyTorch] Python importing torch and not Keras/TensorFlow (read from its imports).
   // (The import check parses the file, so it runs only where torch is mentioned at all.)
-  if (format === 'pytorch-python' || (format === 'keras-python' && text.includes('torch') && (await importsTorchOnly(text)))) return loadTorchPython(text, fileName);
-  if (format === 'keras-python') return loadKerasPython(text, fileName);
   if (format === 'tfjs-source') return loadTfjsSource(text, fileName);
   if (format === 'tfjs-json') return loadTfjsJson(text, fileName, options);
   if (format === 'keras-json') return loadKerasJson(text, fileName);
