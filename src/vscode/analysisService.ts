@@ -16,6 +16,37 @@ import { RUNNING_CONTEXT_KEY } from './commands';
 import { toDiagnoseOptions, type ConfigService } from './config';
 import { Disposable } from './dispose';
 import { dataResolverFor, type DataChoices } from './dataResolver';
+import { cellUris, isCellUri, notebookJson, notebookOfCell, notebookProgram, openNotebook } from './notebooks';
+
+/** What a diagnosis reads: a text document, or a notebook (its code cells). */
+export type DiagnoseTarget = vscode.TextDocument | vscode.NotebookDocument;
+
+export function isNotebook(target: DiagnoseTarget): target is vscode.NotebookDocument {
+  return 'notebookType' in target;
+}
+
+/** A target as the service reads it. */
+interface Subject {
+  readonly uri: vscode.Uri;
+  readonly version: number;
+  /** What the reader reads (a notebook: its nbformat JSON). */
+  readonly readText: string;
+  /** What the spans are offsets into (a notebook: its code cells joined). */
+  readonly text: string;
+  /** Changes when the text does (the cache key of a read). */
+  readonly stamp: string;
+  readonly isClosed: boolean;
+  readonly cellUris?: readonly vscode.Uri[];
+}
+
+function subjectOf(target: DiagnoseTarget): Subject {
+  if (isNotebook(target)) {
+    const readText = notebookJson(target);
+    return { uri: target.uri, version: target.version, readText, text: notebookProgram(target), stamp: readText, isClosed: target.isClosed, cellUris: cellUris(target) };
+  }
+  const text = target.getText();
+  return { uri: target.uri, version: target.version, readText: text, text, stamp: String(target.version), isClosed: target.isClosed };
+}
 
 /** What one finished diagnosis of one document produced. */
 export interface AnalysisResult {
@@ -31,6 +62,10 @@ export interface AnalysisResult {
   readonly durationMs: number;
   /** The document changed after the analysis. */
   readonly stale: boolean;
+  /** Notebook results: each notebook cell's document, by cell index (spans map through loaded.cells). */
+  readonly cellUris?: readonly vscode.Uri[];
+  /** Notebook results: loaded.cells. */
+  readonly cells?: LoadResult['cells'];
 }
 
 export type DiagnoseOutcome =
@@ -59,7 +94,7 @@ export class AnalysisService extends Disposable {
   private readonly results = new Map<string, AnalysisResult>();
   private readonly reader: StaticReader;
   /** The latest read of each open document, by version. */
-  private readonly reads = new Map<string, { readonly version: number; readonly result: Promise<LoadResult | 'cancelled'> }>();
+  private readonly reads = new Map<string, { readonly stamp: string; readonly result: Promise<LoadResult | 'cancelled'> }>();
   private readonly runs = new Map<string, Run>();
   private queue: Promise<unknown> = Promise.resolve();
   private stateValue: ServiceState;
@@ -88,10 +123,22 @@ export class AnalysisService extends Disposable {
     this.stateValue = { backend: config.get().backend };
     this._register(
       vscode.workspace.onDidChangeTextDocument((e) => {
-        if (e.contentChanges.length > 0) this.markStale(e.document);
+        if (e.contentChanges.length === 0) return;
+        if (isCellUri(e.document.uri)) {
+          const notebook = notebookOfCell(e.document.uri);
+          if (notebook) this.markStale(notebook);
+        } else this.markStale(e.document);
       }),
     );
-    this._register(vscode.workspace.onDidCloseTextDocument((d) => this.forget(d.uri)));
+    this._register(
+      vscode.workspace.onDidChangeNotebookDocument((e) => {
+        if (e.contentChanges.length > 0 || e.cellChanges.some((c) => c.document)) this.markStale(e.notebook);
+      }),
+    );
+    this._register(vscode.workspace.onDidCloseNotebookDocument((n) => this.forget(n.uri)));
+    this._register(vscode.workspace.onDidCloseTextDocument((d) => {
+      if (!isCellUri(d.uri)) this.forget(d.uri);
+    }));
     this._register(
       config.onDidChange((c) => {
         if (!this.stateValue.last && !this.stateValue.running) this.setState({ ...this.stateValue, backend: c.backend });
@@ -104,13 +151,17 @@ export class AnalysisService extends Disposable {
    * hostile file may fail to read but cannot block or crash the editor). The last read of each
    * document is kept for its version, so CodeLens and a diagnosis share one read.
    */
-  async readModels(document: vscode.TextDocument, token?: vscode.CancellationToken): Promise<LoadResult | 'cancelled'> {
-    const key = document.uri.toString();
+  async readModels(target: DiagnoseTarget, token?: vscode.CancellationToken): Promise<LoadResult | 'cancelled'> {
+    return this.readSubject(subjectOf(target), token);
+  }
+
+  private async readSubject(subject: Subject, token?: vscode.CancellationToken): Promise<LoadResult | 'cancelled'> {
+    const key = subject.uri.toString();
     let pending = this.reads.get(key);
-    if (!pending || pending.version !== document.version) {
+    if (!pending || pending.stamp !== subject.stamp) {
       // Shared by every caller, so one caller's cancellation (CodeLens requests are cancelled on
       // each keystroke) does not end it for the others; the loaders' budgets bound its length.
-      pending = { version: document.version, result: this.reader.read(document.getText(), document.uri.path) };
+      pending = { stamp: subject.stamp, result: this.reader.read(subject.readText, subject.uri.path) };
       this.reads.set(key, pending);
     }
     if (!token) return pending.result;
@@ -130,9 +181,24 @@ export class AnalysisService extends Disposable {
     return this.stateValue;
   }
 
-  /** The latest results of a document (possibly stale). */
+  /** The latest results of a document (possibly stale); a notebook cell's are its notebook's. */
   resultFor(uri: vscode.Uri): AnalysisResult | undefined {
+    if (isCellUri(uri)) {
+      const notebook = notebookOfCell(uri);
+      return notebook ? this.results.get(notebook.uri.toString()) : undefined;
+    }
     return this.results.get(uri.toString());
+  }
+
+  /** Whether a result still describes its document (or notebook) as it is now. */
+  isCurrent(result: AnalysisResult): boolean {
+    if (result.stale) return false;
+    if (result.cellUris) {
+      const notebook = openNotebook(result.uri);
+      return !!notebook && notebookProgram(notebook) === result.text && notebook.getCells().length === result.cellUris.length;
+    }
+    const document = vscode.workspace.textDocuments.find((d) => d.uri.toString() === result.uri.toString());
+    return !!document && document.version === result.version;
   }
 
   /** Every document with results. */
@@ -145,13 +211,13 @@ export class AnalysisService extends Disposable {
   }
 
   /** Diagnoses a document; a newer request for the same document cancels this one. */
-  async diagnose(document: vscode.TextDocument): Promise<DiagnoseOutcome> {
-    const key = document.uri.toString();
+  async diagnose(target: DiagnoseTarget): Promise<DiagnoseOutcome> {
+    const key = target.uri.toString();
     this.runs.get(key)?.source.cancel();
     const run: Run = { source: new vscode.CancellationTokenSource() };
     this.runs.set(key, run);
     void vscode.commands.executeCommand('setContext', RUNNING_CONTEXT_KEY, true);
-    const job = this.queue.then(() => this.runOne(document, run.source.token));
+    const job = this.queue.then(() => this.runOne(target, run.source.token));
     this.queue = job.catch(() => undefined);
     try {
       return await job;
@@ -191,12 +257,13 @@ export class AnalysisService extends Disposable {
     this.clear(uri);
   }
 
-  private markStale(document: vscode.TextDocument): void {
-    const key = document.uri.toString();
+  private markStale(target: DiagnoseTarget): void {
+    const key = target.uri.toString();
     const result = this.results.get(key);
-    if (!result || result.stale || result.version === document.version) return;
+    if (!result || result.stale) return;
+    if (isNotebook(target) ? this.isCurrent(result) : result.version === target.version) return;
     this.results.set(key, { ...result, stale: true });
-    this.resultsChanged.fire(document.uri);
+    this.resultsChanged.fire(target.uri);
   }
 
   private setState(state: ServiceState): void {
@@ -209,27 +276,28 @@ export class AnalysisService extends Disposable {
     this.resultsChanged.fire(result.uri);
   }
 
-  private async runOne(document: vscode.TextDocument, token: vscode.CancellationToken): Promise<DiagnoseOutcome> {
+  private async runOne(target: DiagnoseTarget, token: vscode.CancellationToken): Promise<DiagnoseOutcome> {
     if (token.isCancellationRequested) return { status: 'cancelled', message: 'Superseded by a newer diagnosis of the same file.' };
-    if (document.isClosed) return { status: 'cancelled', message: 'The document was closed.' };
+    if (target.isClosed) return { status: 'cancelled', message: 'The document was closed.' };
     const started = Date.now();
-    const text = document.getText();
-    const version = document.version;
+    const subject = subjectOf(target);
+    const document = { uri: target.uri };
+    const { text, version } = subject;
     const fileLabel = vscode.workspace.asRelativePath(document.uri, false);
     const baseName = path.basename(document.uri.path);
-    if (detectFormat(text, document.uri.path) === undefined) {
+    if (!isNotebook(target) && detectFormat(text, document.uri.path) === undefined) {
       return {
         status: 'unsupported',
         message: `${baseName} is not a model definition Activation Lens can read: it reads Keras and PyTorch models in Python, TensorFlow.js models in JavaScript/TypeScript, and Keras / TF.js saved models (.json; .keras and .h5 through the CLI).`,
       };
     }
-    const read = await this.readModels(document, token);
+    const read = await this.readSubject(subject, token);
     if (read === 'cancelled') return { status: 'cancelled', message: `Diagnosis of ${baseName} was cancelled.` };
     const loaded = read;
     // Quick fixes for Python models re-read the file's syntax tree on this thread (a tree-sitter
     // parse of a file the reader accepted takes milliseconds); the parser is set up here once.
     if (loaded.models.length > 0 && (loaded.format === 'keras-python' || loaded.format === 'pytorch-python')) await getParser('python');
-    const base = { uri: document.uri, version, text, loaded, stale: false };
+    const base = { uri: document.uri, version, text, loaded, stale: false, ...(subject.cellUris ? { cellUris: subject.cellUris, cells: loaded.cells ?? [] } : {}) };
     const staticDiagnosis: FileDiagnosis = {
       file: fileLabel,
       format: loaded.format,

@@ -12,7 +12,7 @@ import { CommandId } from './commands';
 import type { ConfigService } from './config';
 import { bestVerified } from './diagnosticsManager';
 import { Disposable } from './dispose';
-import { toRange } from './spans';
+import { cellUris, isCellUri, locate, notebookOfCell, type Mappable } from './notebooks';
 
 export class CodeLensProvider extends Disposable implements vscode.CodeLensProvider {
   private readonly changed = this._register(new vscode.EventEmitter<void>());
@@ -29,22 +29,30 @@ export class CodeLensProvider extends Disposable implements vscode.CodeLensProvi
 
   async provideCodeLenses(document: vscode.TextDocument, token: vscode.CancellationToken): Promise<vscode.CodeLens[]> {
     if (!this.config.get(document.uri).codeLensEnabled) return [];
+    // A notebook cell shows the lenses of its notebook that lie in it.
+    const notebook = isCellUri(document.uri) ? notebookOfCell(document.uri) : undefined;
+    if (isCellUri(document.uri) && !notebook) return [];
+    const here = (lenses: readonly { at: { uri: vscode.Uri }; lens: vscode.CodeLens }[]) =>
+      lenses.filter((l) => l.at.uri.toString() === document.uri.toString()).map((l) => l.lens);
     const result = this.service.resultFor(document.uri);
-    if (result && !result.stale && result.version === document.version) return resultLenses(result);
+    if (result && (notebook ? this.service.isCurrent(result) : !result.stale && result.version === document.version)) return here(resultLenses(result));
     // Before a run (or after an edit): one "Diagnose" lens per model the loader finds.
-    const loaded = await this.service.readModels(document, token);
+    const loaded = await this.service.readModels(notebook ?? document, token);
     if (loaded === 'cancelled' || token.isCancellationRequested) return [];
     const title = result ? '$(refresh) Diagnose activations again (the file changed)' : '$(beaker) Diagnose activations';
-    return loaded.models.map(
-      (m) => new vscode.CodeLens(toRange(m.span), { title, command: CommandId.Diagnose, arguments: [document.uri], tooltip: `Train \`${m.name}\` briefly and measure every layer` }),
-    );
+    const mappable: Mappable = notebook ? { uri: notebook.uri, cells: loaded.cells, cellUris: cellUris(notebook) } : { uri: document.uri };
+    return here(loaded.models.map((m) => {
+      const at = locate(mappable, m.span);
+      return { at, lens: new vscode.CodeLens(at.range, { title, command: CommandId.Diagnose, arguments: [mappable.uri], tooltip: `Train \`${m.name}\` briefly and measure every layer` }) };
+    }));
   }
 }
 
-function resultLenses(result: AnalysisResult): vscode.CodeLens[] {
-  const lenses: vscode.CodeLens[] = [];
+function resultLenses(result: AnalysisResult): { at: { uri: vscode.Uri }; lens: vscode.CodeLens }[] {
+  const lenses: { at: { uri: vscode.Uri }; lens: vscode.CodeLens }[] = [];
   for (const model of result.diagnosis.models) {
-    lenses.push(new vscode.CodeLens(toRange(model.model.span), { title: modelTitle(model, result), command: CommandId.ShowReport, arguments: [result.uri] }));
+    const modelAt = locate(result, model.model.span);
+    lenses.push({ at: modelAt, lens: new vscode.CodeLens(modelAt.range, { title: modelTitle(model, result), command: CommandId.ShowReport, arguments: [result.uri] }) });
     if (!model.summaries) continue;
     // Layers written once and repeated (comprehension, `* n`) share a span: one lens per span.
     const groups = new Map<number, LayerSpec[]>();
@@ -55,12 +63,13 @@ function resultLenses(result: AnalysisResult): vscode.CodeLens[] {
     for (const layers of groups.values()) {
       const title = layerTitle(model, layers);
       if (!title) continue;
-      lenses.push(new vscode.CodeLens(toRange(layers[0].source.span), {
+      const at = locate(result, layers[0].source.span);
+      lenses.push({ at, lens: new vscode.CodeLens(at.range, {
         title,
         command: CommandId.ShowReport,
         arguments: [result.uri, model.model.name, layers[0].index],
         tooltip: 'Open the report at this layer',
-      }));
+      }) });
     }
   }
   return lenses;

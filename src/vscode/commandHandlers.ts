@@ -1,17 +1,41 @@
 /** The commands: diagnose, cancel, report, clear, choose a backend, and the internal lens targets. */
 import * as vscode from 'vscode';
 import { BACKEND_NAMES } from '../core/stats';
-import type { AnalysisService, DiagnoseOutcome } from './analysisService';
+import type { AnalysisService, DiagnoseOutcome, DiagnoseTarget } from './analysisService';
 import { CommandId } from './commands';
 import { CONFIG_SECTION, type ConfigService } from './config';
 import { showReport } from './report';
 import { ReportPanel, type ReportActions } from './reportPanel';
-import { editsForSuggestion, toWorkspaceEdit } from './swapEdits';
+import { editsForSuggestion } from './swapEdits';
 import { chooseData, type DataChoices } from './dataResolver';
-import { toRange } from './spans';
+import { isCellUri, locate, notebookOfCell, openNotebook, resultEdit } from './notebooks';
+import { PositionIndex } from '../core/model';
 
-/** The document a command targets: its argument (Explorer, editor title, lens) or the active editor. */
-async function targetDocument(arg: unknown): Promise<vscode.TextDocument | undefined> {
+/** The notebook a command's argument names: a notebook toolbar's `{ notebookEditor }`, a cell, a notebook. */
+function notebookArg(arg: unknown): vscode.NotebookDocument | undefined {
+  if (typeof arg !== 'object' || arg === null) return undefined;
+  const a = arg as { notebook?: unknown; notebookType?: unknown; notebookEditor?: { notebookUri?: unknown }; uri?: unknown };
+  if (typeof a.notebookType === 'string' && a.uri instanceof vscode.Uri) return openNotebook(a.uri);
+  if (a.notebook && typeof a.notebook === 'object' && 'notebookType' in a.notebook) return a.notebook as vscode.NotebookDocument;
+  if (a.notebookEditor?.notebookUri instanceof vscode.Uri) return openNotebook(a.notebookEditor.notebookUri);
+  return undefined;
+}
+
+/**
+ * The document a command targets: its argument (Explorer, editor title, lens, notebook toolbar or
+ * cell) or the active editor; a notebook (or one of its cells) targets the whole notebook.
+ */
+async function targetDocument(arg: unknown): Promise<DiagnoseTarget | undefined> {
+  const fromArg = notebookArg(arg);
+  if (fromArg) return fromArg;
+  if (arg instanceof vscode.Uri && isCellUri(arg)) return notebookOfCell(arg);
+  if (arg instanceof vscode.Uri && arg.path.toLowerCase().endsWith('.ipynb')) {
+    const open = openNotebook(arg);
+    if (open) return open;
+    const notebook = await vscode.workspace.openNotebookDocument(arg);
+    await vscode.window.showNotebookDocument(notebook, { preview: false, preserveFocus: true });
+    return notebook;
+  }
   if (arg instanceof vscode.Uri) {
     const open = vscode.workspace.textDocuments.find((d) => d.uri.toString() === arg.toString());
     if (open) return open;
@@ -19,12 +43,14 @@ async function targetDocument(arg: unknown): Promise<vscode.TextDocument | undef
     await vscode.window.showTextDocument(document, { preview: false, preserveFocus: true });
     return document;
   }
-  return vscode.window.activeTextEditor?.document;
+  const active = vscode.window.activeTextEditor?.document;
+  if (active && isCellUri(active.uri)) return notebookOfCell(active.uri);
+  return active ?? vscode.window.activeNotebookEditor?.notebook;
 }
 
 /** The results a report command shows: its file's, else the active editor's, else any. */
 function resultForCommand(service: AnalysisService, arg: unknown) {
-  const uri = arg instanceof vscode.Uri ? arg : vscode.window.activeTextEditor?.document.uri;
+  const uri = arg instanceof vscode.Uri ? arg : (vscode.window.activeTextEditor?.document.uri ?? vscode.window.activeNotebookEditor?.notebook.uri);
   const result = (uri && service.resultFor(uri)) ?? service.allResults()[0];
   if (!result) void vscode.window.showInformationMessage('Activation Lens: no results yet; run "Activation Lens: Diagnose Activations" first.');
   return result;
@@ -64,15 +90,24 @@ function announce(outcome: DiagnoseOutcome, rerun: () => void): void {
 export function reportActions(service: AnalysisService): ReportActions {
   return {
     revealLine: async (uri, line) => {
-      const editor = await vscode.window.showTextDocument(uri, { viewColumn: vscode.ViewColumn.One, preserveFocus: false });
-      const position = new vscode.Position(Math.max(0, line - 1), 0);
+      // A notebook's lines are lines of its joined code cells: shown in their cell.
+      const result = service.resultFor(uri);
+      let target = uri;
+      let position = new vscode.Position(Math.max(0, line - 1), 0);
+      if (result?.cellUris) {
+        const lines = result.text.split('\n').slice(0, Math.max(0, line - 1));
+        const offset = lines.reduce((sum, l) => sum + l.length + 1, 0);
+        const at = locate(result, new PositionIndex(result.text).span(offset, offset));
+        target = at.uri;
+        position = at.range.start;
+      }
+      const editor = await vscode.window.showTextDocument(target, { viewColumn: vscode.ViewColumn.One, preserveFocus: false });
       editor.selection = new vscode.Selection(position, position);
       editor.revealRange(new vscode.Range(position, position), vscode.TextEditorRevealType.InCenterIfOutsideViewport);
     },
     applySuggestion: async (uri, modelName, layerIndex, suggestionId) => {
       const result = service.resultFor(uri);
-      const document = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString());
-      if (!result || !document || result.stale || document.version !== result.version) {
+      if (!result || !service.isCurrent(result)) {
         const choice = await vscode.window.showWarningMessage('Activation Lens: the file changed since it was diagnosed; diagnose it again before applying a change.', 'Diagnose Again');
         if (choice) void vscode.commands.executeCommand(CommandId.Diagnose, uri);
         return;
@@ -82,11 +117,12 @@ export function reportActions(service: AnalysisService): ReportActions {
         ?.suggestions.find((s) => s.id === suggestionId);
       if (!model || !suggestion?.verified?.improved) return;
       const edits = editsForSuggestion(result.text, model.model, suggestion);
-      if ('error' in edits) {
-        void vscode.window.showWarningMessage(`Activation Lens: ${edits.error}`);
+      const edit = 'error' in edits ? edits : resultEdit(result, edits);
+      if ('error' in edit) {
+        void vscode.window.showWarningMessage(`Activation Lens: ${edit.error}`);
         return;
       }
-      await vscode.workspace.applyEdit(toWorkspaceEdit(uri, edits));
+      await vscode.workspace.applyEdit(edit);
     },
   };
 }
@@ -154,9 +190,10 @@ export function registerCommands(service: AnalysisService, config: ConfigService
       const result = service.resultFor(uri);
       const layer = result?.diagnosis.models.find((m) => m.model.name === modelName)?.model.layers[layerIndex];
       if (!layer) return;
-      const editor = await vscode.window.showTextDocument(uri, { preserveFocus: false });
-      editor.revealRange(toRange(layer.source.span), vscode.TextEditorRevealType.InCenterIfOutsideViewport);
-      editor.selection = new vscode.Selection(toRange(layer.source.span).start, toRange(layer.source.span).end);
+      const at = locate(result, layer.source.span);
+      const editor = await vscode.window.showTextDocument(at.uri, { preserveFocus: false });
+      editor.revealRange(at.range, vscode.TextEditorRevealType.InCenterIfOutsideViewport);
+      editor.selection = new vscode.Selection(at.range.start, at.range.end);
       await vscode.commands.executeCommand('workbench.actions.view.problems');
     }),
   );

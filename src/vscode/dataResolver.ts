@@ -41,7 +41,7 @@ function insideWorkspace(file: string): boolean {
 }
 
 /** The resolver for one document's diagnosis. */
-export function dataResolverFor(document: vscode.TextDocument, text: string, choices: DataChoices, maxRows: number): DataResolver {
+export function dataResolverFor(document: Pick<vscode.TextDocument, 'uri'>, text: string, choices: DataChoices, maxRows: number): DataResolver {
   const modelFolder = path.dirname(document.uri.fsPath);
   const read = async (file: string, target: string | undefined, source: ModelData['source']): Promise<ModelData | { error: string }> => {
     const result = await readDataset(file, { target, maxRows });
@@ -67,7 +67,7 @@ export function dataResolverFor(document: vscode.TextDocument, text: string, cho
 }
 
 /** "Choose Data for This Model": a file dialog, remembered for this model file. */
-export async function chooseData(document: vscode.TextDocument, choices: DataChoices): Promise<boolean> {
+export async function chooseData(document: Pick<vscode.TextDocument, 'uri'>, choices: DataChoices): Promise<boolean> {
   const picked = await vscode.window.showOpenDialog({
     title: `Data for ${path.basename(document.uri.fsPath)}`,
     canSelectMany: false,

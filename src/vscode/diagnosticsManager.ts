@@ -9,7 +9,7 @@ import type { Finding, Severity } from '../core/analysis/types';
 import type { ModelDiagnosis } from '../engine/diagnose';
 import type { AnalysisResult, AnalysisService } from './analysisService';
 import { Disposable } from './dispose';
-import { toRange } from './spans';
+import { locate, type Mappable } from './notebooks';
 
 export const DIAGNOSTIC_SOURCE = 'Activation Lens';
 
@@ -40,6 +40,8 @@ export function bestVerified(finding: Finding): Finding['suggestions'][number] |
 export class DiagnosticsManager extends Disposable {
   private readonly collection = this._register(vscode.languages.createDiagnosticCollection('activationLens'));
   private readonly entries = new Map<string, DiagnosticEntry[]>();
+  /** The documents each result published to (a notebook's: its cells). */
+  private readonly published = new Map<string, vscode.Uri[]>();
 
   constructor(
     private readonly service: AnalysisService,
@@ -71,15 +73,28 @@ export class DiagnosticsManager extends Disposable {
   }
 
   private update(uri: vscode.Uri): void {
-    const result = this.service.resultFor(uri);
-    if (!result || result.stale) {
-      this.entries.delete(uri.toString());
-      this.collection.delete(uri);
-      return;
+    for (const target of this.published.get(uri.toString()) ?? [uri]) {
+      this.entries.delete(target.toString());
+      this.collection.delete(target);
     }
-    const entries = this.createEntries(result);
-    this.entries.set(uri.toString(), entries);
-    this.collection.set(uri, [...entries.map((e) => e.diagnostic), ...this.noteDiagnostics(result)]);
+    this.published.delete(uri.toString());
+    const result = this.service.resultFor(uri);
+    if (!result || result.stale) return;
+    // Grouped by the document each diagnostic lies in: the file, or a notebook's cells.
+    const byTarget = new Map<string, { uri: vscode.Uri; entries: DiagnosticEntry[]; notes: vscode.Diagnostic[] }>();
+    const group = (target: vscode.Uri) => {
+      let g = byTarget.get(target.toString());
+      if (!g) byTarget.set(target.toString(), (g = { uri: target, entries: [], notes: [] }));
+      return g;
+    };
+    group(uri);
+    for (const { target, entry } of this.createEntries(result)) group(target).entries.push(entry);
+    for (const { target, diagnostic } of this.noteDiagnostics(result)) group(target).notes.push(diagnostic);
+    for (const g of byTarget.values()) {
+      this.entries.set(g.uri.toString(), g.entries);
+      this.collection.set(g.uri, [...g.entries.map((e) => e.diagnostic), ...g.notes]);
+    }
+    this.published.set(uri.toString(), [...byTarget.values()].map((g) => g.uri));
   }
 
   /**
@@ -87,45 +102,49 @@ export class DiagnosticsManager extends Disposable {
    * as softmax): Information entries, so the reading can be checked where it was made. They are
    * not findings and carry no fix.
    */
-  private noteDiagnostics(result: AnalysisResult): vscode.Diagnostic[] {
+  private noteDiagnostics(result: AnalysisResult): { target: vscode.Uri; diagnostic: vscode.Diagnostic }[] {
     const several = result.diagnosis.models.length > 1;
     return result.diagnosis.models.flatMap((model) => (model.model.notes ?? []).map((note) => {
       const prefix = several ? `${model.model.name}: ` : '';
-      const diagnostic = new vscode.Diagnostic(toRange(note.span), `${prefix}${note.message}`, vscode.DiagnosticSeverity.Information);
+      const at = locate(result, note.span);
+      const diagnostic = new vscode.Diagnostic(at.range, `${prefix}${note.message}`, vscode.DiagnosticSeverity.Information);
       diagnostic.source = DIAGNOSTIC_SOURCE;
       diagnostic.code = 'note';
-      return diagnostic;
+      return { target: at.uri, diagnostic };
     }));
   }
 
-  private createEntries(result: AnalysisResult): DiagnosticEntry[] {
-    const entries: DiagnosticEntry[] = [];
+  private createEntries(result: AnalysisResult): { target: vscode.Uri; entry: DiagnosticEntry }[] {
+    const entries: { target: vscode.Uri; entry: DiagnosticEntry }[] = [];
     const several = result.diagnosis.models.length > 1;
     for (const finding of result.diagnosis.problems) {
-      entries.push({ diagnostic: this.createDiagnostic(result.uri, finding, undefined, ''), finding });
+      const { target, diagnostic } = this.createDiagnostic(result, finding, undefined, '');
+      entries.push({ target, entry: { diagnostic, finding } });
     }
     for (const model of result.diagnosis.models) {
       const prefix = several ? `${model.model.name}: ` : '';
       for (const finding of model.findings) {
-        entries.push({ diagnostic: this.createDiagnostic(result.uri, finding, model.model, prefix), finding, model });
+        const { target, diagnostic } = this.createDiagnostic(result, finding, model.model, prefix);
+        entries.push({ target, entry: { diagnostic, finding, model } });
       }
     }
     return entries;
   }
 
-  private createDiagnostic(uri: vscode.Uri, finding: Finding, model: ModelSpec | undefined, prefix: string): vscode.Diagnostic {
+  private createDiagnostic(result: Mappable, finding: Finding, model: ModelSpec | undefined, prefix: string): { target: vscode.Uri; diagnostic: vscode.Diagnostic } {
     const best = bestVerified(finding);
     const hint = best ? ` Verified fix: ${best.label} (${best.verified?.summary}).` : '';
-    const diagnostic = new vscode.Diagnostic(toRange(finding.span), `${prefix}${finding.message}${hint}`, toSeverity(finding.severity));
+    const at = locate(result, finding.span);
+    const diagnostic = new vscode.Diagnostic(at.range, `${prefix}${finding.message}${hint}`, toSeverity(finding.severity));
     diagnostic.source = DIAGNOSTIC_SOURCE;
     diagnostic.code = { value: finding.code, target: this.docsUri(finding.code) };
-    if (model) diagnostic.relatedInformation = related(uri, finding, model);
-    return diagnostic;
+    if (model) diagnostic.relatedInformation = related(result, finding, model);
+    return { target: at.uri, diagnostic };
   }
 }
 
 /** The layers a finding involves: the reference layer of a gradient ratio, and the layers a fix changes. */
-function related(uri: vscode.Uri, finding: Finding, model: ModelSpec): vscode.DiagnosticRelatedInformation[] {
+function related(result: Mappable, finding: Finding, model: ModelSpec): vscode.DiagnosticRelatedInformation[] {
   const out: vscode.DiagnosticRelatedInformation[] = [];
   const seen = new Set<string>();
   const own = finding.layerIndex === null ? undefined : model.layers[finding.layerIndex];
@@ -135,7 +154,8 @@ function related(uri: vscode.Uri, finding: Finding, model: ModelSpec): vscode.Di
     const key = `${layer.source.span.start.offset}:${layer.source.span.end.offset}`;
     if (seen.has(key) || (own && key === `${own.source.span.start.offset}:${own.source.span.end.offset}`)) return;
     seen.add(key);
-    out.push(new vscode.DiagnosticRelatedInformation(new vscode.Location(uri, toRange(layer.source.span)), message));
+    const at = locate(result, layer.source.span);
+    out.push(new vscode.DiagnosticRelatedInformation(new vscode.Location(at.uri, at.range), message));
   };
   if (finding.code === 'vanishing-gradient' || finding.code === 'exploding-gradient') {
     const last = [...model.layers].reverse().find((l) => l.kind === 'dense' || l.kind === 'conv1d' || l.kind === 'conv2d');
@@ -146,7 +166,8 @@ function related(uri: vscode.Uri, finding: Finding, model: ModelSpec): vscode.Di
     for (const change of best.changes) add(change.layerIndex, `\`${model.layers[change.layerIndex]?.name}\` also changes with ${best.label}`);
   }
   if (out.length === 0 && finding.layerIndex !== null) {
-    out.push(new vscode.DiagnosticRelatedInformation(new vscode.Location(uri, toRange(model.span)), `in model \`${model.name}\``));
+    const at = locate(result, model.span);
+    out.push(new vscode.DiagnosticRelatedInformation(new vscode.Location(at.uri, at.range), `in model \`${model.name}\``));
   }
   return out;
 }

@@ -16,6 +16,7 @@ import { ConfigService } from './config';
 import { DiagnosticsManager } from './diagnosticsManager';
 import { QuickFixProvider } from './quickFixProvider';
 import { StatusBar } from './statusBar';
+import { CELL_SCHEME } from './notebooks';
 
 /** What activate() returns: the services, for the integration tests. */
 export interface ActivationLensApi {
@@ -26,9 +27,11 @@ export interface ActivationLensApi {
 /** Languages whose files may hold a model: Keras/PyTorch, TF.js source, saved-model JSON. */
 export const MODEL_LANGUAGES: readonly string[] = ['python', 'javascript', 'javascriptreact', 'typescript', 'typescriptreact', 'json'];
 
-const MODEL_FILES: vscode.DocumentSelector = MODEL_LANGUAGES.flatMap((language) =>
-  ['file', 'untitled', 'vscode-remote'].map((scheme) => ({ language, scheme })),
-);
+const MODEL_FILES: vscode.DocumentSelector = [
+  ...MODEL_LANGUAGES.flatMap((language) => ['file', 'untitled', 'vscode-remote'].map((scheme) => ({ language, scheme }))),
+  // [issue 15] The Python cells of notebooks (lenses and fixes map through src/vscode/notebooks.ts).
+  { language: 'python', scheme: CELL_SCHEME },
+];
 
 /**
  * Folders whose node_modules may hold optional backends: the global storage (Install GPU
@@ -64,6 +67,11 @@ export function activate(context: vscode.ExtensionContext): ActivationLensApi {
     vscode.workspace.onDidSaveTextDocument((document) => {
       if (MODEL_LANGUAGES.includes(document.languageId) && config.get(document.uri).diagnoseOnSave) {
         void vscode.commands.executeCommand('activationLens.diagnose', document.uri);
+      }
+    }),
+    vscode.workspace.onDidSaveNotebookDocument((notebook) => {
+      if (notebook.notebookType === 'jupyter-notebook' && config.get(notebook.uri).diagnoseOnSave) {
+        void vscode.commands.executeCommand('activationLens.diagnose', notebook.uri);
       }
     }),
   );

@@ -14,10 +14,11 @@ import type { ModelDiagnosis } from '../engine/diagnose';
 import type { AnalysisService } from './analysisService';
 import { CommandId } from './commands';
 import { DIAGNOSTIC_SOURCE, type DiagnosticsManager } from './diagnosticsManager';
-import { editsForChanges, editsForSuggestion, toWorkspaceEdit } from './swapEdits';
+import { editsForChanges, editsForSuggestion } from './swapEdits';
+import { locate, resultEdit } from './notebooks';
+import type { AnalysisResult } from './analysisService';
 import type { ModelSpec } from '../core/model';
 import { suggestedLearningRate } from '../core/fixes/changes';
-import { toRange } from './spans';
 
 /** The kind of the "apply all verified swaps" source action. */
 export const APPLY_ALL_KIND = vscode.CodeActionKind.Source.append('activationLens').append('applyAllSwaps');
@@ -58,7 +59,7 @@ export class QuickFixProvider implements vscode.CodeActionProvider {
     const ours = context.diagnostics.filter((d) => d.source === DIAGNOSTIC_SOURCE);
     const wantsQuickFix = !context.only || context.only.contains(vscode.CodeActionKind.QuickFix);
     const wantsSource = !!context.only && (APPLY_ALL_KIND.contains(context.only) || context.only.contains(APPLY_ALL_KIND));
-    if (result.stale || result.version !== document.version) {
+    if (!this.service.isCurrent(result)) {
       if (ours.length === 0 && !wantsSource) return [];
       const rerun = new vscode.CodeAction('Activation Lens: results are out of date — diagnose again', wantsSource ? APPLY_ALL_KIND : vscode.CodeActionKind.QuickFix);
       rerun.command = { command: CommandId.Rerun, title: 'Diagnose again', arguments: [document.uri] };
@@ -79,7 +80,7 @@ export class QuickFixProvider implements vscode.CodeActionProvider {
             existing.action.diagnostics = [...(existing.action.diagnostics ?? []), diagnostic];
             continue;
           }
-          const action = this.suggestionAction(document, entry.model, suggestion, describe(suggestion, entry.model.model), vscode.CodeActionKind.QuickFix);
+          const action = this.suggestionAction(result, entry.model, suggestion, describe(suggestion, entry.model.model), vscode.CodeActionKind.QuickFix);
           action.diagnostics = [diagnostic];
           bySuggestion.set(key, { action, suggestion });
         }
@@ -89,37 +90,41 @@ export class QuickFixProvider implements vscode.CodeActionProvider {
       actions.push(...[...bySuggestion.values()].map(({ action }) => action));
     }
     if (wantsSource || (!context.only && context.triggerKind === vscode.CodeActionTriggerKind.Invoke)) {
-      const model = modelAt(result.diagnosis.models, range) ?? (result.diagnosis.models.length === 1 ? result.diagnosis.models[0] : undefined);
+      const model = modelAt(result, document.uri, range) ?? (result.diagnosis.models.length === 1 ? result.diagnosis.models[0] : undefined);
       if (model) {
         const changes = allVerifiedChanges(model);
         if (changes.length > 0) {
-          actions.push(this.swapAction(document, model, changes, `Activation Lens: apply all verified swaps in model \`${model.model.name}\``, APPLY_ALL_KIND));
+          actions.push(this.swapAction(result, model, changes, `Activation Lens: apply all verified swaps in model \`${model.model.name}\``, APPLY_ALL_KIND));
         }
       }
     }
     return actions;
   }
 
-  private suggestionAction(document: vscode.TextDocument, model: ModelDiagnosis, suggestion: Suggestion, title: string, kind: vscode.CodeActionKind): vscode.CodeAction {
-    const action = new vscode.CodeAction(title, kind);
-    const edits = editsForSuggestion(document.getText(), model.model, suggestion);
-    if ('error' in edits) action.disabled = { reason: edits.error };
-    else action.edit = toWorkspaceEdit(document.uri, edits);
-    return action;
+  // Edits are computed on the analysed text (a notebook: its code cells joined) and mapped to the documents.
+  private suggestionAction(result: AnalysisResult, model: ModelDiagnosis, suggestion: Suggestion, title: string, kind: vscode.CodeActionKind): vscode.CodeAction {
+    return editAction(result, editsForSuggestion(result.text, model.model, suggestion), title, kind);
   }
 
-  private swapAction(document: vscode.TextDocument, model: ModelDiagnosis, changes: readonly LayerChange[], title: string, kind: vscode.CodeActionKind): vscode.CodeAction {
-    const action = new vscode.CodeAction(title, kind);
-    const edits = editsForChanges(document.getText(), model.model, changes);
-    if ('error' in edits) action.disabled = { reason: edits.error };
-    else action.edit = toWorkspaceEdit(document.uri, edits);
-    return action;
+  private swapAction(result: AnalysisResult, model: ModelDiagnosis, changes: readonly LayerChange[], title: string, kind: vscode.CodeActionKind): vscode.CodeAction {
+    return editAction(result, editsForChanges(result.text, model.model, changes), title, kind);
   }
 }
 
-/** The model whose definition contains the range. */
-function modelAt(models: readonly ModelDiagnosis[], range: vscode.Range): ModelDiagnosis | undefined {
-  return models.find((m) => toRange(m.model.span).contains(range));
+function editAction(result: AnalysisResult, edits: ReturnType<typeof editsForChanges>, title: string, kind: vscode.CodeActionKind): vscode.CodeAction {
+  const action = new vscode.CodeAction(title, kind);
+  const edit = 'error' in edits ? edits : resultEdit(result, edits);
+  if ('error' in edit) action.disabled = { reason: edit.error };
+  else action.edit = edit;
+  return action;
+}
+
+/** The model whose definition (where it starts, in a notebook) contains the range of this document. */
+function modelAt(result: AnalysisResult, uri: vscode.Uri, range: vscode.Range): ModelDiagnosis | undefined {
+  return result.diagnosis.models.find((m) => {
+    const at = locate(result, m.model.span);
+    return at.uri.toString() === uri.toString() && at.range.contains(range);
+  });
 }
 
 /**
