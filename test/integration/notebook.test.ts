@@ -90,4 +90,19 @@ suite('Notebook', () => {
     assert.notEqual(join(saved.cells[cell.index].source), join(originalJson.cells[cell.index].source));
     assert.ok(saved.cells.every((c, i) => i === cell.index || c.cell_type !== 'code' || join(c.source) === join(originalJson.cells[i].source) || fix.edit?.has(notebook.cellAt(i).document.uri)), 'only the edited cells changed');
   });
+
+  test('notebook: a PyTorch nn.Module with F.relu in forward, its loss and optimiser in a later cell', async () => {
+    const notebook = await vscode.workspace.openNotebookDocument(fixtureUri('torch_notebook.ipynb'));
+    await vscode.window.showNotebookDocument(notebook, { preview: false });
+    const outcome = await vscode.commands.executeCommand<DiagnoseOutcome | undefined>('activationLens.diagnose');
+    assert.equal(outcome?.status, 'done', JSON.stringify(outcome).slice(0, 500));
+    const classCell = notebook.getCells().find((c) => c.document.getText().includes('class Net'));
+    assert.ok(classCell);
+    const diagnostics = await waitFor('cell diagnostics', () => ours(classCell.document.uri), (d) => d.some((x) => codeOf(x) === 'dead-relu'));
+    const dead = diagnostics.find((d) => codeOf(d) === 'dead-relu');
+    assert.ok(dead);
+    // `x = F.relu(self.fc1(x))` is line 9 of the cell (0-based 8), F.relu at column 13.
+    assert.deepEqual([dead.range.start.line, dead.range.start.character], [8, 12]);
+    assert.ok(classCell.document.getText(dead.range).startsWith('F.relu'), classCell.document.getText(dead.range));
+  });
 });
