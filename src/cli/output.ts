@@ -118,14 +118,15 @@ function modelJson(m: ModelDiagnosis, cells?: Cells): Record<string, unknown> {
       setup: m.training ?? null,
       task: m.data?.dataset.y ? 'data' : m.data ? 'teacher-on-data' : 'teacher',
     };
-    base.reference = m.reference
-      ? {
-          sameAsRun: m.reference.sameAsRun,
-          learningRate: m.reference.stats.options.learningRate,
-          deadFraction: summarize(m.reference.stats).map((r) => r.deadFraction),
-          saturatedFraction: summarize(m.reference.stats).map((r) => r.saturatedFraction),
-        }
-      : null;
+    const reference = m.reference && summarize(m.reference.stats);
+  base.reference = m.reference && reference
+    ? {
+        sameAsRun: m.reference.sameAsRun,
+        learningRate: m.reference.stats.options.learningRate,
+        deadFraction: reference.map((r) => r.deadFraction),
+        saturatedFraction: reference.map((r) => r.saturatedFraction),
+      }
+    : null;
   }
   base.layers = m.model.layers.map((layer) => {
     const s = m.summaries?.[layer.index];
@@ -281,7 +282,7 @@ export function renderText(d: FileDiagnosis): string {
       }
       if (m.reference) {
         out.push(m.reference.sameAsRun
-          ? '  Dead and saturated units judged against this run itself: it already uses canonical initialisers, zero biases and a default-size learning rate'
+          ? '  Dead and saturated units judged against this run itself: its initialisers and biases are its framework\'s defaults or canonical, and its learning rate is no larger than the optimiser\'s default'
           : `  Dead and saturated units judged against the same network with canonical initialisers and zero biases (lr ${m.reference.stats.options.learningRate}), trained the same way`);
       }
       if (s.stoppedEarly) {

@@ -188,15 +188,21 @@ async function diagnoseModel(
   const references = new Map<string, Promise<RunStats>>();
   // The reference sees the data as a healthy set-up would: standardised per feature (badly
   // scaled inputs are a finding of their own, and must not make the reference look saturated).
-  const referenceData = data && features
-    ? toTrainingData(data.dataset, transformFeatures(data.dataset.x, data.dataset.rows, data.dataset.features, features, 'standardize'))
-    : undefined;
+  // Made on the first reference actually trained: most runs need none.
+  let referenceData: TrainingData | undefined;
+  const referenceDataOf = (): TrainingData | undefined => {
+    if (data && features && !referenceData) {
+      referenceData = toTrainingData(data.dataset, transformFeatures(data.dataset.x, data.dataset.rows, data.dataset.features, features, 'standardize'));
+    }
+    return referenceData;
+  };
   let baselineReference: ModelDiagnosis['reference'];
   const findingsOf = async (spec: ModelSpec, run: RunStats, learningRate: number): Promise<Finding[]> => {
     const uncalibrated = evaluate(spec, run, options.thresholds);
     if (!uncalibrated.some((f) => CALIBRATED_CODES.has(f.code))) return uncalibrated;
     const plan = referencePlan(spec, training.optimizer, learningRate);
-    if (plan.sameAsRun && !referenceData) {
+    // With the user's data the reference differs from the run (it standardises the inputs).
+    if (plan.sameAsRun && !data) {
       if (spec === model) baselineReference = { stats: run, sameAsRun: true };
       return evaluate(spec, run, options.thresholds, { summaries: summarize(run) });
     }
@@ -204,7 +210,7 @@ async function diagnoseModel(
     let reference = references.get(key);
     if (!reference) {
       onEvent?.({ kind: 'model-start', model: model.name, phase: 'reference' });
-      reference = train(plan.model, referenceData, plan.learningRate);
+      reference = train(plan.model, referenceDataOf(), plan.learningRate);
       references.set(key, reference);
     }
     const referenceStats = await reference;
