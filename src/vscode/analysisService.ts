@@ -356,6 +356,12 @@ export class AnalysisService extends Disposable {
           }
         },
       );
+      // A newer request (or a cancel) that arrived while the last step or the rules were finishing
+      // supersedes this run: its results are dropped rather than published over the newer ones.
+      if (token.isCancellationRequested) {
+        this.setState({ ...this.stateValue, running: undefined });
+        return { status: 'cancelled', message: `Diagnosis of ${baseName} was cancelled.` };
+      }
       const result: AnalysisResult = { ...base, diagnosis, trained: true, durationMs: Date.now() - started };
       this.publish(result);
       const backend = diagnosis.models.find((m) => m.stats)?.stats?.backend.name ?? this.stateValue.backend;

@@ -1,6 +1,7 @@
 /** Bad input and interruptions: unsupported files, syntax errors, cancel, restart, a killed trainer. */
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
+import type { DiagnoseOutcome } from '../../src/vscode/analysisService';
 import { api, codeOf, diagnose, diagnoseDone, open, ours, waitFor } from './helpers';
 
 suite('Bad input and interruptions', () => {
@@ -36,10 +37,20 @@ suite('Bad input and interruptions', () => {
 
   test('a cancelled run reports cancelled and leaves the next run working', async () => {
     const { document } = await open('deep_sigmoid.py');
-    const running = diagnose(document.uri);
-    await waitUntilTraining();
-    await vscode.commands.executeCommand('activationLens.cancel');
-    const outcome = await running;
+    const { service } = await api();
+    // Cancelled from the run's own progress event: the cancel lands while it is training.
+    let cancelling: Thenable<unknown> | undefined;
+    const subscription = service.onDidChangeState((state) => {
+      if (!cancelling && /step \d+/.test(state.running?.detail ?? '')) cancelling = vscode.commands.executeCommand('activationLens.cancel');
+    });
+    let outcome: DiagnoseOutcome;
+    try {
+      outcome = await diagnose(document.uri);
+      assert.ok(cancelling, 'the run reported a training step');
+      await cancelling;
+    } finally {
+      subscription.dispose();
+    }
     assert.equal(outcome.status, 'cancelled');
     assert.equal((await api()).service.isRunning(), false);
     await diagnoseDone(document.uri);
@@ -47,10 +58,22 @@ suite('Bad input and interruptions', () => {
 
   test('a second diagnosis of the same file cancels the first: runs never interleave', async () => {
     const { document } = await open('healthy_relu.py');
-    const first = diagnose(document.uri);
-    await waitUntilTraining();
-    const second = diagnose(document.uri);
-    const [a, b] = await Promise.all([first, second]);
+    const { service } = await api();
+    // The second request is made from the first run's own progress event, so it lands while the
+    // first is certainly still training, however fast this machine trains the model.
+    let second: Promise<DiagnoseOutcome> | undefined;
+    const subscription = service.onDidChangeState((state) => {
+      if (!second && /step \d+/.test(state.running?.detail ?? '')) second = service.diagnose(document);
+    });
+    let outcomes: [DiagnoseOutcome, DiagnoseOutcome];
+    try {
+      const a = await diagnose(document.uri);
+      assert.ok(second, 'the first run reported a training step');
+      outcomes = [a, await second];
+    } finally {
+      subscription.dispose();
+    }
+    const [a, b] = outcomes;
     assert.equal(a.status, 'cancelled');
     assert.equal(b.status, 'done');
   });
