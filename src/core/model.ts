@@ -380,3 +380,18 @@ export function countParameters(model: ModelSpec): number {
   }
   return total;
 }
+
+/**
+ * What a loader may know besides the file's text ([issue 12]): both come from outside the file
+ * and are read statically, never run.
+ */
+export interface LoadContext {
+  /**
+   * The text of a Python module of the workspace that the file imports (`config` → config.py,
+   * `pkg.mod` → pkg/mod.py or pkg/mod/__init__.py, next to the file); undefined when there is no
+   * such module or it may not be read (outside the workspace, too large).
+   */
+  readonly readPythonModule?: (dottedName: string) => string | undefined;
+  /** The shape of one input example (no batch axis) of the data the user chose, when known. */
+  readonly inputShape?: readonly number[];
+}

@@ -1,7 +1,7 @@
 /**
  * Entry point of the loaders: picks the format of a file and hands it to its loader.
  */
-import { PositionIndex, type LoadResult, type ModelFormat } from '../model';
+import { PositionIndex, type LoadContext, type LoadResult, type ModelFormat } from '../model';
 import { loadKerasPython } from './kerasPython';
 // [issue 3] TF.js source, Keras / TF.js saved models.
 import { loadKerasArchive, loadKerasH5, matchHdf5, matchZip } from './kerasArchive';
@@ -49,11 +49,11 @@ export function detectFormat(text: string, fileName: string): ModelFormat | unde
 }
 
 /** Python: PyTorch when it imports torch and not Keras/TensorFlow (read from its imports), else Keras. */
-async function loadPython(text: string, fileName: string): Promise<LoadResult> {
+async function loadPython(text: string, fileName: string, context: LoadContext): Promise<LoadResult> {
   const format = detectFormat(text, 'model.py');
   // (The import check parses the file, so it runs only where torch is mentioned at all.)
-  if (format === 'pytorch-python' || (text.includes('torch') && (await importsTorchOnly(text)))) return loadTorchPython(text, fileName);
-  return loadKerasPython(text, fileName);
+  if (format === 'pytorch-python' || (text.includes('torch') && (await importsTorchOnly(text)))) return loadTorchPython(text, fileName, context);
+  return loadKerasPython(text, fileName, context);
 }
 
 /** The format an empty file was meant to have, from its extension alone. */
@@ -66,7 +66,7 @@ function emptyFileFormat(fileName: string): ModelFormat {
 
 // [issue 3]
 /** Options of loadModelFile. */
-export type LoadOptions = SavedModelOptions;
+export type LoadOptions = SavedModelOptions & LoadContext;
 
 /**
  * Loads every model of a file. Never throws: problems come back typed, with positions.
@@ -99,14 +99,14 @@ export async function loadModelFile(input: string | Uint8Array, fileName: string
   if (isNotebookFile(fileName)) {
     const notebook = readNotebook(text, fileName);
     if ('code' in notebook) return { format: 'keras-python', models: [], problems: [notebook] };
-    const loaded = await loadPython(notebook.program, fileName);
+    const loaded = await loadPython(notebook.program, fileName, options);
     return { ...loaded, cells: notebook.cells };
   }
   const format = detectFormat(text, fileName);
-  if (format === 'keras-python' || format === 'pytorch-python') return loadPython(text, fileName);
+  if (format === 'keras-python' || format === 'pytorch-python') return loadPython(text, fileName, options);
   // [issue 3: PyTorch] Python importing torch and not Keras/TensorFlow (read from its imports).
   // (The import check parses the file, so it runs only where torch is mentioned at all.)
-  if (format === 'tfjs-source') return loadTfjsSource(text, fileName);
+  if (format === 'tfjs-source') return loadTfjsSource(text, fileName, options);
   if (format === 'tfjs-json') return loadTfjsJson(text, fileName, options);
   if (format === 'keras-json') return loadKerasJson(text, fileName);
   const span = new PositionIndex(text).span(0, 0);

@@ -35,6 +35,7 @@ import {
   type OptimizerSpec,
   type SourceSpan,
   type TrainingSetup,
+  type LoadContext,
 } from '../model';
 import { readSourceFile, firstSyntaxError } from './sourceFile';
 import { bindingAt, collectBindings, optimizerNameOf, pythonArithmetic, pythonTruthiness, valueAtVersion, type FileBindings } from './pythonValues';
@@ -47,7 +48,7 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 // #region Public entry point
 
 /** Loads every Keras `Sequential` model of a Python file. Never throws. */
-export async function loadKerasPython(text: string, fileName: string): Promise<LoadResult> {
+export async function loadKerasPython(text: string, fileName: string, _context: LoadContext = {}): Promise<LoadResult> {
   // The size, depth and attribute-chain limits are checked by readSourceFile (limits.ts).
   return readSourceFile(text, fileName, 'python', 'keras-python', (tree, positions) => new KerasFileLoader(text, positions, tree.rootNode).load());
 }

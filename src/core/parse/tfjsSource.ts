@@ -25,6 +25,7 @@ import {
   type OptimizerSpec,
   type SourceSpan,
   type TrainingSetup,
+  type LoadContext,
 } from '../model';
 import { shapeError } from './kerasPython';
 import { loadFailure, readSourceFile, firstSyntaxError } from './sourceFile';
@@ -36,7 +37,7 @@ const NESTED_ADD = 'layers are added inside a loop, condition or callback, which
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 /** Loads every TF.js sequential (and linear functional) model of a JS/TS file. Never throws. */
-export async function loadTfjsSource(text: string, fileName: string): Promise<LoadResult> {
+export async function loadTfjsSource(text: string, fileName: string, _context: LoadContext = {}): Promise<LoadResult> {
   if (text.trim() === '') return loadFailure('tfjs-source', `${fileName}: the file is empty, so there is no model to read.`, new PositionIndex(text).span(0, 0));
   // JSX in .js/.jsx is part of the javascript grammar; .tsx needs TypeScript's TSX grammar.
   const grammar = /\.tsx$/i.test(fileName) ? 'tsx' : /\.(ts|mts|cts)$/i.test(fileName) ? 'typescript' : 'javascript';

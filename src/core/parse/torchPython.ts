@@ -40,6 +40,7 @@ import {
   type OptimizerSpec,
   type SourceSpan,
   type TrainingSetup,
+  type LoadContext,
 } from '../model';
 import { collectImports, findDictMutations, type ImportTable } from './kerasPython';
 import { getParser } from './treeSitter';
@@ -53,7 +54,7 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 // #region Public entry point
 
 /** Loads every PyTorch model (nn.Sequential values and nn.Module classes) of a Python file. Never throws. */
-export async function loadTorchPython(text: string, fileName: string): Promise<LoadResult> {
+export async function loadTorchPython(text: string, fileName: string, _context: LoadContext = {}): Promise<LoadResult> {
   return readSourceFile(text, fileName, 'python', 'pytorch-python', (tree, positions) => new TorchFileLoader(text, positions, tree.rootNode).load());
 }
 
