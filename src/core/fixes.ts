@@ -38,7 +38,7 @@ import {
   type SourceSpan,
   PositionIndex,
 } from './model';
-import { collectImports, type ImportTable } from './parse/kerasPython';
+import { collectImports, type ImportTable } from './python/imports';
 import { getReadyParser } from './parse/treeSitter';
 // [issue 3] per-format edit builders
 import { jsonSwapEdits } from './fixes/json';

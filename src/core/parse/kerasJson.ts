@@ -29,7 +29,7 @@ import {
   type TrainingSetup,
   type WeightTensor,
 } from '../model';
-import { shapeError } from './kerasPython';
+import { shapeError } from '../shapes';
 import { checkTextSize, formatCount, MAX_JSON_BYTES, MAX_JSON_VALUES, MAX_LAYERS, tooManyLayers } from './limits';
 
 // #region JSON with positions

@@ -38,9 +38,12 @@ import {
   type LoadContext,
 } from '../model';
 import { readSourceFile, firstSyntaxError } from './sourceFile';
-import { bindingAt, collectBindings, optimizerNameOf, pythonArithmetic, pythonTruthiness, valueAtVersion, type FileBindings } from './pythonValues';
+import { bindingAt, collectBindings, optimizerNameOf, pythonArithmetic, pythonTruthiness, valueAtVersion, type FileBindings } from '../python/bindings';
+import { collectImports, dottedParts, type ImportTable } from '../python/imports';
+import { findDictMutations } from '../python/dictMutations';
+import { shapeError, traceShapes } from '../shapes';
 import { LayerNamer } from './layerNames';
-import { dictGet, dictSet, type DictEntry as SharedDictEntry } from './pythonDicts';
+import { dictGet, dictSet, type DictEntry as SharedDictEntry } from '../python/dicts';
 import { formatCount, MAX_KERAS_EVALUATIONS, MAX_KERAS_STATEMENTS, MAX_LAYERS, MAX_MODELS_PER_FILE, tooManyLayers } from './limits';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -54,58 +57,6 @@ export async function loadKerasPython(text: string, fileName: string, _context: 
 }
 
 // #endregion
-
-// #region Imports
-
-/**
- * Local names bound by import statements, mapped to the dotted path they stand for:
- * `import tensorflow as tf` → tf: tensorflow; `from keras.layers import Dense as D` →
- * D: keras.layers.Dense; `import tensorflow.keras` → tensorflow: tensorflow.
- */
-export type ImportTable = ReadonlyMap<string, readonly string[]>;
-
-/** Collects every import in the file (nested ones too: lenient on purpose). */
-export function collectImports(root: Node): ImportTable {
-  const imports = new Map<string, readonly string[]>();
-  for (const statement of root.descendantsOfType(['import_statement', 'import_from_statement'])) {
-    if (!statement) continue;
-    const modulePath =
-      statement.type === 'import_from_statement' ? dottedText(statement.childForFieldName('module_name')) : [];
-    for (const imported of statement.childrenForFieldName('name')) {
-      if (!imported) continue;
-      if (imported.type === 'aliased_import') {
-        const alias = imported.childForFieldName('alias')?.text;
-        const name = dottedText(imported.childForFieldName('name'));
-        if (alias && name.length > 0) imports.set(alias, [...modulePath, ...name]);
-      } else if (imported.type === 'dotted_name') {
-        const name = dottedText(imported);
-        if (name.length === 0) continue;
-        if (statement.type === 'import_statement') imports.set(name[0], [name[0]]);
-        else imports.set(name[name.length - 1], [...modulePath, ...name]);
-      }
-    }
-  }
-  return imports;
-}
-
-function dottedText(node: Node | null): string[] {
-  if (!node) return [];
-  if (node.type === 'relative_import') return [];
-  return node.text.split('.').map((part) => part.trim());
-}
-
-/** `a.b.c` as ['a','b','c'] for identifier/attribute chains; undefined for anything else. */
-function dottedParts(node: Node): string[] | undefined {
-  if (node.type === 'identifier') return [node.text];
-  if (node.type === 'attribute') {
-    const object = node.childForFieldName('object');
-    const attribute = node.childForFieldName('attribute');
-    if (!object || !attribute) return undefined;
-    const head = dottedParts(object);
-    return head ? [...head, attribute.text] : undefined;
-  }
-  return undefined;
-}
 
 const KERAS_ROOTS = new Set(['keras', 'tensorflow', 'tf_keras']);
 
@@ -160,98 +111,6 @@ function dictKeys(dict: Extract<Value, { kind: 'dict' }>): Value {
 /** One `key: value` of a dict value of this loader. */
 type DictEntry = SharedDictEntry<Value>;
 
-
-/**
- * Dicts changed in place somewhere in a file: the dotted text of each changed object (`cfg`,
- * `self.cfg`) → the first statement that changes it. A dict read by such a name is not a
- * constant (its contents depend on what runs first), so it is refused with that place. Found
- * syntactically: `x[k] = v`, `x[k] += v`, `del x[k]`, `x |= {...}`, `x.update(...)`,
- * `x.pop(...)`, `x.popitem()`, `x.setdefault(...)`, `x.clear()`; then names the changed dict may
- * be an alias of (`c = CONFIG`, `self.cfg = cfg`) and the arguments given to a function of the
- * file whose parameter is changed (`tweak(CONFIG)` with `def tweak(c): c['x'] = 1`).
- */
-export function findDictMutations(root: Node): Map<string, Node> {
-  const changed = new Map<string, Node>();
-  const dotted = (node: Node | null | undefined): string | undefined => {
-    const parts = node ? dottedParts(node) : undefined;
-    return parts?.join('.');
-  };
-  const mark = (object: Node | null | undefined, at: Node): void => {
-    const name = dotted(object);
-    if (name && !changed.has(name)) changed.set(name, at);
-  };
-  const subscriptTargets = (target: Node | null, at: Node): void => {
-    if (!target) return;
-    if (target.type === 'subscript') mark(target.childForFieldName('value'), at);
-    else if (target.type === 'pattern_list' || target.type === 'tuple_pattern' || target.type === 'list_pattern' || target.type === 'tuple' || target.type === 'list' || target.type === 'expression_list') {
-      for (const child of target.namedChildren) if (child) subscriptTargets(child, at);
-    }
-  };
-  const statementOf = (node: Node): Node => (node.parent?.type === 'expression_statement' ? node.parent : node);
-  for (const node of root.descendantsOfType(['assignment', 'augmented_assignment', 'delete_statement', 'call'])) {
-    if (!node) continue;
-    if (node.type === 'assignment') subscriptTargets(node.childForFieldName('left'), statementOf(node));
-    else if (node.type === 'augmented_assignment') {
-      const left = node.childForFieldName('left');
-      if (left?.type === 'subscript') mark(left.childForFieldName('value'), statementOf(node));
-      else if (node.childForFieldName('operator')?.text === '|=') mark(left, statementOf(node));
-    } else if (node.type === 'delete_statement') {
-      for (const target of node.namedChildren) {
-        if (target?.type === 'subscript') mark(target.childForFieldName('value'), node);
-        else if (target?.type === 'expression_list') for (const inner of target.namedChildren) if (inner?.type === 'subscript') mark(inner.childForFieldName('value'), node);
-      }
-    } else {
-      const callee = node.childForFieldName('function');
-      const method = callee?.type === 'attribute' ? callee.childForFieldName('attribute')?.text : undefined;
-      if (method && DICT_MUTATORS.has(method)) mark(callee?.childForFieldName('object'), statementOf(node));
-    }
-  }
-  if (changed.size === 0) return changed;
-  // Aliases and parameters, to a fixed point (each round adds a name or stops).
-  const aliases: { left: string; right: string }[] = [];
-  for (const assignment of root.descendantsOfType('assignment')) {
-    const left = dotted(assignment?.childForFieldName('left'));
-    const right = dotted(assignment?.childForFieldName('right'));
-    if (left && right) aliases.push({ left, right });
-  }
-  const functions = root.descendantsOfType('function_definition').filter((fn): fn is Node => !!fn);
-  for (let changedSomething = true; changedSomething; ) {
-    changedSomething = false;
-    for (const { left, right } of aliases) {
-      const at = changed.get(left);
-      if (at && !changed.has(right)) {
-        changed.set(right, at);
-        changedSomething = true;
-      }
-    }
-    for (const fn of functions) {
-      const fnName = fn.childForFieldName('name')?.text;
-      const parameters = fn.childForFieldName('parameters')?.namedChildren ?? [];
-      const at = parameters
-        .map((parameter) => (parameter?.type === 'identifier' ? parameter.text : parameter?.childForFieldName('name')?.text))
-        .map((name) => (name ? changed.get(name) : undefined))
-        .find((node) => node !== undefined);
-      if (!fnName || !at) continue;
-      for (const call of root.descendantsOfType('call')) {
-        const callee = call?.childForFieldName('function');
-        const calledName = callee?.type === 'attribute' ? callee.childForFieldName('attribute')?.text : callee?.text;
-        if (!call || calledName !== fnName) continue;
-        for (const argument of call.childForFieldName('arguments')?.namedChildren ?? []) {
-          const value = argument?.type === 'keyword_argument' ? argument.childForFieldName('value') : argument;
-          const name = dotted(value);
-          if (name && !changed.has(name)) {
-            changed.set(name, at);
-            changedSomething = true;
-          }
-        }
-      }
-    }
-  }
-  return changed;
-}
-
-/** Methods that change a dict in place. */
-const DICT_MUTATORS = new Set(['update', 'pop', 'popitem', 'setdefault', 'clear']);
 
 /** Why a dict read by `name` is not a constant: it is changed at `at`. */
 function changedDictReason(name: string, at: Node): string {
@@ -3066,74 +2925,6 @@ function checkAxes(inputShape: readonly number[], layers: readonly LayerSpec[], 
       check.node,
     );
   }
-}
-
-/**
- * The first layer that cannot take its input (wrong rank, a dimension shrunk below 1), or
- * undefined when the chain can be built. Shared by every loader (issue 3).
- */
-export function shapeError(inputShape: readonly number[], layers: readonly LayerSpec[]): { index: number; message: string } | undefined {
-  return traceShapes(inputShape, layers).error;
-}
-
-/** Each layer's input shape (per sample), up to the first layer that cannot take its input. */
-function traceShapes(
-  inputShape: readonly number[],
-  layers: readonly LayerSpec[],
-): { inputs: (readonly number[])[]; error?: { index: number; message: string } } {
-  const inputs: (readonly number[])[] = [];
-  let shape = [...inputShape];
-  for (let i = 0; i < layers.length; i++) {
-    inputs.push(shape);
-    const layer = layers[i];
-    const rankError = (rank: number, what: string): string | undefined =>
-      shape.length !== rank
-        ? `layer \`${layer.name}\` (${what}) needs an input of rank ${rank} (excluding the batch), but gets shape (${shape.join(', ')}).`
-        : undefined;
-    let message: string | undefined;
-    const spatial = (sizes: readonly number[], strides: readonly number[], padding: 'valid' | 'same' | undefined): number[] =>
-      sizes.map((size, d) => {
-        const input = shape[d];
-        const out = padding === 'same' ? Math.ceil(input / (strides[d] ?? 1)) : Math.floor((input - size) / (strides[d] ?? 1)) + 1;
-        if (!(out >= 1)) message ??= `layer \`${layer.name}\` shrinks dimension ${d + 1} (size ${input}) below 1.`;
-        return out;
-      });
-    switch (layer.kind) {
-      case 'dense':
-        shape = [...shape.slice(0, -1), layer.units ?? 0];
-        break;
-      case 'conv1d':
-      case 'conv2d': {
-        message = rankError(layer.kind === 'conv1d' ? 2 : 3, layer.kind);
-        if (!message) shape = [...spatial(layer.kernelSize ?? [], layer.strides ?? [], layer.padding), layer.filters ?? 0];
-        break;
-      }
-      case 'maxPool1d':
-      case 'avgPool1d':
-      case 'maxPool2d':
-      case 'avgPool2d': {
-        message = rankError(layer.kind.endsWith('1d') ? 2 : 3, layer.kind);
-        if (!message) shape = [...spatial(layer.poolSize ?? [], layer.strides ?? [], layer.padding), shape[shape.length - 1]];
-        break;
-      }
-      case 'globalAvgPool1d':
-        message = rankError(2, layer.kind);
-        shape = [shape[shape.length - 1]];
-        break;
-      case 'globalAvgPool2d':
-      case 'globalMaxPool2d':
-        message = rankError(3, layer.kind);
-        shape = [shape[shape.length - 1]];
-        break;
-      case 'flatten':
-        shape = [shape.reduce((a, b) => a * b, 1)];
-        break;
-      default:
-        break;
-    }
-    if (message) return { inputs, error: { index: i, message } };
-  }
-  return { inputs };
 }
 
 // #endregion

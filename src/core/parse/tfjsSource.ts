@@ -27,7 +27,7 @@ import {
   type TrainingSetup,
   type LoadContext,
 } from '../model';
-import { shapeError } from './kerasPython';
+import { shapeError } from '../shapes';
 import { loadFailure, readSourceFile, firstSyntaxError } from './sourceFile';
 import { LayerNamer } from './layerNames';
 import { formatCount, MAX_DECLARATIONS, MAX_LAYERS, MAX_MODELS_PER_FILE, tooManyLayers } from './limits';

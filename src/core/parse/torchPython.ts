@@ -42,12 +42,13 @@ import {
   type TrainingSetup,
   type LoadContext,
 } from '../model';
-import { collectImports, findDictMutations, type ImportTable } from './kerasPython';
+import { collectImports, type ImportTable } from '../python/imports';
+import { findDictMutations } from '../python/dictMutations';
 import { getParser } from './treeSitter';
 import { readSourceFile, firstSyntaxError } from './sourceFile';
 import { formatCount, MAX_LAYERS, MAX_MODELS_PER_FILE, MAX_TORCH_STEPS, tooManyLayers } from './limits';
-import { argparseDefaults, bindingAt, collectBindings, optimizerNameOf, pythonArithmetic, pythonTruthiness, valueAtVersion, type FileBindings } from './pythonValues';
-import { dictGet, dictSet, type DictEntry as SharedDictEntry } from './pythonDicts';
+import { argparseDefaults, bindingAt, collectBindings, optimizerNameOf, pythonArithmetic, pythonTruthiness, valueAtVersion, type FileBindings } from '../python/bindings';
+import { dictGet, dictSet, type DictEntry as SharedDictEntry } from '../python/dicts';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
