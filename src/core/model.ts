@@ -342,45 +342,6 @@ export function hasKernel(kind: LayerKind): boolean {
   return kind === 'dense' || kind === 'conv1d' || kind === 'conv2d';
 }
 
-/** Trainable parameter count of a model, for the parameter cap (refuse before training). */
-export function countParameters(model: ModelSpec): number {
-  let shape = [...model.inputShape];
-  let total = 0;
-  for (const layer of model.layers) {
-    const channels = shape[shape.length - 1] ?? 1;
-    switch (layer.kind) {
-      case 'dense': {
-        const units = layer.units ?? 0;
-        total += channels * units + (layer.useBias === false ? 0 : units);
-        shape = [...shape.slice(0, -1), units];
-        break;
-      }
-      case 'conv1d':
-      case 'conv2d': {
-        const k = (layer.kernelSize ?? []).reduce((a, b) => a * b, 1);
-        const filters = layer.filters ?? 0;
-        total += k * channels * filters + (layer.useBias === false ? 0 : filters);
-        shape = [...shape.slice(0, -1), filters];
-        break;
-      }
-      case 'batchNorm':
-        total += 2 * channels;
-        break;
-      case 'flatten':
-        shape = [shape.reduce((a, b) => a * b, 1)];
-        break;
-      case 'globalAvgPool1d':
-      case 'globalAvgPool2d':
-      case 'globalMaxPool2d':
-        shape = [channels];
-        break;
-      default:
-        break;
-    }
-  }
-  return total;
-}
-
 /**
  * What a loader may know besides the file's text ([issue 12]): both come from outside the file
  * and are read statically, never run.

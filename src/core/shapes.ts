@@ -1,5 +1,5 @@
 /** Shape tracing over a layer chain, shared by every loader: each layer's per-sample input shape. */
-import type { LayerSpec } from './model';
+import type { LayerSpec, ModelSpec } from './model';
 
 /**
  * The first layer that cannot take its input (wrong rank, a dimension shrunk below 1), or
@@ -67,4 +67,42 @@ export function traceShapes(
     if (message) return { inputs, error: { index: i, message } };
   }
   return { inputs };
+}
+
+/**
+ * Trainable parameter count of a model, for the parameter cap (refused before the model is built).
+ * Each layer's input comes from traceShapes, so padding, strides and pooling shrink what a Dense
+ * after Flatten sees exactly as the frameworks compute it. Past a layer that cannot take its input
+ * (the trainer refuses such a chain anyway), the last traced shape stands in.
+ */
+export function countParameters(model: ModelSpec): number {
+  const { inputs } = traceShapes(model.inputShape, model.layers);
+  let total = 0;
+  let last: readonly number[] = model.inputShape;
+  model.layers.forEach((layer, i) => {
+    const shape = inputs[i] ?? last;
+    last = shape;
+    const channels = shape[shape.length - 1] ?? 1;
+    switch (layer.kind) {
+      case 'dense': {
+        const units = layer.units ?? 0;
+        total += channels * units + (layer.useBias === false ? 0 : units);
+        break;
+      }
+      case 'conv1d':
+      case 'conv2d': {
+        const k = (layer.kernelSize ?? []).reduce((a, b) => a * b, 1);
+        const filters = layer.filters ?? 0;
+        total += k * channels * filters + (layer.useBias === false ? 0 : filters);
+        break;
+      }
+      case 'batchNorm':
+        // gamma and beta; the moving mean and variance are not trained.
+        total += 2 * channels;
+        break;
+      default:
+        break;
+    }
+  });
+  return total;
 }

@@ -3,7 +3,8 @@
  * gradient norm once per step, and probe-batch statistics every k steps. Returns plain numbers.
  */
 import * as tf from '@tensorflow/tfjs';
-import { countParameters, hasKernel, type ActivationName, type ModelSpec } from '../core/model';
+import { hasKernel, type ActivationName, type ModelSpec } from '../core/model';
+import { countParameters } from '../core/shapes';
 import type { BackendReport, Histogram, LayerStats, ProbeSample, RunStats, TrainingData, TrainingOptions } from '../core/stats';
 import { buildModel, type BuiltModel } from './buildModel';
 import { ReplicaFailedError, type GradientReplicas, type ReplicaRun } from './replicas';

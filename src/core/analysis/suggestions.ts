@@ -2,7 +2,8 @@
  * The decision guide (activation-guide.md §4) as code: which model-wide changes to try for the
  * findings of a run, how to apply one to a ModelSpec, and how to judge its retrained result.
  */
-import { countParameters, hasKernel, type ActivationName, type ActivationSpec, type InitializerSpec, type LayerSpec, type ModelSpec } from '../model';
+import { hasKernel, type ActivationName, type ActivationSpec, type InitializerSpec, type LayerSpec, type ModelSpec } from '../model';
+import { countParameters } from '../shapes';
 import { fmt, isHead, pct, RELU_FAMILY_THAT_DIES, TWO_SIDED_SATURATING, type LayerSummary } from './rules';
 import { SEVERITY_RANK, type Finding, type FindingCode, type LayerChange, type LossChange, type Suggestion, type Thresholds, type Verification } from './types';
 import type { DataTransform } from './inputStats';
