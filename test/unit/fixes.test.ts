@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import type { LayerSpec, ModelSpec } from '../../src/core/model';
 import { PositionIndex } from '../../src/core/model';
 import { activationSwapEdits, applyEdits, describeActivation, type ActivationSwap, type TextEdit } from '../../src/core/fixes';
-import { loadKerasPython } from '../../src/core/parse/kerasPython';
+import { loadKerasPython } from '../../src/core/frameworks/keras/python';
 
 const FIXTURES = path.join(__dirname, '..', 'fixtures', 'keras');
 

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { LayerSpec, LoadProblem, LoadResult, ModelSpec, SourceSpan } from '../../src/core/model';
-import { loadKerasPython } from '../../src/core/parse/kerasPython';
+import { loadKerasPython } from '../../src/core/frameworks/keras/python';
 
 const FIXTURES = path.join(__dirname, '..', 'fixtures', 'keras');
 

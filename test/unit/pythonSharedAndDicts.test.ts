@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { LayerSpec, LoadResult, ModelSpec } from '../../src/core/model';
-import { loadKerasPython } from '../../src/core/parse/kerasPython';
+import { loadKerasPython } from '../../src/core/frameworks/keras/python';
 import { loadTorchPython } from '../../src/core/parse/torchPython';
 
 function only(result: LoadResult): ModelSpec {

@@ -2,7 +2,7 @@
  * Entry point of the loaders: picks the format of a file and hands it to its loader.
  */
 import { PositionIndex, type LoadContext, type LoadResult, type ModelFormat } from '../model';
-import { loadKerasPython } from './kerasPython';
+import { loadKerasPython } from '../frameworks/keras/python';
 // [issue 3] TF.js source, Keras / TF.js saved models.
 import { loadKerasArchive, loadKerasH5, matchHdf5, matchZip } from './kerasArchive';
 import { loadKerasJson, matchKerasJson, type SavedModelOptions } from './kerasJson';
