@@ -70,7 +70,11 @@ export function jsonSwapEdits(text: string, model: ModelSpec, layerIndex: number
   }
   const activation = swap.activation;
   const target = activation && (activation.name === 'elu' && (activation.alpha ?? 1) === 1 ? 'elu' : ACTIVATION_STRINGS[activation.name]);
-  const className = JSON.parse(text.slice(layer.source.calleeSpan?.start.offset ?? 0, layer.source.calleeSpan?.end.offset ?? 0) || '""') as string;
+  // A config saved with `json.dump(model.to_json(), f)` is the content of a JSON string: its
+  // spans cover escaped text (`\"relu\"`), so what is read is unescaped once and what is written escaped.
+  const encodedTwice = text.trimStart().startsWith('"');
+  const calleeText = text.slice(layer.source.calleeSpan?.start.offset ?? 0, layer.source.calleeSpan?.end.offset ?? 0);
+  const className = JSON.parse((encodedTwice && calleeText ? (JSON.parse(`"${calleeText}"`) as string) : calleeText) || '""') as string;
   const edits: TextEdit[] = [];
   const inserts: string[] = [];
   if (!activation) {
@@ -116,5 +120,5 @@ export function jsonSwapEdits(text: string, model: ModelSpec, layerIndex: number
     const empty = text.slice(at, argumentsSpan.end.offset - 1).trim() === '';
     edits.push({ span: positions.span(at, at), newText: empty ? inserts.join(', ') : `${inserts.join(', ')}, ` });
   }
-  return edits;
+  return encodedTwice ? edits.map((edit) => ({ ...edit, newText: JSON.stringify(edit.newText).slice(1, -1) })) : edits;
 }

@@ -39,6 +39,7 @@ export function detectFormat(text: string, fileName: string): ModelFormat | unde
     case 'json':
       if (text.includes('"modelTopology"')) return 'tfjs-json';
       if (text.includes('"class_name"') && text.includes('"config"')) return 'keras-json';
+      if (matchKerasJson(text)) return 'keras-json';
       return undefined;
     default:
       // [issue 3] Detect saved-model JSON by content whatever the extension (style guide §10).

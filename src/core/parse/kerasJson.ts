@@ -906,7 +906,47 @@ export interface SavedModelOptions {
 /** True when a text looks like a Keras config (`class_name` + `config` at the top). */
 export function matchKerasJson(text: string): boolean {
   const head = text.trimStart();
+  if (head.startsWith('"')) return matchDoubleEncodedKerasJson(text);
   return head.startsWith('{') && text.includes('"class_name"') && text.includes('"config"') && !text.includes('"modelTopology"');
+}
+
+/**
+ * True when a text is a JSON string literal holding a Keras config: what
+ * `json.dump(model.to_json(), f)` writes (`to_json()` already returns JSON text, so it is encoded
+ * twice and every quote inside is escaped).
+ */
+export function matchDoubleEncodedKerasJson(text: string): boolean {
+  return /^\s*"\s*\{/.test(text) && text.includes('\\"class_name\\"') && text.includes('\\"config\\"');
+}
+
+/**
+ * The content of a top-level JSON string literal, with each of its characters' offsets in the
+ * file (`offsets[inner.length]` is the closing quote), so spans in the content are spans in the
+ * file: an escape sequence `\"` stands for one character and covers both of its own.
+ */
+function decodeStringLiteral(text: string, node: Extract<JsonNode, { kind: 'string' }>): { inner: string; offsets: number[] } {
+  const offsets: number[] = [];
+  const simple: Record<string, string> = { '"': '"', '\\': '\\', '/': '/', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };
+  let inner = '';
+  // parseJsonWithPositions has validated the literal, so every escape here is well formed.
+  for (let i = node.start + 1; i < node.end - 1; ) {
+    offsets.push(i);
+    if (text[i] === '\\') {
+      const e = text[i + 1];
+      if (e === 'u') {
+        inner += String.fromCharCode(parseInt(text.slice(i + 2, i + 6), 16));
+        i += 6;
+      } else {
+        inner += simple[e];
+        i += 2;
+      }
+    } else {
+      inner += text[i];
+      i++;
+    }
+  }
+  offsets.push(node.end - 1);
+  return { inner, offsets };
 }
 
 /** Loads a Keras `model.to_json()` file (no weights). Never throws. */
@@ -921,21 +961,44 @@ export function loadKerasJson(text: string, fileName: string): LoadResult {
     const offset = error instanceof JsonSyntaxError ? error.offset : 0;
     return { format: 'keras-json', models: [], problems: [{ code: 'parse-error', message: `${fileName}: ${(error as Error).message}`, span: positions.span(offset, Math.min(text.length, offset + 1)) }] };
   }
+  // `json.dump(model.to_json(), f)`: the file is one string whose content is the config. Its
+  // content is read with every offset mapped back to the file, so positions (and fixes, which
+  // escape what they write: fixes/json.ts) stay exact.
+  let content = text;
+  let toFile = (offset: number): number => offset;
+  let encodedTwice: LoadNote | undefined;
+  if (root.kind === 'string') {
+    const literal = root;
+    const { inner, offsets } = decodeStringLiteral(text, literal);
+    try {
+      root = parseJsonWithPositions(inner);
+    } catch (error) {
+      const offset = offsets[error instanceof JsonSyntaxError ? error.offset : 0] ?? literal.start;
+      return { format: 'keras-json', models: [], problems: [{ code: 'parse-error', message: `${fileName} is a JSON string whose content is not valid JSON: ${(error as Error).message}`, span: positions.span(offset, Math.min(text.length, offset + 1)) }] };
+    }
+    content = inner;
+    toFile = (offset) => offsets[offset] ?? literal.end;
+    encodedTwice = {
+      message: `${fileName} holds the model JSON as a JSON string (written by \`json.dump(model.to_json(), f)\`, which encodes it twice); its content is read as the model config. \`f.write(model.to_json())\` saves it once.`,
+      span: positions.span(literal.start, literal.end),
+    };
+  }
   const config = findModelConfig(root);
   if (!config) {
     return { format: 'keras-json', models: [], problems: [{ code: 'parse-error', message: `${fileName} is JSON but not a Keras model config (no top-level "class_name" and "config").`, span: positions.span(0, 0) }] };
   }
   const ctx: ConfigContext = {
     format: 'keras-json',
-    spanOf: (node) => (node ? positions.span(node.start, node.end) : positions.span(0, 0)),
+    spanOf: (node) => (node ? positions.span(toFile(node.start), toFile(node.end)) : positions.span(0, 0)),
     fallbackName: 'model',
-    textOf: (node) => text.slice(node.start, node.end),
+    textOf: (node) => content.slice(node.start, node.end),
     // `{"model_config": {...}, "training_config": {...}}` keeps the two apart.
     training: config !== root ? (field(root, 'training_config') ?? field(root, 'compile_config')) : undefined,
   };
   try {
     const { models, problems } = modelsFromConfig(config, ctx);
-    return { format: 'keras-json', models, problems };
+    const note = encodedTwice;
+    return { format: 'keras-json', models: note ? models.map((m) => ({ ...m, notes: [note, ...(m.notes ?? [])] })) : models, problems };
   } catch (error) {
     return { format: 'keras-json', models: [], problems: [{ code: 'parse-error', message: `Internal error while reading ${fileName}: ${(error as Error).message}`, span: positions.span(0, 0) }] };
   }
