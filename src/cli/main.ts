@@ -14,7 +14,10 @@ import { TrainerClient, TrainingError, type CancellationSignal } from '../engine
 import { at, renderText, toJson } from './output';
 import * as path from 'node:path';
 import { DEFAULT_READ_OPTIONS, isDataError, readDataset } from '../core/data/dataset';
-import { findDataDirective } from '../core/data/directive';
+import { findDataDirective, type DataDirective } from '../core/data/directive';
+import { isNotebookFile, readNotebook } from '../core/parse/notebook';
+import { MAX_SOURCE_BYTES, textFileLimit } from '../core/parse/limits';
+import { dataInputShape, firstDataComment } from '../engine/dataShape';
 import { findProjectRoot, resolveCommentDataFile } from '../engine/dataLocation';
 import type { DataResolver, FileDiagnosis, ModelData } from '../engine/diagnose';
 import { toReportData } from '../engine/report';
@@ -23,9 +26,11 @@ import { standalonePage } from '../engine/reportHtml';
 /**
  * Data for each model: --data for all of them (the person's own choice: any file), else each
  * model's own `activation-lens: data=` comment (relative to the model file, and only inside the
- * project root: a model file may come from someone else). Each file is read once.
+ * project root: a model file may come from someone else). Each file is read once. `forRead` is
+ * the data the static reader takes its input shape from, before the models are known: --data,
+ * else the file's first data comment (dataShape.ts).
  */
-function dataResolver(request: CliRequest, text: string, signal: AbortSignal): DataResolver {
+function dataResolver(request: CliRequest, signal: AbortSignal): { resolve: (text: string) => DataResolver; forRead: (text: string) => Promise<ModelData | undefined> } {
   const roots = [request.root ?? findProjectRoot(request.file)];
   const cache = new Map<string, Promise<ModelData | { error: string }>>();
   const read = (file: string, target: string | undefined, source: ModelData['source']) => {
@@ -40,14 +45,33 @@ function dataResolver(request: CliRequest, text: string, signal: AbortSignal): D
     }
     return pending;
   };
-  return async (model) => {
-    if (request.data) return read(request.data, request.target, 'cli');
-    const directive = findDataDirective(text, model.span.start.line);
+  const fromDirective = (directive: DataDirective | undefined) => {
     if (!directive?.data) return undefined;
     const named = resolveCommentDataFile(directive.data, request.file, roots);
     if ('refused' in named) return { error: `the data comment on line ${directive.line}: ${named.refused} (--root DIR sets the root; --data FILE may name any file)` };
     return read(named.file, directive.target ?? request.target, 'comment');
   };
+  return {
+    resolve: (text) => async (model) => (request.data ? read(request.data, request.target, 'cli') : fromDirective(findDataDirective(text, model.span.start.line))),
+    // A data file that cannot be read gives no shape here; its model reports the error when it trains.
+    forRead: async (text) => {
+      const data = await (request.data ? read(request.data, request.target, 'cli') : fromDirective(firstDataComment(text)));
+      return data && 'dataset' in data ? data : undefined;
+    },
+  };
+}
+
+/**
+ * The text of a model file for its data comments, before the reader has checked it: undefined
+ * for a binary file or one above its size limit (the reader refuses those); a notebook's code
+ * cells joined as the reader joins them.
+ */
+function commentText(bytes: Uint8Array, file: string): string | undefined {
+  if (isBinaryModel(bytes) || bytes.length > Math.max(MAX_SOURCE_BYTES, textFileLimit(file).limit)) return undefined;
+  const text = new TextDecoder().decode(bytes);
+  if (!isNotebookFile(file)) return text;
+  const notebook = readNotebook(text, file);
+  return 'code' in notebook ? undefined : notebook.program;
 }
 
 export const EXIT_OK = 0;
@@ -79,8 +103,10 @@ Options:
   --data FILE            train on your data (CSV/TSV, .npy, .npz, JSON) instead of synthetic N(0, 1)
                          inputs; without it, a "# activation-lens: data=FILE target=COL" comment
                          above a model names its data (relative to the model file, inside
-                         the project root only)
-  --root DIR             the project root for data comments (default: the nearest folder above
+                         the project root only). The data's sample shape is also the input
+                         shape of a model whose file knows it only at run time
+  --root DIR             the project root for data comments and for the Python modules the
+                         file imports (read, never run) (default: the nearest folder above
                          the model file with .git, .hg, .svn, package.json, pyproject.toml,
                          setup.py or setup.cfg, else the model file's folder)
   --target NAME          the target column (default: label, target, y or class, else the last)
@@ -285,7 +311,16 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       process.stderr.write(`activation-lens: ${bytes}\n`);
       return EXIT_USAGE;
     }
-    const loaded = await loadModelBytes(bytes, request.file, { freshInit: request.freshInit, signal: signal.abort });
+    const data = dataResolver(request, signal.abort);
+    // The chosen data's shape is the input shape of models whose file leaves it to run time.
+    const early = commentText(bytes, request.file);
+    const forRead = early !== undefined || request.data ? await data.forRead(early ?? '') : undefined;
+    const loaded = await loadModelBytes(bytes, request.file, {
+      freshInit: request.freshInit,
+      signal: signal.abort,
+      projectRoot: request.root ?? findProjectRoot(request.file),
+      ...(forRead ? { inputShape: dataInputShape(forRead.dataset) } : {}),
+    });
     if (loaded === 'cancelled') {
       process.stderr.write('activation-lens: cancelled\n');
       return EXIT_INTERRUPTED;
@@ -303,7 +338,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     const text = loaded.cells ? loaded.cells.map((c) => c.source).join('\n') : isBinaryModel(bytes) ? '' : new TextDecoder().decode(bytes);
     client.setNativeProducts(request.nativeProducts);
     const diagnosis = await diagnoseLoaded(request.file, loaded, client, request.options,
-      progressPrinter(process.stderr.isTTY === true), signal, dataResolver(request, text, signal.abort));
+      progressPrinter(process.stderr.isTTY === true), signal, data.resolve(text));
     if (signal.isCancellationRequested) throw new TrainingError('cancelled', 'cancelled');
     if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
     process.stdout.write(request.json ? `${JSON.stringify(toJson(diagnosis), null, 2)}\n` : renderText(diagnosis));

@@ -4,7 +4,8 @@
  * extension host (or the CLI's Ctrl-C) down with it. The loaders' own budgets (size, depth,
  * counts, steps: src/core/parse/limits.ts) refuse such files with a position; the worker's heap
  * limit is the backstop for anything they miss. TF.js weight shards are read from the model's own
- * folder only.
+ * folder only; imported Python modules from the model's folder and the project root only
+ * (pythonModules.ts).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -24,6 +25,14 @@ export interface LoadFileOptions {
   readonly loaderPath?: string;
   /** Stops the read: the worker is terminated and the result is `'cancelled'`. */
   readonly signal?: AbortSignal;
+  /**
+   * The project root (VS Code: the workspace folder; CLI: --root or the found project root):
+   * Python modules the file imports are read from the model's folder and from here, never from
+   * outside it. Absent: the model's folder only.
+   */
+  readonly projectRoot?: string;
+  /** One example's shape (no batch axis) of the data chosen for the file: the loaders' input shape when the file leaves it open. */
+  readonly inputShape?: readonly number[];
 }
 
 const ZIP = [0x50, 0x4b, 0x03, 0x04];
@@ -93,6 +102,8 @@ export class StaticReader {
         fileName,
         freshInit: options.freshInit ?? false,
         siblingFolder: path.dirname(path.resolve(fileName)),
+        ...(options.projectRoot ? { projectRoot: path.resolve(options.projectRoot) } : {}),
+        ...(options.inputShape ? { inputShape: [...options.inputShape] } : {}),
       };
       const job: Job = { request, resolve, signal: options.signal, timeoutMs: binary ? options.binaryTimeoutMs ?? 20_000 : undefined };
       options.signal?.addEventListener('abort', () => this.cancel(job), { once: true });
