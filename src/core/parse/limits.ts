@@ -88,6 +88,18 @@ export const MAX_KERAS_STATEMENTS = 100_000;
  */
 export const MAX_TORCH_STEPS = 40_000;
 
+/**
+ * Steps of static evaluation per file in the shared Python evaluator (src/core/python): each
+ * expression evaluated, statement run and loop iteration is a step, a list of n items costs
+ * n / 16. The one budget of both Python readers (issue 12) and of the workspace modules a file
+ * imports; counted in steps, never in time, so a file reads the same on every machine. Loops that
+ * cannot change a model (training loops) are not stepped through, so they cost nothing here.
+ */
+export const MAX_PYTHON_STEPS = 100_000;
+
+/** Deepest expression nesting and function-call depth the shared Python evaluator follows. */
+export const MAX_PYTHON_NESTING = 100;
+
 /** What a text model file is, for the size message, and its size limit, from its extension. */
 export function textFileLimit(fileName: string): { limit: number; kind: string } {
   const extension = fileName.slice(fileName.lastIndexOf('.') + 1).toLowerCase();
