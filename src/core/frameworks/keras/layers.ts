@@ -2,8 +2,9 @@ import type { Node } from 'web-tree-sitter';
 import { shapeError, traceShapes } from '../../shapes';
 import { LayerNamer } from '../../parse/layerNames';
 import { MAX_LAYERS, tooManyLayers } from '../../parse/limits';
-import { type ActivationSpec, type InitializerName, type InitializerSpec, type LayerSource, type LayerSpec, type LoadProblem, type LoadProblemCode } from '../../model';
-import { ACTIVATION_IDENTIFIERS, INITIALIZER_DEFAULTS, INITIALIZER_IDENTIFIERS, LAYER_CLASSES, LayerClassKey, POSITIONAL_PARAMETERS, SHAPE_PRESERVING_LAYERS, normaliseInitializerName } from './vocabulary';
+import { type ActivationSpec, type InitializerName, type InitializerSpec, type LayerSource, type LayerSpec, type LoadNote, type LoadProblem, type LoadProblemCode } from '../../model';
+import { readKeras1Spellings, type LegacyNote } from './legacy';
+import { ACTIVATION_IDENTIFIERS, KERAS1_DIM_ORDERING, INITIALIZER_DEFAULTS, INITIALIZER_IDENTIFIERS, LAYER_CLASSES, LayerClassKey, POSITIONAL_PARAMETERS, SHAPE_PRESERVING_LAYERS, normaliseInitializerName } from './vocabulary';
 import { describeValue, shorten, type LayerCall, type Scope, type Value } from './pythonValues';
 import { UnsoundModel, type Arguments, type KerasLoaderHost } from './pythonTypes';
 import type { Mutable } from './pythonTypes';
@@ -16,6 +17,8 @@ export class LayerListBuilder {
   /** The call node of each layer, parallel to `layers`, for shape-check positions. */
   readonly layerNodes: Node[] = [];
   inputShape: number[] | undefined;
+  /** Remarks for ModelSpec.notes: Keras 1 spellings read as their current names. */
+  readonly notes: LoadNote[] = [];
   private readonly layerNames = new LayerNamer();
 
   constructor(
@@ -50,7 +53,13 @@ export class LayerListBuilder {
         callee,
       );
     }
-    const args = bindLayerArguments(layerClass.className, known.key, this.loader.arguments(node));
+    const args = bindLayerArguments(layerClass.className, known.key, this.loader.arguments(node), {
+      note: (at, message) => this.notes.push({ message, span: this.loader.span(at) }),
+      show: (at) => {
+        const value = this.loader.evaluate(at, scope);
+        return value.kind === 'number' || value.kind === 'string' || value.kind === 'bool' || value.kind === 'none' ? pythonLiteral(value) : shorten(at.text);
+      },
+    });
     const read = new ArgumentReader(this.loader, args, scope, node, this.problems);
 
     if (known.key === 'input') {
@@ -220,6 +229,16 @@ export class LayerListBuilder {
       const value = given.value.kind === 'string' ? given.value.value.toLowerCase() : undefined;
       return { value, node: given.node, what: `\`data_format=${shorten(given.node.text)}\`` };
     }
+    // Keras 1's `dim_ordering='th'` / `'tf'` (Theano / TensorFlow order) is data_format's older
+    // spelling; 'default' means the backend's setting, as when it is not given.
+    const ordering = read.evaluated('dim_ordering');
+    const orderingValue = ordering?.value.kind === 'string' ? ordering.value.value.toLowerCase() : undefined;
+    if (ordering && orderingValue !== 'default') {
+      const value = orderingValue === undefined ? undefined : KERAS1_DIM_ORDERING.get(orderingValue);
+      const what = `\`dim_ordering=${shorten(ordering.node.text)}\` (Keras 1's data_format${value ? `="${value}"` : ''})`;
+      if (value === 'channels_last') this.notes.push({ message: `\`dim_ordering\` is the Keras 1 name of \`data_format\`; read as data_format="channels_last".`, span: this.loader.span(ordering.node) });
+      return { value: value ?? orderingValue ?? undefined, node: ordering.node, what };
+    }
     const fileSetting = this.loader.imageDataFormatAt(read.callNode);
     if (!fileSetting) return undefined;
     const line = this.loader.span(fileSetting.node).start.line;
@@ -254,7 +273,7 @@ export class ArgumentReader {
 
   /** The value node of an argument given by keyword or at a positional index. */
   node(keyword: string, position?: number): Node | undefined {
-    return this.args.keyword.get(keyword)?.value ?? (position !== undefined ? this.args.positional[position] : undefined);
+    return this.args.keyword.get(keyword)?.value ?? this.args.composed?.get(keyword)?.[0] ?? (position !== undefined ? this.args.positional[position] : undefined);
   }
 
   private argumentNode(keyword: string, position?: number): Node | undefined {
@@ -262,6 +281,8 @@ export class ArgumentReader {
   }
 
   private value(keyword: string, position?: number): { value: Value; node: Node } | undefined {
+    const parts = this.args.composed?.get(keyword);
+    if (parts) return { value: { kind: 'sequence', items: parts.map((part) => this.loader.evaluate(part, this.scope)) }, node: parts[0] };
     const node = this.node(keyword, position);
     return node ? { value: this.loader.evaluate(node, this.scope), node } : undefined;
   }
@@ -569,7 +590,8 @@ export interface AxisCheck {
  * argument is read by name. Refuses what cannot be matched: `*args` / `**kwargs`, more
  * positional arguments than the signature reads, and a parameter given twice.
  */
-export function bindLayerArguments(className: string, key: LayerClassKey, args: Arguments): Arguments {
+export function bindLayerArguments(className: string, key: LayerClassKey, given: Arguments, note?: LegacyNote): Arguments {
+  const args = readKeras1Spellings(className, key, given, note);
   const splat = args.splats[0];
   if (splat) {
     throw new UnsoundModel('parse-error', `\`${shorten(splat.text)}\` passes arguments to \`${className}\` that are only known at run time; write them out to diagnose the model.`, splat);
@@ -586,11 +608,11 @@ export function bindLayerArguments(className: string, key: LayerClassKey, args: 
       );
     }
     // LeakyReLU's slope is `alpha` in Keras 2 and `negative_slope` in Keras 3.
-    const alsoByKeyword = keyword.has(name) || (key === 'leakyRelu' && keyword.has('alpha'));
+    const alsoByKeyword = keyword.has(name) || args.composed?.has(name) || (key === 'leakyRelu' && keyword.has('alpha'));
     if (alsoByKeyword) throw new UnsoundModel('parse-error', `\`${className}\` gets \`${name}\` twice: by position (\`${shorten(node.text)}\`) and by keyword.`, node);
     keyword.set(name, { argument: node, value: node });
   });
-  return { positional: [], keyword, splats: [] };
+  return { positional: [], keyword, splats: [], composed: args.composed };
 }
 
 /**
@@ -621,3 +643,10 @@ export function checkAxes(inputShape: readonly number[], layers: readonly LayerS
   }
 }
 
+
+/** A constant as Python writes it (`10`, `'same'`, `True`, `None`), for notes. */
+function pythonLiteral(value: Extract<Value, { kind: 'number' | 'string' | 'bool' | 'none' }>): string {
+  if (value.kind === 'none') return 'None';
+  if (value.kind === 'bool') return value.value ? 'True' : 'False';
+  return value.kind === 'string' ? `'${value.value}'` : String(value.value);
+}

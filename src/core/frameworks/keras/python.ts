@@ -144,7 +144,7 @@ class KerasFileLoader implements KerasLoaderHost {
     private readonly root: Node,
   ) {
     this.imports = collectImports(root);
-    this.evaluator = new Evaluator(findDictMutations(root));
+    this.evaluator = new Evaluator(findDictMutations(root), (call) => this.backendCall(call));
     this.moduleScope = new AssignmentScope(this.evaluator, undefined, root, true);
   }
 
@@ -179,7 +179,8 @@ class KerasFileLoader implements KerasLoaderHost {
         break;
       }
       try {
-        models.push(this.withTraining(site, this.buildModel(site, name)));
+        this.assumptions = new Map();
+        models.push(this.withAssumptions(this.withTraining(site, this.buildModel(site, name))));
       } catch (error) {
         if (!(error instanceof UnsoundModel)) throw error;
         this.fileProblems.push({
@@ -198,6 +199,39 @@ class KerasFileLoader implements KerasLoaderHost {
       });
     }
     return { format: 'keras-python', models, problems: this.fileProblems };
+  }
+
+  /** Per model being read: the values taken as Keras' defaults (by call node id), as notes. */
+  private assumptions = new Map<number, LoadNote>();
+
+  private withAssumptions(model: ModelSpec): ModelSpec {
+    if (this.assumptions.size === 0) return model;
+    return { ...model, notes: [...(model.notes ?? []), ...this.assumptions.values()] };
+  }
+
+  /**
+   * `K.image_data_format()` (Keras 1: `K.image_dim_ordering()`) is the setting of the user's
+   * `~/.keras/keras.json`, unknown statically. Tutorials branch on it to pick the input shape;
+   * the file's own `set_image_data_format(...)` in effect decides it, else Keras' default
+   * (channels_last, Keras 1 with TensorFlow: 'tf') is taken, with a note.
+   */
+  private backendCall(call: Node): Value | undefined {
+    const callee = call.childForFieldName('function');
+    const parts = callee && dottedParts(callee);
+    const name = parts?.[parts.length - 1];
+    if (!parts || parts.length < 2 || (name !== 'image_data_format' && name !== 'image_dim_ordering') || !resolvePath(parts, this.imports).keras) return undefined;
+    if ((call.childForFieldName('arguments')?.namedChildren ?? []).some((a) => a && !isExtra(a))) return undefined;
+    const setting = this.imageDataFormatAt(call);
+    const format = setting ? setting.value : 'channels_last';
+    if (format !== 'channels_last' && format !== 'channels_first') return undefined;
+    const value = name === 'image_data_format' ? format : format === 'channels_last' ? 'tf' : 'th';
+    if (!setting && !this.assumptions.has(call.id)) {
+      this.assumptions.set(call.id, {
+        message: `\`${shorten(call.text)}\` is read as ${JSON.stringify(value)}, Keras' default (the \`~/.keras/keras.json\` setting is not read statically).`,
+        span: this.span(call),
+      });
+    }
+    return { kind: 'string', value };
   }
 
   // #region The training set-up: `model.compile(...)` [issue 11]
@@ -665,6 +699,7 @@ class KerasFileLoader implements KerasLoaderHost {
       layers: builder.layers,
       span: this.span(site.spanNode),
       problems,
+      ...(builder.notes.length > 0 ? { notes: builder.notes } : {}),
     };
   }
 

@@ -9,6 +9,11 @@ export interface Arguments {
   readonly keyword: ReadonlyMap<string, { readonly argument: Node; readonly value: Node }>;
   /** `*args` / `**kwargs` arguments: what they pass is only known at run time. */
   readonly splats: readonly Node[];
+  /**
+   * An argument given as several nodes that form one tuple: Keras 1's `nb_row`, `nb_col` (or
+   * the positional `Convolution2D(32, 3, 3)`) read as `kernel_size`.
+   */
+  readonly composed?: ReadonlyMap<string, readonly Node[]>;
 }
 
 /** Raised while building a model when it cannot be trained soundly; the model is dropped. */

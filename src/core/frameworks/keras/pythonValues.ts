@@ -175,7 +175,11 @@ export class Evaluator {
   }
 
   /** Dicts changed in place in the file (see findDictMutations): not constants. */
-  constructor(private readonly changedDicts: ReadonlyMap<string, Node> = new Map()) {}
+  constructor(
+    private readonly changedDicts: ReadonlyMap<string, Node> = new Map(),
+    /** The framework's calls with a static value (Keras' `K.image_data_format()`); undefined: not one. */
+    private readonly hostCall?: (call: Node) => Value | undefined,
+  ) {}
 
   /** Evaluates an expression; `atOffset` is where names are looked up (defaults to the node). */
   evaluate(node: Node, scope: Scope, atOffset = node.startIndex): Value {
@@ -222,8 +226,10 @@ export class Evaluator {
         return this.evaluateUnary(node, scope, atOffset);
       case 'binary_operator':
         return this.evaluateBinary(node, scope, atOffset);
+      // `expression_list`: `28, 28` on the right of `img_rows, img_cols = 28, 28`, a tuple without parentheses.
       case 'list':
       case 'tuple':
+      case 'expression_list':
         return this.evaluateItems(node, scope, atOffset);
       case 'list_comprehension':
       case 'generator_expression':
@@ -489,6 +495,8 @@ export class Evaluator {
   }
 
   private evaluateCall(node: Node, scope: Scope, atOffset: number): Value {
+    const hosted = this.hostCall?.(node);
+    if (hosted) return hosted;
     const callee = node.childForFieldName('function');
     const dictMethod = callee?.type === 'attribute' ? this.evaluateDictMethod(node, callee, scope, atOffset) : undefined;
     if (dictMethod) return dictMethod;

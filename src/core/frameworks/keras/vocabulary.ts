@@ -221,3 +221,47 @@ export const KERAS_LOSSES: ReadonlyMap<string, Omit<LossSpec, 'text' | 'span'>> 
   ['huber', { kind: 'huber', input: 'values' }],
   ['huberloss', { kind: 'huber', input: 'values' }],
 ]);
+
+// #region Keras 1 spellings
+
+/** Keras 1 weight-argument names that Keras 2 renamed the same way in every layer with weights. */
+const KERAS1_WEIGHT_KEYWORDS: Readonly<Record<string, string>> = {
+  init: 'kernel_initializer',
+  W_regularizer: 'kernel_regularizer',
+  b_regularizer: 'bias_regularizer',
+  W_constraint: 'kernel_constraint',
+  b_constraint: 'bias_constraint',
+  bias: 'use_bias',
+};
+const KERAS1_POOLING_2D: Readonly<Record<string, string>> = { border_mode: 'padding' };
+const KERAS1_POOLING_1D: Readonly<Record<string, string>> = { pool_length: 'pool_size', stride: 'strides', border_mode: 'padding' };
+
+/**
+ * Keras 1 keyword → its Keras 2 / 3 name, per layer kind. Keras 1 code (and the questions people
+ * still ask about it) spells them so; Keras 2.0–2.2 read them with a warning, later versions
+ * refuse them. They are read as their current equivalents, with a note at the argument.
+ * `nb_row` / `nb_col` (two numbers for one `kernel_size`) and `dim_ordering` (other values than
+ * `data_format`) are not plain renames: see legacy.ts.
+ */
+export const KERAS1_KEYWORDS: Readonly<Partial<Record<LayerClassKey, Readonly<Record<string, string>>>>> = {
+  dense: { output_dim: 'units', ...KERAS1_WEIGHT_KEYWORDS },
+  conv1d: { nb_filter: 'filters', filter_length: 'kernel_size', border_mode: 'padding', subsample_length: 'strides', ...KERAS1_WEIGHT_KEYWORDS },
+  conv2d: { nb_filter: 'filters', border_mode: 'padding', subsample: 'strides', ...KERAS1_WEIGHT_KEYWORDS },
+  dropout: { p: 'rate' },
+  batchNorm: { beta_init: 'beta_initializer', gamma_init: 'gamma_initializer' },
+  maxPool1d: KERAS1_POOLING_1D,
+  avgPool1d: KERAS1_POOLING_1D,
+  maxPool2d: KERAS1_POOLING_2D,
+  avgPool2d: KERAS1_POOLING_2D,
+};
+
+/** Keras 1 `dim_ordering` values → `data_format` ('default' means the backend's setting, like no argument). */
+export const KERAS1_DIM_ORDERING: ReadonlyMap<string, string> = new Map([
+  ['th', 'channels_first'],
+  ['tf', 'channels_last'],
+]);
+
+/** Class names that exist only in Keras 1 spelling and so mark the Keras 1 positional signature. */
+export const KERAS1_CONVOLUTION_CLASSES: ReadonlySet<string> = new Set(['Convolution2D']);
+
+// #endregion
