@@ -15,7 +15,7 @@ import { TrainerClient, TrainingError } from '../engine/trainerClient';
 import { RUNNING_CONTEXT_KEY } from './commands';
 import { toDiagnoseOptions, type ConfigService } from './config';
 import { Disposable } from './dispose';
-import { dataResolverFor, type DataChoices } from './dataResolver';
+import { dataResolverFor, readInputShape, type DataChoices } from './dataResolver';
 import { cellUris, isCellUri, notebookJson, notebookOfCell, notebookProgram, openNotebook } from './notebooks';
 
 /** What a diagnosis reads: a text document, or a notebook (its code cells). */
@@ -158,10 +158,20 @@ export class AnalysisService extends Disposable {
   private async readSubject(subject: Subject, token?: vscode.CancellationToken): Promise<LoadResult | 'cancelled'> {
     const key = subject.uri.toString();
     let pending = this.reads.get(key);
-    if (!pending || pending.stamp !== subject.stamp) {
+    // Values from outside the file: the chosen data's input shape (a changed choice is a new
+    // read) and the workspace folder, whose Python modules the file may import (read, never run).
+    const data = readInputShape({ uri: subject.uri }, subject.text, this.dataChoices);
+    const stamp = `${subject.stamp}\0${data.key}`;
+    if (!pending || pending.stamp !== stamp) {
       // Shared by every caller, so one caller's cancellation (CodeLens requests are cancelled on
       // each keystroke) does not end it for the others; the loaders' budgets bound its length.
-      pending = { stamp: subject.stamp, result: this.reader.read(subject.readText, subject.uri.path) };
+      const isFile = subject.uri.scheme === 'file';
+      const projectRoot = isFile ? vscode.workspace.getWorkspaceFolder(subject.uri)?.uri.fsPath : undefined;
+      const result = data.shape().then((inputShape) => this.reader.read(subject.readText, isFile ? subject.uri.fsPath : subject.uri.path, {
+        ...(projectRoot ? { projectRoot } : {}),
+        ...(inputShape ? { inputShape } : {}),
+      }));
+      pending = { stamp, result };
       this.reads.set(key, pending);
     }
     if (!token) return pending.result;

@@ -10,6 +10,7 @@ import { editsForSuggestion } from './swapEdits';
 import { chooseData, type DataChoices } from './dataResolver';
 import { isCellUri, locate, notebookOfCell, openNotebook, resultEdit } from './notebooks';
 import { PositionIndex } from '../core/model';
+import { setInputShape } from './inputShapeFix';
 
 /** The notebook a command's argument names: a notebook toolbar's `{ notebookEditor }`, a cell, a notebook. */
 function notebookArg(arg: unknown): vscode.NotebookDocument | undefined {
@@ -142,6 +143,7 @@ export function registerCommands(service: AnalysisService, config: ConfigService
   return vscode.Disposable.from(
     vscode.commands.registerCommand(CommandId.Diagnose, diagnose),
     vscode.commands.registerCommand(CommandId.Rerun, diagnose),
+    vscode.commands.registerCommand(CommandId.SetInputShape, (uri: vscode.Uri, offset: number, answer?: string) => setInputShape(service, uri, offset, answer)),
     vscode.commands.registerCommand(CommandId.Cancel, (arg?: unknown) => service.cancel(arg instanceof vscode.Uri ? arg : undefined)),
     vscode.commands.registerCommand(CommandId.ShowReport, (arg?: unknown, modelName?: string, layerIndex?: number) => {
       const result = resultForCommand(service, arg);

@@ -12,6 +12,8 @@ export const enum CommandId {
   RevealLayer = 'activationLens.revealLayer',
   /** Internal: a stale quick fix's "re-run" action. */
   Rerun = 'activationLens.rerun',
+  /** Internal: the input-shape Quick Fix (asks for the shape, writes the comment, diagnoses again). */
+  SetInputShape = 'activationLens.setInputShape',
 }
 
 /** Context key set while a diagnosis runs (for the Cancel command's `when` clause). */

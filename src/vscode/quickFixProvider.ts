@@ -4,7 +4,8 @@
  * rate, a head/loss change, on every layer the change touches) as one WorkspaceEdit, and a
  * source action that applies every verified layer change of a model. A suggestion the file's
  * format cannot express (a data transform, a learning rate without a stated optimiser) is shown
- * disabled with the reason: advice, never a broken edit. Results computed from another
+ * disabled with the reason: advice, never a broken edit. A model whose input shape is known only
+ * at run time gets an action that asks for it (inputShapeFix.ts). Results computed from another
  * version of the document are refused, with an offer to diagnose again.
  */
 import * as vscode from 'vscode';
@@ -19,6 +20,7 @@ import { locate, resultEdit } from './notebooks';
 import type { AnalysisResult } from './analysisService';
 import type { ModelSpec } from '../core/model';
 import { suggestedLearningRate } from '../core/fixes/changes';
+import { inputShapeAction } from './inputShapeFix';
 
 /** The kind of the "apply all verified swaps" source action. */
 export const APPLY_ALL_KIND = vscode.CodeActionKind.Source.append('activationLens').append('applyAllSwaps');
@@ -72,6 +74,8 @@ export class QuickFixProvider implements vscode.CodeActionProvider {
       const bySuggestion = new Map<string, { action: vscode.CodeAction; suggestion: Suggestion }>();
       for (const diagnostic of ours) {
         const entry = this.diagnostics.find(document.uri, diagnostic);
+        const askShape = entry && inputShapeAction(result, entry);
+        if (askShape) actions.push(askShape);
         if (!entry?.model) continue;
         for (const suggestion of entry.finding.suggestions.filter(isOffered)) {
           const key = `${entry.model.model.name}/${suggestion.id}`;

@@ -12,6 +12,8 @@ import { MAX_SOURCE_BYTES } from '../../src/core/parse/limits';
 import { MAX_MODULES_READ, pythonModuleReader } from '../../src/engine/pythonModules';
 import { StaticReader } from '../../src/engine/loadFile';
 import { dataInputShape, firstDataComment } from '../../src/engine/dataShape';
+import { applyEdits } from '../../src/core/fixes/edits';
+import { asksForInputShape, inputShapeEdit, inputShapePrompt, parseInputShape, statementStart } from '../../src/vscode/inputShapeComment';
 
 function workspace(): { root: string; models: string; outside: string } {
   const base = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'al-modules-')));
@@ -121,4 +123,38 @@ test('the data\'s input shape: a NumPy sample shape, else the feature count; the
   assert.deepEqual(firstDataComment(text), { data: 'train.csv', target: 'label', line: 4 });
   assert.deepEqual(firstDataComment('const m = tf.sequential(); // activation-lens: data=x.json\n'), { data: 'x.json', target: undefined, line: 1 });
   assert.equal(firstDataComment('# activation-lens: input_shape=(28, 28, 1)\nmodel = 1\n'), undefined);
+});
+
+test('the input-shape Quick Fix answers the loaders\' run-time shape problems only, and reads the person\'s answer', () => {
+  assert.equal(asksForInputShape({ code: 'unknown-input-shape', message: 'x' }), true);
+  assert.equal(asksForInputShape({ code: 'parse-error', message: 'Model `model` cannot be diagnosed: its input shape `x_train.shape[1:]` is only known at run time.' }), true);
+  assert.equal(asksForInputShape({ code: 'parse-error', message: 'Model `Net` cannot be diagnosed: its input\'s spatial size cannot be determined. Add a comment `# activation-lens: input_shape=(1, H, W)` above the model.' }), true);
+  assert.equal(asksForInputShape({ code: 'parse-error', message: '`hidden_dim` is known only at run time' }), false);
+  assert.equal(asksForInputShape({ code: 'dead-relu', message: '62% of units never fire' }), false);
+  assert.deepEqual(parseInputShape('28, 28, 1'), [28, 28, 1]);
+  assert.deepEqual(parseInputShape(' (1, 28, 28) '), [1, 28, 28]);
+  assert.deepEqual(parseInputShape('[784]'), [784]);
+  assert.deepEqual(parseInputShape('32x32x3'), [32, 32, 3]);
+  assert.deepEqual(parseInputShape('(784,)'), [784]);
+  assert.match((parseInputShape('') as { error: string }).error, /axes/);
+  assert.match((parseInputShape('28, -1') as { error: string }).error, /`-1` is not a positive whole number/);
+  assert.match((parseInputShape('28.5') as { error: string }).error, /`28\.5`/);
+  assert.match((parseInputShape('1, 2, 3, 4') as { error: string }).error, /At most 3 axes/);
+  assert.match((parseInputShape('(28, 28') as { error: string }).error, /Close the \(/);
+  assert.match(inputShapePrompt('pytorch-python').prompt, /channels first/);
+  assert.match(inputShapePrompt('keras-python').prompt, /channels last/);
+});
+
+test('the input-shape comment goes above the statement holding the model, in the format\'s syntax, replacing an old one', () => {
+  const keras = 'import keras\nmodel = keras.Sequential([\n    keras.layers.Dense(64, input_shape=x.shape[1:]),  # "(" in a string\n])\n';
+  const inside = keras.indexOf('input_shape');
+  const edit = inputShapeEdit(keras, inside, 'keras-python', [28, 28, 1]);
+  assert.equal(applyEdits(keras, [edit]), 'import keras\n# activation-lens: input_shape=(28, 28, 1)\nmodel = keras.Sequential([\n    keras.layers.Dense(64, input_shape=x.shape[1:]),  # "(" in a string\n])\n');
+  const torch = 'import torch.nn as nn\n\nclass Net(nn.Module):\n    pass\n';
+  assert.equal(applyEdits(torch, [inputShapeEdit(torch, torch.indexOf('class'), 'pytorch-python', [784])]), 'import torch.nn as nn\n\n# activation-lens: input_shape=(784,)\nclass Net(nn.Module):\n    pass\n');
+  const old = 'def build():\n    # activation-lens: input_shape=(3, 3)\n    return nn.Sequential(nn.Conv2d(1, 8, 3))\n';
+  assert.equal(applyEdits(old, [inputShapeEdit(old, old.indexOf('nn.Sequential'), 'pytorch-python', [1, 28, 28])]), 'def build():\n    # activation-lens: input_shape=(1, 28, 28)\n    return nn.Sequential(nn.Conv2d(1, 8, 3))\n');
+  const js = "const model = tf.sequential({\n  layers: [tf.layers.dense({ units: 4, inputShape: [n] })],\n});\n";
+  assert.equal(applyEdits(js, [inputShapeEdit(js, js.indexOf('inputShape'), 'tfjs-source', [8])]), "// activation-lens: input_shape=[8]\n" + js);
+  assert.equal(statementStart('x = f(\n  "a(",\n  b)\ny = 1\n', 'x = f(\n  "a(",\n  b)\ny = 1\n'.indexOf('b)')), 0);
 });
