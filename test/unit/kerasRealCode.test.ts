@@ -22,10 +22,10 @@ function only(result: LoadResult): ModelSpec {
   return result.models[0];
 }
 
-function layer<K extends LayerSpec['kind']>(model: ModelSpec, index: number, kind: K): Extract<LayerSpec, { kind: K }> {
+function layer(model: ModelSpec, index: number, kind: LayerSpec['kind']): LayerSpec {
   const found = model.layers[index];
   assert.equal(found?.kind, kind);
-  return found as Extract<LayerSpec, { kind: K }>;
+  return found;
 }
 
 function textAt(text: string, span: SourceSpan): string {
