@@ -9,10 +9,7 @@ import { kernelOwner } from '../analysis/suggestions';
 import { activationSwapEdits, type TextEdit } from '../fixes';
 import type { ModelSpec, SourceSpan } from '../model';
 import { defaultLearningRate } from '../trainingSetup';
-import { batchNormEditsKeras, learningRateEditsKeras, lossEditsKeras } from './kerasPython';
-import { batchNormEditsTfjs, learningRateEditsTfjs, lossEditsTfjs } from './tfjsSource';
-import { batchNormEditsTorch } from './torchPython';
-import { learningRateEditsTorch, lossEditsTorch } from './torchTraining';
+import { fixesFor } from '../formats';
 
 /** The parts of a suggestion that change the source. */
 export type SuggestedChange = Pick<Suggestion, 'changes'> & Partial<Pick<Suggestion, 'learningRate' | 'learningRateFactor' | 'loss' | 'dataTransform'>>;
@@ -97,47 +94,15 @@ export function layerChangeEdits(text: string, model: ModelSpec, changes: readon
 }
 
 export function batchNormEdits(text: string, model: ModelSpec, layerIndices: readonly number[]): Edits {
-  switch (model.format) {
-    case 'keras-python':
-      return batchNormEditsKeras(text, model, layerIndices);
-    case 'tfjs-source':
-      return batchNormEditsTfjs(text, model, layerIndices);
-    case 'pytorch-python':
-      return batchNormEditsTorch(text, model, layerIndices);
-    case 'keras-json':
-    case 'tfjs-json':
-      return {
-        error: 'A saved model lists its layers with their names, connections and weights; a BatchNormalization layer cannot be inserted into it soundly: add it in the code that builds the model and save again.',
-      };
-  }
+  return fixesFor(model.format).batchNorm(text, model, layerIndices);
 }
 
 export function learningRateEdits(text: string, model: ModelSpec, value: number): Edits {
-  switch (model.format) {
-    case 'keras-python':
-      return learningRateEditsKeras(text, model, value);
-    case 'tfjs-source':
-      return learningRateEditsTfjs(text, model, value);
-    case 'pytorch-python':
-      return learningRateEditsTorch(text, model, value);
-    case 'keras-json':
-    case 'tfjs-json':
-      return { error: 'A saved model file does not hold the learning rate the model is trained with; change it in the training code.' };
-  }
+  return fixesFor(model.format).learningRate(text, model, value);
 }
 
 export function lossEdits(text: string, model: ModelSpec, loss: NonNullable<Suggestion['loss']>): Edits {
-  switch (model.format) {
-    case 'keras-python':
-      return lossEditsKeras(text, model, loss);
-    case 'tfjs-source':
-      return lossEditsTfjs(text, model, loss);
-    case 'pytorch-python':
-      return lossEditsTorch(text, model, loss);
-    case 'keras-json':
-    case 'tfjs-json':
-      return { error: 'A saved model file does not hold the loss the model is trained with; change it in the training code.' };
-  }
+  return fixesFor(model.format).loss(text, model, loss);
 }
 
 function sameSpan(a: SourceSpan, b: SourceSpan): boolean {

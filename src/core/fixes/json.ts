@@ -8,7 +8,7 @@
  * ReLU, PReLU, ELU α≠1) are refused with advice.
  */
 import { hasKernel, type ActivationSpec, type InitializerName, type ModelSpec, PositionIndex } from '../model';
-import type { ActivationSwap, TextEdit } from '../fixes';
+import type { ActivationSwap, TextEdit } from './edits';
 
 const ACTIVATION_STRINGS: Partial<Record<ActivationSpec['name'], string>> = {
   linear: 'linear',
@@ -121,4 +121,21 @@ export function jsonSwapEdits(text: string, model: ModelSpec, layerIndex: number
     edits.push({ span: positions.span(at, at), newText: empty ? inserts.join(', ') : `${inserts.join(', ')}, ` });
   }
   return encodedTwice ? edits.map((edit) => ({ ...edit, newText: JSON.stringify(edit.newText).slice(1, -1) })) : edits;
+}
+
+/** A saved model cannot take a BatchNormalization layer as an edit: why, for every layer list. */
+export function batchNormEditsJson(): { error: string } {
+  return {
+    error: 'A saved model lists its layers with their names, connections and weights; a BatchNormalization layer cannot be inserted into it soundly: add it in the code that builds the model and save again.',
+  };
+}
+
+/** A saved model holds no learning rate to edit. */
+export function learningRateEditsJson(): { error: string } {
+  return { error: 'A saved model file does not hold the learning rate the model is trained with; change it in the training code.' };
+}
+
+/** A saved model holds no loss to edit. */
+export function lossEditsJson(): { error: string } {
+  return { error: 'A saved model file does not hold the loss the model is trained with; change it in the training code.' };
 }

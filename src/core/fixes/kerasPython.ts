@@ -16,9 +16,10 @@
  *    `from_logits=True` when it takes logits.
  */
 import { hasKernel, PositionIndex, type ModelSpec, type OptimizerName } from '../model';
-import { activationExpression, insertPythonArguments, KerasNames, kerasActivation, quoteOf, type TextEdit } from '../fixes';
+import { insertPythonArguments, kerasActivation, type TextEdit } from './edits';
+import { activationExpression, KerasNames } from './kerasSwap';
 import type { LossChange } from '../analysis/types';
-import { layersAfter, layersBefore, placementOf, rateLiteral, removeArgument } from './layout';
+import { layersAfter, layersBefore, placementOf, quoteOf, rateLiteral, removeArgument } from './layout';
 
 const KERAS_OPTIMIZER_CLASSES: Readonly<Record<OptimizerName, string>> = {
   sgd: 'SGD',

@@ -6,7 +6,7 @@
  * PyTorch fixers. Pure.
  */
 import type { LayerSpec, PositionIndex, SourceSpan } from '../model';
-import type { TextEdit } from '../fixes';
+import type { TextEdit } from './edits';
 
 export type Syntax = 'python' | 'js';
 

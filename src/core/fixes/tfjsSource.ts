@@ -8,7 +8,7 @@
  * Dense/Conv layer are refused with advice (add a layer after it).
  */
 import { hasKernel, type ActivationSpec, type InitializerName, type LayerSpec, type LossKind, type ModelSpec, type OptimizerName, type SourceSpan, PositionIndex } from '../model';
-import type { ActivationSwap, TextEdit } from '../fixes';
+import type { ActivationSwap, TextEdit } from './edits';
 import type { LossChange } from '../analysis/types';
 import { layersAfter, layersBefore, placementOf, quoteOf, rateLiteral, removeArgument } from './layout';
 

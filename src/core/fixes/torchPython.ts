@@ -26,7 +26,7 @@
  */
 import type { Node, Tree } from 'web-tree-sitter';
 import { hasKernel, PositionIndex, type ActivationSpec, type InitializerName, type LayerSpec, type ModelSpec, type SourceSpan } from '../model';
-import type { ActivationSwap, TextEdit } from '../fixes';
+import type { ActivationSwap, TextEdit } from './edits';
 import { collectImports, type ImportTable } from '../python/imports';
 import { getReadyParser } from '../parse/treeSitter';
 import { layersBefore, placementOf } from './layout';

@@ -6,7 +6,7 @@
  * stated loss uses. Pure.
  */
 import { PositionIndex, type ModelSpec } from '../model';
-import { insertPythonArguments, type TextEdit } from '../fixes';
+import { insertPythonArguments, type TextEdit } from './edits';
 import type { LossChange } from '../analysis/types';
 import { rateLiteral } from './layout';
 
