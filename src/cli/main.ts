@@ -30,7 +30,7 @@ import { standalonePage } from '../engine/reportHtml';
  * the data the static reader takes its input shape from, before the models are known: --data,
  * else the file's first data comment (dataShape.ts).
  */
-function dataResolver(request: CliRequest, signal: AbortSignal): { resolve: (text: string) => DataResolver; forRead: (text: string) => Promise<ModelData | undefined> } {
+export function cliDataResolver(request: CliRequest, signal: AbortSignal): { resolve: (text: string) => DataResolver; forRead: (text: string) => Promise<ModelData | undefined> } {
   const roots = [request.root ?? findProjectRoot(request.file)];
   const cache = new Map<string, Promise<ModelData | { error: string }>>();
   const read = (file: string, target: string | undefined, source: ModelData['source']) => {
@@ -66,7 +66,7 @@ function dataResolver(request: CliRequest, signal: AbortSignal): { resolve: (tex
  * for a binary file or one above its size limit (the reader refuses those); a notebook's code
  * cells joined as the reader joins them.
  */
-function commentText(bytes: Uint8Array, file: string): string | undefined {
+export function commentText(bytes: Uint8Array, file: string): string | undefined {
   if (isBinaryModel(bytes) || bytes.length > Math.max(MAX_SOURCE_BYTES, textFileLimit(file).limit)) return undefined;
   const text = new TextDecoder().decode(bytes);
   if (!isNotebookFile(file)) return text;
@@ -311,7 +311,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       process.stderr.write(`activation-lens: ${bytes}\n`);
       return EXIT_USAGE;
     }
-    const data = dataResolver(request, signal.abort);
+    const data = cliDataResolver(request, signal.abort);
     // The chosen data's shape is the input shape of models whose file leaves it to run time.
     const early = commentText(bytes, request.file);
     const forRead = early !== undefined || request.data ? await data.forRead(early ?? '') : undefined;

@@ -13,6 +13,7 @@ import { MAX_MODULES_READ, pythonModuleReader } from '../../src/engine/pythonMod
 import { StaticReader } from '../../src/engine/loadFile';
 import { dataInputShape, firstDataComment } from '../../src/engine/dataShape';
 import { applyEdits } from '../../src/core/fixes/edits';
+import { cliDataResolver, commentText, parseCli } from '../../src/cli/main';
 import { asksForInputShape, inputShapeEdit, inputShapePrompt, parseInputShape, statementStart } from '../../src/vscode/inputShapeComment';
 
 function workspace(): { root: string; models: string; outside: string } {
@@ -157,4 +158,27 @@ test('the input-shape comment goes above the statement holding the model, in the
   const js = "const model = tf.sequential({\n  layers: [tf.layers.dense({ units: 4, inputShape: [n] })],\n});\n";
   assert.equal(applyEdits(js, [inputShapeEdit(js, js.indexOf('inputShape'), 'tfjs-source', [8])]), "// activation-lens: input_shape=[8]\n" + js);
   assert.equal(statementStart('x = f(\n  "a(",\n  b)\ny = 1\n', 'x = f(\n  "a(",\n  b)\ny = 1\n'.indexOf('b)')), 0);
+});
+
+test('CLI: the read takes its input shape from --data, else the file\'s first data comment inside the project root', async () => {
+  const { root, models, outside } = workspace();
+  fs.mkdirSync(path.join(root, '.git'));
+  fs.writeFileSync(path.join(models, 'train.csv'), 'a,b,c,label\n1,2,3,0\n4,5,6,1\n');
+  fs.writeFileSync(path.join(outside, 'far.csv'), 'a,b,label\n1,2,0\n');
+  const model = path.join(models, 'net.py');
+  const request = (extra: string[]) => {
+    const parsed = parseCli(['diagnose', model, ...extra]);
+    assert.notEqual(parsed, 'help');
+    return parsed as Exclude<ReturnType<typeof parseCli>, 'help'>;
+  };
+  const signal = new AbortController().signal;
+  const fromFlag = await cliDataResolver(request(['--data', path.join(outside, 'far.csv')]), signal).forRead('# activation-lens: data=train.csv\n');
+  assert.deepEqual(fromFlag && dataInputShape(fromFlag.dataset), [2]);
+  const fromComment = await cliDataResolver(request([]), signal).forRead('import keras\n# activation-lens: data=train.csv target=label\nmodel = keras.Sequential()\n');
+  assert.deepEqual(fromComment && dataInputShape(fromComment.dataset), [3]);
+  assert.equal(await cliDataResolver(request([]), signal).forRead('# activation-lens: data=../../elsewhere/far.csv\nmodel = 1\n'), undefined);
+  assert.equal(await cliDataResolver(request([]), signal).forRead('# activation-lens: data=missing.csv\nmodel = 1\n'), undefined);
+  const notebook = JSON.stringify({ nbformat: 4, nbformat_minor: 5, metadata: {}, cells: [{ cell_type: 'code', metadata: {}, execution_count: null, outputs: [], source: ['# activation-lens: data=train.csv\n', 'model = 1\n'] }] });
+  assert.match(commentText(new TextEncoder().encode(notebook), 'nb.ipynb') ?? '', /^# activation-lens: data=train\.csv\nmodel = 1/);
+  assert.equal(commentText(new Uint8Array([0x50, 0x4b, 0x03, 0x04, 0, 0]), 'm.keras'), undefined);
 });
