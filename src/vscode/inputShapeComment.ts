@@ -6,7 +6,6 @@
  * replacing such a comment already there. Every loader reads that comment (the grammar is
  * parseShapeText's in the PyTorch loader: 1 to 3 positive integers, no batch axis).
  */
-import type { Finding } from '../core/analysis/types';
 import { PositionIndex, type ModelFormat } from '../core/model';
 import type { TextEdit } from '../core/fixes/edits';
 
@@ -16,7 +15,7 @@ const MAX_DIMENSION = 1_000_000;
 const MAX_RANK = 3;
 
 /** Whether the fix applies: the loaders' code, or a message that asks for the comment. */
-export function asksForInputShape(finding: Pick<Finding, 'code' | 'message'>): boolean {
+export function asksForInputShape(finding: { readonly code: string; readonly message: string }): boolean {
   return finding.code === UNKNOWN_INPUT_SHAPE || finding.message.includes('activation-lens: input_shape=') ||
     /\binput shape\b.*?\b(only known|known only) at run time/i.test(finding.message);
 }
