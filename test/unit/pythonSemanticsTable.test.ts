@@ -351,6 +351,9 @@ async function check(row: Row, framework: 'keras' | 'torch'): Promise<void> {
     const onConstruct = read.refused.filter((p) => p.offset >= snippet[0] && p.offset <= construct[0] + construct.length - 1 && Number(p.at.split(':')[0]) === constructLine);
     assert.ok(onConstruct.length > 0, `got ${describe(read)}, not a problem on \`${row.expect.refusedAt}\` (line ${constructLine})`);
     assert.ok(onConstruct.every((p) => p.at !== '1:1'));
+    // …and names it (`input`, `random.randint`, `sys.argv`, …).
+    const head = row.expect.refusedAt.split(/[([]/)[0];
+    assert.ok(onConstruct.some((p) => p.message.includes(head)), `a message naming \`${head}\`: ${describe(read)}`);
     return;
   }
   assert.deepEqual(read, { value: row.expect }, `got ${describe(read)}\n\n${file}`);
