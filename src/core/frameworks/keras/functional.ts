@@ -84,7 +84,10 @@ export function methodOf(cls: Node, name: string): Node | undefined {
 export const INPUT_SHAPE_COMMENT = /activation-lens:\s*input_shape\s*=\s*(\(.*\)|\[.*\])/;
 
 /** The `# activation-lens: input_shape=(…)` comment inside the class or on the lines just above it. */
-export function commentShapeOf(loader: KerasLoaderHost, cls: Node): CollectedLayers['commentShape'] {
+export function commentShapeOf(loader: KerasLoaderHost, site: Node): CollectedLayers['commentShape'] {
+  // The statement the model is defined in (`model = Sequential([...])`, the class).
+  let cls = site;
+  while (cls.parent && cls.parent.type !== 'module' && cls.parent.type !== 'block') cls = cls.parent;
   const comments = loader.rootNode.descendantsOfType('comment').filter((c): c is Node => !!c);
   let previous = cls.previousNamedSibling;
   while (previous?.type === 'comment') previous = previous.previousNamedSibling;

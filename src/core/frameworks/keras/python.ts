@@ -30,16 +30,16 @@ import { AssignmentScope, Evaluator, LayerCall, Scope, Value, ValueScope, descri
 import { UnsoundModel, type Arguments, type CollectedLayers, type KerasLoaderHost, type ModelSite, type Mutable } from './pythonTypes';
 import { interpreterAt, type StatementInterpreter } from './pythonStatements';
 import { LayerListBuilder, checkAxes, checkShapes } from './layers';
-import { findFunctionalSites, findSubclassSites } from './functional';
+import { commentShapeOf, findFunctionalSites, findSubclassSites } from './functional';
 import { isCompileCall } from './training';
 
 
 // #region Public entry point
 
 /** Loads every Keras `Sequential` model of a Python file. Never throws. */
-export async function loadKerasPython(text: string, fileName: string, _context: LoadContext = {}): Promise<LoadResult> {
+export async function loadKerasPython(text: string, fileName: string, context: LoadContext = {}): Promise<LoadResult> {
   // The size, depth and attribute-chain limits are checked by readSourceFile (limits.ts).
-  return readSourceFile(text, fileName, 'python', 'keras-python', (tree, positions) => new KerasFileLoader(text, positions, tree.rootNode).load());
+  return readSourceFile(text, fileName, 'python', 'keras-python', (tree, positions) => new KerasFileLoader(text, positions, tree.rootNode, context).load());
 }
 
 // #endregion
@@ -142,6 +142,7 @@ class KerasFileLoader implements KerasLoaderHost {
     private readonly text: string,
     private readonly positions: PositionIndex,
     private readonly root: Node,
+    private readonly context: LoadContext,
   ) {
     this.imports = collectImports(root);
     this.evaluator = new Evaluator(findDictMutations(root), (call) => this.backendCall(call));
@@ -668,12 +669,21 @@ class KerasFileLoader implements KerasLoaderHost {
       }
     }
 
+    // Where the file's own input shape is known only at run time (`input_shape=x_train.shape[1:]`),
+    // the user's comment above the model, else the shape of the data they chose, stands in.
+    commentShape ??= commentShapeOf(this, site.spanNode);
+    if (commentShape && 'error' in commentShape) throw new UnsoundModel('parse-error', commentShape.error, commentShape.node);
+    this.runTimeShape = commentShape
+      ? { shape: commentShape.shape, source: 'the `# activation-lens: input_shape=` comment' }
+      : this.context.inputShape && this.context.inputShape.length > 0
+        ? { shape: [...this.context.inputShape], source: 'the chosen data' }
+        : undefined;
+
     // Refused before any layer is read (one Input entry is allowed on top of the layers).
     if (calls.length > MAX_LAYERS + 1) throw new UnsoundModel('parse-error', tooManyLayers(calls.length), calls[MAX_LAYERS + 1].node);
     this.refuseSharedLayers(calls);
     const builder = new LayerListBuilder(this, problems);
     for (const call of calls) builder.add(call);
-    if (commentShape && 'error' in commentShape) throw new UnsoundModel('parse-error', commentShape.error, commentShape.node);
     if (commentShape) builder.inputShape = commentShape.shape;
     if (!builder.inputShape && buildShape) {
       builder.inputShape = this.shapeFrom(buildShape.value, buildShape.node, true);
@@ -868,12 +878,11 @@ class KerasFileLoader implements KerasLoaderHost {
   /** A shape tuple; `withBatch` drops the leading batch dimension (`model.build((None, 784))`). */
   shapeFrom(value: Value, node: Node, withBatch: boolean): number[] {
     const dims = value.kind === 'number' ? [value] : value.kind === 'sequence' ? value.items : undefined;
-    if (!dims) {
-      throw new UnsoundModel('parse-error', `its input shape ${describeValue(value)} is only known at run time.`, node);
-    }
+    if (!dims) return this.runTimeInputShape(node, value);
     const perSample = withBatch ? dims.slice(1) : dims;
     const shape: number[] = [];
     for (const dim of perSample) {
+      if (isRunTime(dim)) return this.runTimeInputShape(node, dim);
       if (dim.kind !== 'number' || !Number.isInteger(dim.value) || dim.value <= 0) {
         throw new UnsoundModel(
           'parse-error',
@@ -885,6 +894,27 @@ class KerasFileLoader implements KerasLoaderHost {
     }
     if (shape.length === 0) throw new UnsoundModel('parse-error', `its input shape \`${shorten(node.text)}\` is empty.`, node);
     return shape;
+  }
+
+  /** Per model being read: the input shape that stands in for one known only at run time. */
+  private runTimeShape: { readonly shape: readonly number[]; readonly source: string } | undefined;
+
+  /** The stand-in for an input shape that comes from the data at run time, with a note; else the refusal that says how to give it. */
+  private runTimeInputShape(node: Node, value: Value): number[] {
+    const known = this.runTimeShape;
+    const what = value.kind === 'unknown' ? value.reason : `${describeValue(value)} is only known at run time`;
+    if (known) {
+      this.assumptions.set(node.id, {
+        message: `The input shape \`${shorten(node.text)}\` is known only at run time (${what}); (${known.shape.join(', ')}) from ${known.source} is used.`,
+        span: this.span(node),
+      });
+      return [...known.shape];
+    }
+    throw new UnsoundModel(
+      'parse-error',
+      `its input shape \`${shorten(node.text)}\` comes from the data at run time (${what}). Choose the data (\`--data\`, or an \`# activation-lens: data=…\` comment), or write one example's shape (no batch axis) in a comment above the model: \`# activation-lens: input_shape=(28, 28, 1)\`.`,
+      node,
+    );
   }
 
   // #endregion
@@ -904,3 +934,8 @@ class KerasFileLoader implements KerasLoaderHost {
   }
 }
 
+
+/** A value the file computes when it runs (data, a call), not a wrong constant. */
+function isRunTime(value: Value): boolean {
+  return value.kind === 'unknown' || value.kind === 'call' || value.kind === 'reference' || value.kind === 'tensor';
+}
