@@ -43,7 +43,7 @@ test('a Keras 1 MNIST convnet (Convolution2D(n, r, c), border_mode, init, output
   assert.deepEqual(conv.kernelSize, [3, 3]);
   assert.deepEqual(conv.strides, [1, 1]);
   assert.equal(conv.padding, 'valid');
-  assert.equal(layer(model, 7, 'dense').kernelInitializer.name, 'heNormal');
+  assert.equal(layer(model, 7, 'dense').kernelInitializer?.name, 'heNormal');
   assert.equal(layer(model, 10, 'dense').units, 10);
   const notes = (model.notes ?? []).map((n) => [n.message, textAt(text, n.span)]);
   assert.deepEqual(
@@ -179,4 +179,40 @@ test("the file's own set_image_data_format('channels_first') decides the branch:
   assert.equal(result.problems.length, 1);
   assert.match(result.problems[0].message, /set_image_data_format\('channels_first'\)/);
   assert.equal(textAt(text, result.problems[0].span), "'channels_first'");
+});
+
+test('a subclassed keras.Model is read once per instantiation, its __init__ bound to the call (MyModel(hidden_dim=256, output_dim=16)); an argument known only at run time is refused at the call', async () => {
+  const model = (args: string) =>
+    [
+      'from tensorflow import keras',
+      '',
+      'class MyModel(keras.Model):',
+      '    def __init__(self, hidden_dim=128, output_dim=10):',
+      '        super().__init__()',
+      '        self.hidden = keras.layers.Dense(hidden_dim, activation="relu")',
+      '        self.head = keras.layers.Dense(output_dim)',
+      '',
+      '    def call(self, inputs):',
+      '        return self.head(self.hidden(inputs))',
+      '',
+      args,
+      '',
+    ].join('\n');
+  const two = await loadKerasPython(model('model = MyModel(hidden_dim=256, output_dim=16)\nmodel.build((None, 32))\nsmall = MyModel(64)'), 'subclass.py');
+  assert.deepEqual(two.problems, []);
+  assert.deepEqual(
+    two.models.map((m) => [m.name, m.inputShape, m.layers.filter((l) => l.kind === 'dense').map((l) => l.units)]),
+    [
+      ['model', [32], [256, 16]],
+      ['small', [32], [64, 10]],
+    ],
+  );
+  const uninstantiated = only(await loadKerasPython(model('').replace('class MyModel', '# activation-lens: input_shape=(32,)\nclass MyModel'), 'defaults.py'));
+  assert.deepEqual(uninstantiated.layers.filter((l) => l.kind === 'dense').map((l) => l.units), [128, 10]);
+  const text = model('import sys\nmodel = MyModel(hidden_dim=int(sys.argv[1]))\nmodel.build((None, 32))');
+  const refused = await loadKerasPython(text, 'runtime.py');
+  assert.equal(refused.models.length, 0);
+  assert.equal(refused.problems.length, 1);
+  assert.match(refused.problems[0].message, /hidden_dim.*MyModel\(hidden_dim=int\(sys\.argv\[1\]\)\)/);
+  assert.equal(refused.problems[0].span.start.line, 13);
 });

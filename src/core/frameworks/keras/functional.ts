@@ -1,7 +1,7 @@
 import type { Node } from 'web-tree-sitter';
 import { dottedParts } from '../../python/imports';
 import { ACTIVATION_IDENTIFIERS, MERGE_LAYERS, resolvePath } from './vocabulary';
-import { firstCode, isExtra, namedStatements, skipParenthesesDown } from './pythonSyntax';
+import { ancestorOfType, firstCode, isExtra, namedStatements, skipParenthesesDown } from './pythonSyntax';
 import { LayerCall, Scope, Value, describeValue, shorten } from './pythonValues';
 import { UnsoundModel, type CollectedLayers, type KerasLoaderHost, type ModelSite } from './pythonTypes';
 import { interpreterAt } from './pythonStatements';
@@ -104,8 +104,10 @@ export function commentShapeOf(loader: KerasLoaderHost, site: Node): CollectedLa
 }
 
 /** Reads a `keras.Model` subclass: layers assigned in `__init__`, applied in `call`. */
-export function readSubclass(loader: KerasLoaderHost, cls: Node, className: string): CollectedLayers {
+export function readSubclass(loader: KerasLoaderHost, cls: Node, className: string, initScope?: Scope): CollectedLayers {
   const init = methodOf(cls, '__init__');
+  // `__init__`'s own statements see the instantiation's arguments when there is one (`MyModel(hidden_dim=256)`).
+  const scopeOf = (node: Node): Scope => (initScope && init && ancestorOfType(node, 'function_definition')?.id === init.id ? initScope : loader.scopeFor(node));
   const call = methodOf(cls, 'call');
   if (!call) throw new UnsoundModel('parse-error', `the class \`${className}\` has no \`call\` method to read the layer order from.`, cls);
   const attributes = new Map<string, Value>();
@@ -117,14 +119,14 @@ export function readSubclass(loader: KerasLoaderHost, cls: Node, className: stri
       const right = expression.childForFieldName('right');
       if (left?.type === 'attribute' && left.childForFieldName('object')?.text === 'self' && right) {
         const attribute = left.childForFieldName('attribute')?.text;
-        if (attribute) attributes.set(attribute, loader.evaluate(right, loader.scopeFor(right)));
+        if (attribute) attributes.set(attribute, loader.evaluate(right, scopeOf(right)));
       }
     } else if (expression?.type === 'call') {
       const callee = expression.childForFieldName('function');
       if (callee?.type === 'attribute' && callee.childForFieldName('object')?.text === 'self' && callee.childForFieldName('attribute')?.text === 'build') {
         const args = loader.arguments(expression);
         const shapeNode = args.keyword.get('input_shape')?.value ?? args.positional[0];
-        if (shapeNode) buildShape = { value: loader.evaluate(shapeNode, loader.scopeFor(shapeNode)), node: shapeNode };
+        if (shapeNode) buildShape = { value: loader.evaluate(shapeNode, scopeOf(shapeNode)), node: shapeNode };
       }
     }
   }

@@ -30,7 +30,7 @@ import { AssignmentScope, Evaluator, LayerCall, Scope, Value, ValueScope, descri
 import { UnsoundModel, type Arguments, type CollectedLayers, type KerasLoaderHost, type ModelSite, type Mutable } from './pythonTypes';
 import { interpreterAt, type StatementInterpreter } from './pythonStatements';
 import { LayerListBuilder, checkAxes, checkShapes } from './layers';
-import { commentShapeOf, findFunctionalSites, findSubclassSites } from './functional';
+import { commentShapeOf, findFunctionalSites, findSubclassSites, methodOf, readSubclass } from './functional';
 import { isCompileCall } from './training';
 
 
@@ -511,7 +511,20 @@ class KerasFileLoader implements KerasLoaderHost {
    * defaults (the site as is). Classes and methods are not expanded.
    */
   private perInvocation(site: ModelSite): ModelSite[] {
-    if (site.call.type === 'class_definition') return [site];
+    if (site.call.type === 'class_definition') {
+      // A subclassed model is read once per distinct instantiation (`MyModel(hidden_dim=256)`),
+      // with the call's arguments bound to `__init__`; a class never instantiated keeps its defaults.
+      const cls = site.call;
+      const invocations = this.instantiationsOf(cls);
+      if (invocations.length === 0) return [site];
+      return invocations.map((invocation) => ({
+        ...site,
+        name: invocations.length > 1 ? (invocation.assignedTo ?? site.name) : site.name,
+        collect: () => readSubclass(this, cls, site.name, invocation.scope),
+        invocationError: invocation.error,
+        invocationCall: invocation.call,
+      }));
+    }
     const fn = ancestorOfType(site.call, 'function_definition');
     if (!fn) return [site];
     const invocations = this.invocationsOf(fn, 0);
@@ -523,6 +536,32 @@ class KerasFileLoader implements KerasLoaderHost {
       invocationError: invocation.error,
       invocationCall: invocation.call,
     }));
+  }
+
+  /** The distinct `ClassName(...)` calls of a subclassed model outside its own body, bound to its `__init__`. */
+  private instantiationsOf(cls: Node): Invocation[] {
+    const name = cls.childForFieldName('name')?.text;
+    const init = methodOf(cls, '__init__');
+    if (!name || !init) return [];
+    const invocations: Invocation[] = [];
+    const seen = new Set<string>();
+    for (const call of this.root.descendantsOfType('call')) {
+      if (!call || invocations.length >= MAX_INVOCATIONS) continue;
+      const callee = call.childForFieldName('function');
+      if (callee?.type !== 'identifier' || callee.text !== name) continue;
+      if (cls.startIndex <= call.startIndex && call.endIndex <= cls.endIndex) continue;
+      const bound = this.bindCall(init, name, call, this.interpreterAt(call, this.scopeAt(call)).scope(), true);
+      const key = 'error' in bound ? `error:${call.id}` : [...bound.parameters.values()].map(valueKey).join('|');
+      if (seen.has(key)) continue;
+      seen.add(key);
+      invocations.push({
+        scope: this.functionScope(init, 'error' in bound ? new Map() : bound.parameters),
+        error: 'error' in bound ? bound.error : undefined,
+        assignedTo: assignedName(call),
+        call,
+      });
+    }
+    return invocations;
   }
 
   /** A call that builds a Keras object (a layer, an initialiser) rather than computing a run-time value (`int(sys.argv[1])`). */
@@ -578,8 +617,9 @@ class KerasFileLoader implements KerasLoaderHost {
    * a missing one) is an error at the call; a value only known at run time is bound as unknown
    * at the argument, so a model that needs it is refused there.
    */
-  private bindCall(fn: Node, fnName: string, call: Node, callerScope: Scope): { parameters: Map<string, Value> } | { error: { message: string; node: Node } } {
-    const parameters = parametersOf(fn);
+  private bindCall(fn: Node, fnName: string, call: Node, callerScope: Scope, isConstructor = false): { parameters: Map<string, Value> } | { error: { message: string; node: Node } } {
+    // A constructor call binds `__init__` without its `self`.
+    const parameters = parametersOf(fn).slice(isConstructor ? 1 : 0);
     const args = this.arguments(call);
     const callText = `\`${shorten(call.text)}\` (line ${this.span(call).start.line})`;
     const bound = new Map<string, Value>();
