@@ -37,13 +37,13 @@ const NESTED_ADD = 'layers are added inside a loop, condition or callback, which
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 /** Loads every TF.js sequential (and linear functional) model of a JS/TS file. Never throws. */
-export async function loadTfjsSource(text: string, fileName: string, _context: LoadContext = {}): Promise<LoadResult> {
+export async function loadTfjsSource(text: string, fileName: string, context: LoadContext = {}): Promise<LoadResult> {
   if (text.trim() === '') return loadFailure('tfjs-source', `${fileName}: the file is empty, so there is no model to read.`, new PositionIndex(text).span(0, 0));
   // JSX in .js/.jsx is part of the javascript grammar; .tsx needs TypeScript's TSX grammar.
   const grammar = /\.tsx$/i.test(fileName) ? 'tsx' : /\.(ts|mts|cts)$/i.test(fileName) ? 'typescript' : 'javascript';
   return readSourceFile(text, fileName, grammar, 'tfjs-source', (tree, positions) => {
     try {
-      return new TfjsFileLoader(positions, tree.rootNode, fileName).load();
+      return new TfjsFileLoader(positions, tree.rootNode, fileName, context).load();
     } catch (error) {
       if (!(error instanceof LimitReached)) throw error;
       const span = positions.span(error.node.startIndex, error.node.endIndex);
@@ -51,6 +51,47 @@ export async function loadTfjsSource(text: string, fileName: string, _context: L
     }
   });
 }
+
+/** How a refusal for an unknown input shape says the comment the Quick Fix writes (it keys on `activation-lens: input_shape=`). */
+const INPUT_SHAPE_HINT = 'or add a comment `// activation-lens: input_shape=[…]` above the model';
+
+/** The stand-in for an input shape the file leaves to run time, noted with `unknown` at `at`; undefined when there is none. */
+type RunTimeShape = (unknown: string, at: Node) => number[] | undefined;
+
+/**
+ * The first layer's (or `tf.input`'s) own input shape; where it cannot be read statically the
+ * stand-in is used, and without one the refusal also names the comment that would answer it.
+ */
+function readInputShape(read: () => number[] | undefined, runTimeShape: RunTimeShape): number[] | undefined {
+  try {
+    return read();
+  } catch (error) {
+    if (!(error instanceof Unsound)) throw error;
+    const message = error.message.replace(/\.$/, '');
+    const shape = runTimeShape(`${message.charAt(0).toUpperCase()}${message.slice(1)}`, error.node);
+    if (shape) return shape;
+    throw new Unsound(error.code, `${message}; write fixed numbers there, ${INPUT_SHAPE_HINT}.`, error.node);
+  }
+}
+
+function formatShape(shape: readonly number[]): string {
+  return `\`[${shape.join(', ')}]\``;
+}
+
+/**
+ * Reads `= [28, 28, 1]` / `: (784)` after `input_shape` in a comment: 1 to 3 positive integers
+ * (the grammar every loader reads and the Quick Fix writes).
+ */
+export function parseInputShapeComment(text: string): number[] | undefined {
+  const match = /^\s*[=:]\s*(?:\(([^()]*)\)|\[([^[\]]*)\])/.exec(text);
+  if (!match) return undefined;
+  const parts = (match[1] ?? match[2]).split(',').map((p) => p.trim()).filter((p) => p.length > 0);
+  const dims = parts.map((p) => (/^\d+$/.test(p) ? Number(p) : NaN));
+  if (dims.length === 0 || dims.length > 3 || dims.some((d) => !Number.isInteger(d) || d <= 0 || d > 1_000_000)) return undefined;
+  return dims;
+}
+
+const SHAPE_COMMENT = /(?:\/\/|\/\*)\s*activation-lens:[^\n]*?\binput_shape\b/g;
 
 function shorten(text: string): string {
   const oneLine = text.split('\n').map((line) => line.trim()).join(' ');
@@ -442,6 +483,7 @@ class TfjsFileLoader {
     private readonly positions: PositionIndex,
     private readonly root: Node,
     private readonly fileName: string,
+    private readonly context: LoadContext = {},
   ) {
     this.collectImports();
     this.collectBindings();
@@ -495,6 +537,33 @@ class TfjsFileLoader {
 
   span(node: Node): SourceSpan {
     return this.positions.span(node.startIndex, node.endIndex);
+  }
+
+  /**
+   * The shape standing in for one the file leaves to run time: an `activation-lens: input_shape=`
+   * comment inside the statement of an anchor (the model's creation, its first layer) or on the
+   * comment lines directly above it or a statement enclosing it (where the Quick Fix writes it),
+   * else the shape of the data the user chose.
+   */
+  standInShape(anchors: readonly Node[]): { shape: number[]; source: string } | undefined {
+    const text = this.root.text;
+    for (const anchor of anchors) {
+      const statements = enclosingStatements(anchor);
+      const own = statements[0];
+      if (own) {
+        for (const match of text.slice(own.startIndex, own.endIndex).matchAll(SHAPE_COMMENT)) {
+          const shape = parseInputShapeComment(text.slice(own.startIndex + match.index + match[0].length));
+          if (shape) return { shape, source: `the \`activation-lens: input_shape=\` comment at line ${this.positions.position(own.startIndex + match.index).line}` };
+        }
+      }
+      for (const statement of statements) {
+        const above = commentShapeAbove(text, statement.startIndex);
+        if (above) return { shape: above.shape, source: `the \`activation-lens: input_shape=\` comment at line ${this.positions.position(above.offset).line}` };
+      }
+    }
+    const chosen = this.context.inputShape;
+    if (chosen && chosen.length > 0 && chosen.every((d) => Number.isInteger(d) && d > 0)) return { shape: [...chosen], source: 'the chosen data' };
+    return undefined;
   }
 
   private lineOf(node: Node): number {
@@ -969,10 +1038,20 @@ class TfjsFileLoader {
   private buildModel(site: ModelSite, name: string): ModelSpec {
     if (site.call.hasError) throw new Unsound('parse-error', 'its definition contains a syntax error.', site.call);
     const modelProblems: LoadProblem[] = [];
-    const builder = new LayerBuilder(this, modelProblems);
-    let layerSites: LayerSite[];
+    const notes: LoadNote[] = [];
+    let layerSites: LayerSite[] = [];
+    // Where the file's own input shape is missing or known only at run time (`inputShape:
+    // [numFeatures]`), the user's comment at the model, else the shape of the chosen data, stands in.
+    const runTimeShape = (unknown: string, at: Node): number[] | undefined => {
+      const anchors = [site.call, ...(layerSites[0] ? [layerSites[0].node] : [])];
+      const stand = this.standInShape(anchors);
+      if (!stand) return undefined;
+      notes.push({ message: `${unknown}; ${formatShape(stand.shape)} from ${stand.source} is used.`, span: this.span(at) });
+      return stand.shape;
+    };
+    const builder = new LayerBuilder(this, modelProblems, runTimeShape);
     if (site.functional) {
-      const chain = this.traceFunctional(site.call, modelProblems);
+      const chain = this.traceFunctional(site.call, modelProblems, runTimeShape);
       layerSites = chain.layers.map((node) => ({ node }));
       builder.inputShape = chain.inputShape;
     } else layerSites = this.sequentialLayers(site);
@@ -980,12 +1059,12 @@ class TfjsFileLoader {
     const keptNodes: Node[] = [];
     for (const layer of layerSites) if (this.withLoopValues(layer.loop, () => builder.add(layer.node))) keptNodes.push(layer.node);
     if (builder.layers.length === 0) throw new Unsound('parse-error', 'it has no layers that can be read statically.', site.spanNode);
+    builder.inputShape ??= runTimeShape(`The first layer of \`${name}\` states no input shape`, site.spanNode);
     if (!builder.inputShape) {
-      throw new Unsound('parse-error', 'its input shape is unknown. Add `inputShape: [...]` (or `batchInputShape`) to the first layer.', site.spanNode);
+      throw new Unsound('parse-error', `its input shape is unknown. Add \`inputShape: [...]\` (or \`batchInputShape\`) to the first layer, ${INPUT_SHAPE_HINT}.`, site.spanNode);
     }
     const error = shapeError(builder.inputShape, builder.layers);
     if (error) throw new Unsound('parse-error', error.message, keptNodes[error.index] ?? site.spanNode);
-    const notes: LoadNote[] = [];
     const training = this.trainingOf(site, name, notes);
     return {
       name,
@@ -1578,7 +1657,7 @@ class TfjsFileLoader {
    * `layer.apply(tensor)` calls, and returns the layers in order with the input's shape: the
    * same IR as the equivalent sequential model. Anything but a single chain is refused.
    */
-  private traceFunctional(modelCall: Node, problems: LoadProblem[]): { layers: Node[]; inputShape: number[] } {
+  private traceFunctional(modelCall: Node, problems: LoadProblem[], runTimeShape: RunTimeShape): { layers: Node[]; inputShape: number[] } {
     const { value: config, node: configNode } = this.optionsOf(modelCall);
     if (config.kind !== 'object') throw notStatic('the configuration of `tf.model`', config, configNode ?? modelCall);
     const inputsEntry = config.entries.get('inputs');
@@ -1636,8 +1715,10 @@ class TfjsFileLoader {
 
     const { value: inputOptions, node: inputOptionsNode } = this.optionsOf(inputCall);
     if (inputOptions.kind !== 'object') throw notStatic('the options of `tf.input`', inputOptions, inputOptionsNode ?? inputCall);
-    const inputShape = new OptionReader(this, inputOptions, inputCall, problems).inputShape('shape', 'batchShape');
-    if (!inputShape) throw new Unsound('parse-error', '`tf.input(...)` has no `shape` (or `batchShape`).', inputCall);
+    const reader = new OptionReader(this, inputOptions, inputCall, problems);
+    const inputShape = readInputShape(() => reader.inputShape('shape', 'batchShape'), runTimeShape) ??
+      runTimeShape('`tf.input(...)` has no `shape` (or `batchShape`)', inputCall);
+    if (!inputShape) throw new Unsound('parse-error', `\`tf.input(...)\` has no \`shape\` (or \`batchShape\`); add one, ${INPUT_SHAPE_HINT}.`, inputCall);
     return { layers, inputShape };
   }
 
@@ -1902,6 +1983,32 @@ function enclosingStatementBlock(node: Node): Node | undefined {
   return undefined;
 }
 
+/** The statements holding `node`, innermost first (a statement is a child of a block, the program or a class body). */
+function enclosingStatements(node: Node): Node[] {
+  const found: Node[] = [];
+  for (let current: Node | null = node; current?.parent; current = current.parent) {
+    const parentType = current.parent.type;
+    if (parentType === 'program' || parentType === 'statement_block' || parentType === 'class_body') found.push(current);
+  }
+  return found;
+}
+
+/** The shape of an input_shape comment on the comment lines directly above `offset`'s line, nearest first. */
+function commentShapeAbove(text: string, offset: number): { shape: number[]; offset: number } | undefined {
+  let lineStart = text.lastIndexOf('\n', offset - 1) + 1;
+  while (lineStart > 0) {
+    const previousStart = text.lastIndexOf('\n', lineStart - 2) + 1;
+    const line = text.slice(previousStart, lineStart - 1);
+    if (!/^\s*(\/\/|\/\*|\*)/.test(line)) return undefined;
+    for (const match of line.matchAll(SHAPE_COMMENT)) {
+      const shape = parseInputShapeComment(line.slice(match.index + match[0].length));
+      if (shape) return { shape, offset: previousStart + match.index };
+    }
+    lineStart = previousStart;
+  }
+  return undefined;
+}
+
 function enclosingClass(node: Node): Node | undefined {
   for (let current = node.parent; current; current = current.parent) if (current.type === 'class_declaration' || current.type === 'class' || current.type === 'abstract_class_declaration') return current;
   return undefined;
@@ -1915,6 +2022,7 @@ class LayerBuilder {
   constructor(
     private readonly loader: TfjsFileLoader,
     private readonly problems: LoadProblem[],
+    private readonly runTimeShape: RunTimeShape,
   ) {}
 
   /** Adds one layer call; false when it was skipped (shape-preserving unknown layer). */
@@ -1938,7 +2046,7 @@ class LayerBuilder {
     const { value: options, node: optionsNode } = this.loader.optionsOf(call);
     if (options.kind !== 'object' && options.kind !== 'null') throw notStatic(`the options of \`${factory?.name}\``, options, optionsNode ?? call);
     const read = new OptionReader(this.loader, options.kind === 'object' ? options : undefined, call, this.problems);
-    if (this.layers.length === 0 && !this.inputShape) this.inputShape = read.inputShape();
+    if (this.layers.length === 0 && !this.inputShape) this.inputShape = readInputShape(() => read.inputShape(), this.runTimeShape);
     const spec = this.build(known, read);
     const explicit = read.optionalString('name');
     this.layers.push({ index: this.layers.length, name: this.layerNames.next(explicit ?? known.autoName, explicit === undefined), ...spec, source: read.source() });
