@@ -12,7 +12,7 @@ import type { LoadContext, LoadResult, ModelFormat, ModelSpec } from './model';
 import type { ActivationSwap, TextEdit } from './fixes/edits';
 import { loadKerasPython } from './frameworks/keras/python';
 import { importsTorchOnly, loadTorchPython } from './parse/torchPython';
-import { loadTfjsSource } from './parse/tfjsSource';
+import { loadTfjsSource } from './frameworks/tfjs/source';
 import { loadKerasJson, matchKerasJson, type SavedModelOptions } from './parse/kerasJson';
 import { loadTfjsJson, matchTfjsJson } from './parse/tfjsJson';
 import { loadKerasArchive, loadKerasH5, matchHdf5, matchZip } from './parse/kerasArchive';

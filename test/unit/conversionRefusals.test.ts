@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { LoadProblem, LoadResult, ModelSpec } from '../../src/core/model';
-import { loadTfjsSource } from '../../src/core/parse/tfjsSource';
+import { loadTfjsSource } from '../../src/core/frameworks/tfjs/source';
 import { loadKerasJson } from '../../src/core/parse/kerasJson';
 import { loadTfjsJson } from '../../src/core/parse/tfjsJson';
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { LoadResult, ModelSpec, SourceSpan } from '../../src/core/model';
-import { loadTfjsSource } from '../../src/core/parse/tfjsSource';
+import { loadTfjsSource } from '../../src/core/frameworks/tfjs/source';
 import { detectFormat, loadModelFile } from '../../src/core/parse/index';
 import { activationSwapEdits, applyEdits } from '../../src/core/fixes';
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadTfjsSource } from '../../src/core/parse/tfjsSource';
+import { loadTfjsSource } from '../../src/core/frameworks/tfjs/source';
 import { countParameters } from '../../src/core/shapes';
 import type { ModelSpec } from '../../src/core/model';
 

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { LoadResult, ModelSpec, SourceSpan } from '../../src/core/model';
-import { loadTfjsSource, MAX_TFJS_EVALUATIONS } from '../../src/core/parse/tfjsSource';
+import { loadTfjsSource, MAX_TFJS_EVALUATIONS } from '../../src/core/frameworks/tfjs/source';
 import { loadModelFile } from '../../src/core/parse/index';
 import { makeHdf5, makeZip } from '../fixtures/saved/generate';
 
