@@ -216,3 +216,26 @@ test('a subclassed keras.Model is read once per instantiation, its __init__ boun
   assert.match(refused.problems[0].message, /hidden_dim.*MyModel\(hidden_dim=int\(sys\.argv\[1\]\)\)/);
   assert.equal(refused.problems[0].span.start.line, 13);
 });
+
+test('f-string layer names follow Python format specs (zero padding, precision, alignment); a spec it does not evaluate is a note, never a wrong name', async () => {
+  const text = [
+    'from tensorflow import keras',
+    'from tensorflow.keras import layers',
+    'I = 8',
+    'R = 0.25',
+    'model = keras.Sequential([',
+    '    keras.Input(shape=(4,)),',
+    '    layers.Dense(16, name=f"dense_{I:03d}"),',
+    `    layers.Dense(16, name=f"d{R:.2f}_{'x':>3}|{-5:04d}"),`,
+    '    layers.Dense(2, name=f"out_{I:x}"),',
+    '])',
+    '',
+  ].join('\n');
+  const model = only(await loadKerasPython(text, 'names.py'));
+  assert.deepEqual(model.layers.slice(0, 2).map((l) => l.name), ['dense_008', 'd0.25_  x|-005']);
+  assert.notEqual(model.layers[2].name, 'out_8');
+  const problems = model.problems ?? [];
+  assert.equal(problems.length, 1);
+  assert.match(problems[0].message, /\{I:x\}/);
+  assert.equal(problems[0].span.start.line, 9);
+});
