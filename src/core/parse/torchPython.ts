@@ -714,7 +714,7 @@ class Evaluator {
           case 'abs': {
             const [x] = numbers();
             if (x === undefined || args.positional.length !== 1) return unknown(node, `\`${shorten(node.text)}\` is not known statically`);
-            return { kind: 'number', value: name === 'int' ? Math.trunc(x) : name === 'round' ? Math.round(x) : name === 'abs' ? Math.abs(x) : x };
+            return { kind: 'number', value: name === 'int' ? Math.trunc(x) : name === 'round' ? roundHalfEven(x) : name === 'abs' ? Math.abs(x) : x };
           }
           case 'min':
           case 'max': {
@@ -1569,9 +1569,11 @@ class TorchFileLoader {
         const iterableNode = statement.childForFieldName('right');
         const body = statement.childForFieldName('body');
         if (!target || !iterableNode || !body) return true;
-        const elements = this.iterateForLoop(iterableNode, env);
+        const jump = loopJumpIn(body);
+        // `break` / `continue` are not followed: such a loop is read as one whose iterations are unknown, never unrolled wrongly.
+        const elements = jump ? undefined : this.iterateForLoop(iterableNode, env);
         if (!elements) {
-          const why = because(this.evaluator.evaluate(iterableNode, env));
+          const why = jump ? ` (its \`${jump.text}\` at line ${jump.startPosition.row + 1} is not followed statically)` : because(this.evaluator.evaluate(iterableNode, env));
           if (this.mutatesModules(body)) {
             throw new UnsoundModel('parse-error', `the loop over \`${shorten(iterableNode.text)}\` that builds layers is only known at run time${why}.`, iterableNode);
           }
@@ -3080,6 +3082,30 @@ function parseShapeText(text: string): number[] | undefined {
 }
 
 /** The same problem met twice (a factory evaluated once per use) is reported once. */
+/** Python's round() of one argument: halves go to the even neighbour (round(2.5) is 2, round(33.5) is 34). */
+function roundHalfEven(x: number): number {
+  const floor = Math.floor(x);
+  const diff = x - floor;
+  return diff > 0.5 ? floor + 1 : diff < 0.5 ? floor : floor % 2 === 0 ? floor : floor + 1;
+}
+
+/** The first `break` / `continue` of a loop body that belongs to this loop (not to a nested loop or function). */
+function loopJumpIn(body: Node): Node | undefined {
+  for (const child of body.namedChildren) {
+    if (!child) continue;
+    if (child.type === 'break_statement' || child.type === 'continue_statement') return child;
+    if (['for_statement', 'while_statement', 'function_definition', 'class_definition'].includes(child.type)) {
+      const orElse = child.type === 'for_statement' || child.type === 'while_statement' ? child.childForFieldName('alternative') : null;
+      const inElse = orElse ? loopJumpIn(orElse) : undefined;
+      if (inElse) return inElse;
+      continue;
+    }
+    const inner = loopJumpIn(child);
+    if (inner) return inner;
+  }
+  return undefined;
+}
+
 function uniqueProblems(problems: readonly LoadProblem[]): LoadProblem[] {
   const seen = new Set<string>();
   return problems.filter((p) => {
