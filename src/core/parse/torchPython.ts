@@ -42,7 +42,7 @@ import {
   type TrainingSetup,
   type LoadContext,
 } from '../model';
-import { collectImports, type ImportTable } from '../python/imports';
+import { collectImports, dottedParts, type ImportTable } from '../python/imports';
 import { findDictMutations } from '../python/dictMutations';
 import { getParser } from './treeSitter';
 import { readSourceFile, firstSyntaxError } from './sourceFile';
@@ -1046,18 +1046,6 @@ function isExtra(node: Node): boolean {
 
 function firstCode(node: Node): Node | undefined {
   return node.namedChildren.find((c): c is Node => !!c && !isExtra(c));
-}
-
-function dottedParts(node: Node): string[] | undefined {
-  if (node.type === 'identifier') return [node.text];
-  if (node.type === 'attribute') {
-    const object = node.childForFieldName('object');
-    const attribute = node.childForFieldName('attribute');
-    if (!object || !attribute) return undefined;
-    const head = dottedParts(object);
-    return head ? [...head, attribute.text] : undefined;
-  }
-  return undefined;
 }
 
 function findMethod(classNode: Node, name: string): Node | undefined {

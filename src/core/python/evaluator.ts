@@ -1150,7 +1150,7 @@ function constantText<H>(value: Value<H>): string | undefined {
 }
 
 /** The common format specs (`.2f`, `d`, `03d`, `>5`, `,`); undefined for others. */
-function formatSpec<H>(value: Value<H>, spec: string): string | undefined {
+export function formatSpec<H>(value: Value<H>, spec: string): string | undefined {
   const match = /^([<>^]?)(0?)(\d*)(,?)(?:\.(\d+))?([dfegs%]?)$/.exec(spec);
   if (!match) return undefined;
   const [, align, zero, width, comma, precision, type] = match;

@@ -2,6 +2,8 @@ import type { Node } from 'web-tree-sitter';
 import { pythonArithmetic, pythonTruthiness, valueAtVersion } from '../../python/bindings';
 import { dottedParts } from '../../python/imports';
 import { dictGet, dictSet, type DictEntry as SharedDictEntry } from '../../python/dicts';
+import { formatSpec } from '../../python/evaluator';
+import type { Value as PythonValue } from '../../python/values';
 import { MAX_KERAS_EVALUATIONS } from '../../parse/limits';
 import { type ActivationSpec, type LoadProblemCode } from '../../model';
 import { firstCode, isExtra } from './pythonSyntax';
@@ -300,7 +302,8 @@ export class Evaluator {
         }
         const spec = part.namedChildren.find((child) => child?.type === 'format_specifier')?.text.replace(/^:/, '');
         const conversion = part.namedChildren.find((child) => child?.type === 'type_conversion')?.text;
-        const formatted = conversion && conversion !== '!s' ? undefined : formatValue(value.value, spec ?? '');
+        const constant: PythonValue<never> = value.kind === 'number' ? { kind: 'number', value: value.value } : { kind: 'string', value: value.value };
+        const formatted = conversion && conversion !== '!s' ? undefined : formatSpec(constant, spec ?? '');
         if (formatted === undefined) return unknown(part, `the f-string part \`${shorten(part.text)}\` uses a format this reader does not evaluate`);
         text += formatted;
       }
@@ -647,40 +650,6 @@ export function unescape(sequence: string): string {
 export function shorten(text: string): string {
   const oneLine = text.split('\n').map((line) => line.trim()).join(' ');
   return oneLine.length > 60 ? `${oneLine.slice(0, 57)}…` : oneLine;
-}
-
-/**
- * Python's `format(value, spec)` for the specs model code uses in names: `[[fill]align][0][width]
- * [.precision][type]` with type d, f, s or none (`f'{i:03d}'` → '007', `f'{r:.2f}'` → '0.25').
- * Undefined for anything else (signs, grouping, %, e, x…), which the caller refuses rather than guess.
- */
-function formatValue(value: number | string, spec: string): string | undefined {
-  const match = /^(?:(.)?([<>^]))?(0)?(\d+)?(?:\.(\d+))?([dfs]?)$/.exec(spec);
-  if (!match) return undefined;
-  const [, fillChar, align, zero, widthText, precisionText, type] = match;
-  let body: string;
-  if (typeof value === 'string') {
-    if (type !== '' && type !== 's') return undefined;
-    body = precisionText === undefined ? value : value.slice(0, Number(precisionText));
-  } else if (type === 'd') {
-    if (!Number.isInteger(value) || precisionText !== undefined) return undefined;
-    body = String(value);
-  } else if (type === 'f') {
-    body = value.toFixed(precisionText === undefined ? 6 : Number(precisionText));
-  } else if (type === '' && precisionText === undefined && Number.isInteger(value)) {
-    body = String(value);
-  } else return undefined;
-  const width = widthText === undefined ? 0 : Number(widthText);
-  if (body.length >= width) return body;
-  const numeric = typeof value === 'number';
-  // Numbers align right and strings left by default; `0` pads numbers with zeros after the sign.
-  if (zero && !align && numeric) return body.startsWith('-') ? `-${body.slice(1).padStart(width - 1, '0')}` : body.padStart(width, '0');
-  const fill = fillChar ?? (zero && !align ? '0' : ' ');
-  const side = align ?? (numeric ? '>' : '<');
-  const pad = width - body.length;
-  if (side === '<') return body + fill.repeat(pad);
-  if (side === '>') return fill.repeat(pad) + body;
-  return fill.repeat(Math.floor(pad / 2)) + body + fill.repeat(Math.ceil(pad / 2));
 }
 
 export function describeValue(value: Value): string {
