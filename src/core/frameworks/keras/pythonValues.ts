@@ -2,7 +2,7 @@ import type { Node } from 'web-tree-sitter';
 import { pythonArithmetic, pythonTruthiness, valueAtVersion } from '../../python/bindings';
 import { dottedParts } from '../../python/imports';
 import { dictGet, dictSet, type DictEntry as SharedDictEntry } from '../../python/dicts';
-import { formatSpec } from '../../python/evaluator';
+import { formatSpec } from '../../python/formatting';
 import type { Value as PythonValue } from '../../python/values';
 import { MAX_KERAS_EVALUATIONS } from '../../parse/limits';
 import { type ActivationSpec, type LoadProblemCode } from '../../model';
