@@ -277,7 +277,12 @@ export interface LoadNote {
   readonly span: SourceSpan;
 }
 
-export type LoadProblemCode = 'unsupported-layer' | 'parse-error';
+/**
+ * `unknown-input-shape`: the model's input shape (or a width it depends on) is known only at run
+ * time; the message says how to give it (`--data`, an `activation-lens: input_shape=` comment),
+ * and the editor offers a Quick Fix that asks for it and writes the comment.
+ */
+export type LoadProblemCode = 'unsupported-layer' | 'parse-error' | 'unknown-input-shape';
 
 /** A typed loader error with a position. Loaders return these; they never throw. */
 export interface LoadProblem {

@@ -123,7 +123,7 @@ export type DiagnoseEvent =
 export function problemToFinding(problem: LoadProblem, layerIndex: number | null = null): Finding {
   return {
     code: problem.code,
-    severity: problem.code === 'parse-error' ? 'error' : 'warning',
+    severity: problem.code === 'unsupported-layer' ? 'warning' : 'error',
     layerIndex,
     span: problem.span,
     message: problem.message,

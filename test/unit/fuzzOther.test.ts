@@ -90,7 +90,7 @@ function checkResult(result: LoadResult, length: number, label: string): void {
   const spanOk = (s: SourceSpan) =>
     s.start.line >= 1 && s.start.column >= 1 && s.start.offset >= 0 && s.end.offset >= s.start.offset && s.end.offset <= Math.max(length, 0);
   for (const p of [...result.problems, ...result.models.flatMap((m) => m.problems)]) {
-    assert.ok(p.code === 'parse-error' || p.code === 'unsupported-layer', `${label}: bad code ${p.code}`);
+    assert.ok(['parse-error', 'unsupported-layer', 'unknown-input-shape'].includes(p.code), `${label}: bad code ${p.code}`);
     assert.ok(typeof p.message === 'string' && p.message.length > 0, `${label}: empty message`);
     assert.ok(spanOk(p.span), `${label}: bad span ${JSON.stringify(p.span)}`);
   }

@@ -136,7 +136,7 @@ function checkSpan(span: SourceSpan, text: string, where: string): void {
 function checkResult(result: LoadResult, text: string, where: string): void {
   assert.ok(result && Array.isArray(result.models) && Array.isArray(result.problems), `${where}: not a LoadResult`);
   for (const problem of result.problems) {
-    assert.ok(problem.code === 'parse-error' || problem.code === 'unsupported-layer', `${where}: code ${problem.code}`);
+    assert.ok(['parse-error', 'unsupported-layer', 'unknown-input-shape'].includes(problem.code), `${where}: code ${problem.code}`);
     assert.equal(typeof problem.message, 'string');
     checkSpan(problem.span, text, `${where} problem`);
   }

@@ -376,7 +376,7 @@ test('a width known only at run time is a parse-error at the argument', async ()
 test('a model without an input shape is not returned, the problem is at the model', async () => {
   const { result } = await load('broken/no_input_shape.py');
   assert.deepEqual(result.models, []);
-  assert.equal(result.problems[0].code, 'parse-error');
+  assert.equal(result.problems[0].code, 'unknown-input-shape');
   assert.match(result.problems[0].message, /input shape/);
   assert.equal(lineColumn(result.problems[0].span), '4:9');
 });

@@ -182,3 +182,20 @@ test('CLI: the read takes its input shape from --data, else the file\'s first da
   assert.match(commentText(new TextEncoder().encode(notebook), 'nb.ipynb') ?? '', /^# activation-lens: data=train\.csv\nmodel = 1/);
   assert.equal(commentText(new Uint8Array([0x50, 0x4b, 0x03, 0x04, 0, 0]), 'm.keras'), undefined);
 });
+
+test('every reader gives a model whose input shape is known only at run time the unknown-input-shape code, so the Quick Fix answers it', async () => {
+  const { loadModelFile } = await import('../../src/core/parse/index');
+  const cases: [string, string][] = [
+    ['keras_data.py', 'from tensorflow import keras\nfrom tensorflow.keras import layers\nx_train = load()\nmodel = keras.Sequential([layers.Dense(8, activation="relu", input_shape=x_train.shape[1:]), layers.Dense(1)])\n'],
+    ['keras_subclass.py', 'from tensorflow import keras\nfrom tensorflow.keras import layers\nclass Net(keras.Model):\n    def __init__(self):\n        super().__init__()\n        self.d = layers.Dense(4)\n    def call(self, x):\n        return self.d(x)\nmodel = Net()\n'],
+    ['torch_conv.py', 'import torch.nn as nn\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.conv = nn.Conv2d(3, 8, 3)\n        self.pool = nn.AdaptiveAvgPool2d(1)\n    def forward(self, x):\n        return self.pool(self.conv(x))\n'],
+    ['tfjs_first.js', "const tf = require('@tensorflow/tfjs');\nconst model = tf.sequential();\nmodel.add(tf.layers.dense({ units: 4 }));\n"],
+  ];
+  for (const [name, text] of cases) {
+    const result = await loadModelFile(text, name);
+    const problem = result.problems.find((p) => p.code === 'unknown-input-shape');
+    assert.ok(problem, `${name}: ${JSON.stringify(result.problems)}`);
+    assert.ok(asksForInputShape(problem), name);
+    assert.notEqual(`${problem.span.start.line}:${problem.span.start.column}`, '1:1', name);
+  }
+});

@@ -76,7 +76,7 @@ test('CommonJS destructured require, conv1d, biasInitializer', async () => {
 
 test('unsupported layers, unknown activations and missing input shape are typed problems; a static loop is unrolled', async () => {
   const { result } = await load('unsupported.js');
-  assert.deepEqual(result.problems.map((p) => [p.code, p.span.start.line]), [['unsupported-layer', 4], ['parse-error', 15]]);
+  assert.deepEqual(result.problems.map((p) => [p.code, p.span.start.line]), [['unsupported-layer', 4], ['unknown-input-shape', 15]]);
   const normed = only(result, 'normed');
   assert.deepEqual(normed.problems.map((p) => p.code), ['unsupported-layer', 'unsupported-layer']);
   assert.equal(normed.layers.length, 2);
@@ -94,7 +94,7 @@ test('detectFormat and loadModelFile dispatch JS/TS to the TF.js loader', async 
 });
 
 test('syntax errors are positioned; intact models still load', async () => {
-  const text = "import * as tf from '@tensorflow/tfjs';\nconst a = tf.sequential({layers: [tf.layers.dense({units: 2, inputShape: [3]})]});\nconst b = tf.sequential({layers: [tf.layers.dense({units: 2,, })]});\n";
+  const text = "import * as tf from '@tensorflow/tfjs';\nconst a = tf.sequential({layers: [tf.layers.dense({units: 2, inputShape: [3]})]});\nconst b = tf.sequential({layers: [tf.layers.dense({units: 2 *, inputShape: [3]})]});\n";
   const result = await loadTfjsSource(text, 'broken.js');
   assert.ok(result.problems.some((p) => p.code === 'parse-error' && p.span.start.line === 3));
   assert.equal(only(result, 'a').layers.length, 1);

@@ -15,7 +15,9 @@ export type FindingCode =
   /** The output head's activation does not suit the loss it is trained with (issue 11). */
   | 'head-loss-mismatch'
   | 'unsupported-layer'
-  | 'parse-error';
+  | 'parse-error'
+  /** The input shape is known only at run time; a Quick Fix asks for it (model.ts LoadProblemCode). */
+  | 'unknown-input-shape';
 
 /** One change to one layer, as a suggestion applies it. */
 export interface LayerChange {

@@ -2986,7 +2986,7 @@ class TorchFileLoader {
       const shape = comment.shape.length > 1 ? [...comment.shape.slice(1), comment.shape[0]] : comment.shape;
       return shape;
     }
-    if (!first) throw new UnsoundModel('parse-error', 'its input size is unknown (no Linear or Conv layer declares it). Add a comment `# activation-lens: input_shape=(C, H, W)` above the model.', spanNode);
+    if (!first) throw new UnsoundModel('unknown-input-shape', 'its input size is unknown (no Linear or Conv layer declares it). Add a comment `# activation-lens: input_shape=(C, H, W)` above the model.', spanNode);
     if (spatialRank === 0 && !spatialBefore && first.spec.kind === 'dense' && first.inFeatures !== undefined) {
       if (before.some((l) => l.spec.kind === 'flatten')) {
         ctx.notes.push({ message: `The input is read as a flat vector of ${first.inFeatures} features (the flattened size \`${first.name}\` expects).`, span: this.span(first.node) });
@@ -2998,7 +2998,7 @@ class TorchFileLoader {
     }
     const channels = first.inChannels ?? first.numFeatures;
     if (spatialRank === 0 || channels === undefined) {
-      throw new UnsoundModel('parse-error', 'its input shape cannot be determined. Add a comment `# activation-lens: input_shape=(C, H, W)` above the model.', spanNode);
+      throw new UnsoundModel('unknown-input-shape', 'its input shape cannot be determined. Add a comment `# activation-lens: input_shape=(C, H, W)` above the model.', spanNode);
     }
     // Solve for a square (or 1-D) spatial size that makes every later Linear fit.
     const fits: number[] = [];
@@ -3009,7 +3009,7 @@ class TorchFileLoader {
     const constrained = raw.some((l, i) => l.spec.kind === 'dense' && raw.slice(0, i).some((p) => p.spec.kind === 'flatten') && !raw.slice(0, i).some((p) => p.spec.kind.startsWith('global')));
     if (fits.length === 0 || !constrained) {
       throw new UnsoundModel(
-        'parse-error',
+        'unknown-input-shape',
         `its input's spatial size cannot be determined${fits.length === 0 ? ' (no square size fits its Linear layers)' : ''}. Add a comment \`# activation-lens: input_shape=(${channels}, H, W)\` above the model.`,
         spanNode,
       );

@@ -733,7 +733,7 @@ class KerasFileLoader implements KerasLoaderHost {
     }
     if (!builder.inputShape) {
       throw new UnsoundModel(
-        'parse-error',
+        'unknown-input-shape',
         site.collect && site.call.type === 'class_definition'
           ? 'its input shape is unknown. Add a `# activation-lens: input_shape=(...)` comment above the class, `self.build((None, ...))` in `__init__`, or `input_shape=` on the first layer.'
           : 'its input shape is unknown. Add `keras.Input(shape=(...))` as the first layer, or `input_shape=` on the first layer.',
@@ -951,7 +951,7 @@ class KerasFileLoader implements KerasLoaderHost {
       return [...known.shape];
     }
     throw new UnsoundModel(
-      'parse-error',
+      'unknown-input-shape',
       `its input shape \`${shorten(node.text)}\` comes from the data at run time (${what}). Choose the data (\`--data\`, or an \`# activation-lens: data=…\` comment), or write one example's shape (no batch axis) in a comment above the model: \`# activation-lens: input_shape=(28, 28, 1)\`.`,
       node,
     );

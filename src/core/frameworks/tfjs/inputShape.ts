@@ -23,7 +23,7 @@ export function readInputShape(read: () => number[] | undefined, runTimeShape: R
     const message = error.message.replace(/\.$/, '');
     const shape = runTimeShape(`${message.charAt(0).toUpperCase()}${message.slice(1)}`, error.node);
     if (shape) return shape;
-    throw new Unsound(error.code, `${message}; write fixed numbers there, ${INPUT_SHAPE_HINT}.`, error.node);
+    throw new Unsound('unknown-input-shape', `${message}; write fixed numbers there, ${INPUT_SHAPE_HINT}.`, error.node);
   }
 }
 

@@ -209,7 +209,7 @@ export class TfjsFileLoader extends TfjsEvaluator {
     if (builder.layers.length === 0) throw new Unsound('parse-error', 'it has no layers that can be read statically.', site.spanNode);
     builder.inputShape ??= runTimeShape(`The first layer of \`${name}\` states no input shape`, site.spanNode);
     if (!builder.inputShape) {
-      throw new Unsound('parse-error', `its input shape is unknown. Add \`inputShape: [...]\` (or \`batchInputShape\`) to the first layer, ${INPUT_SHAPE_HINT}.`, site.spanNode);
+      throw new Unsound('unknown-input-shape', `its input shape is unknown. Add \`inputShape: [...]\` (or \`batchInputShape\`) to the first layer, ${INPUT_SHAPE_HINT}.`, site.spanNode);
     }
     const error = shapeError(builder.inputShape, builder.layers);
     if (error) throw new Unsound('parse-error', error.message, keptNodes[error.index] ?? site.spanNode);
@@ -866,7 +866,7 @@ export class TfjsFileLoader extends TfjsEvaluator {
     const reader = new OptionReader(this, inputOptions, inputCall, problems);
     const inputShape = readInputShape(() => reader.inputShape('shape', 'batchShape'), runTimeShape) ??
       runTimeShape('`tf.input(...)` has no `shape` (or `batchShape`)', inputCall);
-    if (!inputShape) throw new Unsound('parse-error', `\`tf.input(...)\` has no \`shape\` (or \`batchShape\`); add one, ${INPUT_SHAPE_HINT}.`, inputCall);
+    if (!inputShape) throw new Unsound('unknown-input-shape', `\`tf.input(...)\` has no \`shape\` (or \`batchShape\`); add one, ${INPUT_SHAPE_HINT}.`, inputCall);
     return { layers, inputShape };
   }
 
