@@ -45,7 +45,8 @@ import {
 import { collectImports, dottedParts, type ImportTable } from '../python/imports';
 import { findDictMutations } from '../python/dictMutations';
 import { getParser } from './treeSitter';
-import { readSourceFile, firstSyntaxError } from './sourceFile';
+import { readSourceFile } from './sourceFile';
+import { syntaxErrorProblem } from './syntaxErrors';
 import { formatCount, MAX_LAYERS, MAX_MODELS_PER_FILE, MAX_TORCH_STEPS, tooManyLayers } from './limits';
 import { argparseDefaults, bindingAt, collectBindings, optimizerNameOf, pythonArithmetic, pythonTruthiness, valueAtVersion, type FileBindings } from '../python/bindings';
 import { dictGet, dictSet, type DictEntry as SharedDictEntry } from '../python/dicts';
@@ -1281,8 +1282,8 @@ class TorchFileLoader {
   }
 
   load(): LoadResult {
-    const syntaxError = firstSyntaxError(this.root);
-    if (syntaxError) this.fileProblems.push(this.syntaxProblem(syntaxError));
+    const syntaxError = syntaxErrorProblem(this.root, this.text, this.positions, 'Python');
+    if (syntaxError) this.fileProblems.push(syntaxError);
 
     const models: ModelSpec[] = [];
     const usedNames = new Map<string, number>();
@@ -1358,16 +1359,6 @@ class TorchFileLoader {
 
   span(node: Node): SourceSpan {
     return this.positions.span(node.startIndex, node.endIndex);
-  }
-
-  private syntaxProblem(node: Node): LoadProblem {
-    const start = this.positions.position(node.startIndex);
-    const what = node.isMissing
-      ? `missing \`${node.type}\``
-      : node.endIndex > node.startIndex
-        ? `unexpected \`${shorten(this.text.slice(node.startIndex, node.endIndex))}\``
-        : 'unexpected end of input';
-    return { code: 'parse-error', message: `Python syntax error near line ${start.line}, column ${start.column}: ${what}.`, span: this.span(node) };
   }
 
   // #region Finding models

@@ -18,7 +18,8 @@
  * So every returned ModelSpec can be built and trained as is.
  */
 import type { Node } from 'web-tree-sitter';
-import { readSourceFile, firstSyntaxError } from '../../parse/sourceFile';
+import { readSourceFile } from '../../parse/sourceFile';
+import { syntaxErrorProblem } from '../../parse/syntaxErrors';
 import { bindingAt, collectBindings, optimizerNameOf, pythonTruthiness, type FileBindings } from '../../python/bindings';
 import { collectImports, dottedParts, type ImportTable } from '../../python/imports';
 import { findDictMutations } from '../../python/dictMutations';
@@ -150,8 +151,8 @@ class KerasFileLoader implements KerasLoaderHost {
   }
 
   load(): LoadResult {
-    const syntaxError = firstSyntaxError(this.root);
-    if (syntaxError) this.fileProblems.push(this.syntaxProblem(syntaxError));
+    const syntaxError = syntaxErrorProblem(this.root, this.text, this.positions, 'Python');
+    if (syntaxError) this.fileProblems.push(syntaxError);
 
     const models: ModelSpec[] = [];
     const usedNames = new Map<string, number>();
@@ -958,20 +959,6 @@ class KerasFileLoader implements KerasLoaderHost {
   }
 
   // #endregion
-
-  private syntaxProblem(node: Node): LoadProblem {
-    const start = this.positions.position(node.startIndex);
-    const what = node.isMissing
-      ? `missing \`${node.type}\``
-      : node.endIndex > node.startIndex
-        ? `unexpected \`${shorten(this.text.slice(node.startIndex, node.endIndex))}\``
-        : 'unexpected end of input';
-    return {
-      code: 'parse-error',
-      message: `Python syntax error near line ${start.line}, column ${start.column}: ${what}.`,
-      span: this.span(node),
-    };
-  }
 }
 
 

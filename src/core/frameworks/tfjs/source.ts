@@ -8,7 +8,8 @@
  */
 import type { Node } from 'web-tree-sitter';
 import { shapeError } from '../../shapes';
-import { loadFailure, readSourceFile, firstSyntaxError } from '../../parse/sourceFile';
+import { loadFailure, readSourceFile } from '../../parse/sourceFile';
+import { syntaxErrorProblem, type SourceLanguage } from '../../parse/syntaxErrors';
 import { formatCount, MAX_LAYERS, MAX_MODELS_PER_FILE, tooManyLayers } from '../../parse/limits';
 import {
   PositionIndex,
@@ -36,7 +37,7 @@ export async function loadTfjsSource(text: string, fileName: string, context: Lo
   const grammar = /\.tsx$/i.test(fileName) ? 'tsx' : /\.(ts|mts|cts)$/i.test(fileName) ? 'typescript' : 'javascript';
   return readSourceFile(text, fileName, grammar, 'tfjs-source', (tree, positions) => {
     try {
-      return new TfjsFileLoader(positions, tree.rootNode, fileName, context).load();
+      return new TfjsFileLoader(positions, tree.rootNode, fileName, context).load(text, grammar === 'tsx' ? 'TypeScript (TSX)' : grammar === 'typescript' ? 'TypeScript' : 'JavaScript');
     } catch (error) {
       if (!(error instanceof LimitReached)) throw error;
       const span = positions.span(error.node.startIndex, error.node.endIndex);
@@ -46,16 +47,10 @@ export async function loadTfjsSource(text: string, fileName: string, context: Lo
 }
 
 export class TfjsFileLoader extends TfjsEvaluator {
-  load(): LoadResult {
-    const syntaxError = firstSyntaxError(this.root);
-    if (syntaxError) {
-      const start = this.positions.position(syntaxError.startIndex);
-      this.problems.push({
-        code: 'parse-error',
-        message: `Syntax error near line ${start.line}, column ${start.column}: ${syntaxError.isMissing ? `missing \`${syntaxError.type}\`` : `unexpected \`${shorten(syntaxError.text) || 'end of input'}\``}.`,
-        span: this.span(syntaxError),
-      });
-    }
+  /** text: the whole file (the tree's offsets index it); language: the grammar's, for syntax messages. */
+  load(text: string, language: SourceLanguage): LoadResult {
+    const syntaxError = syntaxErrorProblem(this.root, text, this.positions, language);
+    if (syntaxError) this.problems.push(syntaxError);
     const models: ModelSpec[] = [];
     const usedNames = new Map<string, number>();
     const sites = this.findSites();
