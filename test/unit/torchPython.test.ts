@@ -343,3 +343,40 @@ test('NUL bytes and empty input are typed problems', async () => {
   assert.equal(empty.models.length, 0);
   assert.equal(lc(empty.problems[0].span), '1:1');
 });
+
+test('a module-level layer on its own (logistic regression) is a model of that one layer, with a note', async () => {
+  const text = ['import torch', 'import torch.nn as nn', '', 'model = nn.Linear(784, 10)', 'optimizer = torch.optim.SGD(model.parameters(), lr=0.1)', ''].join('\n');
+  const result = await loadTorchPython(text, 'logreg.py');
+  assert.deepEqual(result.problems, []);
+  const read = model(result, 'model');
+  assert.deepEqual(summary(read.layers), ['dense 10']);
+  assert.deepEqual(read.inputShape, [784]);
+  assert.ok(read.notes?.some((note) => /single `nn\.Linear` module, read as a model of that one layer/.test(note.message) && lc(note.span) === '4:9'));
+});
+
+test('a lone layer is not a model when the file has another (a Sequential that uses it)', async () => {
+  const text = ['import torch.nn as nn', '', 'head = nn.Linear(16, 1)', 'model = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), head)', ''].join('\n');
+  const result = await loadTorchPython(text, 'net.py');
+  assert.deepEqual(result.models.map((m) => m.name), ['model']);
+});
+
+test('an nn.Module without forward is named at its class, not "no model" at 1:1', async () => {
+  const text = ['import torch.nn as nn', '', 'class Net(nn.Module):', '    def __init__(self):', '        super().__init__()', '        self.fc1 = nn.Linear(10, 20)', '        self.fc2 = nn.Linear(20, 1)', ''].join('\n');
+  const result = await loadTorchPython(text, 'net.py');
+  assert.equal(result.models.length, 0);
+  assert.equal(result.problems.length, 1);
+  assert.equal(lc(result.problems[0].span), '3:7');
+  assert.match(result.problems[0].message, /`Net` is an nn\.Module subclass without a `forward` method/);
+});
+
+test('forward inherited from a base class of the file: the subclass is the model, the base is not read alone', async () => {
+  const text = [
+    'import torch.nn as nn', '',
+    'class Base(nn.Module):', '    def forward(self, x):', '        return self.fc2(self.act(self.fc1(x)))', '',
+    'class Net(Base):', '    def __init__(self):', '        super().__init__()', '        self.fc1 = nn.Linear(4, 8)', '        self.act = nn.Tanh()', '        self.fc2 = nn.Linear(8, 1)', '',
+  ].join('\n');
+  const result = await loadTorchPython(text, 'net.py');
+  assert.deepEqual(result.problems, []);
+  assert.deepEqual(result.models.map((m) => m.name), ['Net']);
+  assert.deepEqual(summary(model(result, 'Net').layers), ['dense 8', 'activation tanh', 'dense 1']);
+});

@@ -1108,6 +1108,16 @@ function describeValue(value: Value): string {
 
 // #region PyTorch vocabulary
 
+/**
+ * torch.nn modules with weights that a file may train on their own (`model = nn.Linear(784, 10)`):
+ * read as a one-layer model when the file has no other. Unsupported ones among them are refused
+ * at their call, which says more than "no model found".
+ */
+const LONE_LAYERS = new Set([
+  'Linear', 'Bilinear', 'Conv1d', 'Conv2d', 'Conv3d', 'ConvTranspose1d', 'ConvTranspose2d', 'ConvTranspose3d',
+  'RNN', 'LSTM', 'GRU', 'Embedding', 'Transformer', 'TransformerEncoder', 'MultiheadAttention',
+]);
+
 const ACTIVATION_MODULES = new Set([
   'ReLU', 'LeakyReLU', 'PReLU', 'RReLU', 'ELU', 'SELU', 'GELU', 'SiLU', 'Mish', 'Softplus', 'Softsign',
   'Sigmoid', 'Tanh', 'Hardsigmoid', 'ReLU6', 'Softmax', 'LogSoftmax', 'Identity',
@@ -1307,7 +1317,16 @@ class TorchFileLoader {
         if (this.tryBuild(name, site.call, models, (ctx) => this.buildSequentialModel(name, site.call, site.spanNode, ctx))) origins.push({ model: models.length - 1, call: site.call });
       }
     }
+    if (models.length === 0 && this.fileProblems.length === 0) {
+      // No Sequential and no module class: a module-level layer (`model = nn.Linear(784, 10)`,
+      // logistic regression) is a model of one layer.
+      for (const site of this.loneLayerSites()) {
+        const name = uniqueName(site.name, usedNames);
+        if (this.tryBuild(name, site.call, models, (ctx) => this.buildLoneLayerModel(name, site.call, ctx))) origins.push({ model: models.length - 1, call: site.call });
+      }
+    }
     this.attachTraining(models, origins);
+    if (models.length === 0 && this.fileProblems.length === 0) this.explainNoModel();
     if (models.length === 0 && this.fileProblems.length === 0) {
       this.fileProblems.push({
         code: 'parse-error',
@@ -1317,6 +1336,61 @@ class TorchFileLoader {
       });
     }
     return { format: 'pytorch-python', models, problems: this.fileProblems };
+  }
+
+  /**
+   * Module-level `name = nn.X(...)` of a layer with weights (not a container, not a loss): read
+   * only when the file has no other model. Top-level statements only: a layer made inside a def
+   * or a class is a part of something else.
+   */
+  private loneLayerSites(): ModelSite[] {
+    const sites: ModelSite[] = [];
+    for (const statement of this.root.namedChildren) {
+      const assignment = statement?.type === 'expression_statement' ? statement.firstNamedChild : undefined;
+      const left = assignment?.type === 'assignment' ? assignment.childForFieldName('left') : undefined;
+      const right = assignment?.childForFieldName('right');
+      if (left?.type !== 'identifier' || right?.type !== 'call') continue;
+      const callee = right.childForFieldName('function');
+      const parts = callee ? dottedParts(callee) : undefined;
+      const path = parts ? this.evaluator.resolve(parts) : [];
+      const layer = path.length === 3 && path[0] === 'torch' && path[1] === 'nn' ? path[2] : undefined;
+      if (!layer || !LONE_LAYERS.has(layer)) continue;
+      sites.push({ call: right, name: left.text, spanNode: right });
+    }
+    return sites;
+  }
+
+  private buildLoneLayerModel(name: string, call: Node, ctx: ModelContext): ModelSpec {
+    if (call.hasError) throw new UnsoundModel('parse-error', 'its definition contains a syntax error.', call);
+    const value = this.evaluator.evaluate(call, this.scopeAt(call));
+    const raw = this.moduleLayers(value, '', ctx, 0, call);
+    ctx.notes.push({ message: `\`${name}\` is a single \`${shorten(call.childForFieldName('function')?.text ?? call.text)}\` module, read as a model of that one layer.`, span: this.span(call) });
+    this.initsAfterConstruction(call, value, ctx);
+    return this.finishModel(name, call, raw, ctx);
+  }
+
+  /**
+   * When nothing was read: an nn.Module subclass without `forward` (inherited ones count) is named
+   * at its class, since the order its layers are applied in is what forward would say.
+   */
+  private explainNoModel(): void {
+    for (const node of this.root.descendantsOfType('class_definition')) {
+      if (!node || !this.moduleClassIds.has(node.id) || this.methodWithInheritance(node, 'forward')) continue;
+      const nameNode = node.childForFieldName('name') ?? node;
+      const hasLayers = node.descendantsOfType('call').some((call) => {
+        const callee = call?.childForFieldName('function');
+        const parts = callee ? dottedParts(callee) : undefined;
+        const path = parts ? this.evaluator.resolve(parts) : [];
+        return path[0] === 'torch' && path[1] === 'nn' && path.length === 3;
+      });
+      if (!hasLayers) continue;
+      this.fileProblems.push({
+        code: 'parse-error',
+        message: `No PyTorch model found: \`${nameNode.text}\` is an nn.Module subclass without a \`forward\` method, so the order its layers are applied in is unknown. Add \`def forward(self, x):\` that applies them.`,
+        span: this.span(nameNode),
+      });
+      return;
+    }
   }
 
   /** Models read or refused so far (MAX_MODELS_PER_FILE). */
@@ -1385,7 +1459,7 @@ class TorchFileLoader {
       return false;
     };
     for (const [name, node] of classes) {
-      if (isModule(node, new Set([name])) && findMethod(node, 'forward')) {
+      if (isModule(node, new Set([name])) && this.methodWithInheritance(node, 'forward')) {
         this.moduleClasses.set(name, node);
         this.moduleClassIds.add(node.id);
       } else if (isModule(node, new Set([name]))) {
@@ -1394,10 +1468,14 @@ class TorchFileLoader {
     }
   }
 
-  /** Module classes instantiated inside another module class: parts, not models of their own. */
+  /** Module classes instantiated inside another module class, or derived from by one: parts, not models of their own. */
   private buildingBlocks(): Set<string> {
     const blocks = new Set<string>();
     for (const [, classNode] of this.moduleClasses) {
+      // A base class of another model class (`class Net(Base)`) is read through that subclass.
+      for (const base of classNode.childForFieldName('superclasses')?.namedChildren ?? []) {
+        if (base?.type === 'identifier' && this.moduleClasses.has(base.text)) blocks.add(base.text);
+      }
       for (const call of classNode.descendantsOfType('call')) {
         const callee = call?.childForFieldName('function');
         if (callee?.type === 'identifier' && this.moduleClasses.has(callee.text) && callee.text !== classNode.childForFieldName('name')?.text) {
