@@ -380,3 +380,19 @@ test('forward inherited from a base class of the file: the subclass is the model
   assert.deepEqual(result.models.map((m) => m.name), ['Net']);
   assert.deepEqual(summary(model(result, 'Net').layers), ['dense 8', 'activation tanh', 'dense 1']);
 });
+
+test("a conv-first model with no fixed spatial size takes the chosen data's example shape, channels last or first, with a note", async () => {
+  const text = ['import torch.nn as nn', '', 'model = nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 2))', ''].join('\n');
+  const refused = await loadTorchPython(text, 'net.py');
+  assert.equal(refused.models.length, 0);
+  assert.equal(refused.problems[0].code, 'unknown-input-shape');
+  const channelsLast = await loadTorchPython(text, 'net.py', { inputShape: [20, 20, 3] });
+  assert.deepEqual(model(channelsLast).inputShape, [20, 20, 3]);
+  assert.ok(model(channelsLast).notes?.some((n) => /chosen data's/.test(n.message)));
+  const channelsFirst = await loadTorchPython(text, 'net.py', { inputShape: [3, 24, 24] });
+  assert.deepEqual(model(channelsFirst).inputShape, [24, 24, 3]);
+  // A data shape that fits no layout of the first layer is not used: the refusal stands.
+  const wrong = await loadTorchPython(text, 'net.py', { inputShape: [5, 24, 24] });
+  assert.equal(wrong.models.length, 0);
+  assert.equal(wrong.problems[0].code, 'unknown-input-shape');
+});

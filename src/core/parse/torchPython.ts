@@ -56,8 +56,8 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 // #region Public entry point
 
 /** Loads every PyTorch model (nn.Sequential values and nn.Module classes) of a Python file. Never throws. */
-export async function loadTorchPython(text: string, fileName: string, _context: LoadContext = {}): Promise<LoadResult> {
-  return readSourceFile(text, fileName, 'python', 'pytorch-python', (tree, positions) => new TorchFileLoader(text, positions, tree.rootNode).load());
+export async function loadTorchPython(text: string, fileName: string, context: LoadContext = {}): Promise<LoadResult> {
+  return readSourceFile(text, fileName, 'python', 'pytorch-python', (tree, positions) => new TorchFileLoader(text, positions, tree.rootNode, context).load());
 }
 
 /**
@@ -1234,6 +1234,8 @@ class TorchFileLoader {
     private readonly text: string,
     private readonly positions: PositionIndex,
     private readonly root: Node,
+    /** The chosen data's example shape stands in for an input shape the file does not fix. */
+    private readonly context: LoadContext = {},
   ) {
     this.imports = collectImports(root);
     this.evaluator = new Evaluator(this.imports, findDictMutations(root));
@@ -3066,6 +3068,8 @@ class TorchFileLoader {
       return [first.numFeatures];
     }
     const channels = first.inChannels ?? first.numFeatures;
+    const fromData = this.dataShape(channels, spatialRank, spanNode, ctx);
+    if (fromData) return fromData;
     if (spatialRank === 0 || channels === undefined) {
       throw new UnsoundModel('unknown-input-shape', 'its input shape cannot be determined. Add a comment `# activation-lens: input_shape=(C, H, W)` above the model.', spanNode);
     }
@@ -3090,6 +3094,26 @@ class TorchFileLoader {
       span: this.span(spanNode),
     });
     return shape;
+  }
+
+  /**
+   * The chosen data's example shape (LoadContext.inputShape, channels-last as the trainer feeds
+   * it) when it fits the first layer: rank spatialRank + 1 and the channels the layer expects,
+   * last (channels-last) or first (PyTorch's (C, H, W), turned channels-last with a note; the
+   * data itself must then be given channels-last, which the trainer says). Else undefined.
+   */
+  private dataShape(channels: number | undefined, spatialRank: number, spanNode: Node, ctx: ModelContext): number[] | undefined {
+    const shape = this.context.inputShape;
+    if (!shape || channels === undefined || spatialRank === 0 || shape.length !== spatialRank + 1) return undefined;
+    if (shape[shape.length - 1] === channels) {
+      ctx.notes.push({ message: `The input shape (${shape.join(', ')}) (channels last) is the chosen data's; the file does not fix its spatial size.`, span: this.span(spanNode) });
+      return [...shape];
+    }
+    if (shape[0] === channels) {
+      ctx.notes.push({ message: `The input shape (${shape.join(', ')}) (channels first) is the chosen data's; the file does not fix its spatial size.`, span: this.span(spanNode) });
+      return [...shape.slice(1), shape[0]];
+    }
+    return undefined;
   }
 
   /** `# activation-lens: input_shape=(1, 28, 28)` inside the model, else the closest one above it. */
