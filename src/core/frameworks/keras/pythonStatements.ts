@@ -416,7 +416,7 @@ export class StatementInterpreter {
     const args = this.loader.arguments(node);
     const inputNode = args.keyword.get('inputs')?.value ?? args.positional[0];
     let constructor: LayerCall | undefined;
-    if (callee?.type === 'call') {
+    if (callee?.type === 'call' && !this.callsFunction(callee)) {
       constructor = { node: callee, scope: this.scope(), at: node };
     } else if (callee?.type === 'identifier') {
       // A layer instance bound to a name: `dense = layers.Dense(64)` … `x = dense(x)`.
@@ -439,6 +439,14 @@ export class StatementInterpreter {
       if (input) return input;
     }
     return this.mentionsTensor(node) ? unknown(node, `\`${shorten(node.text)}\` is not a Keras layer applied to a tensor, so the layer chain cannot be followed`) : undefined;
+  }
+
+  /** True when a call calls a def of the file (`scaled(4)(11)` calls what it returns, not a layer). */
+  private callsFunction(call: Node): boolean {
+    const callee = call.childForFieldName('function');
+    if (callee?.type !== 'identifier') return false;
+    const value = this.lookup(callee.text, call.startIndex);
+    return value !== UNBOUND && value.kind === 'function';
   }
 
   private applyLayer(constructor: LayerCall, application: Node, inputNode: Node | undefined): Value {
@@ -474,7 +482,7 @@ export class StatementInterpreter {
 /** The names a `for` / assignment target binds: `x`, `i, x`, `(a, b)`. */
 export function targetNames(target: Node): string[] {
   if (target.type === 'identifier') return [target.text];
-  if (target.type === 'pattern_list' || target.type === 'tuple_pattern' || target.type === 'list_pattern' || target.type === 'parenthesized_expression') {
+  if (['pattern_list', 'tuple_pattern', 'list_pattern', 'parenthesized_expression', 'list_splat_pattern'].includes(target.type)) {
     return target.namedChildren.flatMap((child) => (child ? targetNames(child) : []));
   }
   return [];
