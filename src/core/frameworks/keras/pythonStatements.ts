@@ -1,6 +1,6 @@
 import type { Node } from 'web-tree-sitter';
 import { dottedParts } from '../../python/imports';
-import { MAX_SEQUENCE } from '../../python/evaluator';
+import { MAX_SEQUENCE, namesIn } from '../../python/evaluator';
 import { type ActivationSpec } from '../../model';
 import { ACTIVATION_IDENTIFIERS, LAYER_CLASSES, MERGE_LAYERS } from './vocabulary';
 import { ancestorOfType, namedStatements, skipParenthesesDown } from './pythonSyntax';
@@ -102,7 +102,7 @@ export class StatementInterpreter {
       const target = statement.childForFieldName('left');
       const iterable = statement.childForFieldName('right');
       // Each iteration builds another model: the loop variable has no single value.
-      for (const name of target ? targetNames(target) : []) {
+      for (const name of target ? namesIn(target) : []) {
         this.set(name, unknown(iterable ?? statement, `\`${name}\` is the variable of the loop over \`${shorten(iterable?.text ?? '')}\` that builds the model, so it has a value per iteration`));
       }
     }
@@ -186,14 +186,14 @@ export class StatementInterpreter {
   }
 
   private assignTarget(target: Node, value: Value, valueNode: Node): void {
-    if (this.chain && targetNames(target).includes(this.chain.target)) this.chainEnded = true;
+    if (this.chain && namesIn(target).includes(this.chain.target)) this.chainEnded = true;
     if (target.type === 'identifier') {
       this.set(target.text, value);
       return;
     }
     if (target.type === 'pattern_list' || target.type === 'tuple_pattern' || target.type === 'list_pattern') {
       const bindings = this.loader.evaluator.bind(target, value);
-      for (const name of targetNames(target)) {
+      for (const name of namesIn(target)) {
         this.set(name, bindings.get(name) ?? unknown(valueNode, `the unpacking \`${shorten(target.text)} = ${shorten(valueNode.text)}\` is not read statically`));
       }
       return;
@@ -213,7 +213,7 @@ export class StatementInterpreter {
     const right = expression.childForFieldName('right');
     const operator = expression.childForFieldName('operator')?.text ?? '';
     if (!left || !right) return;
-    if (this.chain && targetNames(left).includes(this.chain.target)) this.chainEnded = true;
+    if (this.chain && namesIn(left).includes(this.chain.target)) this.chainEnded = true;
     if (left.type !== 'identifier') return;
     const current = this.lookup(left.text, expression.startIndex);
     const operand = this.evaluateRight(right);
@@ -479,15 +479,6 @@ export class StatementInterpreter {
   // #endregion
 }
 
-/** The names a `for` / assignment target binds: `x`, `i, x`, `(a, b)`. */
-export function targetNames(target: Node): string[] {
-  if (target.type === 'identifier') return [target.text];
-  if (['pattern_list', 'tuple_pattern', 'list_pattern', 'parenthesized_expression', 'list_splat_pattern'].includes(target.type)) {
-    return target.namedChildren.flatMap((child) => (child ? targetNames(child) : []));
-  }
-  return [];
-}
-
 /** Every name a statement may change: assignment and loop targets, and lists it appends to. */
 export function assignedNames(statement: Node): Set<string> {
   const names = new Set<string>();
@@ -496,7 +487,7 @@ export function assignedNames(statement: Node): Set<string> {
     if (!node) continue;
     if (node.type === 'assignment' || node.type === 'augmented_assignment' || node.type === 'for_statement') {
       const left = node.childForFieldName('left');
-      for (const name of left ? targetNames(left) : []) names.add(name);
+      for (const name of left ? namesIn(left) : []) names.add(name);
     } else if (node.type === 'call') {
       const callee = node.childForFieldName('function');
       const object = callee?.type === 'attribute' ? callee.childForFieldName('object') : undefined;

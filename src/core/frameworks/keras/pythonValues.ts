@@ -13,7 +13,7 @@ import type { HostCall, PythonHost } from '../../python/host';
 import type { ImportTable } from '../../python/imports';
 import { PythonInterpreter } from '../../python/interpreter';
 import { Env } from '../../python/scope';
-import { list, type Budget, type ClassValue, type Scope as PythonScope, type Value as PythonValue } from '../../python/values';
+import { list, shorten, type Budget, type ClassValue, type Scope as PythonScope, type Value as PythonValue } from '../../python/values';
 import { type ActivationSpec, type LoadContext, type LoadProblemCode } from '../../model';
 
 // #region Values
@@ -337,10 +337,7 @@ export class Evaluator {
 
 // #endregion
 
-export function shorten(text: string): string {
-  const oneLine = text.split('\n').map((line) => line.trim()).join(' ');
-  return oneLine.length > 60 ? `${oneLine.slice(0, 57)}…` : oneLine;
-}
+export { shorten };
 
 export function describeValue(value: Value): string {
   switch (value.kind) {
