@@ -26,6 +26,7 @@ import { findDictMutations } from '../../python/dictMutations';
 import { formatCount, MAX_LAYERS, MAX_MODELS_PER_FILE, MAX_PYTHON_STEPS, tooManyLayers } from '../../parse/limits';
 import { getParser } from '../../parse/treeSitter';
 import { Budget, PythonBudgetExceeded } from '../../python/values';
+import { numeric } from '../../python/formatting';
 import { PositionIndex, type LoadNote, type LoadProblem, type LoadResult, type LossSpec, type ModelSpec, type OptimizerSpec, type SourceSpan, type TrainingSetup, type LoadContext } from '../../model';
 import { INITIALIZER_IDENTIFIERS, KERAS_LOSSES, KERAS_OPTIMIZERS, LAYERS_WITH_WEIGHTS, LAYER_CLASSES, SHAPE_PRESERVING_LAYERS, lossKey, normaliseInitializerName, resolvePath } from './vocabulary';
 import { ancestorOfType, isExtra, namedStatements, returnsName, skipParentheses, skipParenthesesDown, uniqueName } from './pythonSyntax';
@@ -347,10 +348,7 @@ class KerasFileLoader implements KerasLoaderHost {
 
   /** A number argument (a literal, a constant, a name bound to one), else undefined. */
   private numberOf(node: Node, scope: Scope): number | undefined {
-    const value = this.evaluator.evaluate(node, scope);
-    if (value.kind === 'number') return value.value;
-    if (value.kind === 'bool') return value.value ? 1 : 0;
-    return undefined;
+    return numeric(this.evaluator.evaluate(node, scope));
   }
 
   private readOptimizer(node: Node, fnScope: Node | undefined, scope: Scope, notes: LoadNote[]): OptimizerSpec | undefined {
