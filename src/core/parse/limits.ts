@@ -68,20 +68,6 @@ export const MAX_MEMBER_CHAIN = 100;
 export const MAX_DECLARATIONS = 20_000;
 
 /**
- * Steps of static evaluation per file in the Keras Python reader (each expression evaluated is
- * one step): enough for every model of the corpus many times over.
- */
-export const MAX_KERAS_EVALUATIONS = 50_000;
-
-/**
- * Statements the Keras Python reader interprets per file, for all its models together (each
- * model also has its own cap of 20,000): ~10 µs each, so about a second at most. Each model runs
- * the statements before it (and, for `model.add` chains, after it), so a file of many models in
- * a long module would otherwise cost models × statements.
- */
-export const MAX_KERAS_STATEMENTS = 100_000;
-
-/**
  * Steps of static evaluation per file in the PyTorch reader (each expression evaluated, statement
  * run and loop iteration is a step). The fixtures need at most a few thousand; a model of
  * MAX_LAYERS layers written out needs ~10 steps per layer.

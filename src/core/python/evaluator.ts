@@ -35,7 +35,7 @@ export const MAX_SEQUENCE = 10_000;
 /** Builtins computed from their arguments' values (when the name is not bound in the file). */
 export const VALUE_BUILTINS = new Set([
   'range', 'len', 'int', 'float', 'str', 'bool', 'min', 'max', 'abs', 'round', 'sum', 'list', 'tuple', 'set',
-  'sorted', 'reversed', 'enumerate', 'zip', 'dict', 'isinstance', 'getattr', 'hasattr',
+  'sorted', 'reversed', 'enumerate', 'zip', 'dict', 'isinstance', 'getattr', 'hasattr', 'divmod',
 ]);
 
 export interface EvaluatorOptions<H> {
@@ -383,7 +383,10 @@ export class PythonEvaluator<H> {
         if (repeated.kind === 'string') return str(repeated.value.repeat(n));
         if (repeated.kind === 'sequence') {
           const items: Value<H>[] = [];
-          for (let i = 0; i < n; i++) items.push(...repeated.items);
+          const repeat = this.host.repeat;
+          for (let i = 0; i < n; i++) {
+            items.push(...(i === 0 || !repeat ? repeated.items : repeated.items.map((item): Value<H> => (item.kind === 'host' ? { kind: 'host', host: repeat(item.host) } : item))));
+          }
           return list(items, repeated.type);
         }
       }
@@ -948,6 +951,13 @@ export class PythonEvaluator<H> {
         // Python rounds halves to even.
         const rounded = diff > 0.5 ? floor + 1 : diff < 0.5 ? floor : floor % 2 === 0 ? floor : floor + 1;
         return num(rounded / 10 ** digits, allNumbers.length > 1);
+      }
+      case 'divmod': {
+        // Python's floor division and modulo: divmod(-17, 5) is (-4, 3).
+        if (!allNumbers || allNumbers.length !== 2 || allNumbers[1] === 0) return cannot();
+        const float = values.some((v) => v.kind === 'number' && v.float);
+        const [a, b] = allNumbers;
+        return list([num(pythonArithmetic('//', a, b), float), num(pythonArithmetic('%', a, b), float)], 'tuple');
       }
       case 'min':
       case 'max':

@@ -51,6 +51,12 @@ export interface PythonHost<H> {
   subscript?(object: H, index: Value<H>, node: Node): Value<H> | undefined;
   /** What `for x in value` visits, for a host value (an nn.ModuleList). */
   iterate?(object: H): readonly Value<H>[] | undefined;
+  /**
+   * The host value each further repetition of `[v] * n` holds. Python repeats the same object
+   * (the default, without this hook); a host that reads repetitions as distinct objects (Keras
+   * reads `[Dense(64)] * 3` as three layers, the user's evident intent) returns a copy.
+   */
+  repeat?(object: H): H;
   /** A binary operator with a host operand (`x + y` on tensors); undefined: unknown. */
   binary?(operator: string, left: Value<H>, right: Value<H>, node: Node): Value<H> | undefined;
   /** Text of a host value in messages (`nn.Linear(8, 4)`). */

@@ -2,7 +2,7 @@ import type { Node } from 'web-tree-sitter';
 import { dottedParts } from '../../python/imports';
 import { ACTIVATION_IDENTIFIERS, MERGE_LAYERS, resolvePath } from './vocabulary';
 import { ancestorOfType, firstCode, isExtra, namedStatements, skipParenthesesDown } from './pythonSyntax';
-import { LayerCall, Scope, Value, describeValue, shorten } from './pythonValues';
+import { LayerCall, Scope, Value, callOf, describeValue, shorten } from './pythonValues';
 import { UnsoundModel, type CollectedLayers, type KerasLoaderHost, type ModelSite } from './pythonTypes';
 import { interpreterAt } from './pythonStatements';
 
@@ -155,18 +155,19 @@ export function readSubclass(loader: KerasLoaderHost, cls: Node, className: stri
       const attribute = callee.childForFieldName('attribute')?.text ?? '';
       const value = attributes.get(attribute);
       if (!value) throw new UnsoundModel('parse-error', `\`self.${attribute}\` is not assigned in \`__init__\`.`, callee);
-      if (value.kind !== 'call') {
+      const layer = callOf(value);
+      if (!layer) {
         throw new UnsoundModel('unsupported-layer', `\`self.${attribute}\` is ${describeValue(value)}, not a single layer; only layers assigned one by one are read.`, callee);
       }
-      const layerClass = loader.layerClassOf(value.node);
+      const layerClass = loader.layerClassOf(layer.node);
       if (layerClass?.keras && MERGE_LAYERS.has(layerClass.className)) {
-        throw new UnsoundModel('unsupported-layer', `\`${layerClass.className}\` merges branches; only linear chains of layers are read (the model is not diagnosed).`, value.node);
+        throw new UnsoundModel('unsupported-layer', `\`${layerClass.className}\` merges branches; only linear chains of layers are read (the model is not diagnosed).`, layer.node);
       }
       const inputInner = skipParenthesesDown(input) ?? input;
       if (inputInner.type === 'list' || inputInner.type === 'tuple') {
         throw new UnsoundModel('unsupported-layer', `\`self.${attribute}\` takes several tensors; only linear chains are read.`, inputInner);
       }
-      return [...trace(input), { node: value.node, scope: value.scope, instance: value, at: inner }];
+      return [...trace(input), { node: layer.node, scope: layer.scope, instance: layer, at: inner }];
     }
     const parts = dottedParts(callee);
     const activation = parts && ACTIVATION_IDENTIFIERS.get(parts[parts.length - 1]);

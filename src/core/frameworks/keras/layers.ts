@@ -5,7 +5,7 @@ import { MAX_LAYERS, tooManyLayers } from '../../parse/limits';
 import { type ActivationSpec, type InitializerName, type InitializerSpec, type LayerSource, type LayerSpec, type LoadNote, type LoadProblem, type LoadProblemCode } from '../../model';
 import { readKeras1Spellings, type LegacyNote } from './legacy';
 import { ACTIVATION_IDENTIFIERS, KERAS1_DIM_ORDERING, INITIALIZER_DEFAULTS, INITIALIZER_IDENTIFIERS, LAYER_CLASSES, LayerClassKey, POSITIONAL_PARAMETERS, SHAPE_PRESERVING_LAYERS, normaliseInitializerName } from './vocabulary';
-import { describeValue, shorten, type LayerCall, type Scope, type Value } from './pythonValues';
+import { callOf, describeValue, sequence, shorten, unknownOf, type LayerCall, type Scope, type Value } from './pythonValues';
 import { UnsoundModel, type Arguments, type KerasLoaderHost } from './pythonTypes';
 import type { Mutable } from './pythonTypes';
 
@@ -282,7 +282,7 @@ export class ArgumentReader {
 
   private value(keyword: string, position?: number): { value: Value; node: Node } | undefined {
     const parts = this.args.composed?.get(keyword);
-    if (parts) return { value: { kind: 'sequence', items: parts.map((part) => this.loader.evaluate(part, this.scope)) }, node: parts[0] };
+    if (parts) return { value: sequence(parts.map((part) => this.loader.evaluate(part, this.scope))), node: parts[0] };
     const node = this.node(keyword, position);
     return node ? { value: this.loader.evaluate(node, this.scope), node } : undefined;
   }
@@ -416,13 +416,14 @@ export class ArgumentReader {
     if (value.kind === 'none') return { name: 'linear' };
     if (value.kind === 'string') return ACTIVATION_IDENTIFIERS.get(value.value.toLowerCase());
     if (value.kind === 'reference') return ACTIVATION_IDENTIFIERS.get(value.path[value.path.length - 1]);
-    if (value.kind === 'call') {
+    const call = callOf(value);
+    if (call) {
       // A layer instance is callable, so `activation=layers.LeakyReLU(0.1)` is valid Keras.
-      const layerClass = this.loader.layerClassOf(value.node);
+      const layerClass = this.loader.layerClassOf(call.node);
       const key = layerClass?.keras ? LAYER_CLASSES.get(layerClass.className)?.key : undefined;
       if (layerClass && (key === 'relu' || key === 'leakyRelu' || key === 'prelu' || key === 'elu' || key === 'softmax')) {
-        const args = bindLayerArguments(layerClass.className, key, this.loader.arguments(value.node));
-        const nested = new ArgumentReader(this.loader, args, value.scope, value.node, this.problems);
+        const args = bindLayerArguments(layerClass.className, key, this.loader.arguments(call.node));
+        const nested = new ArgumentReader(this.loader, args, call.scope, call.node, this.problems);
         return nested.activationLayer(key);
       }
     }
@@ -504,11 +505,12 @@ export class ArgumentReader {
       const name = INITIALIZER_IDENTIFIERS.get(normaliseInitializerName(value.path[value.path.length - 1]));
       return name ? withDefaults(name) : undefined;
     }
-    if (value.kind !== 'call') return undefined;
-    const layerClass = this.loader.layerClassOf(value.node);
+    const call = callOf(value);
+    if (!call) return undefined;
+    const layerClass = this.loader.layerClassOf(call.node);
     const name = layerClass && INITIALIZER_IDENTIFIERS.get(normaliseInitializerName(layerClass.className));
     if (!name) return undefined;
-    const reader = new ArgumentReader(this.loader, this.loader.arguments(value.node), value.scope, value.node, this.problems);
+    const reader = new ArgumentReader(this.loader, this.loader.arguments(call.node), call.scope, call.node, this.problems);
     return reader.initializerParameters(name);
   }
 
@@ -566,7 +568,14 @@ export function withDefaults(name: InitializerName): InitializerSpec {
 
 /** Where a problem with an argument is reported: at the builder call that gave the value, when it came from one. */
 export function problemNode(arg: { value: Value; node: Node }): Node {
-  return arg.value.kind === 'unknown' && arg.value.atCallSite ? arg.value.node : arg.node;
+  const value = unknownOf(arg.value);
+  if (!value) return arg.node;
+  // Where the value is computed when that is elsewhere (`WIDTH = int(input())`, a builder's call
+  // site): the run-time construct itself, not the layer that uses it.
+  // A name without a value (a parameter) or a dict changed elsewhere is reported where it is used.
+  const inside = value.node.startIndex >= arg.node.startIndex && value.node.endIndex <= arg.node.endIndex;
+  const computed = !value.atUse && (value.node.type === 'call' || value.node.type === 'subscript' || value.node.type === 'attribute');
+  return value.atCallSite || (!inside && computed) ? value.node : arg.node;
 }
 
 /** True when an int or tuple argument is all ones (dilation_rate's default). */

@@ -17,21 +17,24 @@
  *    recorded in `ModelSpec.problems` at its position and the model is returned.
  * So every returned ModelSpec can be built and trained as is.
  */
-import type { Node } from 'web-tree-sitter';
+import type { Node, Parser } from 'web-tree-sitter';
 import { readSourceFile } from '../../parse/sourceFile';
 import { syntaxErrorProblem } from '../../parse/syntaxErrors';
-import { bindingAt, collectBindings, optimizerNameOf, pythonTruthiness, type FileBindings } from '../../python/bindings';
+import { bindingAt, collectBindings, optimizerNameOf, type FileBindings } from '../../python/bindings';
 import { collectImports, dottedParts, type ImportTable } from '../../python/imports';
 import { findDictMutations } from '../../python/dictMutations';
-import { formatCount, MAX_KERAS_EVALUATIONS, MAX_KERAS_STATEMENTS, MAX_LAYERS, MAX_MODELS_PER_FILE, tooManyLayers } from '../../parse/limits';
+import { formatCount, MAX_LAYERS, MAX_MODELS_PER_FILE, MAX_PYTHON_STEPS, tooManyLayers } from '../../parse/limits';
+import { getParser } from '../../parse/treeSitter';
+import { Budget, PythonBudgetExceeded } from '../../python/values';
+import { numeric } from '../../python/formatting';
 import { PositionIndex, type LoadNote, type LoadProblem, type LoadResult, type LossSpec, type ModelSpec, type OptimizerSpec, type SourceSpan, type TrainingSetup, type LoadContext } from '../../model';
 import { INITIALIZER_IDENTIFIERS, KERAS_LOSSES, KERAS_OPTIMIZERS, LAYERS_WITH_WEIGHTS, LAYER_CLASSES, SHAPE_PRESERVING_LAYERS, lossKey, normaliseInitializerName, resolvePath } from './vocabulary';
 import { ancestorOfType, isExtra, namedStatements, returnsName, skipParentheses, skipParenthesesDown, uniqueName } from './pythonSyntax';
-import { AssignmentScope, Evaluator, LayerCall, Scope, Value, ValueScope, describeValue, shorten, unknown } from './pythonValues';
+import { AssignmentScope, Evaluator, type CallHost, LayerCall, Scope, Value, ValueScope, callOf, callValue, describeValue, sequence, shorten, tensorOf, unknown } from './pythonValues';
 import { UnsoundModel, type Arguments, type CollectedLayers, type KerasLoaderHost, type ModelSite, type Mutable } from './pythonTypes';
 import { interpreterAt, type StatementInterpreter } from './pythonStatements';
 import { LayerListBuilder, checkAxes, checkShapes } from './layers';
-import { commentShapeOf, findFunctionalSites, findSubclassSites, methodOf, readSubclass } from './functional';
+import { commentShapeOf, findFunctionalSites, findSubclassSites, isKerasModelReference, methodOf, readSubclass } from './functional';
 import { isCompileCall } from './training';
 
 
@@ -40,7 +43,8 @@ import { isCompileCall } from './training';
 /** Loads every Keras `Sequential` model of a Python file. Never throws. */
 export async function loadKerasPython(text: string, fileName: string, context: LoadContext = {}): Promise<LoadResult> {
   // The size, depth and attribute-chain limits are checked by readSourceFile (limits.ts).
-  return readSourceFile(text, fileName, 'python', 'keras-python', (tree, positions) => new KerasFileLoader(text, positions, tree.rootNode, context).load());
+  const parser = await getParser('python');
+  return readSourceFile(text, fileName, 'python', 'keras-python', (tree, positions) => new KerasFileLoader(text, positions, tree.rootNode, context, parser).load());
 }
 
 // #endregion
@@ -110,12 +114,15 @@ export function valueKey(value: Value): string {
       return `{${value.entries.map((entry) => `${JSON.stringify(entry.key)}:${valueKey(entry.value)}`).join(',')}}`;
     case 'reference':
       return `ref:${value.path.join('.')}`;
-    case 'call':
-      return `call:${value.node.id}`;
-    case 'tensor':
-      return `tensor:${value.chain.layer.node.id}`;
+    case 'host':
+      return value.host.kind === 'call' ? `call:${value.host.node.id}` : `tensor:${value.host.chain.layer.node.id}`;
     case 'unknown':
       return `unknown:${value.node.id}:${value.reason}`;
+    case 'function':
+    case 'class':
+      return `${value.kind}:${value.node.id}`;
+    case 'object':
+      return `object:${value.cls.node.id}:${[...value.attrs].map(([k, v]) => `${k}=${valueKey(v)}`).join(',')}`;
   }
 }
 
@@ -128,7 +135,7 @@ export function assignedName(call: Node): string | undefined {
 
 class KerasFileLoader implements KerasLoaderHost {
   private readonly imports: ImportTable;
-  private readonly evaluator: Evaluator;
+  readonly evaluator: Evaluator;
   private readonly moduleScope: Scope;
   /** Keyed by node id: tree-sitter returns a new wrapper object for every access. */
   private readonly functionScopes = new Map<number, Scope>();
@@ -136,17 +143,28 @@ class KerasFileLoader implements KerasLoaderHost {
   private imageDataFormatCalls: { call: Node; node: Node; value: string | undefined }[] | undefined;
   /** Keyed by function node id: the distinct calls of each builder function. */
   private readonly invocationCache = new Map<number, Invocation[]>();
-  /** Statements interpreted for all models of the file so far (MAX_KERAS_STATEMENTS). */
-  statementsRun = 0;
+  /** The file's one work budget, in evaluation steps (MAX_PYTHON_STEPS), shared by every model read. */
+  readonly budget = new Budget(MAX_PYTHON_STEPS);
 
   constructor(
     private readonly text: string,
     private readonly positions: PositionIndex,
     private readonly root: Node,
     private readonly context: LoadContext,
+    parser: Parser,
   ) {
     this.imports = collectImports(root);
-    this.evaluator = new Evaluator(findDictMutations(root), (call) => this.backendCall(call));
+    this.evaluator = new Evaluator({
+      root,
+      imports: this.imports,
+      budget: this.budget,
+      context,
+      parser,
+      changedDicts: findDictMutations(root),
+      backendCall: (call) => this.backendCall(call),
+      isKerasCall: (call) => this.isFrameworkCall(call),
+      isKerasClass: (cls) => (cls.childForFieldName('superclasses')?.namedChildren ?? []).some((base) => isKerasModelReference(this, base)),
+    });
     this.moduleScope = new AssignmentScope(this.evaluator, undefined, root, true);
   }
 
@@ -156,7 +174,14 @@ class KerasFileLoader implements KerasLoaderHost {
 
     const models: ModelSpec[] = [];
     const usedNames = new Map<string, number>();
-    const sites = this.findModelSites();
+    let sites: ModelSite[];
+    try {
+      sites = this.findModelSites();
+    } catch (error) {
+      if (!(error instanceof PythonBudgetExceeded)) throw error;
+      this.fileProblems.push({ code: 'parse-error', message: `The models of the file were not read: ${error.message}`, span: this.span(error.node) });
+      return { format: 'keras-python', models, problems: this.fileProblems };
+    }
     if (sites.length > MAX_MODELS_PER_FILE) {
       const at = this.span(sites[MAX_MODELS_PER_FILE].spanNode);
       this.fileProblems.push({
@@ -168,22 +193,16 @@ class KerasFileLoader implements KerasLoaderHost {
     }
     for (const site of sites) {
       const name = uniqueName(site.name, usedNames);
-      // Past the file's work budget every value is unknown: the models left are not read (one
-      // problem, at the first of them) rather than each refused for a misleading reason.
-      if (this.evaluator.exhausted || this.statementsRun > MAX_KERAS_STATEMENTS) {
-        const at = this.span(site.spanNode);
-        const budget = this.evaluator.exhausted ? `${formatCount(MAX_KERAS_EVALUATIONS)} expression evaluations` : `${formatCount(MAX_KERAS_STATEMENTS)} interpreted statements`;
-        this.fileProblems.push({
-          code: 'parse-error',
-          message: `Model \`${name}\` and the models after it were not read: the file's work budget of ${budget} ran out before it (at line ${at.start.line}, column ${at.start.column}).`,
-          span: at,
-        });
-        break;
-      }
       try {
         this.assumptions = new Map();
         models.push(this.withAssumptions(this.withTraining(site, this.buildModel(site, name))));
       } catch (error) {
+        // Past the file's work budget the models left are not read (one problem, where it ran
+        // out) rather than each refused for a misleading reason.
+        if (error instanceof PythonBudgetExceeded) {
+          this.fileProblems.push({ code: 'parse-error', message: `Model \`${name}\` and the models after it were not read: ${error.message}`, span: this.span(error.node) });
+          break;
+        }
         if (!(error instanceof UnsoundModel)) throw error;
         this.fileProblems.push({
           code: error.code,
@@ -254,7 +273,7 @@ class KerasFileLoader implements KerasLoaderHost {
    */
   private withTraining(site: ModelSite, model: ModelSpec): ModelSpec {
     const bindings = this.bindings();
-    if (bindings.calls.length === 0 || this.evaluator.exhausted) return model;
+    if (bindings.calls.length === 0) return model;
     let compile: FileBindings['calls'][number] | undefined;
     for (const entry of bindings.calls) if (this.compiles(entry, site)) compile = entry;
     if (!compile) return model;
@@ -320,18 +339,16 @@ class KerasFileLoader implements KerasLoaderHost {
   /** An argument of `compile` as a value, with the node it is written at (a bound call or string literal for a name). */
   private expressionOf(node: Node, fnScope: Node | undefined, scope: Scope): { node: Node; value: Value } {
     const target = this.definition(node, fnScope, node.startIndex)?.node ?? node;
-    if (target.type === 'call') return { node: target, value: { kind: 'call', node: target, scope } };
+    if (target.type === 'call') return { node: target, value: callValue(target, scope) };
     const value = this.evaluator.evaluate(target, scope);
-    if (value.kind === 'call') return { node: value.node, value };
+    const call = callOf(value);
+    if (call) return { node: call.node, value };
     return { node: target, value };
   }
 
   /** A number argument (a literal, a constant, a name bound to one), else undefined. */
   private numberOf(node: Node, scope: Scope): number | undefined {
-    const value = this.evaluator.evaluate(node, scope);
-    if (value.kind === 'number') return value.value;
-    if (value.kind === 'bool') return value.value ? 1 : 0;
-    return undefined;
+    return numeric(this.evaluator.evaluate(node, scope));
   }
 
   private readOptimizer(node: Node, fnScope: Node | undefined, scope: Scope, notes: LoadNote[]): OptimizerSpec | undefined {
@@ -339,10 +356,11 @@ class KerasFileLoader implements KerasLoaderHost {
     if (value.kind === 'string') {
       const name = optimizerNameOf(value.value);
       if (name) return { name, text: at.text, span: this.span(at) };
-    } else if (value.kind === 'call') {
-      const cls = this.layerClassOf(value.node);
+    } else if (callOf(value)) {
+      const call = callOf(value) as NonNullable<ReturnType<typeof callOf>>;
+      const cls = this.layerClassOf(call.node);
       const name = cls?.keras ? optimizerNameOf(cls.className) : undefined;
-      if (name) return this.optimizerCall(name, value.node, value.scope, notes);
+      if (name) return this.optimizerCall(name, call.node, call.scope, notes);
     }
     notes.push({
       message: `The optimiser \`${shorten(at.text)}\` is not one Activation Lens can read and run (${KERAS_OPTIMIZERS}): the diagnosis trains with its default optimiser instead.`,
@@ -386,14 +404,15 @@ class KerasFileLoader implements KerasLoaderHost {
     else if (value.kind === 'reference') {
       const resolved = resolvePath(value.path, this.imports);
       if (resolved.keras) known = KERAS_LOSSES.get(lossKey(resolved.path[resolved.path.length - 1]));
-    } else if (value.kind === 'call') {
-      const cls = this.layerClassOf(value.node);
+    } else if (callOf(value)) {
+      const call = callOf(value) as NonNullable<ReturnType<typeof callOf>>;
+      const cls = this.layerClassOf(call.node);
       known = cls?.keras ? KERAS_LOSSES.get(lossKey(cls.className)) : undefined;
       if (known && known.kind !== 'meanSquaredError' && known.kind !== 'meanAbsoluteError' && known.kind !== 'huber') {
-        const args = this.arguments(value.node);
+        const args = this.arguments(call.node);
         const logitsNode = args.keyword.get('from_logits')?.value ?? args.positional[0];
-        const logits = logitsNode ? this.evaluator.evaluate(logitsNode, value.scope) : { kind: 'bool' as const, value: false };
-        const truth = pythonTruthiness(logits);
+        const logits = logitsNode ? this.evaluator.evaluate(logitsNode, call.scope) : { kind: 'bool' as const, value: false };
+        const truth = this.evaluator.truth(logits);
         if (truth === undefined) {
           known = undefined;
           why = ` (\`from_logits\` is not known statically)`;
@@ -565,6 +584,11 @@ class KerasFileLoader implements KerasLoaderHost {
     return invocations;
   }
 
+  /** True when a reference's name comes from an import (`keras.activations.relu`), not a name bound at run time. */
+  private isImported(path: readonly string[]): boolean {
+    return this.imports.has(path[0]) || [...this.imports.values()].some((imported) => imported[0] === path[0]);
+  }
+
   /** A call that builds a Keras object (a layer, an initialiser) rather than computing a run-time value (`int(sys.argv[1])`). */
   private isKerasObjectCall(call: Node): boolean {
     const callee = call.childForFieldName('function');
@@ -573,6 +597,20 @@ class KerasFileLoader implements KerasLoaderHost {
     if (this.imports.has(parts[0])) return resolvePath(parts, this.imports).keras;
     const name = parts[parts.length - 1];
     return LAYER_CLASSES.has(name) || SHAPE_PRESERVING_LAYERS.has(name) || INITIALIZER_IDENTIFIERS.has(normaliseInitializerName(name));
+  }
+
+  /**
+   * A call the evaluator keeps for the layer builder (a layer, an initialiser, an optimiser, a
+   * name from nowhere such as a star import): not a call of a non-Keras module (`np.load`,
+   * `random.randint`) nor of a Python builtin that reads the outside world (`input()`), whose
+   * values are known only at run time.
+   */
+  private isFrameworkCall(call: Node): boolean {
+    const callee = call.childForFieldName('function');
+    const parts = callee && dottedParts(callee);
+    if (!parts) return false;
+    if (this.imports.has(parts[0])) return resolvePath(parts, this.imports).keras;
+    return !(parts.length === 1 && RUN_TIME_BUILTINS.has(parts[0]));
   }
 
   /** The distinct calls of a module-level function in this file, each with the scope its body runs in. */
@@ -629,11 +667,11 @@ class KerasFileLoader implements KerasLoaderHost {
       const runTime =
         value.kind === 'unknown' ? value.reason
         // A plain name that is not an import (a loop variable, `args.width`) is a run-time value.
-        : value.kind === 'reference' && !this.imports.has(value.path[0]) ? `\`${value.path.join('.')}\` is only known at run time`
-        : value.kind === 'call' && !this.isKerasObjectCall(value.node) ? `\`${shorten(value.node.text)}\` is computed at run time`
+        : value.kind === 'reference' && !this.isImported(value.path) ? `\`${value.path.join('.')}\` is only known at run time`
+        : callOf(value) && !this.isKerasObjectCall(callOf(value)?.node as Node) ? `\`${shorten(callOf(value)?.node.text ?? '')}\` is computed at run time`
         : undefined;
       if (runTime === undefined) return value;
-      return { kind: 'unknown', node, reason: `\`${parameter}\` is given \`${shorten(node.text)}\` by the call ${callText}, which cannot be evaluated statically: ${runTime}`, atCallSite: true };
+      return unknown(node, `\`${parameter}\` is given \`${shorten(node.text)}\` by the call ${callText}, which cannot be evaluated statically: ${runTime}`, { atCallSite: true });
     };
 
     const positionalParameters = parameters.filter((p) => p.kind === 'positional' || p.kind === 'positionalOnly');
@@ -648,7 +686,7 @@ class KerasFileLoader implements KerasLoaderHost {
       if (!varargs) {
         return { error: { message: `the call ${callText} passes ${args.positional.length} positional arguments, but \`${fnName}\` takes ${positionalParameters.length}.`, node: args.positional[positionalParameters.length] } };
       }
-      bound.set(varargs.name, { kind: 'sequence', items: extraPositional });
+      bound.set(varargs.name, sequence(extraPositional));
     }
     const varkw = parameters.find((p) => p.kind === 'varkw');
     for (const [keyword, { argument, value }] of args.keyword) {
@@ -665,11 +703,11 @@ class KerasFileLoader implements KerasLoaderHost {
       if (bound.has(parameter.name)) continue;
       if (splat) {
         const reason = `\`${parameter.name}\` may be given by \`${shorten(splat.text)}\` in the call ${callText}, which is only known at run time`;
-        bound.set(parameter.name, { kind: 'unknown', node: splat, reason, atCallSite: true });
+        bound.set(parameter.name, unknown(splat, reason, { atCallSite: true }));
       } else if (parameter.defaultNode) {
         bound.set(parameter.name, this.evaluator.evaluate(parameter.defaultNode, this.moduleScope));
       } else if (parameter.kind === 'varargs') {
-        bound.set(parameter.name, { kind: 'sequence', items: [] });
+        bound.set(parameter.name, sequence([]));
       } else if (parameter.kind === 'varkw') {
         bound.set(parameter.name, unknown(parameter.node, `\`**${parameter.name}\` holds keyword arguments that are not read`));
       } else {
@@ -760,7 +798,7 @@ class KerasFileLoader implements KerasLoaderHost {
    * Layers without weights (activations, pooling, dropout…) compute the same when repeated.
    */
   private refuseSharedLayers(calls: readonly LayerCall[]): void {
-    const seen = new Set<Value>();
+    const seen = new Set<CallHost>();
     for (const call of calls) {
       if (!call.instance) continue;
       if (seen.has(call.instance)) {
@@ -784,6 +822,10 @@ class KerasFileLoader implements KerasLoaderHost {
   }
 
   private layerCallsOf(listNode: Node, scope: Scope): LayerCall[] {
+    // A written-out list longer than the layer limit is refused before it is evaluated.
+    const inner = skipParenthesesDown(listNode) ?? listNode;
+    const itemNodes = inner.type === 'list' || inner.type === 'tuple' ? inner.namedChildren.filter((c): c is Node => !!c && !isExtra(c)) : [];
+    if (itemNodes.length > MAX_LAYERS + 1) throw new UnsoundModel('parse-error', tooManyLayers(itemNodes.length), itemNodes[MAX_LAYERS + 1]);
     const value = this.evaluator.evaluate(listNode, scope);
     if (value.kind === 'none') return [];
     if (value.kind !== 'sequence') {
@@ -794,17 +836,17 @@ class KerasFileLoader implements KerasLoaderHost {
       );
     }
     // Each item's own node when the list is written out (for where a layer is listed twice).
-    const inner = skipParenthesesDown(listNode) ?? listNode;
-    const itemNodes = inner.type === 'list' || inner.type === 'tuple' ? inner.namedChildren.filter((c): c is Node => !!c && !isExtra(c)) : [];
     const written = itemNodes.length === value.items.length && itemNodes.every((c) => c.type !== 'list_splat');
     return value.items.map((item, i) => this.asLayerCall(item, written ? itemNodes[i] : listNode));
   }
 
   private asLayerCall(item: Value, fallbackNode: Node): LayerCall {
-    if (item.kind === 'call') return { node: item.node, scope: item.scope, instance: item, at: fallbackNode };
+    const call = callOf(item);
+    if (call) return { node: call.node, scope: call.scope, instance: call, at: fallbackNode };
     // `inp = keras.Input(...)` then `Sequential([inp, ...])`: the bare input tensor is the
     // list's input layer, as written inline.
-    if (item.kind === 'tensor' && item.chain.previous === undefined) return item.chain.layer;
+    const tensor = tensorOf(item);
+    if (tensor && tensor.chain.previous === undefined) return tensor.chain.layer;
     const node = item.kind === 'unknown' ? item.node : fallbackNode;
     const reason = item.kind === 'unknown' ? item.reason : `${describeValue(item)} is not a layer call`;
     throw new UnsoundModel('parse-error', `a layer cannot be read statically: ${reason}.`, node);
@@ -962,7 +1004,10 @@ class KerasFileLoader implements KerasLoaderHost {
 }
 
 
+/** Python builtins whose result comes from outside the program or is an object of its own: known only at run time. */
+const RUN_TIME_BUILTINS = new Set(['input', 'open', 'eval', 'exec', 'print', 'id', 'hash', 'iter', 'next', 'vars', 'globals', 'locals', 'type', 'object', 'super', 'map', 'filter', 'any', 'all', 'callable', '__import__', 'compile', 'memoryview', 'bytearray', 'bytes', 'frozenset', 'complex', 'property', 'staticmethod', 'classmethod']);
+
 /** A value the file computes when it runs (data, a call), not a wrong constant. */
 function isRunTime(value: Value): boolean {
-  return value.kind === 'unknown' || value.kind === 'call' || value.kind === 'reference' || value.kind === 'tensor';
+  return value.kind === 'unknown' || value.kind === 'host' || value.kind === 'reference' || value.kind === 'object' || value.kind === 'function' || value.kind === 'class';
 }

@@ -1,11 +1,10 @@
 import type { Node } from 'web-tree-sitter';
-import { pythonTruthiness } from '../../python/bindings';
 import { dottedParts } from '../../python/imports';
-import { formatCount, MAX_KERAS_STATEMENTS } from '../../parse/limits';
+import { MAX_SEQUENCE, namesIn } from '../../python/evaluator';
 import { type ActivationSpec } from '../../model';
 import { ACTIVATION_IDENTIFIERS, LAYER_CLASSES, MERGE_LAYERS } from './vocabulary';
 import { ancestorOfType, namedStatements, skipParenthesesDown } from './pythonSyntax';
-import { LayerCall, Scope, TensorChain, UNBOUND, Value, VersionScope, applyOperator, bindTarget, chainToArray, changedDictReason, dictKeys, shorten, unknown } from './pythonValues';
+import { LayerCall, Scope, TensorChain, UNBOUND, Value, VersionScope, callOf, chainToArray, changedDictReason, sequence, shorten, tensorOf, unknown, unknownOf } from './pythonValues';
 import { MAX_CHAIN, UnsoundModel, type KerasLoaderHost } from './pythonTypes';
 
 
@@ -103,7 +102,7 @@ export class StatementInterpreter {
       const target = statement.childForFieldName('left');
       const iterable = statement.childForFieldName('right');
       // Each iteration builds another model: the loop variable has no single value.
-      for (const name of target ? targetNames(target) : []) {
+      for (const name of target ? namesIn(target) : []) {
         this.set(name, unknown(iterable ?? statement, `\`${name}\` is the variable of the loop over \`${shorten(iterable?.text ?? '')}\` that builds the model, so it has a value per iteration`));
       }
     }
@@ -125,9 +124,7 @@ export class StatementInterpreter {
   }
 
   private execute(statement: Node): Jump | undefined {
-    if (++this.loader.statementsRun > MAX_KERAS_STATEMENTS) {
-      throw new UnsoundModel('parse-error', `the file runs more than ${formatCount(MAX_KERAS_STATEMENTS)} statements in all to build its models, more than Activation Lens follows statically.`, statement);
-    }
+    this.loader.budget.tick(statement);
     if (++this.executed > MAX_INTERPRETED_STATEMENTS) {
       throw new UnsoundModel('parse-error', `the code that builds it runs more than ${MAX_INTERPRETED_STATEMENTS} statements, more than Activation Lens follows statically.`, statement);
     }
@@ -138,8 +135,7 @@ export class StatementInterpreter {
       case 'for_statement':
         return this.forStatement(statement);
       case 'while_statement':
-        this.cannotRun(statement, statement.childForFieldName('condition') ?? statement, 'a `while` loop is not unrolled (only `for` loops over lists, tuples and `range(...)` are), so what it builds is only known at run time');
-        return undefined;
+        return this.whileStatement(statement);
       case 'if_statement':
         return this.ifStatement(statement);
       case 'with_statement':
@@ -190,15 +186,15 @@ export class StatementInterpreter {
   }
 
   private assignTarget(target: Node, value: Value, valueNode: Node): void {
-    if (this.chain && targetNames(target).includes(this.chain.target)) this.chainEnded = true;
+    if (this.chain && namesIn(target).includes(this.chain.target)) this.chainEnded = true;
     if (target.type === 'identifier') {
       this.set(target.text, value);
       return;
     }
     if (target.type === 'pattern_list' || target.type === 'tuple_pattern' || target.type === 'list_pattern') {
-      const bindings = bindTarget(target, value);
-      for (const name of targetNames(target)) {
-        this.set(name, bindings?.get(name) ?? unknown(valueNode, `the unpacking \`${shorten(target.text)} = ${shorten(valueNode.text)}\` is not read statically`));
+      const bindings = this.loader.evaluator.bind(target, value);
+      for (const name of namesIn(target)) {
+        this.set(name, bindings.get(name) ?? unknown(valueNode, `the unpacking \`${shorten(target.text)} = ${shorten(valueNode.text)}\` is not read statically`));
       }
       return;
     }
@@ -207,7 +203,7 @@ export class StatementInterpreter {
       const object = target.childForFieldName('value');
       if (object?.type === 'identifier' && this.values.has(object.text)) {
         const changed = this.values.get(object.text)?.kind === 'dict' ? changedDictReason(object.text, target.parent ?? target) : undefined;
-        this.set(object.text, unknown(target, changed ?? `\`${shorten(target.text)} = …\` changes \`${object.text}\` in a way that is not read statically`));
+        this.set(object.text, unknown(target, changed ?? `\`${shorten(target.text)} = …\` changes \`${object.text}\` in a way that is not read statically`, { atUse: true }));
       }
     }
   }
@@ -217,24 +213,19 @@ export class StatementInterpreter {
     const right = expression.childForFieldName('right');
     const operator = expression.childForFieldName('operator')?.text ?? '';
     if (!left || !right) return;
-    if (this.chain && targetNames(left).includes(this.chain.target)) this.chainEnded = true;
+    if (this.chain && namesIn(left).includes(this.chain.target)) this.chainEnded = true;
     if (left.type !== 'identifier') return;
     const current = this.lookup(left.text, expression.startIndex);
     const operand = this.evaluateRight(right);
-    if (current !== UNBOUND && (current.kind === 'tensor' || operand.kind === 'tensor')) {
-      this.set(left.text, {
-        kind: 'unknown',
-        node: expression,
-        reason: `\`${shorten(expression.text)}\` combines tensors without a Keras layer (a residual connection?); only linear chains of layers are read`,
-        code: 'unsupported-layer',
-      });
+    if (current !== UNBOUND && (tensorOf(current) || tensorOf(operand))) {
+      this.set(left.text, unknown(expression, `\`${shorten(expression.text)}\` combines tensors without a Keras layer (a residual connection?); only linear chains of layers are read`, { code: 'unsupported-layer' }));
       return;
     }
     const result =
       current === UNBOUND ? unknown(left, `\`${left.text}\` is not assigned before \`${shorten(expression.text)}\``)
       : current.kind === 'unknown' ? current
       : operand.kind === 'unknown' ? operand
-      : applyOperator(operator.slice(0, -1), current, operand, expression);
+      : this.loader.evaluator.binary(operator.slice(0, -1), current, operand, expression);
     this.set(left.text, result);
   }
 
@@ -275,11 +266,11 @@ export class StatementInterpreter {
     const argument = args.positional[0];
     if ((method === 'append' || method === 'extend') && argument && args.positional.length === 1) {
       const added = this.evaluateRight(argument);
-      if (method === 'append') this.set(object.text, { kind: 'sequence', items: [...current.items, added] });
-      else if (added.kind === 'sequence') this.set(object.text, { kind: 'sequence', items: [...current.items, ...added.items] });
+      if (method === 'append') this.set(object.text, sequence([...current.items, added]));
+      else if (added.kind === 'sequence') this.set(object.text, sequence([...current.items, ...added.items]));
       else this.set(object.text, added.kind === 'unknown' ? added : unknown(argument, `\`${shorten(argument.text)}\` is not a known list`));
     } else if (method === 'append' || method === 'extend' || LIST_MUTATORS.has(method)) {
-      this.set(object.text, unknown(call, `\`${shorten(call.text)}\` changes the list \`${object.text}\` in a way that is not read statically`));
+      this.set(object.text, unknown(call, `\`${shorten(call.text)}\` changes the list \`${object.text}\` in a way that is not read statically`, { atUse: true }));
     }
   }
 
@@ -288,22 +279,17 @@ export class StatementInterpreter {
     const iterableNode = statement.childForFieldName('right');
     const body = statement.childForFieldName('body');
     if (!target || !iterableNode || !body) return undefined;
-    const evaluated = this.loader.evaluate(iterableNode, this.scope());
-    // Iterating a dict visits its keys.
-    const iterable = evaluated.kind === 'dict' ? dictKeys(evaluated) : evaluated;
-    if (iterable.kind !== 'sequence') {
+    const iterable = this.loader.evaluate(iterableNode, this.scope());
+    // Iterating a dict visits its keys, a string its characters.
+    const elements = this.loader.evaluator.iterate(iterable);
+    if (!elements) {
       const why = iterable.kind === 'unknown' ? ` (${iterable.reason})` : '';
-      this.cannotRun(statement, iterableNode, `the \`for\` loop over \`${shorten(iterableNode.text)}\` is only known at run time${why}, so the layers it builds cannot be read; loop over a list, a tuple or \`range(...)\` of constants`);
+      this.cannotRun(statement, iterableNode, `the \`for\` loop over \`${shorten(iterableNode.text)}\` is only known at run time, so the layers it builds cannot be read${why}; loop over a list, a tuple or \`range(...)\` of constants`);
       return undefined;
     }
     let completed = true;
-    for (const element of iterable.items) {
-      const bindings = bindTarget(target, element);
-      if (!bindings) {
-        this.cannotRun(statement, target, `only simple loop variables are read (\`for x in …\`, \`for i, x in …\`), not \`${shorten(target.text)}\``);
-        return undefined;
-      }
-      for (const [name, value] of bindings) this.set(name, value);
+    for (const element of [...elements]) {
+      for (const [name, value] of this.loader.evaluator.bind(target, element)) this.set(name, value);
       const jump = this.runBlock(body);
       if (jump === 'break') {
         completed = false;
@@ -321,6 +307,36 @@ export class StatementInterpreter {
     return undefined;
   }
 
+  /** `while` on a condition known at each iteration is run like Python runs it; one only known at run time is not. */
+  private whileStatement(statement: Node): Jump | undefined {
+    const condition = statement.childForFieldName('condition');
+    const body = statement.childForFieldName('body');
+    if (!condition || !body) return undefined;
+    for (let iteration = 0; ; iteration++) {
+      const test = this.loader.evaluate(condition, this.scope());
+      const truth = this.loader.evaluator.truth(test);
+      if (truth === undefined) {
+        const why = test.kind === 'unknown' ? ` (${test.reason})` : '';
+        this.cannotRun(statement, condition, `a \`while\` loop is not unrolled when its condition is only known at run time${why}, so what it builds is only known at run time`);
+        return undefined;
+      }
+      if (!truth) break;
+      if (iteration >= MAX_SEQUENCE) {
+        throw new UnsoundModel('parse-error', `the loop \`while ${shorten(condition.text)}\` runs more than ${MAX_SEQUENCE} times, more than Activation Lens follows statically.`, condition);
+      }
+      const jump = this.runBlock(body);
+      if (jump === 'break') return undefined;
+      if (jump === 'unknown') {
+        const cause = this.unknownJump ?? { node: statement, reason: 'the loop stops or skips under a condition only known at run time' };
+        this.cannotRun(statement, cause.node, cause.reason);
+        return undefined;
+      }
+      if (jump === 'return' || jump === 'stop') return jump;
+    }
+    const alternative = statement.childForFieldName('alternative');
+    return alternative ? this.runBlock(alternative.childForFieldName('body')) : undefined;
+  }
+
   private ifStatement(statement: Node): Jump | undefined {
     const clauses: { condition: Node | null; body: Node | null }[] = [
       { condition: statement.childForFieldName('condition'), body: statement.childForFieldName('consequence') },
@@ -332,7 +348,7 @@ export class StatementInterpreter {
     for (const clause of clauses) {
       if (clause.condition) {
         const test = this.loader.evaluate(clause.condition, this.scope());
-        const truth = pythonTruthiness(test);
+        const truth = this.loader.evaluator.truth(test);
         if (truth === undefined) {
           const why = test.kind === 'unknown' ? ` (${test.reason})` : '';
           const reason = `what is built under \`if ${shorten(clause.condition.text)}:\` depends on a condition only known at run time${why}`;
@@ -369,8 +385,9 @@ export class StatementInterpreter {
   /** The layer chain of a model's `inputs` / `outputs`; refuses anything that is not one tensor from `keras.Input`. */
   tensorChain(node: Node): LayerCall[] {
     const value = this.evaluateRight(node);
-    if (value.kind === 'tensor') return chainToArray(value.chain);
-    if (value.kind === 'unknown') throw new UnsoundModel(value.code ?? 'parse-error', `${value.reason}.`, value.node);
+    const tensor = tensorOf(value);
+    if (tensor) return chainToArray(tensor.chain);
+    if (value.kind === 'unknown') throw new UnsoundModel(unknownOf(value)?.code ?? 'parse-error', `${value.reason}.`, value.node);
     if (node.type === 'identifier') {
       throw new UnsoundModel('parse-error', `the tensor \`${node.text}\` is not assigned before it is used, so the layer chain cannot be followed.`, node);
     }
@@ -386,83 +403,80 @@ export class StatementInterpreter {
     const node = skipParenthesesDown(expression) ?? expression;
     if (node.type === 'identifier') {
       const value = this.values.get(node.text);
-      return value?.kind === 'tensor' ? value : undefined;
+      return tensorOf(value) ? value : undefined;
     }
     if (node.type !== 'call') {
       return this.mentionsTensor(node) ? unknown(node, `\`${shorten(node.text)}\` is not a layer applied to a tensor`) : undefined;
     }
     const layerClass = this.loader.layerClassOf(node);
     if (layerClass?.keras && LAYER_CLASSES.get(layerClass.className)?.key === 'input') {
-      return { kind: 'tensor', chain: { layer: { node, scope: this.scope() }, previous: undefined, length: 1 } };
+      return { kind: 'host', host: { kind: 'tensor', chain: { layer: { node, scope: this.scope() }, previous: undefined, length: 1 } } };
     }
     const callee = skipParenthesesDown(node.childForFieldName('function'));
     const args = this.loader.arguments(node);
     const inputNode = args.keyword.get('inputs')?.value ?? args.positional[0];
     let constructor: LayerCall | undefined;
-    if (callee?.type === 'call') {
+    if (callee?.type === 'call' && !this.callsFunction(callee)) {
       constructor = { node: callee, scope: this.scope(), at: node };
     } else if (callee?.type === 'identifier') {
       // A layer instance bound to a name: `dense = layers.Dense(64)` … `x = dense(x)`.
       const value = this.lookup(callee.text, node.startIndex);
-      if (value !== UNBOUND && value.kind === 'call') constructor = { node: value.node, scope: value.scope, instance: value, at: node };
+      const layer = value !== UNBOUND ? callOf(value) : undefined;
+      if (layer) constructor = { node: layer.node, scope: layer.scope, instance: layer, at: node };
     }
     if (constructor) return this.applyLayer(constructor, node, inputNode);
     const parts = callee ? dottedParts(callee) : undefined;
     const activation = parts && parts.length > 1 ? ACTIVATION_IDENTIFIERS.get(parts[parts.length - 1]) : undefined;
     if (callee && activation && inputNode) {
       const input = this.traceTensor(inputNode);
-      if (input?.kind === 'tensor') {
+      const tensor = tensorOf(input);
+      if (tensor) {
         const slopeNode = args.keyword.get('alpha')?.value ?? args.keyword.get('negative_slope')?.value;
         const slope = slopeNode ? this.loader.evaluate(slopeNode, this.scope()) : undefined;
         const op: ActivationSpec = activation.name === 'leakyRelu' && slope?.kind === 'number' ? { name: 'leakyRelu', alpha: slope.value } : activation;
-        return this.extend(input.chain, { node, scope: this.scope(), activationOp: { activation: op, callee } }, node);
+        return this.extend(tensor.chain, { node, scope: this.scope(), activationOp: { activation: op, callee } }, node);
       }
       if (input) return input;
     }
     return this.mentionsTensor(node) ? unknown(node, `\`${shorten(node.text)}\` is not a Keras layer applied to a tensor, so the layer chain cannot be followed`) : undefined;
   }
 
+  /** True when a call calls a def of the file (`scaled(4)(11)` calls what it returns, not a layer). */
+  private callsFunction(call: Node): boolean {
+    const callee = call.childForFieldName('function');
+    if (callee?.type !== 'identifier') return false;
+    const value = this.lookup(callee.text, call.startIndex);
+    return value !== UNBOUND && value.kind === 'function';
+  }
+
   private applyLayer(constructor: LayerCall, application: Node, inputNode: Node | undefined): Value {
     const layerClass = this.loader.layerClassOf(constructor.node);
     if (layerClass?.keras && MERGE_LAYERS.has(layerClass.className)) {
-      return {
-        kind: 'unknown',
-        node: constructor.node,
-        reason: `\`${layerClass.className}\` merges branches; only linear chains of layers are read (the model is not diagnosed)`,
-        code: 'unsupported-layer',
-      };
+      return unknown(constructor.node, `\`${layerClass.className}\` merges branches; only linear chains of layers are read (the model is not diagnosed)`, { code: 'unsupported-layer' });
     }
     if (!inputNode) return unknown(application, `the layer \`${shorten(constructor.node.text)}\` is applied to no tensor`);
     const inputInner = skipParenthesesDown(inputNode) ?? inputNode;
     if (inputInner.type === 'list' || inputInner.type === 'tuple') {
-      return { kind: 'unknown', node: inputInner, reason: `\`${shorten(constructor.node.text)}\` takes several tensors; only linear chains are read`, code: 'unsupported-layer' };
+      return unknown(inputInner, `\`${shorten(constructor.node.text)}\` takes several tensors; only linear chains are read`, { code: 'unsupported-layer' });
     }
     const input = this.traceTensor(inputNode) ?? this.loader.evaluate(inputNode, this.scope());
-    if (input.kind === 'tensor') return this.extend(input.chain, constructor, application);
+    const tensor = tensorOf(input);
+    if (tensor) return this.extend(tensor.chain, constructor, application);
     if (input.kind === 'unknown') return input;
     return unknown(inputNode, `\`${shorten(inputNode.text)}\` is not a tensor that comes from a \`keras.Input\`, so the layer chain cannot be followed`);
   }
 
   private extend(chain: TensorChain, layer: LayerCall, at: Node): Value {
     if (chain.length >= MAX_CHAIN) return unknown(at, 'its layer chain is too long to follow');
-    return { kind: 'tensor', chain: { layer, previous: chain, length: chain.length + 1 } };
+    return { kind: 'host', host: { kind: 'tensor', chain: { layer, previous: chain, length: chain.length + 1 } } };
   }
 
   private mentionsTensor(node: Node): boolean {
     const identifiers = node.type === 'identifier' ? [node] : node.descendantsOfType('identifier');
-    return identifiers.some((identifier) => !!identifier && this.values.get(identifier.text)?.kind === 'tensor');
+    return identifiers.some((identifier) => !!identifier && tensorOf(this.values.get(identifier.text)) !== undefined);
   }
 
   // #endregion
-}
-
-/** The names a `for` / assignment target binds: `x`, `i, x`, `(a, b)`. */
-export function targetNames(target: Node): string[] {
-  if (target.type === 'identifier') return [target.text];
-  if (target.type === 'pattern_list' || target.type === 'tuple_pattern' || target.type === 'list_pattern' || target.type === 'parenthesized_expression') {
-    return target.namedChildren.flatMap((child) => (child ? targetNames(child) : []));
-  }
-  return [];
 }
 
 /** Every name a statement may change: assignment and loop targets, and lists it appends to. */
@@ -473,7 +487,7 @@ export function assignedNames(statement: Node): Set<string> {
     if (!node) continue;
     if (node.type === 'assignment' || node.type === 'augmented_assignment' || node.type === 'for_statement') {
       const left = node.childForFieldName('left');
-      for (const name of left ? targetNames(left) : []) names.add(name);
+      for (const name of left ? namesIn(left) : []) names.add(name);
     } else if (node.type === 'call') {
       const callee = node.childForFieldName('function');
       const object = callee?.type === 'attribute' ? callee.childForFieldName('object') : undefined;

@@ -1,17 +1,13 @@
 import type { Node } from 'web-tree-sitter';
+import { codeChildren, isExtra } from '../../python/evaluator';
+import { statementsOf } from '../../python/interpreter';
 
-
-/**
- * Comments and backslash line continuations: extras that tree-sitter puts among a node's named
- * children (inside argument lists, lists, dicts, subscripts, parameters…), never code.
- */
-export function isExtra(node: Node): boolean {
-  return node.type === 'comment' || node.type === 'line_continuation';
-}
+/** Comments and line continuations are never code (the shared evaluator's definition). */
+export { isExtra };
 
 /** The first named child that is code (not a comment or a line continuation). */
 export function firstCode(node: Node | null | undefined): Node | undefined {
-  return node?.namedChildren.find((child): child is Node => !!child && !isExtra(child));
+  return node ? codeChildren(node)[0] : undefined;
 }
 
 export function ancestorOfType(node: Node, type: string): Node | undefined {
@@ -33,9 +29,7 @@ export function skipParenthesesDown(node: Node | null): Node | null {
   return current;
 }
 
-export function namedStatements(block: Node): Node[] {
-  return block.namedChildren.filter((child): child is Node => !!child && !isExtra(child));
-}
+export const namedStatements = (block: Node): Node[] => statementsOf(block);
 
 export function returnsName(fn: Node, name: string): boolean {
   return fn

@@ -2,7 +2,8 @@ import type { Node } from 'web-tree-sitter';
 import { type LoadProblemCode } from '../../model';
 import type { ImportTable } from '../../python/imports';
 import type { SourceSpan } from '../../model';
-import type { LayerCall, Scope, Value } from './pythonValues';
+import type { Budget } from '../../python/values';
+import type { Evaluator, LayerCall, Scope, Value } from './pythonValues';
 
 export interface Arguments {
   readonly positional: readonly Node[];
@@ -64,8 +65,10 @@ export const MAX_CHAIN = 10_000;
 export interface KerasLoaderHost {
   readonly rootNode: Node;
   readonly importTable: ImportTable;
-  /** Statements interpreted for all models of the file so far (MAX_KERAS_STATEMENTS). */
-  statementsRun: number;
+  /** The file's one work budget, in evaluation steps (statements are charged to it too). */
+  readonly budget: Budget;
+  /** The shared Python evaluator with the Keras host. */
+  readonly evaluator: Evaluator;
   arguments(call: Node): Arguments;
   evaluate(node: Node, scope: Scope): Value;
   functionAddsLayers(name: string): boolean;
