@@ -608,7 +608,7 @@ export class PythonEvaluator<H> {
     const object = this.evaluate(valueNode, scope);
     if (indexNodes.length === 1 && indexNodes[0].type === 'slice') {
       if (object.kind === 'unknown') return object;
-      const items = object.kind === 'sequence' ? object.items : object.kind === 'string' ? [...object.value].map((c) => str(c) as Value<H>) : undefined;
+      const items = object.kind === 'sequence' ? object.items : object.kind === 'string' ? [...object.value].map((c) => str(c) as Value<H>) : object.kind === 'host' ? this.host.iterate?.(object.host) : undefined;
       const bounds = this.sliceBounds(indexNodes[0], scope);
       if (!items || !bounds) {
         if (object.kind === 'host') return this.host.subscript?.(object.host, unknown(indexNodes[0], 'a slice'), node) ?? unknown(node, `\`${shorten(node.text)}\` is not known statically`);
@@ -1015,6 +1015,10 @@ export class PythonEvaluator<H> {
         const [value, type] = values;
         if (!value || !type) return cannot();
         const types = type.kind === 'sequence' ? type.items : [type];
+        if (value.kind === 'host') {
+          const is = this.host.isinstance?.(value.host, types, node);
+          return is === undefined ? cannot() : { kind: 'bool', value: is };
+        }
         const names = types.map((t) => (t.kind === 'reference' && t.path.length === 1 ? t.path[0] : undefined));
         const kind = value.kind === 'number' ? (value.float ? 'float' : 'int') : value.kind === 'string' ? 'str' : value.kind === 'bool' ? 'bool' : value.kind === 'dict' ? 'dict' : value.kind === 'sequence' ? value.type : undefined;
         if (!kind || names.some((n) => n === undefined)) return cannot();
