@@ -47,9 +47,12 @@ import { findDictMutations } from '../python/dictMutations';
 import { getParser } from './treeSitter';
 import { readSourceFile } from './sourceFile';
 import { syntaxErrorProblem } from './syntaxErrors';
-import { formatCount, MAX_LAYERS, MAX_MODELS_PER_FILE, MAX_TORCH_STEPS, tooManyLayers } from './limits';
-import { argparseDefaults, bindingAt, collectBindings, optimizerNameOf, pythonArithmetic, pythonTruthiness, valueAtVersion, type FileBindings } from '../python/bindings';
-import { dictGet, dictSet, type DictEntry as SharedDictEntry } from '../python/dicts';
+import { formatCount, MAX_LAYERS, MAX_MODELS_PER_FILE, MAX_PYTHON_NESTING, MAX_TORCH_STEPS, tooManyLayers } from './limits';
+import { argparseDefaults, bindingAt, collectBindings, optimizerNameOf, pythonTruthiness, valueAtVersion, type FileBindings } from '../python/bindings';
+import type { DictEntry as SharedDictEntry } from '../python/dicts';
+import { PythonEvaluator, type EvaluatorOptions } from '../python/evaluator';
+import type { HostCall } from '../python/host';
+import { Budget, PythonBudgetExceeded, type Scope as SharedScope, type Value as SharedValue } from '../python/values';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
@@ -96,11 +99,11 @@ type Op =
   | { readonly type: 'functional'; readonly call: Node; readonly callee: Node; readonly name: string; readonly method: boolean; readonly scope: Scope };
 
 type Value =
-  | { readonly kind: 'number'; readonly value: number }
+  | { readonly kind: 'number'; readonly value: number; readonly float?: boolean }
   | { readonly kind: 'string'; readonly value: string }
   | { readonly kind: 'bool'; readonly value: boolean }
   | { readonly kind: 'none' }
-  | { readonly kind: 'sequence'; readonly items: readonly Value[] }
+  | { readonly kind: 'sequence'; readonly items: readonly Value[]; readonly type?: 'list' | 'tuple' | 'set' }
   /** A dict with constant keys (a `{...}` literal or `dict(k=v, ...)`), in insertion order; never changed in the file. */
   | { readonly kind: 'dict'; readonly entries: readonly DictEntry[] }
   /** A dotted name that is not bound in the file, e.g. `torch.relu` or `nn.Linear`. */
@@ -115,6 +118,8 @@ type Value =
   | { readonly kind: 'function'; readonly node: Node; readonly self?: Value }
   /** A tensor derived from forward's input: the ops applied so far. */
   | { readonly kind: 'tensor'; readonly ops: readonly Op[]; readonly origin: number }
+  /** A lambda, or a def, class or object of the shared interpreter (src/core/python). */
+  | { readonly kind: 'python'; readonly value: SharedValue<Value> }
   | { readonly kind: 'unknown'; readonly node: Node; readonly reason: string };
 
 type ContainerType = 'Sequential' | 'ModuleList' | 'ModuleDict';
@@ -123,9 +128,6 @@ type ContainerType = 'Sequential' | 'ModuleList' | 'ModuleDict';
 type DictEntry = SharedDictEntry<Value>;
 
 
-function keyValue(key: string | number): Value {
-  return typeof key === 'string' ? { kind: 'string', value: key } : { kind: 'number', value: key };
-}
 
 /** Why a dict read by `name` is not a constant: it is changed at `at`. */
 function changedDictReason(name: string, at: Node): string {
@@ -279,9 +281,6 @@ class UnsoundModel extends Error {
   }
 }
 
-/** Builtins evaluated from their arguments' values; an unknown argument makes the whole call unknown for the same reason. */
-const VALUE_BUILTINS = new Set(['range', 'int', 'float', 'round', 'abs', 'min', 'max', 'len', 'list', 'tuple', 'enumerate', 'zip']);
-
 /** Shared work budget: statements, loop iterations and list items per file (keeps huge inputs fast). */
 const MAX_SEQUENCE = 10_000;
 /** The steps a list of n items costs to build: one per 16 items, so copies of long lists are bounded too. */
@@ -295,57 +294,185 @@ const RETURN = '\u0000return';
 
 // #endregion
 
-// #region Static evaluation
+// #region Static evaluation: plain Python through the shared evaluator
 
+/** A value of the shared evaluator whose framework values (modules, `self`, the file's defs, tensors) are this loader's. */
+type PyValue = SharedValue<Value>;
+
+/** Conventional aliases for snippets without imports. */
+const TORCH_ALIASES: ReadonlyMap<string, readonly string[]> = new Map([
+  ['nn', ['torch', 'nn']],
+  ['F', ['torch', 'nn', 'functional']],
+]);
+
+/** Loader values are immutable, so one conversion per list or dict is enough. */
+const sharedOf = new WeakMap<object, PyValue>();
+
+/** A loader value as the shared evaluator sees it: plain kinds 1:1, framework kinds as host values. */
+function toShared(value: Value): PyValue {
+  switch (value.kind) {
+    case 'number':
+    case 'string':
+    case 'bool':
+    case 'none':
+    case 'reference':
+    case 'unknown':
+      return value;
+    case 'python':
+      return value.value;
+    case 'sequence':
+    case 'dict': {
+      const cached = sharedOf.get(value);
+      if (cached) return cached;
+      const converted: PyValue =
+        value.kind === 'sequence'
+          ? { kind: 'sequence', items: value.items.map(toShared), type: value.type ?? 'list' }
+          : { kind: 'dict', entries: value.entries.map((entry) => ({ key: entry.key, value: toShared(entry.value) })) };
+      sharedOf.set(value, converted);
+      return converted;
+    }
+    default:
+      return { kind: 'host', host: value };
+  }
+}
+
+/** A value of the shared evaluator as this loader's. */
+function fromShared(value: PyValue): Value {
+  switch (value.kind) {
+    case 'number':
+    case 'string':
+    case 'bool':
+    case 'none':
+    case 'reference':
+    case 'unknown':
+      return value;
+    case 'sequence':
+      return { kind: 'sequence', items: value.items.map(fromShared), type: value.type };
+    case 'dict':
+      return { kind: 'dict', entries: value.entries.map((entry) => ({ key: entry.key, value: fromShared(entry.value) })) };
+    case 'host':
+      return value.host;
+    default:
+      // A lambda, or a def, class or object of the shared interpreter: carried as it is.
+      return { kind: 'python', value };
+  }
+}
+
+/** A loader scope as the shared evaluator sees it, at one offset (ModuleScope picks the assignment in effect there). */
+class SharedView implements SharedScope<Value> {
+  constructor(
+    readonly scope: Scope,
+    readonly at: number,
+  ) {}
+  lookup(name: string): PyValue | undefined {
+    const value = this.scope.lookup(name, this.at);
+    return value && toShared(value);
+  }
+}
+
+/** A scope of the shared evaluator (a comprehension's) as the loader sees it; never changed after it is made. */
+class LoaderView implements Scope {
+  constructor(private readonly scope: SharedScope<Value>) {}
+  lookup(name: string): Value | undefined {
+    const value = this.scope.lookup(name);
+    return value && fromShared(value);
+  }
+  freeze(): Scope {
+    return this;
+  }
+}
+
+/** The shared evaluator with this loader's rule for dicts the file changes in place. */
+class TorchPython extends PythonEvaluator<Value> {
+  constructor(
+    options: EvaluatorOptions<Value>,
+    /** Dicts changed in place in the file (see findDictMutations), which are not constants. */
+    private readonly changedDicts: ReadonlyMap<string, Node>,
+  ) {
+    super(options);
+  }
+
+  override evaluate(node: Node, scope: SharedScope<Value>): PyValue {
+    const value = super.evaluate(node, scope);
+    if (value.kind !== 'dict' || (node.type !== 'identifier' && node.type !== 'attribute')) return value;
+    const at = this.changedDicts.get(node.text);
+    return at ? { kind: 'unknown', node, reason: changedDictReason(node.text, at) } : value;
+  }
+}
+
+/**
+ * Evaluates expressions: plain Python by the shared evaluator (src/core/python), torch calls
+ * (module constructors kept as deferred `call` values, containers, `calculate_gain`), the
+ * file's defs and configuration classes, and attributes of `self` by the hooks below.
+ */
 class Evaluator {
-  private depth = 0;
-  private steps = 0;
+  readonly python: TorchPython;
   exhausted = false;
 
-  /** `changedDicts`: dicts changed in place in the file (see findDictMutations), which are not constants. */
-  constructor(
-    private readonly imports: ImportTable,
-    private readonly changedDicts: ReadonlyMap<string, Node> = new Map(),
-  ) {}
-
-  /** A dict read by a name (`cfg`, `self.cfg`) that the file changes somewhere is unknown, with where. */
-  private checkChangedDict(node: Node, value: Value): Value {
-    if (value.kind !== 'dict') return value;
-    const at = this.changedDicts.get(node.text);
-    return at ? unknown(node, changedDictReason(node.text, at)) : value;
+  constructor(imports: ImportTable, changedDicts: ReadonlyMap<string, Node> = new Map()) {
+    this.python = new TorchPython(
+      {
+        imports,
+        budget: new Budget(MAX_STEPS),
+        maxNesting: MAX_PYTHON_NESTING,
+        aliases: TORCH_ALIASES,
+        host: {
+          call: (site) => {
+            const value = this.frameworkCall(site);
+            return value && toShared(value);
+          },
+          attribute: (object, name, node) => {
+            const value = this.attribute(object, name, node);
+            return value && toShared(value);
+          },
+          subscript: (object, index) => {
+            const value = this.subscript(object, fromShared(index));
+            return value && toShared(value);
+          },
+          iterate: (object) => this.iterateModules(object)?.map(toShared),
+          isinstance: (object, types) => this.isInstance(object, types.map(fromShared)),
+          describe: (object) => describeValue(object),
+        },
+      },
+      changedDicts,
+    );
   }
 
-  /**
-   * Counts work for the whole file (`cost` steps: a list built of n items costs n); past the
-   * budget the model is refused rather than the editor stalled.
-   */
+  /** Counts work for the whole file (`cost` steps); past the budget the model is refused rather than the editor stalled. */
   tick(node: Node, cost = 1): void {
-    this.steps += cost;
-    if (this.exhausted || this.steps > MAX_STEPS) {
-      this.exhausted = true;
-      throw new UnsoundModel('parse-error', `it is too large or too deeply nested to read statically: the file's work budget of ${formatCount(MAX_STEPS)} steps ran out here.`, node);
+    try {
+      this.python.budget.tick(node, cost);
+    } catch (error) {
+      throw this.refusal(error);
     }
   }
 
+  /** The value of an expression, with names looked up as they are at `atOffset`. */
   evaluate(node: Node, scope: Scope, atOffset = node.startIndex): Value {
-    if (this.depth > 80) return unknown(node, 'the expression is nested too deeply');
-    this.depth++;
     try {
-      this.tick(node);
-      return this.evaluateNode(node, scope, atOffset);
-    } finally {
-      this.depth--;
+      return fromShared(this.python.evaluate(node, new SharedView(scope, atOffset)));
+    } catch (error) {
+      throw this.refusal(error);
     }
+  }
+
+  /** The shared evaluator's budget or nesting limit, as this loader's refusal of the model. */
+  private refusal(error: unknown): unknown {
+    if (!(error instanceof PythonBudgetExceeded)) return error;
+    const budget = this.python.budget;
+    if (budget.steps <= budget.limit) return new UnsoundModel('parse-error', error.message, error.node);
+    this.exhausted = true;
+    return new UnsoundModel('parse-error', `it is too large or too deeply nested to read statically: the file's work budget of ${formatCount(budget.limit)} steps ran out here.`, error.node);
   }
 
   /** Resolves a dotted path through the imports: `nn.Linear` → torch.nn.Linear. */
   resolve(path: readonly string[]): string[] {
-    const imported = this.imports.get(path[0]);
-    if (imported) return [...imported, ...path.slice(1)];
-    // Lenient for snippets without imports: the conventional aliases.
-    if (path[0] === 'nn') return ['torch', 'nn', ...path.slice(1)];
-    if (path[0] === 'F') return ['torch', 'nn', 'functional', ...path.slice(1)];
-    return [...path];
+    return this.python.resolve(path);
+  }
+
+  /** The elements a `for` loop visits, when known. */
+  iterate(value: Value): readonly Value[] | undefined {
+    return this.python.iterate(toShared(value))?.map(fromShared);
   }
 
   classValue(classNode: Node, scope: Scope): Value {
@@ -363,433 +490,42 @@ class Evaluator {
     return { kind: 'object', attrs, classNode, isClass: true };
   }
 
-  private evaluateNode(node: Node, scope: Scope, atOffset: number): Value {
-    switch (node.type) {
-      case 'integer':
-      case 'float': {
-        const value = Number(node.text.split('_').join(''));
-        return Number.isFinite(value) ? { kind: 'number', value } : unknown(node, 'not a plain number');
-      }
-      case 'true':
-        return { kind: 'bool', value: true };
-      case 'false':
-        return { kind: 'bool', value: false };
-      case 'none':
-        return { kind: 'none' };
-      case 'string': {
-        let text = '';
-        for (const part of node.namedChildren) {
-          if (!part) continue;
-          if (part.type === 'string_content') text += part.text;
-          else if (part.type === 'interpolation') return unknown(node, 'f-strings are not evaluated');
-        }
-        return { kind: 'string', value: text };
-      }
-      case 'concatenated_string': {
-        let text = '';
-        for (const part of node.namedChildren) {
-          const value = part ? this.evaluate(part, scope, atOffset) : undefined;
-          if (value?.kind !== 'string') return unknown(node, 'not a plain string');
-          text += value.value;
-        }
-        return { kind: 'string', value: text };
-      }
-      case 'parenthesized_expression': {
-        const inner = firstCode(node);
-        return inner ? this.evaluate(inner, scope, atOffset) : unknown(node, 'empty parentheses');
-      }
-      case 'unary_operator': {
-        const operand = node.childForFieldName('argument');
-        const operator = node.childForFieldName('operator')?.text;
-        const value = operand ? this.evaluate(operand, scope, atOffset) : unknown(node, 'incomplete expression');
-        if (value.kind !== 'number') return value.kind === 'unknown' ? value : unknown(node, 'not a number');
-        if (operator === '-') return { kind: 'number', value: -value.value };
-        if (operator === '+') return value;
-        return unknown(node, `operator ${operator ?? '?'} is not evaluated`);
-      }
-      case 'not_operator': {
-        const operand = node.childForFieldName('argument');
-        const truth = operand ? pythonTruthiness(this.evaluate(operand, scope, atOffset)) : undefined;
-        return truth === undefined ? unknown(node, 'not known statically') : { kind: 'bool', value: !truth };
-      }
-      case 'boolean_operator': {
-        const left = node.childForFieldName('left');
-        const right = node.childForFieldName('right');
-        const operator = node.childForFieldName('operator')?.text;
-        if (!left || !right) return unknown(node, 'incomplete expression');
-        const l = this.evaluate(left, scope, atOffset);
-        const truth = pythonTruthiness(l);
-        if (truth === undefined) return unknown(node, 'not known statically');
-        if (operator === 'and') return truth ? this.evaluate(right, scope, atOffset) : l;
-        return truth ? l : this.evaluate(right, scope, atOffset);
-      }
-      case 'comparison_operator':
-        return this.evaluateComparison(node, scope, atOffset);
-      case 'conditional_expression': {
-        const [body, condition, alternative] = node.namedChildren.filter((c): c is Node => !!c && !isExtra(c));
-        const truth = condition ? pythonTruthiness(this.evaluate(condition, scope, atOffset)) : undefined;
-        if (truth === undefined || !body || !alternative) return unknown(node, 'a condition only known at run time');
-        return this.evaluate(truth ? body : alternative, scope, atOffset);
-      }
-      case 'binary_operator':
-        return this.evaluateBinary(node, scope, atOffset);
-      case 'list':
-      case 'tuple':
-      case 'expression_list':
-        return this.evaluateItems(node, scope, atOffset);
-      case 'dictionary': {
-        const entries: DictEntry[] = [];
-        for (const pair of node.namedChildren) {
-          if (!pair || isExtra(pair)) continue;
-          if (pair.type === 'dictionary_splat') {
-            const inner = firstCode(pair);
-            const base = inner ? this.evaluate(inner, scope, atOffset) : unknown(pair, 'empty splat');
-            if (base.kind !== 'dict') return base.kind === 'unknown' ? base : unknown(pair, `\`${shorten(pair.text)}\` is not a known dict`);
-            for (const entry of base.entries) dictSet(entries, entry.key, entry.value);
-            continue;
-          }
-          const key = pair.childForFieldName('key');
-          const value = pair.childForFieldName('value');
-          if (pair.type !== 'pair' || !key || !value) return unknown(pair, 'only literal key: value pairs are read');
-          const keyValue = this.evaluate(key, scope, atOffset);
-          if (keyValue.kind !== 'string' && keyValue.kind !== 'number') {
-            return keyValue.kind === 'unknown' ? keyValue : unknown(key, `the dict key \`${shorten(key.text)}\` is not a constant string or number`);
-          }
-          dictSet(entries, keyValue.value, this.evaluate(value, scope, atOffset));
-          if (entries.length > MAX_SEQUENCE) return unknown(node, 'the dict is too long');
-        }
-        return { kind: 'dict', entries };
-      }
-      case 'list_comprehension':
-      case 'generator_expression':
-        return this.evaluateComprehension(node, scope, atOffset);
-      case 'identifier': {
-        const bound = scope.lookup(node.text, atOffset);
-        return bound ? this.checkChangedDict(node, bound) : { kind: 'reference', path: [node.text] };
-      }
-      case 'attribute':
-        return this.checkChangedDict(node, this.evaluateAttribute(node, scope, atOffset));
-      case 'subscript':
-        return this.evaluateSubscript(node, scope, atOffset);
-      case 'call':
-        return this.evaluateCall(node, scope, atOffset);
-      default:
-        return unknown(node, `\`${shorten(node.text)}\` cannot be evaluated without running the code`);
-    }
+  /** The loader scope (and offset) a call of the shared evaluator was made in. */
+  private loaderScope(scope: SharedScope<Value>, node: Node): { scope: Scope; at: number } {
+    return scope instanceof SharedView ? { scope: scope.scope, at: scope.at } : { scope: new LoaderView(scope), at: node.startIndex };
   }
 
-  private evaluateComparison(node: Node, scope: Scope, atOffset: number): Value {
-    const operands = node.namedChildren.filter((c): c is Node => !!c && !isExtra(c));
-    const operators = node.children.filter((c): c is Node => !!c && !c.isNamed).map((c) => c.text);
-    if (operands.length !== 2 || operators.length < 1) return unknown(node, 'chained comparisons are not evaluated');
-    const a = this.evaluate(operands[0], scope, atOffset);
-    const b = this.evaluate(operands[1], scope, atOffset);
-    const operator = operators.join(' ');
-    if ((operator === '==' || operator === 'is' || operator === '!=' || operator === 'is not') && a.kind === 'reference' && b.kind === 'reference') {
-      const same = this.resolve(a.path).join('.') === this.resolve(b.path).join('.');
-      return { kind: 'bool', value: operator === '==' || operator === 'is' ? same : !same };
-    }
-    if (a.kind === 'number' && b.kind === 'number') {
-      const x = a.value;
-      const y = b.value;
-      const result =
-        operator === '<' ? x < y : operator === '<=' ? x <= y : operator === '>' ? x > y : operator === '>=' ? x >= y
-        : operator === '==' ? x === y : operator === '!=' ? x !== y : undefined;
-      return result === undefined ? unknown(node, 'not known statically') : { kind: 'bool', value: result };
-    }
-    if ((a.kind === 'string' && b.kind === 'string') || (a.kind === 'bool' && b.kind === 'bool') || (a.kind === 'none' && b.kind === 'none')) {
-      const same = a.kind === 'none' || (a as { value: unknown }).value === (b as { value: unknown }).value;
-      if (operator === '==' || operator === 'is') return { kind: 'bool', value: same };
-      if (operator === '!=' || operator === 'is not') return { kind: 'bool', value: !same };
-    }
-    if ((operator === 'is' || operator === 'is not' || operator === '==' || operator === '!=') && (a.kind === 'none' || b.kind === 'none')) {
-      const other = a.kind === 'none' ? b : a;
-      if (other.kind !== 'unknown' && other.kind !== 'none') return { kind: 'bool', value: operator === 'is not' || operator === '!=' };
-    }
-    return unknown(node, 'not known statically');
-  }
-
-  private evaluateBinary(node: Node, scope: Scope, atOffset: number): Value {
-    const leftNode = node.childForFieldName('left');
-    const rightNode = node.childForFieldName('right');
-    const operator = node.childForFieldName('operator')?.text;
-    if (!leftNode || !rightNode || !operator) return unknown(node, 'incomplete expression');
-    const left = this.evaluate(leftNode, scope, atOffset);
-    if (left.kind === 'unknown' || left.kind === 'tensor') return left;
-    const right = this.evaluate(rightNode, scope, atOffset);
-    if (right.kind === 'unknown' || right.kind === 'tensor') return right;
-    if (left.kind === 'number' && right.kind === 'number') {
-      const a = left.value;
-      const b = right.value;
-      const result = pythonArithmetic(operator, a, b);
-      return Number.isFinite(result) ? { kind: 'number', value: result } : unknown(node, `\`${shorten(node.text)}\` has no finite value`);
-    }
-    if (operator === '+' && left.kind === 'sequence' && right.kind === 'sequence') {
-      if (left.items.length + right.items.length > MAX_SEQUENCE) return unknown(node, 'the list is too long');
-      this.tick(node, listCost(left.items.length + right.items.length));
-      return { kind: 'sequence', items: [...left.items, ...right.items] };
-    }
-    if (operator === '+' && left.kind === 'string' && right.kind === 'string') return { kind: 'string', value: left.value + right.value };
-    if (operator === '*') {
-      const sequence = left.kind === 'sequence' ? left : right.kind === 'sequence' ? right : undefined;
-      const count = left.kind === 'number' ? left : right.kind === 'number' ? right : undefined;
-      if (sequence && count && Number.isInteger(count.value) && count.value >= 0 && sequence.items.length * count.value <= MAX_SEQUENCE) {
-        this.tick(node, listCost(sequence.items.length * count.value));
-        const items: Value[] = [];
-        for (let i = 0; i < count.value; i++) items.push(...sequence.items);
-        return { kind: 'sequence', items };
-      }
-    }
-    return unknown(node, `\`${shorten(node.text)}\` cannot be evaluated without running the code`);
-  }
-
-  evaluateItems(node: Node, scope: Scope, atOffset: number): Value {
-    const items: Value[] = [];
-    for (const child of node.namedChildren) {
-      if (!child || isExtra(child)) continue;
-      if (child.type === 'list_splat') {
-        const inner = firstCode(child);
-        const value = inner ? this.evaluate(inner, scope, atOffset) : unknown(child, 'empty splat');
-        const spread = value.kind === 'container' ? value.items.map((i) => i.value) : value.kind === 'sequence' ? value.items : undefined;
-        if (!spread) return value.kind === 'unknown' ? value : unknown(child, `\`${shorten(child.text)}\` is not a known list`);
-        items.push(...spread);
-      } else {
-        items.push(this.evaluate(child, scope, atOffset));
-      }
-      if (items.length > MAX_SEQUENCE) return unknown(node, 'the list is too long');
-    }
-    return { kind: 'sequence', items };
-  }
-
-  private evaluateComprehension(node: Node, scope: Scope, atOffset: number): Value {
-    const body = node.childForFieldName('body');
-    const clauses = node.namedChildren.filter((c): c is Node => !!c && !isExtra(c) && c.id !== body?.id);
-    if (!body || clauses.length !== 1 || clauses[0].type !== 'for_in_clause') {
-      return unknown(node, 'only comprehensions with a single `for … in …` and no condition are read');
-    }
-    const target = clauses[0].childForFieldName('left');
-    const iterableNode = clauses[0].childForFieldName('right');
-    if (!target || !iterableNode) return unknown(node, 'incomplete comprehension');
-    const elements = this.iterate(this.evaluate(iterableNode, scope, atOffset));
-    if (!elements) return unknown(iterableNode, `\`${shorten(iterableNode.text)}\` is not a known sequence`);
-    const items: Value[] = [];
-    for (const element of elements) {
-      this.tick(node);
-      const bindings = bindTarget(target, element);
-      if (!bindings) return unknown(target, 'only simple loop variables are read');
-      items.push(this.evaluate(body, new Env(scope, bindings).freeze(), atOffset));
-    }
-    return { kind: 'sequence', items };
-  }
-
-  /** The elements a `for` loop visits, when known. */
-  iterate(value: Value): readonly Value[] | undefined {
-    if (value.kind === 'sequence') return value.items;
-    // Iterating a dict visits its keys.
-    if (value.kind === 'dict') return value.entries.map((entry) => keyValue(entry.key));
-    if (value.kind === 'container') {
-      return value.type === 'ModuleDict' ? value.items.map((i) => ({ kind: 'string' as const, value: i.key })) : value.items.map((i) => i.value);
-    }
-    return undefined;
-  }
-
-  private evaluateAttribute(node: Node, scope: Scope, atOffset: number): Value {
-    const objectNode = node.childForFieldName('object');
-    const attribute = node.childForFieldName('attribute')?.text;
-    if (!objectNode || !attribute) return unknown(node, 'incomplete attribute');
-    const object = this.evaluate(objectNode, scope, atOffset);
-    switch (object.kind) {
-      case 'reference':
-        return { kind: 'reference', path: [...object.path, attribute] };
-      case 'object': {
-        const value = object.attrs.get(attribute);
-        if (value) return value;
-        const method = object.classNode && findMethod(object.classNode, attribute);
-        if (method) return { kind: 'function', node: method, self: object };
-        return unknown(node, `\`${shorten(node.text)}\` is not known statically`);
-      }
-      case 'container': {
-        const item = object.items.find((i) => i.key === attribute);
-        return item ? item.value : unknown(node, `\`${shorten(node.text)}\` is not known statically`);
-      }
-      default:
-        return unknown(node, `\`${shorten(node.text)}\` is not known statically`);
-    }
-  }
-
-  private evaluateSubscript(node: Node, scope: Scope, atOffset: number): Value {
-    const valueNode = node.childForFieldName('value');
-    const indexNode = node.childForFieldName('subscript');
-    if (!valueNode || !indexNode) return unknown(node, 'incomplete subscript');
-    const sequence = this.evaluate(valueNode, scope, atOffset);
-    const items = sequence.kind === 'sequence' ? sequence.items : sequence.kind === 'container' ? sequence.items.map((i) => i.value) : undefined;
-    if (indexNode.type === 'slice') {
-      if (sequence.kind === 'unknown') return sequence;
-      const sliced = items ? this.slice(items, indexNode, scope, atOffset) : undefined;
-      return sliced ? { kind: 'sequence', items: sliced } : unknown(node, `\`${shorten(node.text)}\` cannot be evaluated without running the code`);
-    }
-    const index = this.evaluate(indexNode, scope, atOffset);
-    if (sequence.kind === 'dict') {
-      if (index.kind === 'unknown') return index;
-      const found = index.kind === 'string' || index.kind === 'number' ? dictGet(sequence.entries, index.value) : undefined;
-      return found ?? unknown(indexNode, `\`${shorten(valueNode.text)}\` has no key ${describeValue(index)} (a KeyError when run)`);
-    }
-    // A dict that is changed somewhere: say so rather than "cannot be evaluated".
-    if (sequence.kind === 'unknown' && sequence.reason.includes('is a dict that is changed')) return sequence;
-    if (sequence.kind === 'container' && index.kind === 'string') {
-      const item = sequence.items.find((i) => i.key === index.value);
-      if (item) return item.value;
-    }
-    if (items && index.kind === 'number' && Number.isInteger(index.value)) {
-      const i = index.value < 0 ? items.length + index.value : index.value;
-      if (i >= 0 && i < items.length) return items[i];
-    }
-    return unknown(node, `\`${shorten(node.text)}\` cannot be evaluated without running the code`);
-  }
-
-  /** Python slicing `items[start:stop:step]` with constant bounds (negative ones count from the end). */
-  private slice(items: readonly Value[], sliceNode: Node, scope: Scope, atOffset: number): Value[] | undefined {
-    // The slice's children are up to three optional expressions separated by `:` tokens.
-    const bounds: (number | undefined)[] = [undefined, undefined, undefined];
-    let part = 0;
-    for (const child of sliceNode.children) {
-      if (!child || isExtra(child)) continue;
-      if (child.type === ':') {
-        part++;
-        continue;
-      }
-      const value = this.evaluate(child, scope, atOffset);
-      if (part > 2 || value.kind !== 'number' || !Number.isInteger(value.value)) return undefined;
-      bounds[part] = value.value;
-    }
-    const step = bounds[2] ?? 1;
-    if (step === 0) return undefined;
-    const length = items.length;
-    const clamp = (bound: number | undefined, fallback: number): number => {
-      if (bound === undefined) return fallback;
-      const index = bound < 0 ? bound + length : bound;
-      return step > 0 ? Math.min(Math.max(index, 0), length) : Math.min(Math.max(index, -1), length - 1);
-    };
-    const start = clamp(bounds[0], step > 0 ? 0 : length - 1);
-    const stop = clamp(bounds[1], step > 0 ? length : -1);
-    const result: Value[] = [];
-    for (let i = start; step > 0 ? i < stop : i > stop; i += step) result.push(items[i]);
-    return result;
-  }
-
-  private evaluateCall(node: Node, scope: Scope, atOffset: number): Value {
-    const callee = node.childForFieldName('function');
-    if (!callee) return unknown(node, 'incomplete call');
-    if (callee.type === 'attribute') {
-      const dictMethod = this.evaluateDictMethod(node, callee, scope, atOffset);
-      if (dictMethod) return dictMethod;
-    }
-    const calleeValue = this.evaluate(callee, scope, atOffset);
+  /**
+   * A call that is not plain Python: torch containers and `calculate_gain`, `type(module)`, the
+   * file's defs (run by the loader, which records the layers and initialisations they make) and
+   * configuration classes; any other call is kept unevaluated (a module constructor is read
+   * when the model is built). undefined: `OrderedDict(...)`, which the shared evaluator reads as a dict.
+   */
+  private frameworkCall(site: HostCall<Value>): Value | undefined {
+    const { node } = site;
+    const { scope, at } = this.loaderScope(site.scope, node);
+    const calleeValue = fromShared(site.calleeValue);
     const args = callArguments(node);
-    let evaluatedArgs: Value[] | undefined;
-    const evaluateArgs = (): Value[] => (evaluatedArgs ??= args.positional.map((a) => this.evaluate(a, scope, atOffset)));
     if (calleeValue.kind === 'reference') {
       const path = this.resolve(calleeValue.path);
       const name = path.join('.');
-      const numbers = (): (number | undefined)[] => evaluateArgs().map((v) => (v.kind === 'number' ? v.value : undefined));
-      if (path.length === 1 && VALUE_BUILTINS.has(name)) {
-        // `range(len(sizes) - 2)` with an unknown `sizes`: report what blocked it, not the builtin.
-        const blocked = evaluateArgs().find((v) => v.kind === 'unknown');
-        if (blocked) return blocked;
-      }
-      if (path.length === 1) {
-        switch (name) {
-          case 'range': {
-            const n = numbers();
-            if (n.length < 1 || n.length > 3 || n.some((x) => x === undefined || !Number.isInteger(x))) return unknown(node, `\`${shorten(node.text)}\` is not known statically`);
-            const [start, stop, step] = n.length === 1 ? [0, n[0] as number, 1] : [n[0] as number, n[1] as number, (n[2] ?? 1) as number];
-            if (step === 0) return unknown(node, 'range() step is zero');
-            const count = Math.max(0, Math.ceil((stop - start) / step));
-            if (count > MAX_SEQUENCE) return unknown(node, `range() of ${count} items is too long`);
-            this.tick(node, listCost(count));
-            return { kind: 'sequence', items: Array.from({ length: count }, (_, i) => ({ kind: 'number' as const, value: start + i * step })) };
-          }
-          case 'int':
-          case 'float':
-          case 'round':
-          case 'abs': {
-            const [x] = numbers();
-            if (x === undefined || args.positional.length !== 1) return unknown(node, `\`${shorten(node.text)}\` is not known statically`);
-            return { kind: 'number', value: name === 'int' ? Math.trunc(x) : name === 'round' ? roundHalfEven(x) : name === 'abs' ? Math.abs(x) : x };
-          }
-          case 'min':
-          case 'max': {
-            const n = numbers();
-            if (n.length < 2 || n.some((x) => x === undefined)) return unknown(node, `\`${shorten(node.text)}\` is not known statically`);
-            return { kind: 'number', value: name === 'min' ? Math.min(...(n as number[])) : Math.max(...(n as number[])) };
-          }
-          case 'len': {
-            const [v] = evaluateArgs();
-            const items = v ? this.iterate(v) : undefined;
-            return items ? { kind: 'number', value: items.length } : unknown(node, `\`${shorten(node.text)}\` is not known statically`);
-          }
-          case 'list':
-          case 'tuple': {
-            const [v] = evaluateArgs();
-            if (!v) return { kind: 'sequence', items: [] };
-            const items = this.iterate(v);
-            return items ? { kind: 'sequence', items } : unknown(node, `\`${shorten(node.text)}\` is not known statically`);
-          }
-          case 'enumerate':
-          case 'zip': {
-            const lists = evaluateArgs().map((v) => this.iterate(v));
-            if (lists.length === 0 || lists.some((l) => !l)) return unknown(node, `\`${shorten(node.text)}\` is not known statically`);
-            const known = lists as (readonly Value[])[];
-            const length = Math.min(...known.map((l) => l.length));
-            const items: Value[] = [];
-            for (let i = 0; i < length; i++) {
-              items.push({ kind: 'sequence', items: name === 'enumerate' ? [{ kind: 'number', value: i }, known[0][i]] : known.map((l) => l[i]) });
-            }
-            return { kind: 'sequence', items };
-          }
-          case 'isinstance': {
-            const [object, classes] = evaluateArgs();
-            if (!object || !classes) return unknown(node, 'incomplete isinstance');
-            const wanted = (classes.kind === 'sequence' ? classes.items : [classes]).map((c) => (c.kind === 'reference' ? this.resolve(c.path).join('.') : undefined));
-            if (object.kind === 'object' && !object.isClass && wanted.every((w) => w !== undefined)) return { kind: 'bool', value: false };
-            const cls = this.classOf(object);
-            if (!cls || wanted.some((w) => w === undefined)) return unknown(node, 'not known statically');
-            return { kind: 'bool', value: wanted.includes(cls) };
-          }
-          case 'type': {
-            const [object] = evaluateArgs();
-            const cls = object ? this.classOf(object) : undefined;
-            return cls ? { kind: 'reference', path: cls.split('.') } : unknown(node, 'not known statically');
-          }
-          default:
-            break;
-        }
-      }
-      if (name === 'math.sqrt' || name === 'math.exp' || name === 'math.log') {
-        const [x] = numbers();
-        if (x === undefined) return unknown(node, `\`${shorten(node.text)}\` is not known statically`);
-        const result = name === 'math.sqrt' ? Math.sqrt(x) : name === 'math.exp' ? Math.exp(x) : Math.log(x);
-        return Number.isFinite(result) ? { kind: 'number', value: result } : unknown(node, 'no finite value');
+      if (name === 'type') {
+        const object = args.positional[0] ? this.evaluate(args.positional[0], scope, at) : undefined;
+        const cls = object ? this.classOf(object) : undefined;
+        return cls ? { kind: 'reference', path: cls.split('.') } : unknown(node, 'not known statically');
       }
       if (name === 'torch.nn.init.calculate_gain') {
-        const [nonlinearity, param] = evaluateArgs();
+        const [nonlinearity, param] = args.positional.map((a) => this.evaluate(a, scope, at));
         const p = args.keyword.get('param');
-        const paramValue = p ? this.evaluate(p.value, scope, atOffset) : param;
+        const paramValue = p ? this.evaluate(p.value, scope, at) : param;
         if (nonlinearity?.kind !== 'string') return unknown(node, 'the nonlinearity is not known statically');
         const gain = torchGain(nonlinearity.value, paramValue?.kind === 'number' ? paramValue.value : undefined);
         return gain === undefined ? unknown(node, `unknown nonlinearity "${nonlinearity.value}"`) : { kind: 'number', value: gain };
       }
       if (path[0] === 'torch' && path[1] === 'nn' && (path[2] === 'Sequential' || path[2] === 'ModuleList' || path[2] === 'ModuleDict') && path.length === 3) {
-        return this.container(path[2], node, scope, atOffset);
+        return this.container(path[2], node, scope, at);
       }
-      if (name === 'dict') return this.evaluateDictCall(node, scope, atOffset);
-      if (path[path.length - 1] === 'OrderedDict') {
-        if (args.keyword.size > 0 && args.positional.length === 0) {
-          return { kind: 'sequence', items: [...args.keyword.entries()].map(([k, v]) => ({ kind: 'sequence' as const, items: [{ kind: 'string' as const, value: k }, this.evaluate(v.value, scope, atOffset)] })) };
-        }
-        const [v] = evaluateArgs();
-        return v ?? { kind: 'sequence', items: [] };
-      }
+      if (path[path.length - 1] === 'OrderedDict') return undefined;
     }
     if (calleeValue.kind === 'function' && this.callFunction) {
       // A factory of the file, e.g. `def block(n_in, n_out): return nn.Sequential(...)`, or a
@@ -802,66 +538,53 @@ class Evaluator {
       const attrs = new Map(calleeValue.attrs);
       const fields = [...attrs.keys()];
       args.positional.forEach((a, i) => {
-        if (i < fields.length) attrs.set(fields[i], this.evaluate(a, scope, atOffset));
+        if (i < fields.length) attrs.set(fields[i], this.evaluate(a, scope, at));
       });
-      for (const [k, v] of args.keyword) attrs.set(k, this.evaluate(v.value, scope, atOffset));
+      for (const [k, v] of args.keyword) attrs.set(k, this.evaluate(v.value, scope, at));
       return { kind: 'object', attrs, classNode: calleeValue.classNode };
     }
     return { kind: 'call', node, scope: scope.freeze() };
   }
 
-  /** `dict(units=64, act='tanh')`, `dict(base, k=v)`, `dict(**base)`, `dict([("a", 1)])`. */
-  private evaluateDictCall(node: Node, scope: Scope, atOffset: number): Value {
-    const entries: DictEntry[] = [];
-    for (const arg of callArgumentNodes(node)) {
-      if (arg.type === 'keyword_argument') {
-        const name = arg.childForFieldName('name')?.text;
-        const valueNode = arg.childForFieldName('value');
-        if (!name || !valueNode) return unknown(arg, 'incomplete keyword argument');
-        dictSet(entries, name, this.evaluate(valueNode, scope, atOffset));
-        continue;
-      }
-      const inner = arg.type === 'dictionary_splat' ? firstCode(arg) : arg.type === 'list_splat' ? undefined : arg;
-      const value = inner ? this.evaluate(inner, scope, atOffset) : unknown(arg, `\`${shorten(arg.text)}\` cannot be evaluated without running the code`);
-      if (value.kind === 'dict') {
-        for (const entry of value.entries) dictSet(entries, entry.key, entry.value);
-        continue;
-      }
-      const pairs = arg.type !== 'dictionary_splat' ? this.iterate(value) : undefined;
-      if (!pairs || !pairs.every((item) => item.kind === 'sequence' && item.items.length === 2 && (item.items[0].kind === 'string' || item.items[0].kind === 'number'))) {
-        return value.kind === 'unknown' ? value : unknown(arg, `\`${shorten(arg.text)}\` is not a known dict`);
-      }
-      for (const item of pairs) {
-        if (item.kind !== 'sequence') continue;
-        const [key, entryValue] = item.items;
-        if (key.kind === 'string' || key.kind === 'number') dictSet(entries, key.value, entryValue);
-      }
+  /** `self.fc1`, `Config.HIDDEN`, `self.helper` (a bound method), `self.blocks.conv` (a ModuleDict entry). */
+  private attribute(object: Value, name: string, node: Node): Value | undefined {
+    if (object.kind === 'object') {
+      const value = object.attrs.get(name);
+      if (value) return value;
+      const method = object.classNode && findMethod(object.classNode, name);
+      if (method) return { kind: 'function', node: method, self: object };
     }
-    return { kind: 'dict', entries };
+    if (object.kind === 'container') {
+      const item = object.items.find((i) => i.key === name);
+      if (item) return item.value;
+    }
+    // A method of a module this loader does not follow (`self.named_parameters()`, `self.fc.to(device)`):
+    // the call is kept unevaluated, as every call the loader does not know is.
+    const called = node.parent?.type === 'call' && node.parent.childForFieldName('function')?.id === node.id;
+    return called ? { kind: 'reference', path: dottedParts(node) ?? [node.text] } : undefined;
   }
 
-  /** `d.get(key, default)`, `d.keys()`, `d.values()`, `d.items()` on a constant dict; undefined for other calls. */
-  private evaluateDictMethod(node: Node, callee: Node, scope: Scope, atOffset: number): Value | undefined {
-    const method = callee.childForFieldName('attribute')?.text;
-    const objectNode = callee.childForFieldName('object');
-    if (!objectNode || (method !== 'get' && method !== 'keys' && method !== 'values' && method !== 'items')) return undefined;
-    const object = this.evaluate(objectNode, scope, atOffset);
-    if (object.kind === 'unknown' && object.reason.includes('is a dict that is changed')) return object;
-    if (object.kind !== 'dict') return undefined;
-    const args = callArgumentNodes(node);
-    if (method !== 'get') {
-      if (args.length > 0) return unknown(node, `\`${shorten(node.text)}\` takes no arguments`);
-      return {
-        kind: 'sequence',
-        items: object.entries.map((entry): Value => (method === 'keys' ? keyValue(entry.key) : method === 'values' ? entry.value : { kind: 'sequence', items: [keyValue(entry.key), entry.value] })),
-      };
-    }
-    if (args.length < 1 || args.length > 2 || args.some((a) => a.type === 'keyword_argument' || a.type === 'list_splat' || a.type === 'dictionary_splat')) {
-      return unknown(node, `\`${shorten(node.text)}\` is not a \`.get(key, default)\` call that can be read statically`);
-    }
-    const key = this.evaluate(args[0], scope, atOffset);
-    if (key.kind !== 'string' && key.kind !== 'number') return key.kind === 'unknown' ? key : unknown(args[0], `the key \`${shorten(args[0].text)}\` is not a constant string or number`);
-    return dictGet(object.entries, key.value) ?? (args[1] ? this.evaluate(args[1], scope, atOffset) : { kind: 'none' });
+  /** `self.layers[0]`, `self.heads['cls']`. */
+  private subscript(object: Value, index: Value): Value | undefined {
+    if (object.kind !== 'container') return undefined;
+    if (index.kind === 'string') return object.items.find((i) => i.key === index.value)?.value;
+    if (index.kind !== 'number' || !Number.isInteger(index.value)) return undefined;
+    return object.items[index.value < 0 ? object.items.length + index.value : index.value]?.value;
+  }
+
+  /** What a loop over a container visits: its modules (a ModuleDict: its keys). */
+  private iterateModules(object: Value): Value[] | undefined {
+    if (object.kind !== 'container') return undefined;
+    return object.type === 'ModuleDict' ? object.items.map((i) => ({ kind: 'string' as const, value: i.key })) : object.items.map((i) => i.value);
+  }
+
+  /** `isinstance(m, nn.Linear)` for a module (its torch class), `self` or a configuration object (never a torch module). */
+  private isInstance(object: Value, types: readonly Value[]): boolean | undefined {
+    const wanted = types.map((c) => (c.kind === 'reference' ? this.resolve(c.path).join('.') : undefined));
+    if (wanted.some((w) => w === undefined)) return undefined;
+    if (object.kind === 'object' && !object.isClass) return false;
+    const cls = this.classOf(object);
+    return cls ? wanted.includes(cls) : undefined;
   }
 
   /** Runs a def of the file with a call's arguments and returns what it returns (set by the loader). */
@@ -3061,12 +2784,6 @@ function parseShapeText(text: string): number[] | undefined {
 }
 
 /** The same problem met twice (a factory evaluated once per use) is reported once. */
-/** Python's round() of one argument: halves go to the even neighbour (round(2.5) is 2, round(33.5) is 34). */
-function roundHalfEven(x: number): number {
-  const floor = Math.floor(x);
-  const diff = x - floor;
-  return diff > 0.5 ? floor + 1 : diff < 0.5 ? floor : floor % 2 === 0 ? floor : floor + 1;
-}
 
 /** The first `break` / `continue` of a loop body that belongs to this loop (not to a nested loop or function). */
 function loopJumpIn(body: Node): Node | undefined {
