@@ -24,7 +24,7 @@
  * activation statistics) is invariant under a fixed permutation of a layer's inputs with freshly
  * drawn i.i.d. weights, so no weight re-mapping is needed.
  */
-import type { Node } from 'web-tree-sitter';
+import type { Node, Parser } from 'web-tree-sitter';
 import {
   PositionIndex,
   type ActivationSpec,
@@ -51,6 +51,8 @@ import { formatCount, MAX_LAYERS, MAX_MODELS_PER_FILE, MAX_PYTHON_NESTING, MAX_T
 import { argparseDefaults, bindingAt, collectBindings, optimizerNameOf, pythonTruthiness, valueAtVersion, type FileBindings } from '../python/bindings';
 import type { DictEntry as SharedDictEntry } from '../python/dicts';
 import { PythonEvaluator, type EvaluatorOptions } from '../python/evaluator';
+import { PythonInterpreter } from '../python/interpreter';
+import { Env as SharedEnv } from '../python/scope';
 import type { HostCall } from '../python/host';
 import { Budget, PythonBudgetExceeded, type Scope as SharedScope, type Value as SharedValue } from '../python/values';
 
@@ -59,8 +61,10 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 // #region Public entry point
 
 /** Loads every PyTorch model (nn.Sequential values and nn.Module classes) of a Python file. Never throws. */
-export async function loadTorchPython(text: string, fileName: string, _context: LoadContext = {}): Promise<LoadResult> {
-  return readSourceFile(text, fileName, 'python', 'pytorch-python', (tree, positions) => new TorchFileLoader(text, positions, tree.rootNode).load());
+export async function loadTorchPython(text: string, fileName: string, context: LoadContext = {}): Promise<LoadResult> {
+  // The parser also reads the workspace modules the file imports constants from (`from config import HIDDEN`).
+  const parser = context.readPythonModule ? await getParser('python') : undefined;
+  return readSourceFile(text, fileName, 'python', 'pytorch-python', (tree, positions) => new TorchFileLoader(text, positions, tree.rootNode, context, parser).load());
 }
 
 /**
@@ -409,7 +413,10 @@ class Evaluator {
   readonly python: TorchPython;
   exhausted = false;
 
-  constructor(imports: ImportTable, changedDicts: ReadonlyMap<string, Node> = new Map()) {
+  /** Runs the defs, lambdas and plain classes of the file and reads the workspace modules it imports. */
+  readonly interpreter: PythonInterpreter<Value>;
+
+  constructor(root: Node, imports: ImportTable, changedDicts: ReadonlyMap<string, Node>, context: LoadContext, parser: Parser | undefined) {
     this.python = new TorchPython(
       {
         imports,
@@ -418,6 +425,8 @@ class Evaluator {
         aliases: TORCH_ALIASES,
         host: {
           call: (site) => {
+            const python = this.plainPythonCall(site);
+            if (python) return python;
             const value = this.frameworkCall(site);
             return value && toShared(value);
           },
@@ -436,6 +445,7 @@ class Evaluator {
       },
       changedDicts,
     );
+    this.interpreter = new PythonInterpreter<Value>(root, { host: this.python.host, context, parser, imports, aliases: TORCH_ALIASES, evaluator: this.python });
   }
 
   /** Counts work for the whole file (`cost` steps); past the budget the model is refused rather than the editor stalled. */
@@ -493,6 +503,26 @@ class Evaluator {
   /** The loader scope (and offset) a call of the shared evaluator was made in. */
   private loaderScope(scope: SharedScope<Value>, node: Node): { scope: Scope; at: number } {
     return scope instanceof SharedView ? { scope: scope.scope, at: scope.at } : { scope: new LoaderView(scope), at: node.startIndex };
+  }
+
+  /**
+   * A def of the file that builds and initialises no module (`def hidden(base, factor=4)`,
+   * `def total(*parts)`), or a plain class with an `__init__` (`HParams(scale=3)`): run by the
+   * shared interpreter, with the module's names as they are at the call. undefined: the loader's.
+   */
+  private plainPythonCall(site: HostCall<Value>): PyValue | undefined {
+    const callee = fromShared(site.calleeValue);
+    if (!this.moduleScope) return undefined;
+    const globals = new SharedView(this.moduleScope, site.node.startIndex);
+    if (callee.kind === 'function' && !callee.self && this.isPlainPython(callee.node)) {
+      const args = site.args();
+      return args.unknownSplat ?? this.interpreter.callFunction({ kind: 'function', node: callee.node, scope: globals }, args, site.node);
+    }
+    const cls = callee.kind === 'object' && callee.isClass ? callee.classNode : undefined;
+    if (cls && !this.isModuleClass(cls) && findMethod(cls, '__init__') && this.isPlainPython(cls)) {
+      return this.python.instantiate(this.interpreter.classValue(cls, new SharedEnv<Value>(globals)), site.node, site.args());
+    }
+    return undefined;
   }
 
   /**
@@ -592,6 +622,12 @@ class Evaluator {
 
   /** Module classes of the file are decided by the loader; set before loading. */
   isModuleClass: (classNode: Node) => boolean = () => false;
+
+  /** True for a def or class that constructs and initialises no module (decided by the loader). */
+  isPlainPython: (node: Node) => boolean = () => false;
+
+  /** The file's module-level names (the globals of the defs the shared interpreter runs); set by the loader. */
+  moduleScope: Scope | undefined;
 
   /** The dotted torch class a module value is an instance of, e.g. 'torch.nn.Linear'. */
   classOf(value: Value): string | undefined {
@@ -947,12 +983,16 @@ class TorchFileLoader {
     private readonly text: string,
     private readonly positions: PositionIndex,
     private readonly root: Node,
+    context: LoadContext = {},
+    parser?: Parser,
   ) {
     this.imports = collectImports(root);
-    this.evaluator = new Evaluator(this.imports, findDictMutations(root));
+    this.evaluator = new Evaluator(root, this.imports, findDictMutations(root), context, parser);
     this.moduleScope = new ModuleScope(this.evaluator, root);
     this.findModuleClasses();
     this.evaluator.isModuleClass = (node) => this.moduleClassIds.has(node.id);
+    this.evaluator.isPlainPython = (node) => !this.mentionsModuleConstructor(node) && !this.initialises(node);
+    this.evaluator.moduleScope = this.moduleScope;
     this.evaluator.callFunction = (fn, call, scope, self) => this.callFunction(fn, call, scope, self);
   }
 
@@ -1039,6 +1079,7 @@ class TorchFileLoader {
         span: this.positions.span(0, 0),
       });
     }
+    this.evaluator.interpreter.dispose();
     return { format: 'pytorch-python', models, problems: this.fileProblems };
   }
 
