@@ -398,6 +398,8 @@ class TorchPython extends PythonEvaluator<Value> {
 
   override evaluate(node: Node, scope: SharedScope<Value>): PyValue {
     const value = super.evaluate(node, scope);
+    // `sys.argv`, `os.environ` read (a call of a run-time source is the host's: frameworkCall).
+    if (value.kind === 'reference' && node.type === 'attribute' && node.parent?.childForFieldName('function')?.id !== node.id && runTimeSource(value.path)) return runTimeValue(node);
     if (value.kind !== 'dict' || (node.type !== 'identifier' && node.type !== 'attribute')) return value;
     const at = this.changedDicts.get(node.text);
     return at ? { kind: 'unknown', node, reason: changedDictReason(node.text, at) } : value;
@@ -556,6 +558,7 @@ class Evaluator {
         return this.container(path[2], node, scope, at);
       }
       if (path[path.length - 1] === 'OrderedDict') return undefined;
+      if (runTimeSource(path)) return runTimeValue(node);
     }
     if (calleeValue.kind === 'function' && this.callFunction) {
       // A factory of the file, e.g. `def block(n_in, n_out): return nn.Sequential(...)`, or a
@@ -2941,6 +2944,30 @@ function uniqueName(base: string, used: Map<string, number>): string {
 
 // #region Reading one module constructor or functional op
 
+/**
+ * Values read from the running script (`input()`, `random.*`, `sys.argv`, `os.environ`, the
+ * clock): unknown, and a layer that needs one is refused where the script reads it.
+ */
+const RUN_TIME_SOURCES = ['input', 'random', 'sys.argv', 'sys.stdin', 'os.environ', 'os.getenv', 'time', 'datetime', 'numpy.random', 'secrets', 'uuid'];
+const runTimeValues = new WeakSet<object>();
+
+function runTimeSource(path: readonly string[]): boolean {
+  const dotted = path.join('.');
+  return RUN_TIME_SOURCES.some((source) => dotted === source || dotted.startsWith(`${source}.`));
+}
+
+/** The unknown value of a run-time read at `node`. */
+function runTimeValue(node: Node): Extract<Value, { kind: 'unknown' }> {
+  const value = { kind: 'unknown' as const, node, reason: `\`${shorten(node.text)}\` is known only at run time` };
+  runTimeValues.add(value);
+  return value;
+}
+
+/** Where a layer argument is refused: at the run-time read it comes from, else at the argument. */
+function readAt(arg: { readonly value: Value; readonly node: Node }): Node {
+  return arg.value.kind === 'unknown' && runTimeValues.has(arg.value) ? arg.value.node : arg.node;
+}
+
 class ModuleReader {
   private readonly args: Arguments;
   private readonly spans: Mutable<LayerSource>;
@@ -2976,7 +3003,7 @@ class ModuleReader {
     const arg = this.value(keyword, position);
     if (!arg) throw new UnsoundModel('parse-error', `\`${keyword}\` is missing in \`${shorten(this.call.text)}\`.`, this.call);
     if (arg.value.kind !== 'number' || !Number.isInteger(arg.value.value) || arg.value.value <= 0 || arg.value.value > 1e9) {
-      throw new UnsoundModel('parse-error', `\`${keyword}\` must be a positive integer known before running the code, but it is ${describeValue(arg.value)}.`, arg.node);
+      throw new UnsoundModel('parse-error', `\`${keyword}\` must be a positive integer known before running the code, but it is ${describeValue(arg.value)}.`, readAt(arg));
     }
     return arg.value.value;
   }
@@ -2986,7 +3013,7 @@ class ModuleReader {
     if (!arg || arg.value.kind === 'none') return fallback;
     if (arg.value.kind === 'number') return arg.value.value;
     if (arg.value.kind === 'bool') return arg.value.value ? 1 : 0;
-    this.ctx.problems.push({ code: 'parse-error', message: `\`${keyword}\` must be a number known before running the code, but it is ${describeValue(arg.value)}; the PyTorch default ${fallback} is used.`, span: this.loader.span(arg.node) });
+    this.ctx.problems.push({ code: 'parse-error', message: `\`${keyword}\` must be a number known before running the code, but it is ${describeValue(arg.value)}; the PyTorch default ${fallback} is used.`, span: this.loader.span(readAt(arg)) });
     return fallback;
   }
 
@@ -2995,7 +3022,7 @@ class ModuleReader {
     if (!arg) return fallback;
     if (arg.value.kind === 'bool') return arg.value.value;
     if (arg.value.kind === 'number') return arg.value.value !== 0;
-    this.ctx.problems.push({ code: 'parse-error', message: `\`${keyword}\` must be True or False, but it is ${describeValue(arg.value)}; the PyTorch default is used.`, span: this.loader.span(arg.node) });
+    this.ctx.problems.push({ code: 'parse-error', message: `\`${keyword}\` must be True or False, but it is ${describeValue(arg.value)}; the PyTorch default is used.`, span: this.loader.span(readAt(arg)) });
     return fallback;
   }
 
@@ -3006,7 +3033,7 @@ class ModuleReader {
     const items = arg.value.kind === 'number' ? new Array<Value>(rank).fill(arg.value) : arg.value.kind === 'sequence' ? arg.value.items : [];
     const numbers = items.map((i) => (i.kind === 'number' && Number.isInteger(i.value) && (i.value > 0 || (allowZero && i.value === 0)) && i.value < 1e9 ? i.value : undefined));
     if (numbers.length !== rank || numbers.some((n) => n === undefined)) {
-      throw new UnsoundModel('parse-error', `\`${keyword}\` must be ${rank === 1 ? 'an integer' : `${rank} integers`} known before running the code, but it is ${describeValue(arg.value)}.`, arg.node);
+      throw new UnsoundModel('parse-error', `\`${keyword}\` must be ${rank === 1 ? 'an integer' : `${rank} integers`} known before running the code, but it is ${describeValue(arg.value)}.`, readAt(arg));
     }
     return numbers as number[];
   }
