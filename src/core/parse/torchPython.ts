@@ -482,6 +482,16 @@ class Evaluator {
     return this.python.resolve(path);
   }
 
+  /**
+   * Names an assignment or loop target binds, as Python unpacks (`a, b`, `first, *rest`, nested
+   * tuples); undefined when the value does not unpack into the target.
+   */
+  bind(target: Node, value: Value): Map<string, Value> | undefined {
+    const env = new SharedEnv<Value>();
+    if (this.python.bind(target, toShared(value), env)) return undefined;
+    return new Map([...env.vars].map(([name, bound]) => [name, fromShared(bound)]));
+  }
+
   /** The elements a `for` loop visits, when known. */
   iterate(value: Value): readonly Value[] | undefined {
     return this.python.iterate(toShared(value))?.map(fromShared);
@@ -750,23 +760,6 @@ function torchGain(nonlinearity: string, param: number | undefined): number | un
   }
 }
 
-
-function bindTarget(target: Node, value: Value): Map<string, Value> | undefined {
-  if (target.type === 'identifier') return new Map([[target.text, value]]);
-  if (target.type === 'pattern_list' || target.type === 'tuple_pattern' || target.type === 'tuple' || target.type === 'parenthesized_expression') {
-    const names = target.namedChildren.filter((n): n is Node => !!n && !isExtra(n));
-    if (target.type === 'parenthesized_expression') return names.length === 1 ? bindTarget(names[0], value) : undefined;
-    if (value.kind !== 'sequence' || names.length !== value.items.length) return undefined;
-    const map = new Map<string, Value>();
-    for (let i = 0; i < names.length; i++) {
-      const inner = bindTarget(names[i], value.items[i]);
-      if (!inner) return undefined;
-      for (const [k, v] of inner) map.set(k, v);
-    }
-    return map;
-  }
-  return undefined;
-}
 
 // #endregion
 
@@ -1327,7 +1320,7 @@ class TorchFileLoader {
           return true;
         }
         for (const element of elements) {
-          const bindings = bindTarget(target, element);
+          const bindings = this.evaluator.bind(target, element);
           if (!bindings) throw new UnsoundModel('parse-error', 'only simple loop variables are read.', target);
           for (const [k, v] of bindings) env.set(k, v);
           if (!this.runBlock(statementsOf(body), env, ctx, stopAt)) return false;
@@ -1494,7 +1487,7 @@ class TorchFileLoader {
       }
       return;
     }
-    const bindings = bindTarget(target, value);
+    const bindings = this.evaluator.bind(target, value);
     if (bindings) for (const [k, v] of bindings) env.set(k, v);
   }
 
@@ -2090,7 +2083,7 @@ class TorchFileLoader {
             break;
           }
           for (const element of elements) {
-            const bindings = bindTarget(target, element);
+            const bindings = this.evaluator.bind(target, element);
             if (!bindings) throw new UnsoundModel('parse-error', 'only simple loop variables are read.', target);
             for (const [k, v] of bindings) env.set(k, v);
             const returned = this.runForwardBlock(statementsOf(body), env, ctx, depth);
