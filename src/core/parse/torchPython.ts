@@ -44,6 +44,19 @@ import {
 } from '../model';
 import { collectImports, dottedParts, type ImportTable } from '../python/imports';
 import { findDictMutations } from '../python/dictMutations';
+import {
+  ACTIVATION_MODULES,
+  SHAPE_PRESERVING_MODULES,
+  FUNCTIONAL_ACTIVATIONS,
+  INIT_METHODS,
+  NEUTRAL_METHODS,
+  LOG_SOFTMAX_NOTE,
+  TORCH_LOSSES,
+  TORCH_FUNCTIONAL_LOSSES,
+  SHAPE_PRESERVING_FUNCTIONS,
+  SAME_MODULE_METHODS,
+  torchGain,
+} from '../frameworks/torch/vocabulary';
 import { getParser } from './treeSitter';
 import { readSourceFile } from './sourceFile';
 import { syntaxErrorProblem } from './syntaxErrors';
@@ -732,33 +745,6 @@ function isOrderedDictCall(node: Node): boolean {
   return !!callee && (callee.text.endsWith('OrderedDict') || callee.text === 'dict');
 }
 
-/** Gains of torch.nn.init.calculate_gain. */
-function torchGain(nonlinearity: string, param: number | undefined): number | undefined {
-  switch (nonlinearity) {
-    case 'linear':
-    case 'identity':
-    case 'sigmoid':
-    case 'conv1d':
-    case 'conv2d':
-    case 'conv3d':
-    case 'conv_transpose1d':
-    case 'conv_transpose2d':
-    case 'conv_transpose3d':
-      return 1;
-    case 'tanh':
-      return 5 / 3;
-    case 'relu':
-      return Math.SQRT2;
-    case 'leaky_relu': {
-      const slope = param ?? 0.01;
-      return Math.sqrt(2 / (1 + slope * slope));
-    }
-    case 'selu':
-      return 3 / 4;
-    default:
-      return undefined;
-  }
-}
 
 
 // #endregion
@@ -861,68 +847,6 @@ function describeValue(value: Value): string {
 
 // #endregion
 
-// #region PyTorch vocabulary
-
-const ACTIVATION_MODULES = new Set([
-  'ReLU', 'LeakyReLU', 'PReLU', 'RReLU', 'ELU', 'SELU', 'GELU', 'SiLU', 'Mish', 'Softplus', 'Softsign',
-  'Sigmoid', 'Tanh', 'Hardsigmoid', 'ReLU6', 'Softmax', 'LogSoftmax', 'Identity',
-]);
-
-/** torch.nn modules that keep the shape of their input: skipped (with a problem) when met. */
-const SHAPE_PRESERVING_MODULES = new Set([
-  'LayerNorm', 'GroupNorm', 'InstanceNorm1d', 'InstanceNorm2d', 'LocalResponseNorm', 'Hardswish', 'Hardtanh',
-  'CELU', 'LogSigmoid', 'Tanhshrink', 'Softshrink', 'Hardshrink', 'Threshold', 'Softmin', 'Softmax2d',
-  'AlphaDropout', 'FeatureAlphaDropout', 'Dropout1d', 'Dropout2d', 'Dropout3d',
-]);
-
-/** Functional activations (torch.X, torch.nn.functional.X, tensor methods) by name. */
-const FUNCTIONAL_ACTIVATIONS = new Set([
-  'relu', 'relu_', 'sigmoid', 'sigmoid_', 'tanh', 'tanh_', 'elu', 'elu_', 'selu', 'selu_', 'gelu', 'silu', 'mish',
-  'softplus', 'softsign', 'hardsigmoid', 'relu6', 'leaky_relu', 'leaky_relu_', 'rrelu', 'rrelu_', 'softmax', 'log_softmax', 'exp', 'exp_',
-]);
-
-/** In-place tensor methods that initialise a weight or bias (`self.fc.weight.data.normal_(0, 0.02)`). */
-const INIT_METHODS = new Set(['normal_', 'uniform_', 'fill_', 'zero_', 'constant_']);
-
-/** Tensor methods that return the same tensor for the purpose of the diagnosis. */
-const NEUTRAL_METHODS = new Set(['contiguous', 'float', 'double', 'to', 'cuda', 'cpu', 'clone', 'detach', 'requires_grad_', 'type']);
-
-/**
- * The IR has no log-softmax activation. A log-softmax head trained with NLLLoss minimises the
- * same cross-entropy as a softmax head, so it is diagnosed as softmax, and a note says so.
- */
-const LOG_SOFTMAX_NOTE = (callee: string): string =>
-  `\`${callee}\` is diagnosed as a softmax (there is no log-softmax activation): as the output with NLLLoss it trains exactly like a softmax with cross-entropy, and the same gradients reach the layers before it.`;
-
-// [issue 11] Losses of torch.nn and torch.nn.functional, by the name of the class or function.
-
-/** PyTorch losses the IR expresses. */
-const TORCH_LOSSES: ReadonlyMap<string, Omit<LossSpec, 'text' | 'span'>> = new Map<string, Omit<LossSpec, 'text' | 'span'>>([
-  ['CrossEntropyLoss', { kind: 'categoricalCrossentropy', input: 'logits', sparse: true }],
-  ['cross_entropy', { kind: 'categoricalCrossentropy', input: 'logits', sparse: true }],
-  ['NLLLoss', { kind: 'categoricalCrossentropy', input: 'logProbabilities', sparse: true }],
-  ['nll_loss', { kind: 'categoricalCrossentropy', input: 'logProbabilities', sparse: true }],
-  ['BCELoss', { kind: 'binaryCrossentropy', input: 'probabilities' }],
-  ['binary_cross_entropy', { kind: 'binaryCrossentropy', input: 'probabilities' }],
-  ['BCEWithLogitsLoss', { kind: 'binaryCrossentropy', input: 'logits' }],
-  ['binary_cross_entropy_with_logits', { kind: 'binaryCrossentropy', input: 'logits' }],
-  ['MSELoss', { kind: 'meanSquaredError', input: 'values' }],
-  ['mse_loss', { kind: 'meanSquaredError', input: 'values' }],
-  ['L1Loss', { kind: 'meanAbsoluteError', input: 'values' }],
-  ['l1_loss', { kind: 'meanAbsoluteError', input: 'values' }],
-  ['SmoothL1Loss', { kind: 'huber', input: 'values' }],
-  ['smooth_l1_loss', { kind: 'huber', input: 'values' }],
-  ['HuberLoss', { kind: 'huber', input: 'values' }],
-  ['huber_loss', { kind: 'huber', input: 'values' }],
-]);
-
-/** Functional losses whose names do not end in `_loss` (the others are recognised by the suffix). */
-const TORCH_FUNCTIONAL_LOSSES = new Set(['cross_entropy', 'binary_cross_entropy', 'binary_cross_entropy_with_logits', 'kl_div']);
-
-/** Functional calls that keep the shape and are skipped with a problem. */
-const SHAPE_PRESERVING_FUNCTIONS = new Set(['layer_norm', 'group_norm', 'normalize', 'instance_norm', 'hardtanh', 'hardswish', 'celu', 'logsigmoid', 'dropout2d', 'dropout1d', 'alpha_dropout', 'clamp', 'clip']);
-
-// #endregion
 
 // #region Loading a file
 
@@ -2889,8 +2813,6 @@ function parameterNames(fn: Node): { name: string; default?: Node; node: Node; s
   return result;
 }
 
-/** Tensor-like methods that return the module they are called on (`Net().to(device)`). */
-const SAME_MODULE_METHODS = new Set([...NEUTRAL_METHODS, 'train', 'eval', 'half']);
 
 /**
  * The plain name a call's result is assigned to (`model = f(...)`, `model = f(...).to(device)`),
