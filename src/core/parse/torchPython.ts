@@ -534,10 +534,19 @@ class TorchFileLoader {
         return true;
       }
       case 'while_statement': {
-        // Not interpreted: its iterations depend on values the loop itself changes.
         const condition = statement.childForFieldName('condition') ?? statement;
         if (this.mutatesModules(statement)) {
           throw new UnsoundModel('parse-error', `layers are built in a \`while\` loop (\`${shorten(condition.text)}\`), which is not read statically.`, condition);
+        }
+        // A loop of plain values (`while width < 50: width *= 2`) runs while its condition is known,
+        // at most MAX_SEQUENCE times; `break` / `continue` and `else` are not followed.
+        const body = statement.childForFieldName('body');
+        const plain = body && !loopJumpIn(body) && !statement.childForFieldName('alternative');
+        for (let iteration = 0; plain && iteration < MAX_SEQUENCE; iteration++) {
+          const truth = pythonTruthiness(this.evaluator.evaluate(condition, env));
+          if (truth === false) return true;
+          if (truth === undefined) break;
+          if (!this.runBlock(statementsOf(body), env, ctx, stopAt)) return false;
         }
         this.skipUnknownBlock(statement, env, ctx, `the \`while\` loop (\`${shorten(condition.text)}\`)`, condition);
         return true;
