@@ -182,7 +182,6 @@ const KNOWN_FAILURES: Readonly<Record<string, { readonly keras?: string; readonl
   "bools are ints": { keras: "reason: refused (8:18): `units` must be a positive integer known before running the code, but `30 + True` cannot be evaluated without running the code." },
   "min / max / abs builtins": { keras: "reason: refused (8:18): `units` must be a positive integer known before running the code, but `max(16, min(100, 72)) + abs(-8)` cannot be evaluated without running the code." },
   "int() of a string": { keras: "reason: refused (8:18): `units` must be a positive integer known before running the code, but it is `int('64')`." },
-  "for with break": { torch: "reason: refused (11:36): `out_features` must be a positive integer known before running the code, but it is `WIDTH *= 2` (`WIDTH` is changed in the loop over `range(10)` (its `break` at line 8 is not followed statically), whi" },
   "while with a constant bound": { keras: "reason: refused (10:18): `units` must be a positive integer known before running the code, but a `while` loop is not unrolled (only `for` loops over lists, tuples and `range(...)` are), so what it builds is only known at run " },
   "slice with a negative step": { keras: "reason: refused (9:18): `units` must be a positive integer known before running the code, but `SIZES[::-1][1]` cannot be evaluated without running the code." },
   "slice with a step, summed": { keras: "reason: refused (9:18): `units` must be a positive integer known before running the code, but it is `sum(SIZES[1:4:2])`." },

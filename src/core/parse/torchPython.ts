@@ -499,6 +499,9 @@ class TorchFileLoader {
     return true;
   }
 
+  /** The `break` / `continue` that ended the body of the loop being run. */
+  private loopJump: 'break' | 'continue' | undefined;
+
   private runStatement(statement: Node, env: Env, ctx: ModelContext, stopAt?: number): boolean {
     switch (statement.type) {
       case 'expression_statement': {
@@ -514,8 +517,9 @@ class TorchFileLoader {
         const iterableNode = statement.childForFieldName('right');
         const body = statement.childForFieldName('body');
         if (!target || !iterableNode || !body) return true;
-        const jump = loopJumpIn(body);
-        // `break` / `continue` are not followed: such a loop is read as one whose iterations are unknown, never unrolled wrongly.
+        // `break` / `continue` are followed in a loop of plain values; a loop that builds layers with
+        // one is read as one whose iterations are unknown, never unrolled wrongly.
+        const jump = this.mutatesModules(body) ? loopJumpIn(body) : undefined;
         const elements = jump ? undefined : this.iterateForLoop(iterableNode, env);
         if (!elements) {
           const why = jump ? ` (its \`${jump.text}\` at line ${jump.startPosition.row + 1} is not followed statically)` : because(this.evaluator.evaluate(iterableNode, env));
@@ -529,10 +533,21 @@ class TorchFileLoader {
           const bindings = this.evaluator.bind(target, element);
           if (!bindings) throw new UnsoundModel('parse-error', 'only simple loop variables are read.', target);
           for (const [k, v] of bindings) env.set(k, v);
-          if (!this.runBlock(statementsOf(body), env, ctx, stopAt)) return false;
+          this.loopJump = undefined;
+          if (!this.runBlock(statementsOf(body), env, ctx, stopAt)) {
+            const jumped = this.loopJump;
+            this.loopJump = undefined;
+            if (jumped === 'break') break;
+            if (jumped !== 'continue') return false;
+          }
         }
         return true;
       }
+      case 'break_statement':
+      case 'continue_statement':
+        // Reached only in a loop of plain values (above): ends the body, the loop reads which.
+        this.loopJump = statement.type === 'break_statement' ? 'break' : 'continue';
+        return false;
       case 'while_statement': {
         const condition = statement.childForFieldName('condition') ?? statement;
         if (this.mutatesModules(statement)) {
