@@ -35,7 +35,7 @@ export const MAX_SEQUENCE = 10_000;
 /** Builtins computed from their arguments' values (when the name is not bound in the file). */
 export const VALUE_BUILTINS = new Set([
   'range', 'len', 'int', 'float', 'str', 'bool', 'min', 'max', 'abs', 'round', 'sum', 'list', 'tuple', 'set',
-  'sorted', 'reversed', 'enumerate', 'zip', 'dict', 'isinstance', 'getattr', 'hasattr',
+  'sorted', 'reversed', 'enumerate', 'zip', 'dict', 'isinstance', 'getattr', 'hasattr', 'divmod',
 ]);
 
 export interface EvaluatorOptions<H> {
@@ -939,6 +939,13 @@ export class PythonEvaluator<H> {
       }
       case 'abs':
         return allNumbers?.length === 1 ? num(Math.abs(allNumbers[0]), values[0].kind === 'number' && values[0].float) : cannot();
+      case 'divmod': {
+        // (a // b, a % b) with Python's flooring, so divmod(-17, 5) is (-4, 3).
+        if (allNumbers?.length !== 2 || allNumbers[1] === 0) return cannot();
+        const float = values.some((v) => v.kind === 'number' && v.float);
+        const [a, b] = allNumbers;
+        return list([num(pythonArithmetic('//', a, b), float), num(pythonArithmetic('%', a, b), float)], 'tuple');
+      }
       case 'round': {
         if (!allNumbers || allNumbers.length < 1) return cannot();
         const digits = allNumbers[1] ?? 0;
