@@ -178,7 +178,7 @@ const rows: readonly Row[] = [
 const KNOWN_FAILURES: Readonly<Record<string, { readonly keras?: string; readonly torch?: string }>> = {
   "round() is banker's rounding": { keras: "reason: refused (8:18): `units` must be a positive integer known before running the code, but `round(32.5) + round(33.5)` cannot be evaluated without running the code." },
   "round(2.5) is 2": { keras: "reason: refused (8:18): `units` must be a positive integer known before running the code, but `round(2.5) * 10` cannot be evaluated without running the code." },
-  "divmod with a negative dividend": { keras: "reason: refused (9:18): `units` must be a positive integer known before running the code, but the unpacking `q, r = divmod(-17, 5)` is not read statically.", torch: "reason: refused (8:36): `out_features` must be a positive integer known before running the code, but it is `q * -10` (`q * -10` cannot be evaluated without running the code)." },
+  "divmod with a negative dividend": { keras: "reason: refused (9:18): `units` must be a positive integer known before running the code, but the unpacking `q, r = divmod(-17, 5)` is not read statically." },
   "bools are ints": { keras: "reason: refused (8:18): `units` must be a positive integer known before running the code, but `30 + True` cannot be evaluated without running the code." },
   "min / max / abs builtins": { keras: "reason: refused (8:18): `units` must be a positive integer known before running the code, but `max(16, min(100, 72)) + abs(-8)` cannot be evaluated without running the code." },
   "int() of a string": { keras: "reason: refused (8:18): `units` must be a positive integer known before running the code, but it is `int('64')`." },
