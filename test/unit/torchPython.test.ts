@@ -305,7 +305,7 @@ test('shape-preserving unknown modules are skipped with a problem; LSTM and resi
 
 const BROKEN: Record<string, [string, string, RegExp]> = {
   'syntax_error.py': ['parse-error', '7:29', /syntax error/],
-  'runtime_width.py': ['parse-error', '6:37', /out_features.*sys\.argv/],
+  'runtime_width.py': ['parse-error', '5:13', /out_features.*sys\.argv/],
   'mismatched_features.py': ['parse-error', '3:53', /expects 30 input features but gets 20/],
   'unknown_input_size.py': ['unknown-input-shape', '4:1', /activation-lens: input_shape=\(3, H, W\)/],
   'odd_padding.py': ['unsupported-layer', '3:50', /padding 2/],

@@ -24,16 +24,13 @@
  * activation statistics) is invariant under a fixed permutation of a layer's inputs with freshly
  * drawn i.i.d. weights, so no weight re-mapping is needed.
  */
-import type { Node } from 'web-tree-sitter';
+import type { Node, Parser } from 'web-tree-sitter';
 import {
   PositionIndex,
-  type ActivationSpec,
   type InitializerSpec,
-  type LayerSource,
   type LayerSpec,
   type LoadNote,
   type LoadProblem,
-  type LoadProblemCode,
   type LoadResult,
   type LossSpec,
   type ModelSpec,
@@ -44,12 +41,55 @@ import {
 } from '../model';
 import { collectImports, dottedParts, type ImportTable } from '../python/imports';
 import { findDictMutations } from '../python/dictMutations';
+import {
+  FUNCTIONAL_ACTIVATIONS,
+  INIT_METHODS,
+  NEUTRAL_METHODS,
+  TORCH_LOSSES,
+  TORCH_FUNCTIONAL_LOSSES,
+  SHAPE_PRESERVING_FUNCTIONS,
+  SAME_MODULE_METHODS,
+  torchGain,
+} from '../frameworks/torch/vocabulary';
+import {
+  type Op,
+  type Value,
+  type Scope,
+  Env,
+  ModuleScope,
+  unknown,
+  UnsoundModel,
+  MAX_SEQUENCE,
+  listCost,
+  MAX_STEPS,
+  RETURN,
+  Evaluator,
+  isLightningModule,
+  type Arguments,
+  callArguments,
+  isExtra,
+  firstCode,
+  findMethod,
+  statementsOf,
+  ancestorOfType,
+  shorten,
+  because,
+  describeValue,
+} from '../frameworks/torch/values';
+import {
+  type RawLayer,
+  type InitRecord,
+  type ModelContext,
+  ModuleReader,
+  checkShapes,
+  shapesFit,
+  shapeProblem,
+} from '../frameworks/torch/layers';
 import { getParser } from './treeSitter';
 import { readSourceFile } from './sourceFile';
 import { syntaxErrorProblem } from './syntaxErrors';
-import { formatCount, MAX_LAYERS, MAX_MODELS_PER_FILE, MAX_TORCH_STEPS, tooManyLayers } from './limits';
-import { argparseDefaults, bindingAt, collectBindings, optimizerNameOf, pythonArithmetic, pythonTruthiness, valueAtVersion, type FileBindings } from '../python/bindings';
-import { dictGet, dictSet, type DictEntry as SharedDictEntry } from '../python/dicts';
+import { formatCount, MAX_MODELS_PER_FILE } from './limits';
+import { argparseDefaults, bindingAt, collectBindings, optimizerNameOf, pythonTruthiness, type FileBindings } from '../python/bindings';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
@@ -57,7 +97,9 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 /** Loads every PyTorch model (nn.Sequential values and nn.Module classes) of a Python file. Never throws. */
 export async function loadTorchPython(text: string, fileName: string, context: LoadContext = {}): Promise<LoadResult> {
-  return readSourceFile(text, fileName, 'python', 'pytorch-python', (tree, positions) => new TorchFileLoader(text, positions, tree.rootNode, context).load());
+  // The parser also reads the workspace modules the file imports constants from (`from config import HIDDEN`).
+  const parser = context.readPythonModule ? await getParser('python') : undefined;
+  return readSourceFile(text, fileName, 'python', 'pytorch-python', (tree, positions) => new TorchFileLoader(text, positions, tree.rootNode, context, parser).load());
 }
 
 /**
@@ -88,1025 +130,6 @@ export async function importsTorchOnly(text: string): Promise<boolean> {
 
 // #endregion
 
-// #region Values and scopes
-
-/** One step of `forward` applied to the data. */
-type Op =
-  | { readonly type: 'module'; readonly value: Value; readonly use: Node; readonly name: string }
-  | { readonly type: 'functional'; readonly call: Node; readonly callee: Node; readonly name: string; readonly method: boolean; readonly scope: Scope };
-
-type Value =
-  | { readonly kind: 'number'; readonly value: number }
-  | { readonly kind: 'string'; readonly value: string }
-  | { readonly kind: 'bool'; readonly value: boolean }
-  | { readonly kind: 'none' }
-  | { readonly kind: 'sequence'; readonly items: readonly Value[] }
-  /** A dict with constant keys (a `{...}` literal or `dict(k=v, ...)`), in insertion order; never changed in the file. */
-  | { readonly kind: 'dict'; readonly entries: readonly DictEntry[] }
-  /** A dotted name that is not bound in the file, e.g. `torch.relu` or `nn.Linear`. */
-  | { readonly kind: 'reference'; readonly path: readonly string[] }
-  /** A call not evaluated (a module constructor, …), kept with the scope it appeared in. */
-  | { readonly kind: 'call'; readonly node: Node; readonly scope: Scope }
-  /** nn.Sequential / nn.ModuleList / nn.ModuleDict with its (keyed) children. */
-  | { readonly kind: 'container'; readonly type: ContainerType; readonly node: Node; readonly items: readonly ContainerItem[] }
-  /** `self`, a class with constant attributes, a dataclass-like instance. */
-  | { readonly kind: 'object'; readonly attrs: ReadonlyMap<string, Value>; readonly classNode?: Node; readonly isClass?: boolean }
-  /** A def of the file (a method is bound to its object). */
-  | { readonly kind: 'function'; readonly node: Node; readonly self?: Value }
-  /** A tensor derived from forward's input: the ops applied so far. */
-  | { readonly kind: 'tensor'; readonly ops: readonly Op[]; readonly origin: number }
-  | { readonly kind: 'unknown'; readonly node: Node; readonly reason: string };
-
-type ContainerType = 'Sequential' | 'ModuleList' | 'ModuleDict';
-
-/** One `key: value` of a dict value of this loader. */
-type DictEntry = SharedDictEntry<Value>;
-
-
-function keyValue(key: string | number): Value {
-  return typeof key === 'string' ? { kind: 'string', value: key } : { kind: 'number', value: key };
-}
-
-/** Why a dict read by `name` is not a constant: it is changed at `at`. */
-function changedDictReason(name: string, at: Node): string {
-  return `\`${name}\` is a dict that is changed at line ${at.startPosition.row + 1} (\`${shorten(at.text)}\`), so its contents are only known at run time`;
-}
-interface ContainerItem {
-  readonly key: string;
-  readonly value: Value;
-  /** The argument of `nn.Sequential(...)` that lists it, when written out. */
-  readonly at?: Node;
-}
-
-interface Scope {
-  lookup(name: string, atOffset: number): Value | undefined;
-  /** A scope that later assignments in the same block no longer change (for deferred calls). */
-  freeze(): Scope;
-}
-
-/** Mutable bindings of a block that is interpreted statement by statement. */
-class Env implements Scope {
-  /** Every value of each name, with the version (count of sets) it was set at, for O(1) freezes. */
-  private readonly history = new Map<string, { version: number; value: Value }[]>();
-  private version = 0;
-  private frozen: Scope | undefined;
-
-  constructor(
-    private readonly parent: Scope | undefined,
-    readonly vars: Map<string, Value> = new Map(),
-  ) {
-    for (const [name, value] of vars) this.history.set(name, [{ version: 0, value }]);
-  }
-  lookup(name: string, atOffset: number): Value | undefined {
-    return this.vars.has(name) ? this.vars.get(name) : this.parent?.lookup(name, atOffset);
-  }
-  set(name: string, value: Value): void {
-    this.vars.set(name, value);
-    this.version++;
-    const versions = this.history.get(name);
-    if (versions) versions.push({ version: this.version, value });
-    else this.history.set(name, [{ version: this.version, value }]);
-    this.frozen = undefined;
-  }
-  child(bindings?: ReadonlyMap<string, Value>): Env {
-    return new Env(this, new Map(bindings ?? []));
-  }
-  /**
-   * The bindings as they are now. A view of the history at this version, not a copy of every
-   * name: copying before each module statement made a file of 10,000 assignments take 2 GB.
-   */
-  freeze(): Scope {
-    this.frozen ??= new FrozenEnv(this.parent?.freeze(), this.history, this.version);
-    return this.frozen;
-  }
-}
-
-/** An Env as it was at one version: the last value of each name set at or before it. */
-class FrozenEnv implements Scope {
-  constructor(
-    private readonly parent: Scope | undefined,
-    private readonly history: ReadonlyMap<string, readonly { version: number; value: Value }[]>,
-    private readonly version: number,
-  ) {}
-  lookup(name: string, atOffset: number): Value | undefined {
-    const versions = this.history.get(name);
-    const found = versions && valueAtVersion(versions, this.version);
-    if (found) return found.value;
-    return this.parent?.lookup(name, atOffset);
-  }
-  freeze(): Scope {
-    return this;
-  }
-}
-
-/**
- * Module-level `NAME = expr` assignments, classes and defs, evaluated lazily: the assignment in
- * effect is the last one before the use, or the last one for uses above every assignment (a
- * method reading a constant defined further down).
- */
-class ModuleScope implements Scope {
-  private readonly assignments = new Map<string, { offset: number; value: Node }[]>();
-  private readonly definitions = new Map<string, Node>();
-  private readonly evaluating = new Set<number>();
-  private readonly moduleObjects = new Map<number, Value>();
-
-  constructor(
-    private readonly evaluator: Evaluator,
-    root: Node,
-  ) {
-    for (const statement of root.namedChildren) {
-      if (!statement) continue;
-      const definition = statement.type === 'decorated_definition' ? statement.childForFieldName('definition') : statement;
-      if (definition?.type === 'class_definition' || definition?.type === 'function_definition') {
-        const name = definition.childForFieldName('name')?.text;
-        if (name) this.definitions.set(name, definition);
-        continue;
-      }
-      if (statement.type !== 'expression_statement') continue;
-      const assignment = statement.firstNamedChild;
-      if (assignment?.type !== 'assignment') continue;
-      const left = assignment.childForFieldName('left');
-      const right = assignment.childForFieldName('right');
-      if (left?.type !== 'identifier' || !right) continue;
-      const list = this.assignments.get(left.text) ?? [];
-      list.push({ offset: assignment.endIndex, value: right });
-      this.assignments.set(left.text, list);
-    }
-  }
-
-  lookup(name: string, atOffset: number): Value | undefined {
-    if (name === '__name__') return { kind: 'string', value: '__main__' };
-    const list = this.assignments.get(name);
-    if (list) {
-      const before = list.filter((entry) => entry.offset <= atOffset);
-      const chosen = before.length > 0 ? before[before.length - 1] : list[list.length - 1];
-      if (this.evaluating.has(chosen.value.id)) return unknown(chosen.value, `\`${name}\` refers to itself`);
-      // One module object per assignment: `shared = nn.Linear(8, 8)` read twice is the same module.
-      const cached = this.moduleObjects.get(chosen.value.id);
-      if (cached) return cached;
-      this.evaluating.add(chosen.value.id);
-      try {
-        const value = this.evaluator.evaluate(chosen.value, this, chosen.value.startIndex);
-        if (value.kind === 'call' || value.kind === 'container') this.moduleObjects.set(chosen.value.id, value);
-        return value;
-      } finally {
-        this.evaluating.delete(chosen.value.id);
-      }
-    }
-    const definition = this.definitions.get(name);
-    if (definition?.type === 'function_definition') return { kind: 'function', node: definition };
-    if (definition?.type === 'class_definition') return this.evaluator.classValue(definition, this);
-    return undefined;
-  }
-
-  freeze(): Scope {
-    return this;
-  }
-}
-
-function unknown(node: Node, reason: string): Value {
-  return { kind: 'unknown', node, reason };
-}
-
-/** Raised while building a model when it cannot be trained soundly; the model is dropped. */
-class UnsoundModel extends Error {
-  constructor(
-    readonly code: LoadProblemCode,
-    message: string,
-    readonly node: Node,
-  ) {
-    super(message);
-  }
-}
-
-/** Builtins evaluated from their arguments' values; an unknown argument makes the whole call unknown for the same reason. */
-const VALUE_BUILTINS = new Set(['range', 'int', 'float', 'round', 'abs', 'min', 'max', 'len', 'list', 'tuple', 'enumerate', 'zip']);
-
-/** Shared work budget: statements, loop iterations and list items per file (keeps huge inputs fast). */
-const MAX_SEQUENCE = 10_000;
-/** The steps a list of n items costs to build: one per 16 items, so copies of long lists are bounded too. */
-function listCost(n: number): number {
-  return Math.ceil(n / 16);
-}
-/** Counted in steps, never in time, so that a file reads the same on every machine (limits.ts). */
-const MAX_STEPS = MAX_TORCH_STEPS;
-/** The binding a `return` statement leaves in an interpreted function's environment. */
-const RETURN = '\u0000return';
-
-// #endregion
-
-// #region Static evaluation
-
-class Evaluator {
-  private depth = 0;
-  private steps = 0;
-  exhausted = false;
-
-  /** `changedDicts`: dicts changed in place in the file (see findDictMutations), which are not constants. */
-  constructor(
-    private readonly imports: ImportTable,
-    private readonly changedDicts: ReadonlyMap<string, Node> = new Map(),
-  ) {}
-
-  /** A dict read by a name (`cfg`, `self.cfg`) that the file changes somewhere is unknown, with where. */
-  private checkChangedDict(node: Node, value: Value): Value {
-    if (value.kind !== 'dict') return value;
-    const at = this.changedDicts.get(node.text);
-    return at ? unknown(node, changedDictReason(node.text, at)) : value;
-  }
-
-  /**
-   * Counts work for the whole file (`cost` steps: a list built of n items costs n); past the
-   * budget the model is refused rather than the editor stalled.
-   */
-  tick(node: Node, cost = 1): void {
-    this.steps += cost;
-    if (this.exhausted || this.steps > MAX_STEPS) {
-      this.exhausted = true;
-      throw new UnsoundModel('parse-error', `it is too large or too deeply nested to read statically: the file's work budget of ${formatCount(MAX_STEPS)} steps ran out here.`, node);
-    }
-  }
-
-  evaluate(node: Node, scope: Scope, atOffset = node.startIndex): Value {
-    if (this.depth > 80) return unknown(node, 'the expression is nested too deeply');
-    this.depth++;
-    try {
-      this.tick(node);
-      return this.evaluateNode(node, scope, atOffset);
-    } finally {
-      this.depth--;
-    }
-  }
-
-  /** Resolves a dotted path through the imports: `nn.Linear` → torch.nn.Linear. */
-  resolve(path: readonly string[]): string[] {
-    const imported = this.imports.get(path[0]);
-    if (imported) return [...imported, ...path.slice(1)];
-    // Lenient for snippets without imports: the conventional aliases.
-    if (path[0] === 'nn') return ['torch', 'nn', ...path.slice(1)];
-    if (path[0] === 'F') return ['torch', 'nn', 'functional', ...path.slice(1)];
-    return [...path];
-  }
-
-  classValue(classNode: Node, scope: Scope): Value {
-    const attrs = new Map<string, Value>();
-    const body = classNode.childForFieldName('body');
-    for (const statement of body?.namedChildren ?? []) {
-      if (statement?.type !== 'expression_statement') continue;
-      const assignment = statement.firstNamedChild;
-      if (assignment?.type !== 'assignment') continue;
-      const left = assignment.childForFieldName('left');
-      const right = assignment.childForFieldName('right');
-      if (left?.type === 'identifier' && right) attrs.set(left.text, this.evaluate(right, scope));
-      else if (left?.type === 'identifier' && !right) attrs.set(left.text, unknown(left, `\`${left.text}\` has no default`));
-    }
-    return { kind: 'object', attrs, classNode, isClass: true };
-  }
-
-  private evaluateNode(node: Node, scope: Scope, atOffset: number): Value {
-    switch (node.type) {
-      case 'integer':
-      case 'float': {
-        const value = Number(node.text.split('_').join(''));
-        return Number.isFinite(value) ? { kind: 'number', value } : unknown(node, 'not a plain number');
-      }
-      case 'true':
-        return { kind: 'bool', value: true };
-      case 'false':
-        return { kind: 'bool', value: false };
-      case 'none':
-        return { kind: 'none' };
-      case 'string': {
-        let text = '';
-        for (const part of node.namedChildren) {
-          if (!part) continue;
-          if (part.type === 'string_content') text += part.text;
-          else if (part.type === 'interpolation') return unknown(node, 'f-strings are not evaluated');
-        }
-        return { kind: 'string', value: text };
-      }
-      case 'concatenated_string': {
-        let text = '';
-        for (const part of node.namedChildren) {
-          const value = part ? this.evaluate(part, scope, atOffset) : undefined;
-          if (value?.kind !== 'string') return unknown(node, 'not a plain string');
-          text += value.value;
-        }
-        return { kind: 'string', value: text };
-      }
-      case 'parenthesized_expression': {
-        const inner = firstCode(node);
-        return inner ? this.evaluate(inner, scope, atOffset) : unknown(node, 'empty parentheses');
-      }
-      case 'unary_operator': {
-        const operand = node.childForFieldName('argument');
-        const operator = node.childForFieldName('operator')?.text;
-        const value = operand ? this.evaluate(operand, scope, atOffset) : unknown(node, 'incomplete expression');
-        if (value.kind !== 'number') return value.kind === 'unknown' ? value : unknown(node, 'not a number');
-        if (operator === '-') return { kind: 'number', value: -value.value };
-        if (operator === '+') return value;
-        return unknown(node, `operator ${operator ?? '?'} is not evaluated`);
-      }
-      case 'not_operator': {
-        const operand = node.childForFieldName('argument');
-        const truth = operand ? pythonTruthiness(this.evaluate(operand, scope, atOffset)) : undefined;
-        return truth === undefined ? unknown(node, 'not known statically') : { kind: 'bool', value: !truth };
-      }
-      case 'boolean_operator': {
-        const left = node.childForFieldName('left');
-        const right = node.childForFieldName('right');
-        const operator = node.childForFieldName('operator')?.text;
-        if (!left || !right) return unknown(node, 'incomplete expression');
-        const l = this.evaluate(left, scope, atOffset);
-        const truth = pythonTruthiness(l);
-        if (truth === undefined) return unknown(node, 'not known statically');
-        if (operator === 'and') return truth ? this.evaluate(right, scope, atOffset) : l;
-        return truth ? l : this.evaluate(right, scope, atOffset);
-      }
-      case 'comparison_operator':
-        return this.evaluateComparison(node, scope, atOffset);
-      case 'conditional_expression': {
-        const [body, condition, alternative] = node.namedChildren.filter((c): c is Node => !!c && !isExtra(c));
-        const truth = condition ? pythonTruthiness(this.evaluate(condition, scope, atOffset)) : undefined;
-        if (truth === undefined || !body || !alternative) return unknown(node, 'a condition only known at run time');
-        return this.evaluate(truth ? body : alternative, scope, atOffset);
-      }
-      case 'binary_operator':
-        return this.evaluateBinary(node, scope, atOffset);
-      case 'list':
-      case 'tuple':
-      case 'expression_list':
-        return this.evaluateItems(node, scope, atOffset);
-      case 'dictionary': {
-        const entries: DictEntry[] = [];
-        for (const pair of node.namedChildren) {
-          if (!pair || isExtra(pair)) continue;
-          if (pair.type === 'dictionary_splat') {
-            const inner = firstCode(pair);
-            const base = inner ? this.evaluate(inner, scope, atOffset) : unknown(pair, 'empty splat');
-            if (base.kind !== 'dict') return base.kind === 'unknown' ? base : unknown(pair, `\`${shorten(pair.text)}\` is not a known dict`);
-            for (const entry of base.entries) dictSet(entries, entry.key, entry.value);
-            continue;
-          }
-          const key = pair.childForFieldName('key');
-          const value = pair.childForFieldName('value');
-          if (pair.type !== 'pair' || !key || !value) return unknown(pair, 'only literal key: value pairs are read');
-          const keyValue = this.evaluate(key, scope, atOffset);
-          if (keyValue.kind !== 'string' && keyValue.kind !== 'number') {
-            return keyValue.kind === 'unknown' ? keyValue : unknown(key, `the dict key \`${shorten(key.text)}\` is not a constant string or number`);
-          }
-          dictSet(entries, keyValue.value, this.evaluate(value, scope, atOffset));
-          if (entries.length > MAX_SEQUENCE) return unknown(node, 'the dict is too long');
-        }
-        return { kind: 'dict', entries };
-      }
-      case 'list_comprehension':
-      case 'generator_expression':
-        return this.evaluateComprehension(node, scope, atOffset);
-      case 'identifier': {
-        const bound = scope.lookup(node.text, atOffset);
-        return bound ? this.checkChangedDict(node, bound) : { kind: 'reference', path: [node.text] };
-      }
-      case 'attribute':
-        return this.checkChangedDict(node, this.evaluateAttribute(node, scope, atOffset));
-      case 'subscript':
-        return this.evaluateSubscript(node, scope, atOffset);
-      case 'call':
-        return this.evaluateCall(node, scope, atOffset);
-      default:
-        return unknown(node, `\`${shorten(node.text)}\` cannot be evaluated without running the code`);
-    }
-  }
-
-  private evaluateComparison(node: Node, scope: Scope, atOffset: number): Value {
-    const operands = node.namedChildren.filter((c): c is Node => !!c && !isExtra(c));
-    const operators = node.children.filter((c): c is Node => !!c && !c.isNamed).map((c) => c.text);
-    if (operands.length !== 2 || operators.length < 1) return unknown(node, 'chained comparisons are not evaluated');
-    const a = this.evaluate(operands[0], scope, atOffset);
-    const b = this.evaluate(operands[1], scope, atOffset);
-    const operator = operators.join(' ');
-    if ((operator === '==' || operator === 'is' || operator === '!=' || operator === 'is not') && a.kind === 'reference' && b.kind === 'reference') {
-      const same = this.resolve(a.path).join('.') === this.resolve(b.path).join('.');
-      return { kind: 'bool', value: operator === '==' || operator === 'is' ? same : !same };
-    }
-    if (a.kind === 'number' && b.kind === 'number') {
-      const x = a.value;
-      const y = b.value;
-      const result =
-        operator === '<' ? x < y : operator === '<=' ? x <= y : operator === '>' ? x > y : operator === '>=' ? x >= y
-        : operator === '==' ? x === y : operator === '!=' ? x !== y : undefined;
-      return result === undefined ? unknown(node, 'not known statically') : { kind: 'bool', value: result };
-    }
-    if ((a.kind === 'string' && b.kind === 'string') || (a.kind === 'bool' && b.kind === 'bool') || (a.kind === 'none' && b.kind === 'none')) {
-      const same = a.kind === 'none' || (a as { value: unknown }).value === (b as { value: unknown }).value;
-      if (operator === '==' || operator === 'is') return { kind: 'bool', value: same };
-      if (operator === '!=' || operator === 'is not') return { kind: 'bool', value: !same };
-    }
-    if ((operator === 'is' || operator === 'is not' || operator === '==' || operator === '!=') && (a.kind === 'none' || b.kind === 'none')) {
-      const other = a.kind === 'none' ? b : a;
-      if (other.kind !== 'unknown' && other.kind !== 'none') return { kind: 'bool', value: operator === 'is not' || operator === '!=' };
-    }
-    return unknown(node, 'not known statically');
-  }
-
-  private evaluateBinary(node: Node, scope: Scope, atOffset: number): Value {
-    const leftNode = node.childForFieldName('left');
-    const rightNode = node.childForFieldName('right');
-    const operator = node.childForFieldName('operator')?.text;
-    if (!leftNode || !rightNode || !operator) return unknown(node, 'incomplete expression');
-    const left = this.evaluate(leftNode, scope, atOffset);
-    if (left.kind === 'unknown' || left.kind === 'tensor') return left;
-    const right = this.evaluate(rightNode, scope, atOffset);
-    if (right.kind === 'unknown' || right.kind === 'tensor') return right;
-    if (left.kind === 'number' && right.kind === 'number') {
-      const a = left.value;
-      const b = right.value;
-      const result = pythonArithmetic(operator, a, b);
-      return Number.isFinite(result) ? { kind: 'number', value: result } : unknown(node, `\`${shorten(node.text)}\` has no finite value`);
-    }
-    if (operator === '+' && left.kind === 'sequence' && right.kind === 'sequence') {
-      if (left.items.length + right.items.length > MAX_SEQUENCE) return unknown(node, 'the list is too long');
-      this.tick(node, listCost(left.items.length + right.items.length));
-      return { kind: 'sequence', items: [...left.items, ...right.items] };
-    }
-    if (operator === '+' && left.kind === 'string' && right.kind === 'string') return { kind: 'string', value: left.value + right.value };
-    if (operator === '*') {
-      const sequence = left.kind === 'sequence' ? left : right.kind === 'sequence' ? right : undefined;
-      const count = left.kind === 'number' ? left : right.kind === 'number' ? right : undefined;
-      if (sequence && count && Number.isInteger(count.value) && count.value >= 0 && sequence.items.length * count.value <= MAX_SEQUENCE) {
-        this.tick(node, listCost(sequence.items.length * count.value));
-        const items: Value[] = [];
-        for (let i = 0; i < count.value; i++) items.push(...sequence.items);
-        return { kind: 'sequence', items };
-      }
-    }
-    return unknown(node, `\`${shorten(node.text)}\` cannot be evaluated without running the code`);
-  }
-
-  evaluateItems(node: Node, scope: Scope, atOffset: number): Value {
-    const items: Value[] = [];
-    for (const child of node.namedChildren) {
-      if (!child || isExtra(child)) continue;
-      if (child.type === 'list_splat') {
-        const inner = firstCode(child);
-        const value = inner ? this.evaluate(inner, scope, atOffset) : unknown(child, 'empty splat');
-        const spread = value.kind === 'container' ? value.items.map((i) => i.value) : value.kind === 'sequence' ? value.items : undefined;
-        if (!spread) return value.kind === 'unknown' ? value : unknown(child, `\`${shorten(child.text)}\` is not a known list`);
-        items.push(...spread);
-      } else {
-        items.push(this.evaluate(child, scope, atOffset));
-      }
-      if (items.length > MAX_SEQUENCE) return unknown(node, 'the list is too long');
-    }
-    return { kind: 'sequence', items };
-  }
-
-  private evaluateComprehension(node: Node, scope: Scope, atOffset: number): Value {
-    const body = node.childForFieldName('body');
-    const clauses = node.namedChildren.filter((c): c is Node => !!c && !isExtra(c) && c.id !== body?.id);
-    if (!body || clauses.length !== 1 || clauses[0].type !== 'for_in_clause') {
-      return unknown(node, 'only comprehensions with a single `for … in …` and no condition are read');
-    }
-    const target = clauses[0].childForFieldName('left');
-    const iterableNode = clauses[0].childForFieldName('right');
-    if (!target || !iterableNode) return unknown(node, 'incomplete comprehension');
-    const elements = this.iterate(this.evaluate(iterableNode, scope, atOffset));
-    if (!elements) return unknown(iterableNode, `\`${shorten(iterableNode.text)}\` is not a known sequence`);
-    const items: Value[] = [];
-    for (const element of elements) {
-      this.tick(node);
-      const bindings = bindTarget(target, element);
-      if (!bindings) return unknown(target, 'only simple loop variables are read');
-      items.push(this.evaluate(body, new Env(scope, bindings).freeze(), atOffset));
-    }
-    return { kind: 'sequence', items };
-  }
-
-  /** The elements a `for` loop visits, when known. */
-  iterate(value: Value): readonly Value[] | undefined {
-    if (value.kind === 'sequence') return value.items;
-    // Iterating a dict visits its keys.
-    if (value.kind === 'dict') return value.entries.map((entry) => keyValue(entry.key));
-    if (value.kind === 'container') {
-      return value.type === 'ModuleDict' ? value.items.map((i) => ({ kind: 'string' as const, value: i.key })) : value.items.map((i) => i.value);
-    }
-    return undefined;
-  }
-
-  private evaluateAttribute(node: Node, scope: Scope, atOffset: number): Value {
-    const objectNode = node.childForFieldName('object');
-    const attribute = node.childForFieldName('attribute')?.text;
-    if (!objectNode || !attribute) return unknown(node, 'incomplete attribute');
-    const object = this.evaluate(objectNode, scope, atOffset);
-    switch (object.kind) {
-      case 'reference':
-        return { kind: 'reference', path: [...object.path, attribute] };
-      case 'object': {
-        const value = object.attrs.get(attribute);
-        if (value) return value;
-        const method = object.classNode && findMethod(object.classNode, attribute);
-        if (method) return { kind: 'function', node: method, self: object };
-        return unknown(node, `\`${shorten(node.text)}\` is not known statically`);
-      }
-      case 'container': {
-        const item = object.items.find((i) => i.key === attribute);
-        return item ? item.value : unknown(node, `\`${shorten(node.text)}\` is not known statically`);
-      }
-      default:
-        return unknown(node, `\`${shorten(node.text)}\` is not known statically`);
-    }
-  }
-
-  private evaluateSubscript(node: Node, scope: Scope, atOffset: number): Value {
-    const valueNode = node.childForFieldName('value');
-    const indexNode = node.childForFieldName('subscript');
-    if (!valueNode || !indexNode) return unknown(node, 'incomplete subscript');
-    const sequence = this.evaluate(valueNode, scope, atOffset);
-    const items = sequence.kind === 'sequence' ? sequence.items : sequence.kind === 'container' ? sequence.items.map((i) => i.value) : undefined;
-    if (indexNode.type === 'slice') {
-      if (sequence.kind === 'unknown') return sequence;
-      const sliced = items ? this.slice(items, indexNode, scope, atOffset) : undefined;
-      return sliced ? { kind: 'sequence', items: sliced } : unknown(node, `\`${shorten(node.text)}\` cannot be evaluated without running the code`);
-    }
-    const index = this.evaluate(indexNode, scope, atOffset);
-    if (sequence.kind === 'dict') {
-      if (index.kind === 'unknown') return index;
-      const found = index.kind === 'string' || index.kind === 'number' ? dictGet(sequence.entries, index.value) : undefined;
-      return found ?? unknown(indexNode, `\`${shorten(valueNode.text)}\` has no key ${describeValue(index)} (a KeyError when run)`);
-    }
-    // A dict that is changed somewhere: say so rather than "cannot be evaluated".
-    if (sequence.kind === 'unknown' && sequence.reason.includes('is a dict that is changed')) return sequence;
-    if (sequence.kind === 'container' && index.kind === 'string') {
-      const item = sequence.items.find((i) => i.key === index.value);
-      if (item) return item.value;
-    }
-    if (items && index.kind === 'number' && Number.isInteger(index.value)) {
-      const i = index.value < 0 ? items.length + index.value : index.value;
-      if (i >= 0 && i < items.length) return items[i];
-    }
-    return unknown(node, `\`${shorten(node.text)}\` cannot be evaluated without running the code`);
-  }
-
-  /** Python slicing `items[start:stop:step]` with constant bounds (negative ones count from the end). */
-  private slice(items: readonly Value[], sliceNode: Node, scope: Scope, atOffset: number): Value[] | undefined {
-    // The slice's children are up to three optional expressions separated by `:` tokens.
-    const bounds: (number | undefined)[] = [undefined, undefined, undefined];
-    let part = 0;
-    for (const child of sliceNode.children) {
-      if (!child || isExtra(child)) continue;
-      if (child.type === ':') {
-        part++;
-        continue;
-      }
-      const value = this.evaluate(child, scope, atOffset);
-      if (part > 2 || value.kind !== 'number' || !Number.isInteger(value.value)) return undefined;
-      bounds[part] = value.value;
-    }
-    const step = bounds[2] ?? 1;
-    if (step === 0) return undefined;
-    const length = items.length;
-    const clamp = (bound: number | undefined, fallback: number): number => {
-      if (bound === undefined) return fallback;
-      const index = bound < 0 ? bound + length : bound;
-      return step > 0 ? Math.min(Math.max(index, 0), length) : Math.min(Math.max(index, -1), length - 1);
-    };
-    const start = clamp(bounds[0], step > 0 ? 0 : length - 1);
-    const stop = clamp(bounds[1], step > 0 ? length : -1);
-    const result: Value[] = [];
-    for (let i = start; step > 0 ? i < stop : i > stop; i += step) result.push(items[i]);
-    return result;
-  }
-
-  private evaluateCall(node: Node, scope: Scope, atOffset: number): Value {
-    const callee = node.childForFieldName('function');
-    if (!callee) return unknown(node, 'incomplete call');
-    if (callee.type === 'attribute') {
-      const dictMethod = this.evaluateDictMethod(node, callee, scope, atOffset);
-      if (dictMethod) return dictMethod;
-    }
-    const calleeValue = this.evaluate(callee, scope, atOffset);
-    const args = callArguments(node);
-    let evaluatedArgs: Value[] | undefined;
-    const evaluateArgs = (): Value[] => (evaluatedArgs ??= args.positional.map((a) => this.evaluate(a, scope, atOffset)));
-    if (calleeValue.kind === 'reference') {
-      const path = this.resolve(calleeValue.path);
-      const name = path.join('.');
-      const numbers = (): (number | undefined)[] => evaluateArgs().map((v) => (v.kind === 'number' ? v.value : undefined));
-      if (path.length === 1 && VALUE_BUILTINS.has(name)) {
-        // `range(len(sizes) - 2)` with an unknown `sizes`: report what blocked it, not the builtin.
-        const blocked = evaluateArgs().find((v) => v.kind === 'unknown');
-        if (blocked) return blocked;
-      }
-      if (path.length === 1) {
-        switch (name) {
-          case 'range': {
-            const n = numbers();
-            if (n.length < 1 || n.length > 3 || n.some((x) => x === undefined || !Number.isInteger(x))) return unknown(node, `\`${shorten(node.text)}\` is not known statically`);
-            const [start, stop, step] = n.length === 1 ? [0, n[0] as number, 1] : [n[0] as number, n[1] as number, (n[2] ?? 1) as number];
-            if (step === 0) return unknown(node, 'range() step is zero');
-            const count = Math.max(0, Math.ceil((stop - start) / step));
-            if (count > MAX_SEQUENCE) return unknown(node, `range() of ${count} items is too long`);
-            this.tick(node, listCost(count));
-            return { kind: 'sequence', items: Array.from({ length: count }, (_, i) => ({ kind: 'number' as const, value: start + i * step })) };
-          }
-          case 'int':
-          case 'float':
-          case 'round':
-          case 'abs': {
-            const [x] = numbers();
-            if (x === undefined || args.positional.length !== 1) return unknown(node, `\`${shorten(node.text)}\` is not known statically`);
-            return { kind: 'number', value: name === 'int' ? Math.trunc(x) : name === 'round' ? roundHalfEven(x) : name === 'abs' ? Math.abs(x) : x };
-          }
-          case 'min':
-          case 'max': {
-            const n = numbers();
-            if (n.length < 2 || n.some((x) => x === undefined)) return unknown(node, `\`${shorten(node.text)}\` is not known statically`);
-            return { kind: 'number', value: name === 'min' ? Math.min(...(n as number[])) : Math.max(...(n as number[])) };
-          }
-          case 'len': {
-            const [v] = evaluateArgs();
-            const items = v ? this.iterate(v) : undefined;
-            return items ? { kind: 'number', value: items.length } : unknown(node, `\`${shorten(node.text)}\` is not known statically`);
-          }
-          case 'list':
-          case 'tuple': {
-            const [v] = evaluateArgs();
-            if (!v) return { kind: 'sequence', items: [] };
-            const items = this.iterate(v);
-            return items ? { kind: 'sequence', items } : unknown(node, `\`${shorten(node.text)}\` is not known statically`);
-          }
-          case 'enumerate':
-          case 'zip': {
-            const lists = evaluateArgs().map((v) => this.iterate(v));
-            if (lists.length === 0 || lists.some((l) => !l)) return unknown(node, `\`${shorten(node.text)}\` is not known statically`);
-            const known = lists as (readonly Value[])[];
-            const length = Math.min(...known.map((l) => l.length));
-            const items: Value[] = [];
-            for (let i = 0; i < length; i++) {
-              items.push({ kind: 'sequence', items: name === 'enumerate' ? [{ kind: 'number', value: i }, known[0][i]] : known.map((l) => l[i]) });
-            }
-            return { kind: 'sequence', items };
-          }
-          case 'isinstance': {
-            const [object, classes] = evaluateArgs();
-            if (!object || !classes) return unknown(node, 'incomplete isinstance');
-            const wanted = (classes.kind === 'sequence' ? classes.items : [classes]).map((c) => (c.kind === 'reference' ? this.resolve(c.path).join('.') : undefined));
-            if (object.kind === 'object' && !object.isClass && wanted.every((w) => w !== undefined)) return { kind: 'bool', value: false };
-            const cls = this.classOf(object);
-            if (!cls || wanted.some((w) => w === undefined)) return unknown(node, 'not known statically');
-            return { kind: 'bool', value: wanted.includes(cls) };
-          }
-          case 'type': {
-            const [object] = evaluateArgs();
-            const cls = object ? this.classOf(object) : undefined;
-            return cls ? { kind: 'reference', path: cls.split('.') } : unknown(node, 'not known statically');
-          }
-          default:
-            break;
-        }
-      }
-      if (name === 'math.sqrt' || name === 'math.exp' || name === 'math.log') {
-        const [x] = numbers();
-        if (x === undefined) return unknown(node, `\`${shorten(node.text)}\` is not known statically`);
-        const result = name === 'math.sqrt' ? Math.sqrt(x) : name === 'math.exp' ? Math.exp(x) : Math.log(x);
-        return Number.isFinite(result) ? { kind: 'number', value: result } : unknown(node, 'no finite value');
-      }
-      if (name === 'torch.nn.init.calculate_gain') {
-        const [nonlinearity, param] = evaluateArgs();
-        const p = args.keyword.get('param');
-        const paramValue = p ? this.evaluate(p.value, scope, atOffset) : param;
-        if (nonlinearity?.kind !== 'string') return unknown(node, 'the nonlinearity is not known statically');
-        const gain = torchGain(nonlinearity.value, paramValue?.kind === 'number' ? paramValue.value : undefined);
-        return gain === undefined ? unknown(node, `unknown nonlinearity "${nonlinearity.value}"`) : { kind: 'number', value: gain };
-      }
-      if (path[0] === 'torch' && path[1] === 'nn' && (path[2] === 'Sequential' || path[2] === 'ModuleList' || path[2] === 'ModuleDict') && path.length === 3) {
-        return this.container(path[2], node, scope, atOffset);
-      }
-      if (name === 'dict') return this.evaluateDictCall(node, scope, atOffset);
-      if (path[path.length - 1] === 'OrderedDict') {
-        if (args.keyword.size > 0 && args.positional.length === 0) {
-          return { kind: 'sequence', items: [...args.keyword.entries()].map(([k, v]) => ({ kind: 'sequence' as const, items: [{ kind: 'string' as const, value: k }, this.evaluate(v.value, scope, atOffset)] })) };
-        }
-        const [v] = evaluateArgs();
-        return v ?? { kind: 'sequence', items: [] };
-      }
-    }
-    if (calleeValue.kind === 'function' && this.callFunction) {
-      // A factory of the file, e.g. `def block(n_in, n_out): return nn.Sequential(...)`, or a
-      // helper method of the class (`self.fc = self._make_layer(64, 32)`).
-      const returned = this.callFunction(calleeValue.node, node, scope, calleeValue.self);
-      if (returned) return returned;
-    }
-    if (calleeValue.kind === 'object' && calleeValue.isClass && calleeValue.classNode && !this.isModuleClass(calleeValue.classNode)) {
-      // A dataclass-like configuration object: its class attributes, overridden by the arguments.
-      const attrs = new Map(calleeValue.attrs);
-      const fields = [...attrs.keys()];
-      args.positional.forEach((a, i) => {
-        if (i < fields.length) attrs.set(fields[i], this.evaluate(a, scope, atOffset));
-      });
-      for (const [k, v] of args.keyword) attrs.set(k, this.evaluate(v.value, scope, atOffset));
-      return { kind: 'object', attrs, classNode: calleeValue.classNode };
-    }
-    return { kind: 'call', node, scope: scope.freeze() };
-  }
-
-  /** `dict(units=64, act='tanh')`, `dict(base, k=v)`, `dict(**base)`, `dict([("a", 1)])`. */
-  private evaluateDictCall(node: Node, scope: Scope, atOffset: number): Value {
-    const entries: DictEntry[] = [];
-    for (const arg of callArgumentNodes(node)) {
-      if (arg.type === 'keyword_argument') {
-        const name = arg.childForFieldName('name')?.text;
-        const valueNode = arg.childForFieldName('value');
-        if (!name || !valueNode) return unknown(arg, 'incomplete keyword argument');
-        dictSet(entries, name, this.evaluate(valueNode, scope, atOffset));
-        continue;
-      }
-      const inner = arg.type === 'dictionary_splat' ? firstCode(arg) : arg.type === 'list_splat' ? undefined : arg;
-      const value = inner ? this.evaluate(inner, scope, atOffset) : unknown(arg, `\`${shorten(arg.text)}\` cannot be evaluated without running the code`);
-      if (value.kind === 'dict') {
-        for (const entry of value.entries) dictSet(entries, entry.key, entry.value);
-        continue;
-      }
-      const pairs = arg.type !== 'dictionary_splat' ? this.iterate(value) : undefined;
-      if (!pairs || !pairs.every((item) => item.kind === 'sequence' && item.items.length === 2 && (item.items[0].kind === 'string' || item.items[0].kind === 'number'))) {
-        return value.kind === 'unknown' ? value : unknown(arg, `\`${shorten(arg.text)}\` is not a known dict`);
-      }
-      for (const item of pairs) {
-        if (item.kind !== 'sequence') continue;
-        const [key, entryValue] = item.items;
-        if (key.kind === 'string' || key.kind === 'number') dictSet(entries, key.value, entryValue);
-      }
-    }
-    return { kind: 'dict', entries };
-  }
-
-  /** `d.get(key, default)`, `d.keys()`, `d.values()`, `d.items()` on a constant dict; undefined for other calls. */
-  private evaluateDictMethod(node: Node, callee: Node, scope: Scope, atOffset: number): Value | undefined {
-    const method = callee.childForFieldName('attribute')?.text;
-    const objectNode = callee.childForFieldName('object');
-    if (!objectNode || (method !== 'get' && method !== 'keys' && method !== 'values' && method !== 'items')) return undefined;
-    const object = this.evaluate(objectNode, scope, atOffset);
-    if (object.kind === 'unknown' && object.reason.includes('is a dict that is changed')) return object;
-    if (object.kind !== 'dict') return undefined;
-    const args = callArgumentNodes(node);
-    if (method !== 'get') {
-      if (args.length > 0) return unknown(node, `\`${shorten(node.text)}\` takes no arguments`);
-      return {
-        kind: 'sequence',
-        items: object.entries.map((entry): Value => (method === 'keys' ? keyValue(entry.key) : method === 'values' ? entry.value : { kind: 'sequence', items: [keyValue(entry.key), entry.value] })),
-      };
-    }
-    if (args.length < 1 || args.length > 2 || args.some((a) => a.type === 'keyword_argument' || a.type === 'list_splat' || a.type === 'dictionary_splat')) {
-      return unknown(node, `\`${shorten(node.text)}\` is not a \`.get(key, default)\` call that can be read statically`);
-    }
-    const key = this.evaluate(args[0], scope, atOffset);
-    if (key.kind !== 'string' && key.kind !== 'number') return key.kind === 'unknown' ? key : unknown(args[0], `the key \`${shorten(args[0].text)}\` is not a constant string or number`);
-    return dictGet(object.entries, key.value) ?? (args[1] ? this.evaluate(args[1], scope, atOffset) : { kind: 'none' });
-  }
-
-  /** Runs a def of the file with a call's arguments and returns what it returns (set by the loader). */
-  callFunction: ((fn: Node, call: Node, scope: Scope, self?: Value) => Value | undefined) | undefined;
-
-  /** Module classes of the file are decided by the loader; set before loading. */
-  isModuleClass: (classNode: Node) => boolean = () => false;
-
-  /** The dotted torch class a module value is an instance of, e.g. 'torch.nn.Linear'. */
-  classOf(value: Value): string | undefined {
-    if (value.kind === 'container') return `torch.nn.${value.type}`;
-    if (value.kind !== 'call') return undefined;
-    return this.calleePath(value)?.join('.');
-  }
-
-  /**
-   * The resolved dotted path of a constructor call's callee, following names bound in the call's
-   * scope: `act()` with `act=nn.Tanh` (a factory parameter) is torch.nn.Tanh.
-   */
-  calleePath(value: Extract<Value, { kind: 'call' }>): string[] | undefined {
-    const callee = value.node.childForFieldName('function');
-    const parts = callee ? dottedParts(callee) : undefined;
-    if (!callee || !parts) return undefined;
-    const path = this.resolve(parts);
-    if (path[0] === 'torch') return path;
-    const bound = this.evaluate(callee, value.scope, callee.startIndex);
-    return bound.kind === 'reference' ? this.resolve(bound.path) : path;
-  }
-
-  private container(type: ContainerType, node: Node, scope: Scope, atOffset: number): Value {
-    const args = callArguments(node);
-    const items: ContainerItem[] = [];
-    const addKeyed = (list: Value, at: Node): Value | undefined => {
-      if (list.kind === 'dict') {
-        for (const entry of list.entries) items.push({ key: String(entry.key), value: entry.value });
-        return undefined;
-      }
-      const entries = this.iterate(list);
-      if (!entries) return list.kind === 'unknown' ? list : unknown(at, `\`${shorten(at.text)}\` is not known statically`);
-      for (const entry of entries) {
-        if (entry.kind === 'sequence' && entry.items.length === 2 && entry.items[0].kind === 'string') {
-          items.push({ key: entry.items[0].value, value: entry.items[1] });
-        } else if (type === 'ModuleDict') {
-          return unknown(at, 'ModuleDict entries must be (name, module) pairs');
-        } else {
-          items.push({ key: String(items.length), value: entry });
-        }
-      }
-      return undefined;
-    };
-    if (type === 'Sequential') {
-      // A literal list longer than the layer limit is refused before its items are evaluated.
-      const written = callArgumentNodes(node).filter((arg) => arg.type !== 'keyword_argument');
-      if (written.length > MAX_LAYERS) throw new UnsoundModel('parse-error', tooManyLayers(written.length), written[MAX_LAYERS]);
-      for (const arg of callArgumentNodes(node)) {
-        if (arg.type === 'keyword_argument') continue;
-        if (arg.type === 'list_splat') {
-          const inner = firstCode(arg);
-          const value = inner ? this.evaluate(inner, scope, atOffset) : unknown(arg, 'empty splat');
-          const problem = addKeyed(value, arg);
-          // Reported at `*layers` in the nn.Sequential call, with the reason the list is unknown.
-          if (problem) return unknown(arg, `the layers \`${shorten(arg.text)}\` are only known at run time${because(problem)}`);
-          continue;
-        }
-        const value = this.evaluate(arg, scope, atOffset);
-        // `OrderedDict([...])` / `dict(...)` evaluate to (name, module) pairs.
-        if ((value.kind === 'sequence' || value.kind === 'dict') && arg.type === 'call' && isOrderedDictCall(arg)) {
-          const problem = addKeyed(value, arg);
-          if (problem) return problem;
-        } else {
-          items.push({ key: String(items.length), value, at: arg });
-        }
-      }
-    } else {
-      const list = args.positional[0] ?? args.keyword.get('modules')?.value;
-      if (list) {
-        const problem = addKeyed(this.evaluate(list, scope, atOffset), list);
-        if (problem) return problem;
-      }
-    }
-    return { kind: 'container', type, node, items };
-  }
-}
-
-/**
- * PyTorch Lightning's LightningModule (`pl.LightningModule`, `L.LightningModule`,
- * `lightning.pytorch.LightningModule`, …) is an nn.Module: read through `__init__` and `forward`
- * (training_step and the other hooks are not part of the architecture).
- */
-function isLightningModule(path: readonly string[]): boolean {
-  return (path[0] === 'pytorch_lightning' || path[0] === 'lightning') && path[path.length - 1] === 'LightningModule';
-}
-
-function isOrderedDictCall(node: Node): boolean {
-  const callee = node.childForFieldName('function');
-  return !!callee && (callee.text.endsWith('OrderedDict') || callee.text === 'dict');
-}
-
-/** Gains of torch.nn.init.calculate_gain. */
-function torchGain(nonlinearity: string, param: number | undefined): number | undefined {
-  switch (nonlinearity) {
-    case 'linear':
-    case 'identity':
-    case 'sigmoid':
-    case 'conv1d':
-    case 'conv2d':
-    case 'conv3d':
-    case 'conv_transpose1d':
-    case 'conv_transpose2d':
-    case 'conv_transpose3d':
-      return 1;
-    case 'tanh':
-      return 5 / 3;
-    case 'relu':
-      return Math.SQRT2;
-    case 'leaky_relu': {
-      const slope = param ?? 0.01;
-      return Math.sqrt(2 / (1 + slope * slope));
-    }
-    case 'selu':
-      return 3 / 4;
-    default:
-      return undefined;
-  }
-}
-
-
-function bindTarget(target: Node, value: Value): Map<string, Value> | undefined {
-  if (target.type === 'identifier') return new Map([[target.text, value]]);
-  if (target.type === 'pattern_list' || target.type === 'tuple_pattern' || target.type === 'tuple' || target.type === 'parenthesized_expression') {
-    const names = target.namedChildren.filter((n): n is Node => !!n && !isExtra(n));
-    if (target.type === 'parenthesized_expression') return names.length === 1 ? bindTarget(names[0], value) : undefined;
-    if (value.kind !== 'sequence' || names.length !== value.items.length) return undefined;
-    const map = new Map<string, Value>();
-    for (let i = 0; i < names.length; i++) {
-      const inner = bindTarget(names[i], value.items[i]);
-      if (!inner) return undefined;
-      for (const [k, v] of inner) map.set(k, v);
-    }
-    return map;
-  }
-  return undefined;
-}
-
-// #endregion
-
-// #region Syntax helpers
-
-interface Arguments {
-  readonly positional: readonly Node[];
-  readonly keyword: ReadonlyMap<string, { readonly argument: Node; readonly value: Node }>;
-}
-
-function callArgumentNodes(call: Node): Node[] {
-  const list = call.childForFieldName('arguments');
-  if (!list) return [];
-  if (list.type === 'generator_expression') return [list];
-  return list.namedChildren.filter((a): a is Node => !!a && !isExtra(a));
-}
-
-function callArguments(call: Node): Arguments {
-  const positional: Node[] = [];
-  const keyword = new Map<string, { argument: Node; value: Node }>();
-  for (const argument of callArgumentNodes(call)) {
-    if (argument.type === 'keyword_argument') {
-      const name = argument.childForFieldName('name')?.text;
-      const value = argument.childForFieldName('value');
-      if (name && value) keyword.set(name, { argument, value });
-    } else {
-      positional.push(argument);
-    }
-  }
-  return { positional, keyword };
-}
-
-/**
- * Comments and backslash line continuations: extras that tree-sitter puts among a node's named
- * children (inside argument lists, lists, dicts, subscripts, parameters…), never code.
- */
-function isExtra(node: Node): boolean {
-  return node.type === 'comment' || node.type === 'line_continuation';
-}
-
-function firstCode(node: Node): Node | undefined {
-  return node.namedChildren.find((c): c is Node => !!c && !isExtra(c));
-}
-
-function findMethod(classNode: Node, name: string): Node | undefined {
-  for (const statement of classNode.childForFieldName('body')?.namedChildren ?? []) {
-    const definition = statement?.type === 'decorated_definition' ? statement.childForFieldName('definition') : statement;
-    if (definition?.type === 'function_definition' && definition.childForFieldName('name')?.text === name) return definition;
-  }
-  return undefined;
-}
-
-function statementsOf(block: Node | null): Node[] {
-  return (block?.namedChildren ?? []).filter((c): c is Node => !!c && !isExtra(c));
-}
-
-
-function ancestorOfType(node: Node, types: readonly string[]): Node | undefined {
-  for (let current = node.parent; current; current = current.parent) {
-    if (types.includes(current.type)) return current;
-  }
-  return undefined;
-}
-
-function shorten(text: string): string {
-  const oneLine = text.split('\n').map((line) => line.trim()).join(' ');
-  return oneLine.length > 60 ? `${oneLine.slice(0, 57)}…` : oneLine;
-}
-
-/** ` (<reason>, line N)` when a value is unknown, for messages that say what blocked a loop or a layer. */
-function because(value: Value): string {
-  return value.kind === 'unknown' ? ` (${value.reason}, line ${value.node.startPosition.row + 1})` : '';
-}
-
-function describeValue(value: Value): string {
-  switch (value.kind) {
-    case 'number':
-    case 'bool':
-      return String(value.value);
-    case 'string':
-      return JSON.stringify(value.value);
-    case 'none':
-      return 'None';
-    case 'sequence':
-      return 'a list';
-    case 'dict':
-      return 'a dict';
-    case 'reference':
-      return `\`${value.path.join('.')}\``;
-    case 'call':
-    case 'container':
-      return `\`${shorten(value.node.text)}\``;
-    case 'unknown':
-      return `\`${shorten(value.node.text)}\` (${value.reason})`;
-    default:
-      return 'a run-time value';
-  }
-}
-
-// #endregion
-
-// #region PyTorch vocabulary
 
 /**
  * torch.nn modules with weights that a file may train on their own (`model = nn.Linear(784, 10)`):
@@ -1118,102 +141,15 @@ const LONE_LAYERS = new Set([
   'RNN', 'LSTM', 'GRU', 'Embedding', 'Transformer', 'TransformerEncoder', 'MultiheadAttention',
 ]);
 
-const ACTIVATION_MODULES = new Set([
-  'ReLU', 'LeakyReLU', 'PReLU', 'RReLU', 'ELU', 'SELU', 'GELU', 'SiLU', 'Mish', 'Softplus', 'Softsign',
-  'Sigmoid', 'Tanh', 'Hardsigmoid', 'ReLU6', 'Softmax', 'LogSoftmax', 'Identity',
-]);
 
-/** torch.nn modules that keep the shape of their input: skipped (with a problem) when met. */
-const SHAPE_PRESERVING_MODULES = new Set([
-  'LayerNorm', 'GroupNorm', 'InstanceNorm1d', 'InstanceNorm2d', 'LocalResponseNorm', 'Hardswish', 'Hardtanh',
-  'CELU', 'LogSigmoid', 'Tanhshrink', 'Softshrink', 'Hardshrink', 'Threshold', 'Softmin', 'Softmax2d',
-  'AlphaDropout', 'FeatureAlphaDropout', 'Dropout1d', 'Dropout2d', 'Dropout3d',
-]);
-
-/** Functional activations (torch.X, torch.nn.functional.X, tensor methods) by name. */
-const FUNCTIONAL_ACTIVATIONS = new Set([
-  'relu', 'relu_', 'sigmoid', 'sigmoid_', 'tanh', 'tanh_', 'elu', 'elu_', 'selu', 'selu_', 'gelu', 'silu', 'mish',
-  'softplus', 'softsign', 'hardsigmoid', 'relu6', 'leaky_relu', 'leaky_relu_', 'rrelu', 'rrelu_', 'softmax', 'log_softmax', 'exp', 'exp_',
-]);
-
-/** In-place tensor methods that initialise a weight or bias (`self.fc.weight.data.normal_(0, 0.02)`). */
-const INIT_METHODS = new Set(['normal_', 'uniform_', 'fill_', 'zero_', 'constant_']);
-
-/** Tensor methods that return the same tensor for the purpose of the diagnosis. */
-const NEUTRAL_METHODS = new Set(['contiguous', 'float', 'double', 'to', 'cuda', 'cpu', 'clone', 'detach', 'requires_grad_', 'type']);
-
-/**
- * The IR has no log-softmax activation. A log-softmax head trained with NLLLoss minimises the
- * same cross-entropy as a softmax head, so it is diagnosed as softmax, and a note says so.
- */
-const LOG_SOFTMAX_NOTE = (callee: string): string =>
-  `\`${callee}\` is diagnosed as a softmax (there is no log-softmax activation): as the output with NLLLoss it trains exactly like a softmax with cross-entropy, and the same gradients reach the layers before it.`;
-
-// [issue 11] Losses of torch.nn and torch.nn.functional, by the name of the class or function.
-
-/** PyTorch losses the IR expresses. */
-const TORCH_LOSSES: ReadonlyMap<string, Omit<LossSpec, 'text' | 'span'>> = new Map<string, Omit<LossSpec, 'text' | 'span'>>([
-  ['CrossEntropyLoss', { kind: 'categoricalCrossentropy', input: 'logits', sparse: true }],
-  ['cross_entropy', { kind: 'categoricalCrossentropy', input: 'logits', sparse: true }],
-  ['NLLLoss', { kind: 'categoricalCrossentropy', input: 'logProbabilities', sparse: true }],
-  ['nll_loss', { kind: 'categoricalCrossentropy', input: 'logProbabilities', sparse: true }],
-  ['BCELoss', { kind: 'binaryCrossentropy', input: 'probabilities' }],
-  ['binary_cross_entropy', { kind: 'binaryCrossentropy', input: 'probabilities' }],
-  ['BCEWithLogitsLoss', { kind: 'binaryCrossentropy', input: 'logits' }],
-  ['binary_cross_entropy_with_logits', { kind: 'binaryCrossentropy', input: 'logits' }],
-  ['MSELoss', { kind: 'meanSquaredError', input: 'values' }],
-  ['mse_loss', { kind: 'meanSquaredError', input: 'values' }],
-  ['L1Loss', { kind: 'meanAbsoluteError', input: 'values' }],
-  ['l1_loss', { kind: 'meanAbsoluteError', input: 'values' }],
-  ['SmoothL1Loss', { kind: 'huber', input: 'values' }],
-  ['smooth_l1_loss', { kind: 'huber', input: 'values' }],
-  ['HuberLoss', { kind: 'huber', input: 'values' }],
-  ['huber_loss', { kind: 'huber', input: 'values' }],
-]);
-
-/** Functional losses whose names do not end in `_loss` (the others are recognised by the suffix). */
-const TORCH_FUNCTIONAL_LOSSES = new Set(['cross_entropy', 'binary_cross_entropy', 'binary_cross_entropy_with_logits', 'kl_div']);
-
-/** Functional calls that keep the shape and are skipped with a problem. */
-const SHAPE_PRESERVING_FUNCTIONS = new Set(['layer_norm', 'group_norm', 'normalize', 'instance_norm', 'hardtanh', 'hardswish', 'celu', 'logsigmoid', 'dropout2d', 'dropout1d', 'alpha_dropout', 'clamp', 'clip']);
-
-// #endregion
 
 // #region Loading a file
-
-type Note = LoadNote;
-
-/** A layer before indexing, with what its constructor declares about its input. */
-interface RawLayer {
-  readonly spec: Omit<LayerSpec, 'index' | 'name' | 'source'>;
-  readonly name: string;
-  readonly source: LayerSource;
-  readonly node: Node;
-  readonly inFeatures?: number;
-  readonly inChannels?: number;
-  readonly numFeatures?: number;
-  /** The module value (explicit initialisers target module objects, as in PyTorch). */
-  readonly moduleValue?: Value;
-}
-
-/** An explicit initialiser applied to one module's weight or bias, in program order. */
-interface InitRecord {
-  readonly module: Value;
-  readonly param: 'weight' | 'bias';
-  readonly spec: InitializerSpec;
-}
 
 /** Where a model is defined: the call that builds it and the node its span covers. */
 interface ModelSite {
   readonly call: Node;
   readonly name: string;
   readonly spanNode: Node;
-}
-
-interface ModelContext {
-  readonly problems: LoadProblem[];
-  readonly notes: Note[];
-  readonly inits: InitRecord[];
 }
 
 class TorchFileLoader {
@@ -1236,12 +172,15 @@ class TorchFileLoader {
     private readonly root: Node,
     /** The chosen data's example shape stands in for an input shape the file does not fix. */
     private readonly context: LoadContext = {},
+    parser?: Parser,
   ) {
     this.imports = collectImports(root);
-    this.evaluator = new Evaluator(this.imports, findDictMutations(root));
+    this.evaluator = new Evaluator(root, this.imports, findDictMutations(root), context, parser);
     this.moduleScope = new ModuleScope(this.evaluator, root);
     this.findModuleClasses();
     this.evaluator.isModuleClass = (node) => this.moduleClassIds.has(node.id);
+    this.evaluator.isPlainPython = (node) => !this.mentionsModuleConstructor(node) && !this.initialises(node);
+    this.evaluator.moduleScope = this.moduleScope;
     this.evaluator.callFunction = (fn, call, scope, self) => this.callFunction(fn, call, scope, self);
   }
 
@@ -1337,6 +276,7 @@ class TorchFileLoader {
         span: this.positions.span(0, 0),
       });
     }
+    this.evaluator.interpreter.dispose();
     return { format: 'pytorch-python', models, problems: this.fileProblems };
   }
 
@@ -1613,6 +553,9 @@ class TorchFileLoader {
     return true;
   }
 
+  /** The `break` / `continue` that ended the body of the loop being run. */
+  private loopJump: 'break' | 'continue' | undefined;
+
   private runStatement(statement: Node, env: Env, ctx: ModelContext, stopAt?: number): boolean {
     switch (statement.type) {
       case 'expression_statement': {
@@ -1628,8 +571,9 @@ class TorchFileLoader {
         const iterableNode = statement.childForFieldName('right');
         const body = statement.childForFieldName('body');
         if (!target || !iterableNode || !body) return true;
-        const jump = loopJumpIn(body);
-        // `break` / `continue` are not followed: such a loop is read as one whose iterations are unknown, never unrolled wrongly.
+        // `break` / `continue` are followed in a loop of plain values; a loop that builds layers with
+        // one is read as one whose iterations are unknown, never unrolled wrongly.
+        const jump = this.mutatesModules(body) ? loopJumpIn(body) : undefined;
         const elements = jump ? undefined : this.iterateForLoop(iterableNode, env);
         if (!elements) {
           const why = jump ? ` (its \`${jump.text}\` at line ${jump.startPosition.row + 1} is not followed statically)` : because(this.evaluator.evaluate(iterableNode, env));
@@ -1640,18 +584,38 @@ class TorchFileLoader {
           return true;
         }
         for (const element of elements) {
-          const bindings = bindTarget(target, element);
+          const bindings = this.evaluator.bind(target, element);
           if (!bindings) throw new UnsoundModel('parse-error', 'only simple loop variables are read.', target);
           for (const [k, v] of bindings) env.set(k, v);
-          if (!this.runBlock(statementsOf(body), env, ctx, stopAt)) return false;
+          this.loopJump = undefined;
+          if (!this.runBlock(statementsOf(body), env, ctx, stopAt)) {
+            const jumped = this.loopJump;
+            this.loopJump = undefined;
+            if (jumped === 'break') break;
+            if (jumped !== 'continue') return false;
+          }
         }
         return true;
       }
+      case 'break_statement':
+      case 'continue_statement':
+        // Reached only in a loop of plain values (above): ends the body, the loop reads which.
+        this.loopJump = statement.type === 'break_statement' ? 'break' : 'continue';
+        return false;
       case 'while_statement': {
-        // Not interpreted: its iterations depend on values the loop itself changes.
         const condition = statement.childForFieldName('condition') ?? statement;
         if (this.mutatesModules(statement)) {
           throw new UnsoundModel('parse-error', `layers are built in a \`while\` loop (\`${shorten(condition.text)}\`), which is not read statically.`, condition);
+        }
+        // A loop of plain values (`while width < 50: width *= 2`) runs while its condition is known,
+        // at most MAX_SEQUENCE times; `break` / `continue` and `else` are not followed.
+        const body = statement.childForFieldName('body');
+        const plain = body && !loopJumpIn(body) && !statement.childForFieldName('alternative');
+        for (let iteration = 0; plain && iteration < MAX_SEQUENCE; iteration++) {
+          const truth = pythonTruthiness(this.evaluator.evaluate(condition, env));
+          if (truth === false) return true;
+          if (truth === undefined) break;
+          if (!this.runBlock(statementsOf(body), env, ctx, stopAt)) return false;
         }
         this.skipUnknownBlock(statement, env, ctx, `the \`while\` loop (\`${shorten(condition.text)}\`)`, condition);
         return true;
@@ -1807,7 +771,7 @@ class TorchFileLoader {
       }
       return;
     }
-    const bindings = bindTarget(target, value);
+    const bindings = this.evaluator.bind(target, value);
     if (bindings) for (const [k, v] of bindings) env.set(k, v);
   }
 
@@ -2403,7 +1367,7 @@ class TorchFileLoader {
             break;
           }
           for (const element of elements) {
-            const bindings = bindTarget(target, element);
+            const bindings = this.evaluator.bind(target, element);
             if (!bindings) throw new UnsoundModel('parse-error', 'only simple loop variables are read.', target);
             for (const [k, v] of bindings) env.set(k, v);
             const returned = this.runForwardBlock(statementsOf(body), env, ctx, depth);
@@ -3163,12 +2127,6 @@ function parseShapeText(text: string): number[] | undefined {
 }
 
 /** The same problem met twice (a factory evaluated once per use) is reported once. */
-/** Python's round() of one argument: halves go to the even neighbour (round(2.5) is 2, round(33.5) is 34). */
-function roundHalfEven(x: number): number {
-  const floor = Math.floor(x);
-  const diff = x - floor;
-  return diff > 0.5 ? floor + 1 : diff < 0.5 ? floor : floor % 2 === 0 ? floor : floor + 1;
-}
 
 /** The first `break` / `continue` of a loop body that belongs to this loop (not to a nested loop or function). */
 function loopJumpIn(body: Node): Node | undefined {
@@ -3237,8 +2195,6 @@ function parameterNames(fn: Node): { name: string; default?: Node; node: Node; s
   return result;
 }
 
-/** Tensor-like methods that return the module they are called on (`Net().to(device)`). */
-const SAME_MODULE_METHODS = new Set([...NEUTRAL_METHODS, 'train', 'eval', 'half']);
 
 /**
  * The plain name a call's result is assigned to (`model = f(...)`, `model = f(...).to(device)`),
@@ -3279,427 +2235,6 @@ function uniqueName(base: string, used: Map<string, number>): string {
   while (used.has(candidate)) candidate = `${candidate}_`;
   used.set(candidate, 1);
   return candidate;
-}
-
-// #endregion
-
-// #region Reading one module constructor or functional op
-
-class ModuleReader {
-  private readonly args: Arguments;
-  private readonly spans: Mutable<LayerSource>;
-
-  constructor(
-    private readonly loader: TorchFileLoader,
-    private readonly evaluator: Evaluator,
-    private readonly call: Node,
-    private readonly scope: Scope,
-    private readonly ctx: ModelContext,
-    private readonly moduleValue?: Value,
-  ) {
-    this.args = callArguments(call);
-    const callee = call.childForFieldName('function');
-    const argumentList = call.childForFieldName('arguments');
-    this.spans = {
-      span: loader.span(call),
-      calleeSpan: callee ? loader.span(callee) : undefined,
-      argumentsSpan: argumentList ? loader.span(argumentList) : undefined,
-    };
-  }
-
-  private node(keyword: string, position?: number): Node | undefined {
-    return this.args.keyword.get(keyword)?.value ?? (position !== undefined ? this.args.positional[position] : undefined);
-  }
-
-  private value(keyword: string, position?: number): { value: Value; node: Node } | undefined {
-    const node = this.node(keyword, position);
-    return node ? { value: this.evaluator.evaluate(node, this.scope), node } : undefined;
-  }
-
-  private positiveInteger(keyword: string, position: number): number {
-    const arg = this.value(keyword, position);
-    if (!arg) throw new UnsoundModel('parse-error', `\`${keyword}\` is missing in \`${shorten(this.call.text)}\`.`, this.call);
-    if (arg.value.kind !== 'number' || !Number.isInteger(arg.value.value) || arg.value.value <= 0 || arg.value.value > 1e9) {
-      throw new UnsoundModel('parse-error', `\`${keyword}\` must be a positive integer known before running the code, but it is ${describeValue(arg.value)}.`, arg.node);
-    }
-    return arg.value.value;
-  }
-
-  private optionalNumber(keyword: string, position: number | undefined, fallback: number): number {
-    const arg = this.value(keyword, position);
-    if (!arg || arg.value.kind === 'none') return fallback;
-    if (arg.value.kind === 'number') return arg.value.value;
-    if (arg.value.kind === 'bool') return arg.value.value ? 1 : 0;
-    this.ctx.problems.push({ code: 'parse-error', message: `\`${keyword}\` must be a number known before running the code, but it is ${describeValue(arg.value)}; the PyTorch default ${fallback} is used.`, span: this.loader.span(arg.node) });
-    return fallback;
-  }
-
-  private optionalBool(keyword: string, position: number | undefined, fallback: boolean): boolean {
-    const arg = this.value(keyword, position);
-    if (!arg) return fallback;
-    if (arg.value.kind === 'bool') return arg.value.value;
-    if (arg.value.kind === 'number') return arg.value.value !== 0;
-    this.ctx.problems.push({ code: 'parse-error', message: `\`${keyword}\` must be True or False, but it is ${describeValue(arg.value)}; the PyTorch default is used.`, span: this.loader.span(arg.node) });
-    return fallback;
-  }
-
-  /** An int or a tuple of `rank` ints; `undefined` when absent or None. */
-  private tuple(keyword: string, position: number, rank: number, allowZero = false): number[] | undefined {
-    const arg = this.value(keyword, position);
-    if (!arg || arg.value.kind === 'none') return undefined;
-    const items = arg.value.kind === 'number' ? new Array<Value>(rank).fill(arg.value) : arg.value.kind === 'sequence' ? arg.value.items : [];
-    const numbers = items.map((i) => (i.kind === 'number' && Number.isInteger(i.value) && (i.value > 0 || (allowZero && i.value === 0)) && i.value < 1e9 ? i.value : undefined));
-    if (numbers.length !== rank || numbers.some((n) => n === undefined)) {
-      throw new UnsoundModel('parse-error', `\`${keyword}\` must be ${rank === 1 ? 'an integer' : `${rank} integers`} known before running the code, but it is ${describeValue(arg.value)}.`, arg.node);
-    }
-    return numbers as number[];
-  }
-
-  private note(node: Node, message: string, code: LoadProblemCode = 'unsupported-layer'): void {
-    this.ctx.problems.push({ code, message, span: this.loader.span(node) });
-  }
-
-  private layer(name: string, spec: Omit<LayerSpec, 'index' | 'name' | 'source'>, extra: Partial<RawLayer> = {}): RawLayer {
-    return { spec, name, source: this.spans, node: this.call, moduleValue: this.moduleValue, ...extra };
-  }
-
-  /** A torch.nn module constructor; 'skip' for shape-preserving modules that are not modelled. */
-  read(className: string, name: string): RawLayer | 'skip' {
-    if (ACTIVATION_MODULES.has(className)) {
-      this.spans.activationValueSpan = this.spans.span;
-      return this.layer(name, { kind: 'activation', activation: this.activationModule(className) });
-    }
-    switch (className) {
-      case 'Linear':
-      case 'LazyLinear': {
-        if (className === 'LazyLinear') throw new UnsoundModel('parse-error', 'LazyLinear infers its input size at run time; use Linear.', this.call);
-        const inFeatures = this.positiveInteger('in_features', 0);
-        const useBias = this.optionalBool('bias', 2, true);
-        return this.layer(name, {
-          kind: 'dense',
-          units: this.positiveInteger('out_features', 1),
-          activation: { name: 'linear' },
-          useBias,
-          kernelInitializer: { name: 'torchDefaultKernel' },
-          biasInitializer: { name: 'torchDefaultBias' },
-        }, { inFeatures });
-      }
-      case 'Conv1d':
-      case 'Conv2d': {
-        const rank = className === 'Conv1d' ? 1 : 2;
-        const inChannels = this.positiveInteger('in_channels', 0);
-        const filters = this.positiveInteger('out_channels', 1);
-        const kernelSize = this.tuple('kernel_size', 2, rank);
-        if (!kernelSize) throw new UnsoundModel('parse-error', '`kernel_size` is missing.', this.call);
-        const strides = this.tuple('stride', 3, rank) ?? new Array<number>(rank).fill(1);
-        const padding = this.convPadding(kernelSize, strides, 4);
-        const dilation = this.tuple('dilation', 5, rank);
-        if (dilation && dilation.some((d) => d !== 1)) throw new UnsoundModel('unsupported-layer', 'dilated convolutions are not supported.', this.node('dilation', 5) ?? this.call);
-        const groups = this.optionalNumber('groups', 6, 1);
-        if (groups !== 1) throw new UnsoundModel('unsupported-layer', 'grouped / depthwise convolutions (groups ≠ 1) are not supported.', this.node('groups', 6) ?? this.call);
-        const mode = this.value('padding_mode');
-        if (mode && !(mode.value.kind === 'string' && mode.value.value === 'zeros')) this.note(mode.node, `padding_mode ${describeValue(mode.value)} is diagnosed as zero padding.`);
-        return this.layer(name, {
-          kind: className === 'Conv1d' ? 'conv1d' : 'conv2d',
-          filters,
-          kernelSize,
-          strides,
-          padding,
-          activation: { name: 'linear' },
-          useBias: this.optionalBool('bias', 7, true),
-          kernelInitializer: { name: 'torchDefaultKernel' },
-          biasInitializer: { name: 'torchDefaultBias' },
-        }, { inChannels });
-      }
-      case 'BatchNorm1d':
-      case 'BatchNorm2d': {
-        const numFeatures = this.positiveInteger('num_features', 0);
-        const eps = this.optionalNumber('eps', 1, 1e-5);
-        const momentumArg = this.value('momentum', 2);
-        let momentum = 0.1;
-        if (momentumArg?.value.kind === 'none') this.note(momentumArg.node, 'momentum=None (a cumulative average) is diagnosed as momentum 0.1.');
-        else if (momentumArg) momentum = this.optionalNumber('momentum', 2, 0.1);
-        // PyTorch: running = (1 − m)·running + m·batch; Keras: running = k·running + (1 − k)·batch.
-        return this.layer(name, { kind: 'batchNorm', epsilon: eps, momentum: 1 - momentum, activation: { name: 'linear' } }, { numFeatures });
-      }
-      case 'Dropout':
-        return this.layer(name, { kind: 'dropout', rate: this.optionalNumber('p', 0, 0.5), activation: { name: 'linear' } });
-      case 'Flatten': {
-        const start = this.optionalNumber('start_dim', 0, 1);
-        const end = this.optionalNumber('end_dim', 1, -1);
-        if (start !== 1 || end !== -1) throw new UnsoundModel('unsupported-layer', `Flatten(${start}, ${end}) is not supported (only the default, which keeps the batch dimension).`, this.call);
-        return this.layer(name, { kind: 'flatten', activation: { name: 'linear' } });
-      }
-      case 'MaxPool1d':
-      case 'MaxPool2d':
-      case 'AvgPool1d':
-      case 'AvgPool2d': {
-        const rank = className.endsWith('1d') ? 1 : 2;
-        const poolSize = this.tuple('kernel_size', 0, rank);
-        if (!poolSize) throw new UnsoundModel('parse-error', '`kernel_size` is missing.', this.call);
-        const strides = this.tuple('stride', 1, rank) ?? poolSize;
-        const padding = this.tuple('padding', 2, rank, true);
-        if (padding && padding.some((p) => p !== 0)) throw new UnsoundModel('unsupported-layer', 'pooling with padding is not supported.', this.node('padding', 2) ?? this.call);
-        if (className.startsWith('Max')) {
-          const dilation = this.tuple('dilation', 3, rank);
-          if (dilation && dilation.some((d) => d !== 1)) throw new UnsoundModel('unsupported-layer', 'dilated pooling is not supported.', this.call);
-        }
-        if (this.optionalBool('ceil_mode', className.startsWith('Max') ? 5 : 3, false)) throw new UnsoundModel('unsupported-layer', 'ceil_mode=True is not supported.', this.call);
-        const kind = `${className.startsWith('Max') ? 'max' : 'avg'}Pool${rank}d` as 'maxPool1d' | 'maxPool2d' | 'avgPool1d' | 'avgPool2d';
-        return this.layer(name, { kind, poolSize, strides, padding: 'valid', activation: { name: 'linear' } });
-      }
-      case 'AdaptiveAvgPool1d':
-      case 'AdaptiveAvgPool2d':
-      case 'AdaptiveMaxPool2d': {
-        const rank = className.endsWith('1d') ? 1 : 2;
-        const size = this.tuple('output_size', 0, rank);
-        if (!size || size.some((s) => s !== 1)) {
-          throw new UnsoundModel('unsupported-layer', `${className} with an output size other than 1 is not supported (only global pooling).`, this.call);
-        }
-        const kind = className === 'AdaptiveAvgPool1d' ? 'globalAvgPool1d' : className === 'AdaptiveAvgPool2d' ? 'globalAvgPool2d' : 'globalMaxPool2d';
-        return this.layer(name, { kind, activation: { name: 'linear' } });
-      }
-      default:
-        if (SHAPE_PRESERVING_MODULES.has(className)) {
-          this.note(this.call, `\`${className}\` is not supported; it keeps the shape of its input, so it is skipped and the rest of the model is diagnosed without it.`);
-          return 'skip';
-        }
-        throw new UnsoundModel('unsupported-layer', `\`${className}\` is not a supported layer and may change the shape of the data, so the model cannot be rebuilt soundly.`, this.call.childForFieldName('function') ?? this.call);
-    }
-  }
-
-  /** PyTorch padding → 'valid' (0) or 'same' (k//2 for odd k: the same output size as TF's 'same'). */
-  private convPadding(kernelSize: readonly number[], strides: readonly number[], position: number): 'valid' | 'same' {
-    const arg = this.value('padding', position);
-    if (!arg) return 'valid';
-    if (arg.value.kind === 'string') {
-      if (arg.value.value === 'valid') return 'valid';
-      if (arg.value.value === 'same') return 'same';
-    }
-    const pads = arg.value.kind === 'number' ? kernelSize.map(() => (arg.value as { value: number }).value) : arg.value.kind === 'sequence' ? arg.value.items.map((i) => (i.kind === 'number' ? i.value : Number.NaN)) : [];
-    if (pads.length === kernelSize.length && pads.every((p) => p === 0)) return 'valid';
-    // floor((H + 2p − k)/s) + 1 with p = (k − 1)/2 equals ceil(H/s), TF's 'same', for any stride.
-    if (pads.length === kernelSize.length && pads.every((p, d) => kernelSize[d] % 2 === 1 && p === (kernelSize[d] - 1) / 2)) return 'same';
-    void strides;
-    throw new UnsoundModel('unsupported-layer', `padding ${describeValue(arg.value)} is not supported: only 0 ('valid') and kernel_size // 2 for odd kernels ('same') map onto the trainer's convolutions.`, arg.node);
-  }
-
-  private activationModule(className: string): ActivationSpec {
-    switch (className) {
-      case 'ReLU':
-        return { name: 'relu' };
-      case 'LeakyReLU':
-        return { name: 'leakyRelu', alpha: this.optionalNumber('negative_slope', 0, 0.01) };
-      case 'PReLU': {
-        const count = this.optionalNumber('num_parameters', 0, 1);
-        if (count !== 1) this.note(this.call, 'PReLU with one slope per channel is diagnosed with the trainer\'s per-unit slopes.');
-        return { name: 'prelu', alpha: this.optionalNumber('init', 1, 0.25) };
-      }
-      case 'RReLU':
-        return { name: 'rrelu', lower: this.optionalNumber('lower', 0, 1 / 8), upper: this.optionalNumber('upper', 1, 1 / 3) };
-      case 'ELU':
-        return { name: 'elu', alpha: this.optionalNumber('alpha', 0, 1) };
-      case 'SELU':
-        return { name: 'selu' };
-      case 'GELU': {
-        const approximate = this.value('approximate', 0);
-        if (approximate && !(approximate.value.kind === 'string' && approximate.value.value === 'none')) this.note(approximate.node, 'GELU(approximate="tanh") is diagnosed as the exact GELU.');
-        return { name: 'gelu' };
-      }
-      case 'SiLU':
-        return { name: 'swish' };
-      case 'Mish':
-        return { name: 'mish' };
-      case 'Softplus': {
-        const beta = this.optionalNumber('beta', 0, 1);
-        if (beta !== 1) this.note(this.call, `Softplus(beta=${beta}) is diagnosed as Softplus with beta 1.`);
-        return { name: 'softplus' };
-      }
-      case 'Softsign':
-        return { name: 'softsign' };
-      case 'Sigmoid':
-        return { name: 'sigmoid' };
-      case 'Tanh':
-        return { name: 'tanh' };
-      case 'Hardsigmoid':
-        this.note(this.call, 'Hardsigmoid is diagnosed with the Keras hard sigmoid (slope 0.2 instead of PyTorch\'s 1/6).');
-        return { name: 'hardSigmoid' };
-      case 'ReLU6':
-        return { name: 'relu6' };
-      case 'Softmax':
-        return { name: 'softmax' };
-      case 'LogSoftmax':
-        this.ctx.notes.push({ message: LOG_SOFTMAX_NOTE('nn.LogSoftmax'), span: this.loader.span(this.call) });
-        return { name: 'softmax' };
-      default:
-        return { name: 'linear' };
-    }
-  }
-
-  /** A functional op of forward: an activation, flatten, pooling or dropout. */
-  readFunctional(op: Extract<Op, { type: 'functional' }>): RawLayer | undefined {
-    const base = op.name.endsWith('_') ? op.name.slice(0, -1) : op.name;
-    // For methods the tensor is the object, so the arguments shift by one compared with F.*.
-    const offset = op.method ? 0 : 1;
-    const calleeSpan = this.loader.span(op.callee);
-    const spans: Mutable<LayerSource> = { ...this.spans, span: calleeSpan, calleeSpan, activationValueSpan: calleeSpan };
-    if (op.method) spans.span = this.loader.span(op.call);
-    const layer = (spec: Omit<LayerSpec, 'index' | 'name' | 'source'>, name = base): RawLayer => ({ spec, name, source: spans, node: op.call });
-    const number = (keyword: string, position: number, fallback: number) => this.optionalNumber(keyword, position + offset, fallback);
-    switch (base) {
-      case 'relu':
-      case 'sigmoid':
-      case 'tanh':
-      case 'selu':
-      case 'gelu':
-      case 'mish':
-      case 'softsign':
-      case 'relu6':
-        return layer({ kind: 'activation', activation: { name: base === 'relu6' ? 'relu6' : base } });
-      case 'silu':
-        return layer({ kind: 'activation', activation: { name: 'swish' } });
-      case 'softplus':
-        return layer({ kind: 'activation', activation: { name: 'softplus' } });
-      case 'hardsigmoid':
-        return layer({ kind: 'activation', activation: { name: 'hardSigmoid' } });
-      case 'exp':
-        return layer({ kind: 'activation', activation: { name: 'exponential' } });
-      case 'softmax':
-        return layer({ kind: 'activation', activation: { name: 'softmax' } });
-      case 'log_softmax':
-        this.ctx.notes.push({ message: LOG_SOFTMAX_NOTE(shorten(op.callee.text)), span: calleeSpan });
-        return layer({ kind: 'activation', activation: { name: 'softmax' } });
-      case 'elu':
-        return layer({ kind: 'activation', activation: { name: 'elu', alpha: number('alpha', 0, 1) } });
-      case 'leaky_relu':
-        return layer({ kind: 'activation', activation: { name: 'leakyRelu', alpha: number('negative_slope', 0, 0.01) } });
-      case 'rrelu':
-        return layer({ kind: 'activation', activation: { name: 'rrelu', lower: number('lower', 0, 1 / 8), upper: number('upper', 1, 1 / 3) } });
-      case 'dropout':
-        return layer({ kind: 'dropout', rate: number('p', 0, 0.5), activation: { name: 'linear' } });
-      case 'flatten': {
-        const start = number('start_dim', 0, op.method ? 0 : 0);
-        if (start !== 1) throw new UnsoundModel('unsupported-layer', `\`${shorten(op.call.text)}\` flattens the batch dimension too; only flatten(x, 1) is supported.`, op.call);
-        return layer({ kind: 'flatten', activation: { name: 'linear' } });
-      }
-      case 'view':
-      case 'reshape': {
-        // x.view(x.size(0), -1), x.view(-1, N), x.reshape(batch, -1): a flatten keeping the batch.
-        const shapeArgs = op.method ? this.args.positional : this.args.positional.slice(1);
-        const items = shapeArgs.length === 1 && (shapeArgs[0].type === 'tuple' || shapeArgs[0].type === 'list') ? shapeArgs[0].namedChildren.filter((c): c is Node => !!c && !isExtra(c)) : shapeArgs;
-        if (items.length === 2) {
-          const values = items.map((n) => this.evaluator.evaluate(n, this.scope));
-          if (values.some((v) => v.kind === 'number' && v.value === -1)) return layer({ kind: 'flatten', activation: { name: 'linear' } }, 'flatten');
-        }
-        throw new UnsoundModel('unsupported-layer', `\`${shorten(op.call.text)}\` reshapes the data in a way that is not supported (only flattening to (batch, -1) is).`, op.call);
-      }
-      case 'max_pool2d':
-      case 'avg_pool2d':
-      case 'max_pool1d':
-      case 'avg_pool1d': {
-        const rank = base.endsWith('1d') ? 1 : 2;
-        const poolSize = this.tuple('kernel_size', 1, rank);
-        if (!poolSize) throw new UnsoundModel('parse-error', '`kernel_size` is missing.', op.call);
-        const strides = this.tuple('stride', 2, rank) ?? poolSize;
-        const padding = this.tuple('padding', 3, rank, true);
-        if (padding && padding.some((p) => p !== 0)) throw new UnsoundModel('unsupported-layer', 'pooling with padding is not supported.', op.call);
-        const kind = `${base.startsWith('max') ? 'max' : 'avg'}Pool${rank}d` as 'maxPool1d' | 'maxPool2d' | 'avgPool1d' | 'avgPool2d';
-        return layer({ kind, poolSize, strides, padding: 'valid', activation: { name: 'linear' } }, base);
-      }
-      case 'adaptive_avg_pool2d':
-      case 'adaptive_avg_pool1d':
-      case 'adaptive_max_pool2d': {
-        const rank = base.endsWith('1d') ? 1 : 2;
-        const size = this.tuple('output_size', 1, rank);
-        if (!size || size.some((s) => s !== 1)) throw new UnsoundModel('unsupported-layer', `${base} with an output size other than 1 is not supported.`, op.call);
-        const kind = base === 'adaptive_avg_pool1d' ? 'globalAvgPool1d' : base === 'adaptive_avg_pool2d' ? 'globalAvgPool2d' : 'globalMaxPool2d';
-        return layer({ kind, activation: { name: 'linear' } }, base);
-      }
-      default:
-        throw new UnsoundModel('unsupported-layer', `\`${shorten(op.call.text)}\` is not supported in forward.`, op.call);
-    }
-  }
-}
-
-// #endregion
-
-// #region Shapes
-
-/** Checks a layer list against an input shape; throws UnsoundModel at the first mismatch. */
-function checkShapes(inputShape: readonly number[], layers: readonly RawLayer[]): void {
-  const problem = shapeProblem(inputShape, layers);
-  if (problem) throw new UnsoundModel('parse-error', problem.message, problem.node);
-}
-
-function shapesFit(inputShape: readonly number[], layers: readonly RawLayer[]): boolean {
-  return shapeProblem(inputShape, layers) === undefined;
-}
-
-/**
- * Propagates a channels-last shape through the layers, checking what each PyTorch constructor
- * declares (Linear in_features, Conv in_channels, BatchNorm num_features) and that no spatial
- * dimension shrinks below 1.
- */
-function shapeProblem(inputShape: readonly number[], layers: readonly RawLayer[], inputRanks?: number[]): { message: string; node: Node } | undefined {
-  let shape = [...inputShape];
-  for (const layer of layers) {
-    inputRanks?.push(shape.length);
-    const spec = layer.spec;
-    const channels = shape[shape.length - 1];
-    const fail = (message: string) => ({ message: `layer \`${layer.name}\` ${message}`, node: layer.node });
-    const spatial = (sizes: readonly number[], strides: readonly number[], padding: 'valid' | 'same' | undefined): number[] | undefined => {
-      const out = sizes.map((size, d) => (padding === 'same' ? Math.ceil(shape[d] / strides[d]) : Math.floor((shape[d] - size) / strides[d]) + 1));
-      return out.every((o) => o >= 1) ? out : undefined;
-    };
-    switch (spec.kind) {
-      case 'dense':
-        if (shape.length !== 1) return fail(`(Linear) gets data of shape (${shape.join(', ')}) that is not flat; add a Flatten before it.`);
-        if (layer.inFeatures !== undefined && layer.inFeatures !== channels) return fail(`expects ${layer.inFeatures} input features but gets ${channels}.`);
-        shape = [spec.units ?? 0];
-        break;
-      case 'conv1d':
-      case 'conv2d': {
-        const rank = spec.kind === 'conv1d' ? 2 : 3;
-        if (shape.length !== rank) return fail(`(${spec.kind}) needs an input of rank ${rank} per sample, but gets (${shape.join(', ')}).`);
-        if (layer.inChannels !== undefined && layer.inChannels !== channels) return fail(`expects ${layer.inChannels} input channels but gets ${channels}.`);
-        const out = spatial(spec.kernelSize ?? [], spec.strides ?? [], spec.padding);
-        if (!out) return fail('shrinks the data below one pixel.');
-        shape = [...out, spec.filters ?? 0];
-        break;
-      }
-      case 'maxPool1d':
-      case 'avgPool1d':
-      case 'maxPool2d':
-      case 'avgPool2d': {
-        const rank = spec.kind.endsWith('1d') ? 2 : 3;
-        if (shape.length !== rank) return fail(`(${spec.kind}) needs an input of rank ${rank} per sample, but gets (${shape.join(', ')}).`);
-        const out = spatial(spec.poolSize ?? [], spec.strides ?? [], spec.padding);
-        if (!out) return fail('shrinks the data below one pixel.');
-        shape = [...out, channels];
-        break;
-      }
-      case 'globalAvgPool1d':
-        if (shape.length !== 2) return fail(`needs an input of rank 2 per sample, but gets (${shape.join(', ')}).`);
-        shape = [channels];
-        break;
-      case 'globalAvgPool2d':
-      case 'globalMaxPool2d':
-        if (shape.length !== 3) return fail(`needs an input of rank 3 per sample, but gets (${shape.join(', ')}).`);
-        // PyTorch keeps (C, 1, 1); a following Flatten makes it (C) either way.
-        shape = [channels];
-        break;
-      case 'batchNorm':
-        if (layer.numFeatures !== undefined && layer.numFeatures !== channels) return fail(`expects ${layer.numFeatures} features/channels but gets ${channels}.`);
-        break;
-      case 'flatten':
-        shape = [shape.reduce((a, b) => a * b, 1)];
-        if (shape[0] > 1e9) return fail('produces too many features.');
-        break;
-      default:
-        break;
-    }
-  }
-  return undefined;
 }
 
 // #endregion

@@ -611,7 +611,7 @@ export class PythonEvaluator<H> {
     const object = this.evaluate(valueNode, scope);
     if (indexNodes.length === 1 && indexNodes[0].type === 'slice') {
       if (object.kind === 'unknown') return object;
-      const items = object.kind === 'sequence' ? object.items : object.kind === 'string' ? [...object.value].map((c) => str(c) as Value<H>) : undefined;
+      const items = object.kind === 'sequence' ? object.items : object.kind === 'string' ? [...object.value].map((c) => str(c) as Value<H>) : object.kind === 'host' ? this.host.iterate?.(object.host) : undefined;
       const bounds = this.sliceBounds(indexNodes[0], scope);
       if (!items || !bounds) {
         if (object.kind === 'host') return this.host.subscript?.(object.host, unknown(indexNodes[0], 'a slice'), node) ?? unknown(node, `\`${shorten(node.text)}\` is not known statically`);
@@ -942,6 +942,13 @@ export class PythonEvaluator<H> {
       }
       case 'abs':
         return allNumbers?.length === 1 ? num(Math.abs(allNumbers[0]), values[0].kind === 'number' && values[0].float) : cannot();
+      case 'divmod': {
+        // (a // b, a % b) with Python's flooring, so divmod(-17, 5) is (-4, 3).
+        if (allNumbers?.length !== 2 || allNumbers[1] === 0) return cannot();
+        const float = values.some((v) => v.kind === 'number' && v.float);
+        const [a, b] = allNumbers;
+        return list([num(pythonArithmetic('//', a, b), float), num(pythonArithmetic('%', a, b), float)], 'tuple');
+      }
       case 'round': {
         if (!allNumbers || allNumbers.length < 1) return cannot();
         const digits = allNumbers[1] ?? 0;
@@ -951,13 +958,6 @@ export class PythonEvaluator<H> {
         // Python rounds halves to even.
         const rounded = diff > 0.5 ? floor + 1 : diff < 0.5 ? floor : floor % 2 === 0 ? floor : floor + 1;
         return num(rounded / 10 ** digits, allNumbers.length > 1);
-      }
-      case 'divmod': {
-        // Python's floor division and modulo: divmod(-17, 5) is (-4, 3).
-        if (!allNumbers || allNumbers.length !== 2 || allNumbers[1] === 0) return cannot();
-        const float = values.some((v) => v.kind === 'number' && v.float);
-        const [a, b] = allNumbers;
-        return list([num(pythonArithmetic('//', a, b), float), num(pythonArithmetic('%', a, b), float)], 'tuple');
       }
       case 'min':
       case 'max':
@@ -1025,6 +1025,10 @@ export class PythonEvaluator<H> {
         const [value, type] = values;
         if (!value || !type) return cannot();
         const types = type.kind === 'sequence' ? type.items : [type];
+        if (value.kind === 'host') {
+          const is = this.host.isinstance?.(value.host, types, node);
+          return is === undefined ? cannot() : { kind: 'bool', value: is };
+        }
         const names = types.map((t) => (t.kind === 'reference' && t.path.length === 1 ? t.path[0] : undefined));
         const kind = value.kind === 'number' ? (value.float ? 'float' : 'int') : value.kind === 'string' ? 'str' : value.kind === 'bool' ? 'bool' : value.kind === 'dict' ? 'dict' : value.kind === 'sequence' ? value.type : undefined;
         if (!kind || names.some((n) => n === undefined)) return cannot();

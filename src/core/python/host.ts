@@ -49,7 +49,12 @@ export interface PythonHost<H> {
   attribute?(object: H, name: string, node: Node): Value<H> | undefined;
   /** `value[index]` on a host value; undefined: unknown. */
   subscript?(object: H, index: Value<H>, node: Node): Value<H> | undefined;
-  /** What `for x in value` visits, for a host value (an nn.ModuleList). */
+  /**
+   * `isinstance(value, types)` for a host value (`isinstance(m, nn.Linear)` in an init loop):
+   * the types as evaluated (references resolved through the imports); undefined: unknown.
+   */
+  isinstance?(object: H, types: readonly Value<H>[], node: Node): boolean | undefined;
+  /** What `for x in value` visits, for a host value (an nn.ModuleList); also what a slice of it takes. */
   iterate?(object: H): readonly Value<H>[] | undefined;
   /**
    * The host value each further repetition of `[v] * n` holds. Python repeats the same object

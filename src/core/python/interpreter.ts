@@ -33,6 +33,11 @@ export interface InterpreterOptions<H> {
   readonly imports?: ImportTable;
   /** Conventional aliases for snippets without imports (`nn` → torch.nn). */
   readonly aliases?: ReadonlyMap<string, readonly string[]>;
+  /**
+   * The evaluator to run expressions with, when the framework has one of its own (a subclass with
+   * the same budget, imports and host); its `invoke` and `moduleAttribute` are set to this interpreter's.
+   */
+  readonly evaluator?: PythonEvaluator<H>;
 }
 
 /** Imported workspace modules of one file, shared by the interpreters that read them. */
@@ -63,7 +68,7 @@ export class PythonInterpreter<H> {
     this.host = options.host ?? {};
     this.imports = options.imports ?? collectImports(root);
     this.modules = modules ?? { envs: new Map(), loading: new Set(), trees: [] };
-    this.evaluator = new PythonEvaluator<H>({
+    this.evaluator = options.evaluator ?? new PythonEvaluator<H>({
       imports: this.imports,
       budget: options.budget ?? new Budget(MAX_PYTHON_STEPS),
       maxNesting: MAX_PYTHON_NESTING,
