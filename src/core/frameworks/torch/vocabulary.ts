@@ -38,25 +38,27 @@ export const LOG_SOFTMAX_NOTE = (callee: string): string =>
 
 // [issue 11] Losses of torch.nn and torch.nn.functional, by the name of the class or function.
 
-/** PyTorch losses the IR expresses. */
-export const TORCH_LOSSES: ReadonlyMap<string, Omit<LossSpec, 'text' | 'span'>> = new Map<string, Omit<LossSpec, 'text' | 'span'>>([
-  ['CrossEntropyLoss', { kind: 'categoricalCrossentropy', input: 'logits', sparse: true }],
-  ['cross_entropy', { kind: 'categoricalCrossentropy', input: 'logits', sparse: true }],
-  ['NLLLoss', { kind: 'categoricalCrossentropy', input: 'logProbabilities', sparse: true }],
-  ['nll_loss', { kind: 'categoricalCrossentropy', input: 'logProbabilities', sparse: true }],
-  ['BCELoss', { kind: 'binaryCrossentropy', input: 'probabilities' }],
-  ['binary_cross_entropy', { kind: 'binaryCrossentropy', input: 'probabilities' }],
-  ['BCEWithLogitsLoss', { kind: 'binaryCrossentropy', input: 'logits' }],
-  ['binary_cross_entropy_with_logits', { kind: 'binaryCrossentropy', input: 'logits' }],
-  ['MSELoss', { kind: 'meanSquaredError', input: 'values' }],
-  ['mse_loss', { kind: 'meanSquaredError', input: 'values' }],
-  ['L1Loss', { kind: 'meanAbsoluteError', input: 'values' }],
-  ['l1_loss', { kind: 'meanAbsoluteError', input: 'values' }],
-  ['SmoothL1Loss', { kind: 'huber', input: 'values' }],
-  ['smooth_l1_loss', { kind: 'huber', input: 'values' }],
-  ['HuberLoss', { kind: 'huber', input: 'values' }],
-  ['huber_loss', { kind: 'huber', input: 'values' }],
-]);
+type LossReading = Omit<LossSpec, 'text' | 'span'>;
+
+/** PyTorch losses the IR expresses: each torch.nn class with its torch.nn.functional twin. */
+const LOSS_CLASSES_AND_FUNCTIONS: readonly (readonly [className: string, functionName: string, reading: LossReading])[] = [
+  ['CrossEntropyLoss', 'cross_entropy', { kind: 'categoricalCrossentropy', input: 'logits', sparse: true }],
+  ['NLLLoss', 'nll_loss', { kind: 'categoricalCrossentropy', input: 'logProbabilities', sparse: true }],
+  ['BCELoss', 'binary_cross_entropy', { kind: 'binaryCrossentropy', input: 'probabilities' }],
+  ['BCEWithLogitsLoss', 'binary_cross_entropy_with_logits', { kind: 'binaryCrossentropy', input: 'logits' }],
+  ['MSELoss', 'mse_loss', { kind: 'meanSquaredError', input: 'values' }],
+  ['L1Loss', 'l1_loss', { kind: 'meanAbsoluteError', input: 'values' }],
+  ['SmoothL1Loss', 'smooth_l1_loss', { kind: 'huber', input: 'values' }],
+  ['HuberLoss', 'huber_loss', { kind: 'huber', input: 'values' }],
+];
+
+/** The IR's reading of a PyTorch loss, by the name of its class or function. */
+export const TORCH_LOSSES: ReadonlyMap<string, LossReading> = new Map(
+  LOSS_CLASSES_AND_FUNCTIONS.flatMap(([className, functionName, reading]) => [
+    [className, reading],
+    [functionName, reading],
+  ]),
+);
 
 /** Functional losses whose names do not end in `_loss` (the others are recognised by the suffix). */
 export const TORCH_FUNCTIONAL_LOSSES = new Set(['cross_entropy', 'binary_cross_entropy', 'binary_cross_entropy_with_logits', 'kl_div']);
