@@ -10,6 +10,17 @@ import { checkTextSize, MAX_MEMBER_CHAIN, MAX_PYTHON_DEPTH, MAX_SCRIPT_DEPTH, MA
 
 const LANGUAGE: Readonly<Record<GrammarName, string>> = { python: 'Python', javascript: 'JavaScript', typescript: 'TypeScript', tsx: 'TypeScript (TSX)' };
 
+/**
+ * Where a layer-constructing call stands, in the spans every source format records: the whole
+ * call, its callee (`nn.Linear`, `layers.Dense`, `tf.layers.dense`) and its argument list. Python
+ * and JS call nodes name both fields alike in tree-sitter.
+ */
+export function callSource(call: Node, span: (node: Node) => SourceSpan): { span: SourceSpan; calleeSpan?: SourceSpan; argumentsSpan?: SourceSpan } {
+  const callee = call.childForFieldName('function');
+  const argumentList = call.childForFieldName('arguments');
+  return { span: span(call), calleeSpan: callee ? span(callee) : undefined, argumentsSpan: argumentList ? span(argumentList) : undefined };
+}
+
 export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }

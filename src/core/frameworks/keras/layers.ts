@@ -1,6 +1,7 @@
 import type { Node } from 'web-tree-sitter';
 import { shapeError, traceShapes } from '../../shapes';
 import { LayerNamer } from '../../parse/layerNames';
+import { callSource } from '../../parse/sourceFile';
 import { MAX_LAYERS, tooManyLayers } from '../../parse/limits';
 import { type ActivationSpec, type InitializerName, type InitializerSpec, type LayerSource, type LayerSpec, type LoadNote, type LoadProblem, type LoadProblemCode } from '../../model';
 import { readKeras1Spellings, type LegacyNote } from './legacy';
@@ -258,13 +259,7 @@ export class ArgumentReader {
     private readonly call: Node,
     private readonly problems: LoadProblem[],
   ) {
-    const callee = call.childForFieldName('function');
-    const argumentList = call.childForFieldName('arguments');
-    this.spans = {
-      span: loader.span(call),
-      calleeSpan: callee ? loader.span(callee) : undefined,
-      argumentsSpan: argumentList ? loader.span(argumentList) : undefined,
-    };
+    this.spans = callSource(call, (node) => loader.span(node));
   }
 
   source(): LayerSource {

@@ -1,6 +1,7 @@
 /** One TF.js layer call's options read into a LayerSpec. */
 import type { Node } from 'web-tree-sitter';
 import { LayerNamer } from '../../parse/layerNames';
+import { callSource } from '../../parse/sourceFile';
 import {
   type ActivationSpec,
   type InitializerName,
@@ -142,9 +143,7 @@ export class OptionReader {
     private readonly call: Node,
     private readonly problems: LoadProblem[],
   ) {
-    const callee = call.childForFieldName('function');
-    const args = call.childForFieldName('arguments');
-    this.spans = { span: loader.span(call), calleeSpan: callee ? loader.span(callee) : undefined, argumentsSpan: args ? loader.span(args) : undefined };
+    this.spans = callSource(call, (node) => loader.span(node));
   }
 
   source(): LayerSource {

@@ -4,6 +4,7 @@
  * responsibility; parse/torchPython.ts finds the models and follows the code that builds them).
  */
 import type { Node } from 'web-tree-sitter';
+import { callSource } from '../../parse/sourceFile';
 import {
   type ActivationSpec,
   type InitializerSpec,
@@ -81,13 +82,7 @@ export class ModuleReader {
     private readonly moduleValue?: Value,
   ) {
     this.args = callArguments(call);
-    const callee = call.childForFieldName('function');
-    const argumentList = call.childForFieldName('arguments');
-    this.spans = {
-      span: loader.span(call),
-      calleeSpan: callee ? loader.span(callee) : undefined,
-      argumentsSpan: argumentList ? loader.span(argumentList) : undefined,
-    };
+    this.spans = callSource(call, (node) => loader.span(node));
   }
 
   private node(keyword: string, position?: number): Node | undefined {
