@@ -6,6 +6,7 @@
  * the framework's hooks (host.ts). This file imports nothing from frameworks/.
  */
 import type { Node } from 'web-tree-sitter';
+import type { LoadProblemCode } from '../model';
 import type { DictEntry } from './dicts';
 
 /** A Python value known statically, or `unknown` with the node and reason it could not be known. */
@@ -98,6 +99,17 @@ export class Budget {
         `the file needs more than ${this.limit.toLocaleString('en-US')} evaluation steps to read statically; the budget ran out at \`${shorten(node.text)}\` (${position(node)}).`,
       );
     }
+  }
+}
+
+/** Raised while building a model when it cannot be trained soundly; the model is dropped and the problem is reported at `node`. */
+export class UnsoundModel extends Error {
+  constructor(
+    readonly code: LoadProblemCode,
+    message: string,
+    readonly node: Node,
+  ) {
+    super(message);
   }
 }
 

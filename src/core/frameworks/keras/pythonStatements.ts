@@ -4,6 +4,7 @@ import { MAX_SEQUENCE, namesIn } from '../../python/evaluator';
 import { type ActivationSpec } from '../../model';
 import { ACTIVATION_IDENTIFIERS, LAYER_CLASSES, MERGE_LAYERS } from './vocabulary';
 import { ancestorOfType, namedStatements, skipParenthesesDown } from './pythonSyntax';
+import { VersionedBindings } from '../../python/bindings';
 import { LayerCall, Scope, TensorChain, UNBOUND, Value, VersionScope, callOf, chainToArray, changedDictReason, sequence, shorten, tensorOf, unknown, unknownOf } from './pythonValues';
 import { MAX_CHAIN, UnsoundModel, type KerasLoaderHost } from './pythonTypes';
 
@@ -40,8 +41,7 @@ export const LIST_MUTATORS = new Set(['insert', 'pop', 'remove', 'clear', 'rever
 export class StatementInterpreter {
   private readonly values = new Map<string, Value>();
   /** Every value each name has had, with the version (count of assignments) it was set at. */
-  private readonly history = new Map<string, { version: number; value: Value }[]>();
-  private version = 0;
+  private readonly history = new VersionedBindings<Value>();
   private snapshot: Scope | undefined;
   private executed = 0;
   private chain: AddChainHooks | undefined;
@@ -59,16 +59,13 @@ export class StatementInterpreter {
   scope(): Scope {
     // O(1): a view of the history at the current version, not a copy of every name (copying made
     // a file of 30,000 assignments quadratic).
-    this.snapshot ??= new VersionScope(this.base, this.history, this.version);
+    this.snapshot ??= new VersionScope(this.base, this.history, this.history.version);
     return this.snapshot;
   }
 
   private set(name: string, value: Value): void {
     this.values.set(name, value);
-    this.version++;
-    const versions = this.history.get(name);
-    if (versions) versions.push({ version: this.version, value });
-    else this.history.set(name, [{ version: this.version, value }]);
+    this.history.set(name, value);
     this.snapshot = undefined;
   }
 

@@ -1,5 +1,4 @@
 import type { Node } from 'web-tree-sitter';
-import { type LoadProblemCode } from '../../model';
 import type { ImportTable } from '../../python/imports';
 import type { SourceSpan } from '../../model';
 import type { Budget } from '../../python/values';
@@ -17,16 +16,8 @@ export interface Arguments {
   readonly composed?: ReadonlyMap<string, readonly Node[]>;
 }
 
-/** Raised while building a model when it cannot be trained soundly; the model is dropped. */
-export class UnsoundModel extends Error {
-  constructor(
-    readonly code: LoadProblemCode,
-    message: string,
-    readonly node: Node,
-  ) {
-    super(message);
-  }
-}
+/** Raised while building a model when it cannot be trained soundly (shared by the Python loaders). */
+export { UnsoundModel } from '../../python/values';
 
 /** What a functional or subclassed model site yields: its layer calls in order, and where its input shape may come from. */
 export interface CollectedLayers {

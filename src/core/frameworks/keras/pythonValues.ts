@@ -8,12 +8,12 @@
  * assignment in effect at a use site) and the evaluator's scopes.
  */
 import type { Node, Parser } from 'web-tree-sitter';
-import { valueAtVersion } from '../../python/bindings';
+import type { VersionedBindings } from '../../python/bindings';
 import type { HostCall, PythonHost } from '../../python/host';
 import type { ImportTable } from '../../python/imports';
 import { PythonInterpreter } from '../../python/interpreter';
 import { Env } from '../../python/scope';
-import { list, shorten, type Budget, type ClassValue, type Scope as PythonScope, type Value as PythonValue } from '../../python/values';
+import { describeValue as describePythonValue, list, shorten, type Budget, type ClassValue, type Scope as PythonScope, type Value as PythonValue } from '../../python/values';
 import { type ActivationSpec, type LoadContext, type LoadProblemCode } from '../../model';
 
 // #region Values
@@ -125,12 +125,11 @@ export class ValueScope implements Scope {
 export class VersionScope implements Scope {
   constructor(
     private readonly parent: Scope,
-    private readonly history: ReadonlyMap<string, readonly { version: number; value: Value }[]>,
+    private readonly history: VersionedBindings<Value>,
     private readonly version: number,
   ) {}
   lookup(name: string, atOffset: number): Value | typeof UNBOUND {
-    const versions = this.history.get(name);
-    const found = versions && valueAtVersion(versions, this.version);
+    const found = this.history.at(name, this.version);
     if (found) return found.value;
     return this.parent.lookup(name, atOffset);
   }
@@ -339,32 +338,9 @@ export class Evaluator {
 
 export { shorten };
 
+/** A value's text for messages: Python's spelling of constants (shared), a Keras call or a tensor for framework values. */
 export function describeValue(value: Value): string {
-  switch (value.kind) {
-    case 'number':
-    case 'bool':
-      return String(value.value);
-    case 'string':
-      return JSON.stringify(value.value);
-    case 'none':
-      return 'None';
-    case 'sequence':
-      return 'a list';
-    case 'dict':
-      return 'a dict';
-    case 'reference':
-      return `\`${value.path.join('.')}\``;
-    case 'host':
-      return value.host.kind === 'call' ? `\`${shorten(value.host.node.text)}\`` : 'a tensor';
-    case 'unknown':
-      return `\`${shorten(value.node.text)}\``;
-    case 'function':
-      return `the function \`${value.node.childForFieldName('name')?.text ?? 'lambda'}\``;
-    case 'class':
-      return `the class \`${value.name}\``;
-    case 'object':
-      return `an instance of \`${value.cls.name}\``;
-  }
+  return describePythonValue(value, (host) => (host.kind === 'call' ? `\`${shorten(host.node.text)}\`` : 'a tensor'));
 }
 
 /** One layer expression of a model, with the scope its arguments are evaluated in. */

@@ -5,22 +5,19 @@
  * tensors of forward, all host values there) and answers the framework's hooks.
  */
 import type { Node, Parser } from 'web-tree-sitter';
-import {
-  type LoadProblemCode,
-  type LoadContext,
-} from '../../model';
+import type { LoadContext } from '../../model';
 import { dottedParts, type ImportTable } from '../../python/imports';
 import {
   torchGain,
 } from './vocabulary';
 import { formatCount, MAX_LAYERS, MAX_PYTHON_NESTING, MAX_TORCH_STEPS, tooManyLayers } from '../../parse/limits';
-import { valueAtVersion } from '../../python/bindings';
+import { VersionedBindings } from '../../python/bindings';
 import type { DictEntry as SharedDictEntry } from '../../python/dicts';
 import { PythonEvaluator, type EvaluatorOptions } from '../../python/evaluator';
 import { PythonInterpreter } from '../../python/interpreter';
 import { Env as SharedEnv } from '../../python/scope';
 import type { HostCall } from '../../python/host';
-import { Budget, PythonBudgetExceeded, type Scope as SharedScope, type Value as SharedValue } from '../../python/values';
+import { Budget, describeValue as describePythonValue, PythonBudgetExceeded, shorten, UnsoundModel, type Scope as SharedScope, type Value as SharedValue } from '../../python/values';
 
 // #region Values and scopes
 
@@ -80,25 +77,21 @@ export interface Scope {
 /** Mutable bindings of a block that is interpreted statement by statement. */
 export class Env implements Scope {
   /** Every value of each name, with the version (count of sets) it was set at, for O(1) freezes. */
-  private readonly history = new Map<string, { version: number; value: Value }[]>();
-  private version = 0;
+  private readonly history: VersionedBindings<Value>;
   private frozen: Scope | undefined;
 
   constructor(
     private readonly parent: Scope | undefined,
     readonly vars: Map<string, Value> = new Map(),
   ) {
-    for (const [name, value] of vars) this.history.set(name, [{ version: 0, value }]);
+    this.history = new VersionedBindings(vars);
   }
   lookup(name: string, atOffset: number): Value | undefined {
     return this.vars.has(name) ? this.vars.get(name) : this.parent?.lookup(name, atOffset);
   }
   set(name: string, value: Value): void {
     this.vars.set(name, value);
-    this.version++;
-    const versions = this.history.get(name);
-    if (versions) versions.push({ version: this.version, value });
-    else this.history.set(name, [{ version: this.version, value }]);
+    this.history.set(name, value);
     this.frozen = undefined;
   }
   child(bindings?: ReadonlyMap<string, Value>): Env {
@@ -109,7 +102,7 @@ export class Env implements Scope {
    * name: copying before each module statement made a file of 10,000 assignments take 2 GB.
    */
   freeze(): Scope {
-    this.frozen ??= new FrozenEnv(this.parent?.freeze(), this.history, this.version);
+    this.frozen ??= new FrozenEnv(this.parent?.freeze(), this.history, this.history.version);
     return this.frozen;
   }
 }
@@ -118,12 +111,11 @@ export class Env implements Scope {
 export class FrozenEnv implements Scope {
   constructor(
     private readonly parent: Scope | undefined,
-    private readonly history: ReadonlyMap<string, readonly { version: number; value: Value }[]>,
+    private readonly history: VersionedBindings<Value>,
     private readonly version: number,
   ) {}
   lookup(name: string, atOffset: number): Value | undefined {
-    const versions = this.history.get(name);
-    const found = versions && valueAtVersion(versions, this.version);
+    const found = this.history.at(name, this.version);
     if (found) return found.value;
     return this.parent?.lookup(name, atOffset);
   }
@@ -201,16 +193,8 @@ export function unknown(node: Node, reason: string): Value {
   return { kind: 'unknown', node, reason };
 }
 
-/** Raised while building a model when it cannot be trained soundly; the model is dropped. */
-export class UnsoundModel extends Error {
-  constructor(
-    readonly code: LoadProblemCode,
-    message: string,
-    readonly node: Node,
-  ) {
-    super(message);
-  }
-}
+/** Raised while building a model when it cannot be trained soundly (shared by the Python loaders). */
+export { UnsoundModel };
 
 /** Shared work budget: statements, loop iterations and list items per file (keeps huge inputs fast). */
 export const MAX_SEQUENCE = 10_000;
@@ -724,39 +708,17 @@ export function ancestorOfType(node: Node, types: readonly string[]): Node | und
   return undefined;
 }
 
-export function shorten(text: string): string {
-  const oneLine = text.split('\n').map((line) => line.trim()).join(' ');
-  return oneLine.length > 60 ? `${oneLine.slice(0, 57)}…` : oneLine;
-}
 
 /** ` (<reason>, line N)` when a value is unknown, for messages that say what blocked a loop or a layer. */
 export function because(value: Value): string {
   return value.kind === 'unknown' ? ` (${value.reason}, line ${value.node.startPosition.row + 1})` : '';
 }
 
+export { shorten };
+
+/** A value's text for messages: Python's spelling of plain values (shared), the source text of a module or container call. */
 export function describeValue(value: Value): string {
-  switch (value.kind) {
-    case 'number':
-    case 'bool':
-      return String(value.value);
-    case 'string':
-      return JSON.stringify(value.value);
-    case 'none':
-      return 'None';
-    case 'sequence':
-      return 'a list';
-    case 'dict':
-      return 'a dict';
-    case 'reference':
-      return `\`${value.path.join('.')}\``;
-    case 'call':
-    case 'container':
-      return `\`${shorten(value.node.text)}\``;
-    case 'unknown':
-      return `\`${shorten(value.node.text)}\` (${value.reason})`;
-    default:
-      return 'a run-time value';
-  }
+  return describePythonValue(toShared(value), (host) => (host.kind === 'call' || host.kind === 'container' ? `\`${shorten(host.node.text)}\`` : 'a run-time value'));
 }
 
 // #endregion
