@@ -58,12 +58,10 @@ import {
   MAX_STEPS,
   RETURN,
   Evaluator,
-  isLightningModule,
   type Arguments,
   callArguments,
   isExtra,
   firstCode,
-  findMethod,
   statementsOf,
   ancestorOfType,
   shorten,
@@ -79,6 +77,7 @@ import {
   shapeProblem,
 } from '../frameworks/torch/layers';
 import { type InputShapeHost, InputShapeReader } from '../frameworks/torch/inputShape';
+import { ModuleClassIndex } from '../frameworks/torch/moduleClasses';
 import { type ModelOrigin, type TrainingHost, TrainingSetupReader } from '../frameworks/torch/training';
 import { getParser } from './treeSitter';
 import { readSourceFile } from './sourceFile';
@@ -152,8 +151,7 @@ class TorchFileLoader implements TrainingHost, InputShapeHost {
   readonly evaluator: Evaluator;
   readonly moduleScope: ModuleScope;
   private readonly fileProblems: LoadProblem[] = [];
-  private readonly moduleClasses = new Map<string, Node>();
-  private readonly moduleClassIds = new Set<number>();
+  readonly classes: ModuleClassIndex;
   private reportedBudget = false;
   private readonly shapes = new InputShapeReader(this);
   /** Per-file caches (each would otherwise be recomputed per model). */
@@ -172,9 +170,9 @@ class TorchFileLoader implements TrainingHost, InputShapeHost {
     this.imports = collectImports(root);
     this.evaluator = new Evaluator(root, this.imports, findDictMutations(root), context, parser);
     this.moduleScope = new ModuleScope(this.evaluator, root);
-    this.findModuleClasses();
-    this.evaluator.isModuleClass = (node) => this.moduleClassIds.has(node.id);
-    this.evaluator.isPlainPython = (node) => !this.mentionsModuleConstructor(node) && !this.initialises(node);
+    this.classes = new ModuleClassIndex(root, this.evaluator);
+    this.evaluator.isModuleClass = (node) => this.classes.ids.has(node.id);
+    this.evaluator.isPlainPython = (node) => !this.classes.mentionsModuleConstructor(node) && !this.initialises(node);
     this.evaluator.moduleScope = this.moduleScope;
     this.evaluator.callFunction = (fn, call, scope, self) => this.callFunction(fn, call, scope, self);
   }
@@ -235,7 +233,7 @@ class TorchFileLoader implements TrainingHost, InputShapeHost {
     const usedNames = new Map<string, number>();
     const origins: ModelOrigin[] = [];
     const blocks = this.buildingBlocks();
-    for (const [className, classNode] of this.moduleClasses) {
+    for (const [className, classNode] of this.classes.withForward) {
       if (blocks.has(className)) continue;
       const name = uniqueName(className, usedNames);
       if (this.tryBuild(name, classNode, models, (ctx) => this.buildClassModel(name, classNode, ctx))) origins.push({ model: models.length - 1, classNode });
@@ -312,7 +310,7 @@ class TorchFileLoader implements TrainingHost, InputShapeHost {
    */
   private explainNoModel(): void {
     for (const node of this.root.descendantsOfType('class_definition')) {
-      if (!node || !this.moduleClassIds.has(node.id) || this.methodWithInheritance(node, 'forward')) continue;
+      if (!node || !this.classes.ids.has(node.id) || this.classes.methodWithInheritance(node, 'forward')) continue;
       const nameNode = node.childForFieldName('name') ?? node;
       const hasLayers = node.descendantsOfType('call').some((call) => {
         const callee = call?.childForFieldName('function');
@@ -374,48 +372,17 @@ class TorchFileLoader implements TrainingHost, InputShapeHost {
 
   // #region Finding models
 
-  /** Classes deriving (directly or through another class of the file) from torch.nn.Module. */
-  private findModuleClasses(): void {
-    const classes = new Map<string, Node>();
-    for (const node of this.root.descendantsOfType('class_definition')) {
-      const name = node?.childForFieldName('name')?.text;
-      if (node && name && !classes.has(name)) classes.set(name, node);
-    }
-    const isModule = (node: Node, seen: Set<string>): boolean => {
-      for (const base of node.childForFieldName('superclasses')?.namedChildren ?? []) {
-        const parts = base ? dottedParts(base) : undefined;
-        if (!parts) continue;
-        const path = this.evaluator.resolve(parts);
-        if (path.join('.') === 'torch.nn.Module' || path.join('.') === 'torch.nn.modules.module.Module' || isLightningModule(path)) return true;
-        const local = parts.length === 1 ? classes.get(parts[0]) : undefined;
-        if (local && !seen.has(parts[0])) {
-          seen.add(parts[0]);
-          if (isModule(local, seen)) return true;
-        }
-      }
-      return false;
-    };
-    for (const [name, node] of classes) {
-      if (isModule(node, new Set([name])) && this.methodWithInheritance(node, 'forward')) {
-        this.moduleClasses.set(name, node);
-        this.moduleClassIds.add(node.id);
-      } else if (isModule(node, new Set([name]))) {
-        this.moduleClassIds.add(node.id);
-      }
-    }
-  }
-
   /** Module classes instantiated inside another module class, or derived from by one: parts, not models of their own. */
   private buildingBlocks(): Set<string> {
     const blocks = new Set<string>();
-    for (const [, classNode] of this.moduleClasses) {
+    for (const [, classNode] of this.classes.withForward) {
       // A base class of another model class (`class Net(Base)`) is read through that subclass.
       for (const base of classNode.childForFieldName('superclasses')?.namedChildren ?? []) {
-        if (base?.type === 'identifier' && this.moduleClasses.has(base.text)) blocks.add(base.text);
+        if (base?.type === 'identifier' && this.classes.withForward.has(base.text)) blocks.add(base.text);
       }
       for (const call of classNode.descendantsOfType('call')) {
         const callee = call?.childForFieldName('function');
-        if (callee?.type === 'identifier' && this.moduleClasses.has(callee.text) && callee.text !== classNode.childForFieldName('name')?.text) {
+        if (callee?.type === 'identifier' && this.classes.withForward.has(callee.text) && callee.text !== classNode.childForFieldName('name')?.text) {
           blocks.add(callee.text);
         }
       }
@@ -688,19 +655,7 @@ class TorchFileLoader implements TrainingHost, InputShapeHost {
 
   /** True when a statement assigns to `self.…` or appends/extends a list (it may build layers). */
   private mutatesModules(node: Node): boolean {
-    return this.mentionsModuleConstructor(node);
-  }
-
-  private mentionsModuleConstructor(node: Node | null): boolean {
-    if (!node) return false;
-    return node.descendantsOfType('call').some((call) => {
-      const callee = call?.childForFieldName('function');
-      const parts = callee ? dottedParts(callee) : undefined;
-      if (!parts) return false;
-      const path = this.evaluator.resolve(parts);
-      const isClass = path.length === 3 && path[0] === 'torch' && path[1] === 'nn' && path[2][0] >= 'A' && path[2][0] <= 'Z';
-      return isClass || (parts.length === 1 && this.moduleClasses.has(parts[0]));
-    });
+    return this.classes.mentionsModuleConstructor(node);
   }
 
   private iterateForLoop(iterableNode: Node, env: Env): readonly Value[] | undefined {
@@ -837,7 +792,7 @@ class TorchFileLoader implements TrainingHost, InputShapeHost {
         this.assignTo(objectNode, { kind: 'sequence', items: [...current.items, ...added] }, env);
       } else if (current.kind === 'container') {
         this.assignTo(objectNode, appendItems(current, added), env);
-      } else if (this.mentionsModuleConstructor(call)) {
+      } else if (this.classes.mentionsModuleConstructor(call)) {
         throw new UnsoundModel('parse-error', `layers are appended to \`${shorten(objectNode.text)}\`, which is only known at run time.`, objectNode);
       }
       return;
@@ -873,7 +828,7 @@ class TorchFileLoader implements TrainingHost, InputShapeHost {
     }
     let target = this.evaluator.evaluate(callee, env);
     if (target.kind !== 'function' && method && owner?.kind === 'object' && !owner.isClass && owner.classNode) {
-      const inherited = this.methodWithInheritance(owner.classNode, method);
+      const inherited = this.classes.methodWithInheritance(owner.classNode, method);
       if (inherited) target = { kind: 'function', node: inherited, self: owner };
     }
     if (target.kind === 'function') {
@@ -950,7 +905,7 @@ class TorchFileLoader implements TrainingHost, InputShapeHost {
       while (node?.type === 'attribute') node = node.childForFieldName('object');
       return !!first && node?.type === 'identifier' && node.text === first;
     };
-    let matters = this.initialises(fn) || (!!classNode && this.mentionsModuleConstructor(fn));
+    let matters = this.initialises(fn) || (!!classNode && this.classes.mentionsModuleConstructor(fn));
     if (!matters) {
       matters = fn.descendantsOfType(['assignment', 'augmented_assignment']).some((a) => {
         const left = a?.childForFieldName('left');
@@ -967,7 +922,7 @@ class TorchFileLoader implements TrainingHost, InputShapeHost {
         if (callee?.type !== 'attribute' || !ofFirst(callee)) return false;
         const method = callee.childForFieldName('attribute')?.text ?? '';
         if (['append', 'extend', 'insert', 'add_module', 'register_module'].includes(method)) return true;
-        const definition = classNode && callee.childForFieldName('object')?.text === first ? this.methodWithInheritance(classNode, method) : undefined;
+        const definition = classNode && callee.childForFieldName('object')?.text === first ? this.classes.methodWithInheritance(classNode, method) : undefined;
         return !!definition && this.helperMatters(definition, visiting);
       });
     }
@@ -1141,7 +1096,7 @@ class TorchFileLoader implements TrainingHost, InputShapeHost {
       this.callsByCallee = new Map();
       for (const call of this.root.descendantsOfType('call')) {
         const callee = call?.childForFieldName('function');
-        if (!call || callee?.type !== 'identifier' || !this.moduleClasses.has(callee.text)) continue;
+        if (!call || callee?.type !== 'identifier' || !this.classes.withForward.has(callee.text)) continue;
         const list = this.callsByCallee.get(callee.text) ?? [];
         list.push(call);
         this.callsByCallee.set(callee.text, list);
@@ -1261,36 +1216,17 @@ class TorchFileLoader implements TrainingHost, InputShapeHost {
     const classValue = this.evaluator.classValue(classNode, this.moduleScope);
     const self: Value = { kind: 'object', attrs: new Map(), classNode };
     const env = new Env(this.moduleScope);
-    const init = this.methodWithInheritance(classNode, '__init__');
+    const init = this.classes.methodWithInheritance(classNode, '__init__');
     this.bindParameters(init, self, call, env);
     const selfName = init ? (parameterNames(init)[0]?.name ?? 'self') : 'self';
     if (!init) env.set(selfName, self);
     if (init) this.runBlock(statementsOf(init.childForFieldName('body')), env, ctx);
     const built = env.lookup(selfName, Number.MAX_SAFE_INTEGER);
     const selfValue: Value = built?.kind === 'object' ? { ...built, attrs: new Map([...(classValue.kind === 'object' ? classValue.attrs : []), ...built.attrs]) } : self;
-    const forward = this.methodWithInheritance(classNode, 'forward');
+    const forward = this.classes.methodWithInheritance(classNode, 'forward');
     if (!forward) throw new UnsoundModel('parse-error', 'it has no `forward` method, so the order of its layers is unknown.', classNode);
     const tensor = this.runForward(forward, selfValue, ctx);
     return { layers: this.expandOps(tensor.ops, prefix, ctx, depth), self: selfValue };
-  }
-
-  private methodWithInheritance(classNode: Node, name: string, seen = new Set<number>()): Node | undefined {
-    const own = findMethod(classNode, name);
-    if (own || seen.has(classNode.id)) return own;
-    seen.add(classNode.id);
-    for (const base of classNode.childForFieldName('superclasses')?.namedChildren ?? []) {
-      const local = base?.type === 'identifier' ? this.localClass(base.text) : undefined;
-      const found = local ? this.methodWithInheritance(local, name, seen) : undefined;
-      if (found) return found;
-    }
-    return undefined;
-  }
-
-  private localClass(name: string): Node | undefined {
-    for (const node of this.root.descendantsOfType('class_definition')) {
-      if (node?.childForFieldName('name')?.text === name) return node;
-    }
-    return undefined;
   }
 
   // #endregion
@@ -1621,14 +1557,14 @@ class TorchFileLoader implements TrainingHost, InputShapeHost {
     if (call.hasError) throw new UnsoundModel('parse-error', 'a layer definition contains a syntax error.', call);
     const callee = call.childForFieldName('function');
     const parts = callee ? dottedParts(callee) : undefined;
-    if (parts && parts.length === 1 && this.moduleClasses.has(parts[0])) {
-      const classNode = this.moduleClasses.get(parts[0]) as Node;
+    if (parts && parts.length === 1 && this.classes.withForward.has(parts[0])) {
+      const classNode = this.classes.withForward.get(parts[0]) as Node;
       return this.classLayers(classNode, value, name, ctx, depth + 1);
     }
     // A module class passed under another name (`block=Block`, then `block(n_in, n_out)`).
     const aliased = callee && parts?.length === 1 ? this.evaluator.evaluate(callee, value.scope, callee.startIndex) : undefined;
     const aliasedClass = aliased?.kind === 'object' && aliased.isClass && aliased.classNode ? aliased.classNode : undefined;
-    if (aliasedClass && this.moduleClassIds.has(aliasedClass.id) && this.methodWithInheritance(aliasedClass, 'forward')) {
+    if (aliasedClass && this.classes.ids.has(aliasedClass.id) && this.classes.methodWithInheritance(aliasedClass, 'forward')) {
       return this.classLayers(aliasedClass, value, name, ctx, depth + 1);
     }
     const path = this.evaluator.calleePath(value) ?? [];
