@@ -27,7 +27,6 @@
 import type { Node, Parser } from 'web-tree-sitter';
 import {
   PositionIndex,
-  type InitializerSpec,
   type LayerSpec,
   type LoadProblem,
   type LoadResult,
@@ -39,11 +38,9 @@ import { collectImports, dottedParts, type ImportTable } from '../python/imports
 import { findDictMutations } from '../python/dictMutations';
 import {
   FUNCTIONAL_ACTIVATIONS,
-  INIT_METHODS,
   NEUTRAL_METHODS,
   SHAPE_PRESERVING_FUNCTIONS,
   SAME_MODULE_METHODS,
-  torchGain,
 } from '../frameworks/torch/vocabulary';
 import {
   type Op,
@@ -58,7 +55,6 @@ import {
   MAX_STEPS,
   RETURN,
   Evaluator,
-  type Arguments,
   callArguments,
   isExtra,
   firstCode,
@@ -77,6 +73,7 @@ import {
   shapeProblem,
 } from '../frameworks/torch/layers';
 import { type InputShapeHost, InputShapeReader } from '../frameworks/torch/inputShape';
+import { InitializerReader } from '../frameworks/torch/initializers';
 import { ModuleClassIndex } from '../frameworks/torch/moduleClasses';
 import { type ModelOrigin, type TrainingHost, TrainingSetupReader } from '../frameworks/torch/training';
 import { getParser } from './treeSitter';
@@ -152,6 +149,7 @@ class TorchFileLoader implements TrainingHost, InputShapeHost {
   readonly moduleScope: ModuleScope;
   private readonly fileProblems: LoadProblem[] = [];
   readonly classes: ModuleClassIndex;
+  private readonly inits: InitializerReader;
   private reportedBudget = false;
   private readonly shapes = new InputShapeReader(this);
   /** Per-file caches (each would otherwise be recomputed per model). */
@@ -171,8 +169,9 @@ class TorchFileLoader implements TrainingHost, InputShapeHost {
     this.evaluator = new Evaluator(root, this.imports, findDictMutations(root), context, parser);
     this.moduleScope = new ModuleScope(this.evaluator, root);
     this.classes = new ModuleClassIndex(root, this.evaluator);
+    this.inits = new InitializerReader(this);
     this.evaluator.isModuleClass = (node) => this.classes.ids.has(node.id);
-    this.evaluator.isPlainPython = (node) => !this.classes.mentionsModuleConstructor(node) && !this.initialises(node);
+    this.evaluator.isPlainPython = (node) => !this.classes.mentionsModuleConstructor(node) && !this.inits.initialises(node);
     this.evaluator.moduleScope = this.moduleScope;
     this.evaluator.callFunction = (fn, call, scope, self) => this.callFunction(fn, call, scope, self);
   }
@@ -605,7 +604,7 @@ class TorchFileLoader implements TrainingHost, InputShapeHost {
       if (this.mutatesModules(statement)) {
         throw new UnsoundModel('parse-error', `layers are defined under a condition (\`${shorten(condition?.text ?? '')}\`) that is only known at run time.`, statement);
       }
-      if (statement.descendantsOfType('call').some((c) => !!c && this.initCall(c))) {
+      if (statement.descendantsOfType('call').some((c) => !!c && this.inits.initCall(c))) {
         ctx.problems.push({ code: 'unsupported-layer', message: `An initialisation under the run-time condition \`${shorten(condition?.text ?? '')}\` is ignored; PyTorch's defaults are assumed.`, span: this.span(statement) });
       }
       this.forgetNamesChangedIn(statement, env, `is changed under the condition \`${shorten(condition?.text ?? '')}\`, which is only known at run time`);
@@ -632,7 +631,7 @@ class TorchFileLoader implements TrainingHost, InputShapeHost {
    * in it is reported rather than ignored silently, and the plain values it changes become unknown.
    */
   private skipUnknownBlock(block: Node, env: Env, ctx: ModelContext, what: string, at: Node): void {
-    if (this.initialises(block)) {
+    if (this.inits.initialises(block)) {
       ctx.problems.push({ code: 'unsupported-layer', message: `The initialisation in ${what} cannot be followed statically; it is ignored and PyTorch's default initialisation is assumed.`, span: this.span(at) });
     }
     this.forgetNamesChangedIn(block, env, `is changed in ${what}, which is only known at run time`);
@@ -751,7 +750,7 @@ class TorchFileLoader implements TrainingHost, InputShapeHost {
   private effect(call: Node, env: Env, ctx: ModelContext): void {
     const callee = call.childForFieldName('function');
     if (!callee) return;
-    if (this.recordInit(call, env, ctx)) return;
+    if (this.inits.recordInit(call, env, ctx)) return;
     if (this.followHelper(call, callee, env, ctx)) return;
     if (callee.type !== 'attribute') return;
     const objectNode = callee.childForFieldName('object');
@@ -905,7 +904,7 @@ class TorchFileLoader implements TrainingHost, InputShapeHost {
       while (node?.type === 'attribute') node = node.childForFieldName('object');
       return !!first && node?.type === 'identifier' && node.text === first;
     };
-    let matters = this.initialises(fn) || (!!classNode && this.classes.mentionsModuleConstructor(fn));
+    let matters = this.inits.initialises(fn) || (!!classNode && this.classes.mentionsModuleConstructor(fn));
     if (!matters) {
       matters = fn.descendantsOfType(['assignment', 'augmented_assignment']).some((a) => {
         const left = a?.childForFieldName('left');
@@ -932,24 +931,6 @@ class TorchFileLoader implements TrainingHost, InputShapeHost {
 
   private readonly helperRelevance = new Map<number, boolean>();
 
-  /** True when a node contains an initialisation: nn.init.*, `.weight.normal_()`-style, `apply`, `reset_parameters`. */
-  private initialises(node: Node): boolean {
-    const calls = node.type === 'call' ? [node] : node.descendantsOfType('call');
-    return calls.some((call) => {
-      if (!call) return false;
-      if (this.initCall(call)) return true;
-      const callee = call.childForFieldName('function');
-      const method = callee?.type === 'attribute' ? callee.childForFieldName('attribute')?.text : undefined;
-      if (method === 'apply' || method === 'reset_parameters') return true;
-      if (!method || !INIT_METHODS.has(method)) return false;
-      // `.normal_()` on a weight or bias, not on any tensor.
-      const object = callee?.childForFieldName('object');
-      const parameter = object?.type === 'attribute' && object.childForFieldName('attribute')?.text === 'data' ? object.childForFieldName('object') : object;
-      const parameterName = parameter?.type === 'attribute' ? parameter.childForFieldName('attribute')?.text : undefined;
-      return parameterName === 'weight' || parameterName === 'bias';
-    });
-  }
-
   /** Interprets a def of the file with positional arguments (init functions given to apply). */
   private runFunction(fn: Extract<Value, { kind: 'function' }>, args: readonly Value[], ctx: ModelContext): void {
     const parameters = parameterNames(fn.node);
@@ -957,124 +938,6 @@ class TorchFileLoader implements TrainingHost, InputShapeHost {
     const values = fn.self ? [fn.self, ...args] : args;
     parameters.forEach((p, i) => env.set(p.name, values[i] ?? (p.default ? this.evaluator.evaluate(p.default, this.moduleScope) : unknown(fn.node, `\`${p.name}\` has no value`))));
     this.runBlock(statementsOf(fn.node.childForFieldName('body')), env, ctx);
-  }
-
-  private initCall(call: Node): string | undefined {
-    const callee = call.childForFieldName('function');
-    const parts = callee ? dottedParts(callee) : undefined;
-    if (!parts) return undefined;
-    const path = this.evaluator.resolve(parts);
-    if (path[0] === 'torch' && path[1] === 'nn' && path[2] === 'init' && path.length === 4) return path[3];
-    return undefined;
-  }
-
-  /**
-   * `nn.init.X_(target.weight, …)` or `target.weight(.data).normal_(…)`-style calls: records the
-   * initialiser for the module `target` evaluates to. Returns true when the call was one of them.
-   */
-  private recordInit(call: Node, env: Env, ctx: ModelContext): boolean {
-    const callee = call.childForFieldName('function');
-    if (!callee) return false;
-    const args = callArguments(call);
-    let name = this.initCall(call);
-    let targetNode: Node | undefined;
-    let methodStyle = false;
-    if (name) {
-      targetNode = args.positional[0] ?? args.keyword.get('tensor')?.value;
-    } else if (callee.type === 'attribute') {
-      const method = callee.childForFieldName('attribute')?.text ?? '';
-      if (!INIT_METHODS.has(method)) return false;
-      name = method === 'fill_' ? 'constant_' : method === 'zero_' ? 'zeros_' : method;
-      targetNode = callee.childForFieldName('object') ?? undefined;
-      methodStyle = true;
-    }
-    if (!name || !targetNode) return false;
-    // target: <module>.weight, <module>.bias, optionally followed by `.data`.
-    let parameterNode = targetNode;
-    if (parameterNode.type === 'attribute' && parameterNode.childForFieldName('attribute')?.text === 'data') {
-      parameterNode = parameterNode.childForFieldName('object') ?? parameterNode;
-    }
-    const param = parameterNode.type === 'attribute' ? parameterNode.childForFieldName('attribute')?.text : undefined;
-    const moduleNode = parameterNode.type === 'attribute' ? parameterNode.childForFieldName('object') : undefined;
-    if ((param !== 'weight' && param !== 'bias') || !moduleNode) {
-      if (!methodStyle) ctx.problems.push({ code: 'unsupported-layer', message: `\`${shorten(call.text)}\` does not initialise a layer's weight or bias that can be identified statically; it is ignored.`, span: this.span(call) });
-      return !methodStyle;
-    }
-    const module = this.evaluator.evaluate(moduleNode, env);
-    const targets = module.kind === 'call' ? [module] : [];
-    if (targets.length === 0) {
-      ctx.problems.push({ code: 'unsupported-layer', message: `The initialisation target \`${shorten(moduleNode.text)}\` is not known statically; it is ignored.`, span: this.span(call) });
-      return true;
-    }
-    const spec = this.initializerFrom(name, call, args, methodStyle, env, ctx);
-    if (!spec) return true;
-    for (const target of targets) ctx.inits.push({ module: target, param, spec });
-    return true;
-  }
-
-  private initializerFrom(name: string, call: Node, args: Arguments, methodStyle: boolean, env: Env, ctx: ModelContext): InitializerSpec | undefined {
-    // In nn.init the tensor is the first positional argument; in the method style it is the object.
-    const offset = methodStyle ? 0 : 1;
-    const number = (keyword: string, position: number, fallback: number): number => {
-      const node = args.keyword.get(keyword)?.value ?? args.positional[position + offset];
-      if (!node) return fallback;
-      const value = this.evaluator.evaluate(node, env);
-      if (value.kind === 'number') return value.value;
-      ctx.problems.push({ code: 'unsupported-layer', message: `\`${keyword}\` = \`${shorten(node.text)}\` is not known statically; ${fallback} is assumed.`, span: this.span(node) });
-      return fallback;
-    };
-    const string = (keyword: string, position: number, fallback: string): string => {
-      const node = args.keyword.get(keyword)?.value ?? args.positional[position + offset];
-      const value = node ? this.evaluator.evaluate(node, env) : undefined;
-      return value?.kind === 'string' ? value.value : fallback;
-    };
-    const base = name.endsWith('_') ? name.slice(0, -1) : name;
-    switch (base) {
-      case 'xavier_uniform':
-      case 'xavier_normal': {
-        const gain = number('gain', 0, 1);
-        const uniform = base === 'xavier_uniform';
-        if (gain === 1) return { name: uniform ? 'glorotUniform' : 'glorotNormal' };
-        return { name: 'varianceScaling', scale: gain * gain, mode: 'fanAvg', distribution: uniform ? 'uniform' : 'normal' };
-      }
-      case 'kaiming_uniform':
-      case 'kaiming_normal': {
-        const a = number('a', 0, 0);
-        const modeText = string('mode', 1, 'fan_in');
-        const nonlinearity = string('nonlinearity', 2, 'leaky_relu');
-        const gain = torchGain(nonlinearity, a);
-        if (gain === undefined) {
-          ctx.problems.push({ code: 'unsupported-layer', message: `Unknown nonlinearity "${nonlinearity}"; \`${base}_\` is read with the ReLU gain.`, span: this.span(call) });
-        }
-        const scale = (gain ?? Math.SQRT2) ** 2;
-        const mode = modeText === 'fan_out' ? 'fanOut' : 'fanIn';
-        const uniform = base === 'kaiming_uniform';
-        if (Math.abs(scale - 2) < 1e-12 && mode === 'fanIn') return { name: uniform ? 'heUniform' : 'heNormal' };
-        if (uniform && Math.abs(scale - 1 / 3) < 1e-9 && mode === 'fanIn') return { name: 'torchDefaultKernel' };
-        if (Math.abs(scale - 1) < 1e-12 && mode === 'fanIn') return { name: uniform ? 'lecunUniform' : 'lecunNormal' };
-        return { name: 'varianceScaling', scale, mode, distribution: uniform ? 'uniform' : 'normal' };
-      }
-      case 'normal':
-        return { name: 'randomNormal', mean: number('mean', 0, 0), stddev: number('std', 1, 1) };
-      case 'trunc_normal':
-        // PyTorch cuts at absolute bounds a, b (default ±2); the IR's truncated normal cuts at 2σ.
-        return { name: 'truncatedNormal', mean: number('mean', 0, 0), stddev: number('std', 1, 1) };
-      case 'uniform':
-        return { name: 'randomUniform', minval: number(methodStyle ? 'from' : 'a', 0, 0), maxval: number(methodStyle ? 'to' : 'b', 1, 1) };
-      case 'constant':
-        return { name: 'constant', value: number(methodStyle ? 'value' : 'val', 0, 0) };
-      case 'zeros':
-        return { name: 'zeros' };
-      case 'ones':
-        return { name: 'ones' };
-      case 'orthogonal':
-        return { name: 'orthogonal', scale: number('gain', 0, 1) };
-      case 'eye':
-        return { name: 'identity', scale: 1 };
-      default:
-        ctx.problems.push({ code: 'unsupported-layer', message: `\`${name}\` is not a supported initialiser; PyTorch's default is assumed.`, span: this.span(call) });
-        return undefined;
-    }
   }
 
   // #endregion
@@ -1621,7 +1484,7 @@ class TorchFileLoader implements TrainingHost, InputShapeHost {
       if (!s.text.includes(target.text)) continue;
       // Compound statements (a training loop) are run only when they initialise something: the
       // others cannot change the initialisers and would spend the file's work budget.
-      if (s.type !== 'expression_statement' && !this.initialises(s)) continue;
+      if (s.type !== 'expression_statement' && !this.inits.initialises(s)) continue;
       try {
         this.runStatement(s, env, ctx);
       } catch (error) {
