@@ -23,6 +23,13 @@
  * same features permuted. The diagnosis (gradient norms per layer, saturated / dead fractions,
  * activation statistics) is invariant under a fixed permutation of a layer's inputs with freshly
  * drawn i.i.d. weights, so no weight re-mapping is needed.
+ *
+ * This file finds the models of a file (module classes, Sequential sites, factory calls, lone
+ * layers) and assembles each one; the reading itself is in frameworks/torch/ (issue 12):
+ * values.ts (values, scopes, the bridge to the shared evaluator), moduleClasses.ts,
+ * statements.ts (`__init__`, helpers, module-level code), initializers.ts, forward.ts (module
+ * classes, forward, ops into layers), layers.ts (torch.nn constructors, shape checks),
+ * inputShape.ts and training.ts (optimisers and losses).
  */
 import type { Node, Parser } from 'web-tree-sitter';
 import {
@@ -113,8 +120,6 @@ const LONE_LAYERS = new Set([
   'RNN', 'LSTM', 'GRU', 'Embedding', 'Transformer', 'TransformerEncoder', 'MultiheadAttention',
 ]);
 
-
-
 // #region Loading a file
 
 /** Where a model is defined: the call that builds it and the node its span covers. */
@@ -124,6 +129,7 @@ interface ModelSite {
   readonly spanNode: Node;
 }
 
+/** Reads one file: owns its evaluator and the per-file parts of the reader, and is their host. */
 class TorchFileLoader implements TrainingHost, InputShapeHost, StatementHost, ForwardHost {
   private readonly imports: ImportTable;
   readonly evaluator: Evaluator;
@@ -151,6 +157,7 @@ class TorchFileLoader implements TrainingHost, InputShapeHost, StatementHost, Fo
     this.imports = collectImports(root);
     this.evaluator = new Evaluator(root, this.imports, findDictMutations(root), context, parser);
     this.moduleScope = new ModuleScope(this.evaluator, root);
+    // Each part takes what it needs of the parts made before it, so the order matters.
     this.classes = new ModuleClassIndex(root, this.evaluator);
     this.inits = new InitializerReader(this);
     this.statements = new StatementRunner(this);
