@@ -23,73 +23,52 @@
  * same features permuted. The diagnosis (gradient norms per layer, saturated / dead fractions,
  * activation statistics) is invariant under a fixed permutation of a layer's inputs with freshly
  * drawn i.i.d. weights, so no weight re-mapping is needed.
+ *
+ * This file finds the models of a file (module classes, Sequential sites, factory calls, lone
+ * layers) and assembles each one; the reading itself is in frameworks/torch/ (issue 12):
+ * values.ts (values, scopes, the bridge to the shared evaluator), moduleClasses.ts,
+ * statements.ts (`__init__`, helpers, module-level code), initializers.ts, forward.ts (module
+ * classes, forward, ops into layers), layers.ts (torch.nn constructors, shape checks),
+ * inputShape.ts and training.ts (optimisers and losses).
  */
 import type { Node, Parser } from 'web-tree-sitter';
 import {
   PositionIndex,
-  type InitializerSpec,
   type LayerSpec,
-  type LoadNote,
   type LoadProblem,
   type LoadResult,
-  type LossSpec,
   type ModelSpec,
-  type OptimizerSpec,
   type SourceSpan,
-  type TrainingSetup,
   type LoadContext,
 } from '../model';
 import { collectImports, dottedParts, type ImportTable } from '../python/imports';
 import { findDictMutations } from '../python/dictMutations';
+import { SAME_MODULE_METHODS } from '../frameworks/torch/vocabulary';
 import {
-  FUNCTIONAL_ACTIVATIONS,
-  INIT_METHODS,
-  NEUTRAL_METHODS,
-  TORCH_LOSSES,
-  TORCH_FUNCTIONAL_LOSSES,
-  SHAPE_PRESERVING_FUNCTIONS,
-  SAME_MODULE_METHODS,
-  torchGain,
-} from '../frameworks/torch/vocabulary';
-import {
-  type Op,
   type Value,
   type Scope,
   Env,
   ModuleScope,
   unknown,
   UnsoundModel,
-  MAX_SEQUENCE,
-  listCost,
   MAX_STEPS,
-  RETURN,
   Evaluator,
-  isLightningModule,
-  type Arguments,
-  callArguments,
-  isExtra,
   firstCode,
-  findMethod,
   statementsOf,
   ancestorOfType,
   shorten,
-  because,
-  describeValue,
 } from '../frameworks/torch/values';
-import {
-  type RawLayer,
-  type InitRecord,
-  type ModelContext,
-  ModuleReader,
-  checkShapes,
-  shapesFit,
-  shapeProblem,
-} from '../frameworks/torch/layers';
+import { type RawLayer, type InitRecord, type ModelContext, checkShapes, shapeProblem } from '../frameworks/torch/layers';
+import { ModuleClassIndex } from '../frameworks/torch/moduleClasses';
+import { InitializerReader } from '../frameworks/torch/initializers';
+import { type StatementHost, StatementRunner, parameterNames } from '../frameworks/torch/statements';
+import { type ForwardHost, ForwardReader } from '../frameworks/torch/forward';
+import { type InputShapeHost, InputShapeReader } from '../frameworks/torch/inputShape';
+import { type ModelOrigin, type TrainingHost, TrainingSetupReader } from '../frameworks/torch/training';
 import { getParser } from './treeSitter';
 import { readSourceFile } from './sourceFile';
 import { syntaxErrorProblem } from './syntaxErrors';
 import { formatCount, MAX_MODELS_PER_FILE } from './limits';
-import { argparseDefaults, bindingAt, collectBindings, optimizerNameOf, pythonTruthiness, type FileBindings } from '../python/bindings';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
@@ -141,8 +120,6 @@ const LONE_LAYERS = new Set([
   'RNN', 'LSTM', 'GRU', 'Embedding', 'Transformer', 'TransformerEncoder', 'MultiheadAttention',
 ]);
 
-
-
 // #region Loading a file
 
 /** Where a model is defined: the call that builds it and the node its span covers. */
@@ -152,16 +129,19 @@ interface ModelSite {
   readonly spanNode: Node;
 }
 
-class TorchFileLoader {
+/** Reads one file: owns its evaluator and the per-file parts of the reader, and is their host. */
+class TorchFileLoader implements TrainingHost, InputShapeHost, StatementHost, ForwardHost {
   private readonly imports: ImportTable;
-  private readonly evaluator: Evaluator;
-  private readonly moduleScope: ModuleScope;
+  readonly evaluator: Evaluator;
+  readonly moduleScope: ModuleScope;
   private readonly fileProblems: LoadProblem[] = [];
-  private readonly moduleClasses = new Map<string, Node>();
-  private readonly moduleClassIds = new Set<number>();
+  readonly classes: ModuleClassIndex;
+  readonly inits: InitializerReader;
+  readonly statements: StatementRunner;
+  private readonly forward: ForwardReader;
   private reportedBudget = false;
+  private readonly shapes = new InputShapeReader(this);
   /** Per-file caches (each would otherwise be recomputed per model). */
-  private commentNodes: Node[] | undefined;
   private callsByCallee: Map<string, Node[]> | undefined;
   private moduleEnvs: Map<number, Scope> | undefined;
   private callsByNameCache: Map<string, Node[]> | undefined;
@@ -169,22 +149,25 @@ class TorchFileLoader {
   constructor(
     private readonly text: string,
     private readonly positions: PositionIndex,
-    private readonly root: Node,
+    readonly root: Node,
     /** The chosen data's example shape stands in for an input shape the file does not fix. */
-    private readonly context: LoadContext = {},
+    readonly context: LoadContext = {},
     parser?: Parser,
   ) {
     this.imports = collectImports(root);
     this.evaluator = new Evaluator(root, this.imports, findDictMutations(root), context, parser);
     this.moduleScope = new ModuleScope(this.evaluator, root);
-    this.findModuleClasses();
-    this.evaluator.isModuleClass = (node) => this.moduleClassIds.has(node.id);
-    this.evaluator.isPlainPython = (node) => !this.mentionsModuleConstructor(node) && !this.initialises(node);
+    // Each part takes what it needs of the parts made before it, so the order matters.
+    this.classes = new ModuleClassIndex(root, this.evaluator);
+    this.inits = new InitializerReader(this);
+    this.statements = new StatementRunner(this);
+    this.forward = new ForwardReader(this);
+    this.evaluator.isModuleClass = (node) => this.classes.ids.has(node.id);
+    this.evaluator.isPlainPython = (node) => !this.classes.mentionsModuleConstructor(node) && !this.inits.initialises(node);
     this.evaluator.moduleScope = this.moduleScope;
-    this.evaluator.callFunction = (fn, call, scope, self) => this.callFunction(fn, call, scope, self);
+    this.evaluator.callFunction = (fn, call, scope, self) => this.statements.callFunction(fn, call, scope, self, this.factoryContext());
   }
 
-  private callDepth = 0;
   /**
    * Initialisations made inside factory functions while their result is evaluated. They target
    * module values by identity, so they can be kept for the whole file and only ever match the
@@ -194,42 +177,9 @@ class TorchFileLoader {
   /** The context of the model being built, for problems met inside evaluated factory functions. */
   private activeCtx: ModelContext | undefined;
 
-  /** Interprets a def of the file called with known arguments (a bound method too); its `return` value, if any. */
-  private callFunction(fn: Node, call: Node, scope: Scope, self?: Value): Value | undefined {
-    if (this.callDepth > 8 || fn.hasError) return undefined;
-    this.callDepth++;
-    try {
-      const env = this.bindCall(fn, call, scope, self);
-      const ctx: ModelContext = { problems: this.activeCtx?.problems ?? [], notes: this.activeCtx?.notes ?? [], inits: this.factoryInits };
-      this.runBlock(statementsOf(fn.childForFieldName('body')), env, ctx);
-      return env.vars.get(RETURN);
-    } finally {
-      this.callDepth--;
-    }
-  }
-
-  /** A def's parameters bound from a call: self for a method, then arguments, defaults, else unknown. */
-  private bindCall(fn: Node, call: Node, callerScope: Scope, self?: Value): Env {
-    const args = callArguments(call);
-    const env = new Env(this.moduleScope);
-    const fnName = fn.childForFieldName('name')?.text ?? 'the function';
-    parameterNames(fn).forEach((p, i) => {
-      if (self && i === 0) {
-        env.set(p.name, self);
-        return;
-      }
-      const position = self ? i - 1 : i;
-      const given = args.keyword.get(p.name)?.value ?? (p.splat ? undefined : args.positional[position]);
-      env.set(
-        p.name,
-        given && given.type !== 'list_splat' && given.type !== 'dictionary_splat'
-          ? this.evaluator.evaluate(given, callerScope)
-          : p.default
-            ? this.evaluator.evaluate(p.default, this.moduleScope)
-            : unknown(p.node, `\`${p.name}\` of \`${fnName}\` has no value known statically at \`${shorten(call.text)}\``),
-      );
-    });
-    return env;
+  /** Where a def evaluated for its value reports: the model being built, with the file's factory initialisations. */
+  private factoryContext(): ModelContext {
+    return { problems: this.activeCtx?.problems ?? [], notes: this.activeCtx?.notes ?? [], inits: this.factoryInits };
   }
 
   load(): LoadResult {
@@ -238,9 +188,9 @@ class TorchFileLoader {
 
     const models: ModelSpec[] = [];
     const usedNames = new Map<string, number>();
-    const origins: { model: number; classNode?: Node; call?: Node }[] = [];
+    const origins: ModelOrigin[] = [];
     const blocks = this.buildingBlocks();
-    for (const [className, classNode] of this.moduleClasses) {
+    for (const [className, classNode] of this.classes.withForward) {
       if (blocks.has(className)) continue;
       const name = uniqueName(className, usedNames);
       if (this.tryBuild(name, classNode, models, (ctx) => this.buildClassModel(name, classNode, ctx))) origins.push({ model: models.length - 1, classNode });
@@ -266,7 +216,7 @@ class TorchFileLoader {
         if (this.tryBuild(name, site.call, models, (ctx) => this.buildLoneLayerModel(name, site.call, ctx))) origins.push({ model: models.length - 1, call: site.call });
       }
     }
-    this.attachTraining(models, origins);
+    new TrainingSetupReader(this).attach(models, origins);
     if (models.length === 0 && this.fileProblems.length === 0) this.explainNoModel();
     if (models.length === 0 && this.fileProblems.length === 0) {
       this.fileProblems.push({
@@ -305,7 +255,7 @@ class TorchFileLoader {
   private buildLoneLayerModel(name: string, call: Node, ctx: ModelContext): ModelSpec {
     if (call.hasError) throw new UnsoundModel('parse-error', 'its definition contains a syntax error.', call);
     const value = this.evaluator.evaluate(call, this.scopeAt(call));
-    const raw = this.moduleLayers(value, '', ctx, 0, call);
+    const raw = this.forward.moduleLayers(value, '', ctx, 0, call);
     ctx.notes.push({ message: `\`${name}\` is a single \`${shorten(call.childForFieldName('function')?.text ?? call.text)}\` module, read as a model of that one layer.`, span: this.span(call) });
     this.initsAfterConstruction(call, value, ctx);
     return this.finishModel(name, call, raw, ctx);
@@ -317,7 +267,7 @@ class TorchFileLoader {
    */
   private explainNoModel(): void {
     for (const node of this.root.descendantsOfType('class_definition')) {
-      if (!node || !this.moduleClassIds.has(node.id) || this.methodWithInheritance(node, 'forward')) continue;
+      if (!node || !this.classes.ids.has(node.id) || this.classes.methodWithInheritance(node, 'forward')) continue;
       const nameNode = node.childForFieldName('name') ?? node;
       const hasLayers = node.descendantsOfType('call').some((call) => {
         const callee = call?.childForFieldName('function');
@@ -360,7 +310,7 @@ class TorchFileLoader {
     }
     const ctx: ModelContext = { problems: [], notes: [], inits: [] };
     this.activeCtx = ctx;
-    this.appliedModules = new Map();
+    this.forward.startModel();
     try {
       models.push(build(ctx));
       return true;
@@ -379,48 +329,17 @@ class TorchFileLoader {
 
   // #region Finding models
 
-  /** Classes deriving (directly or through another class of the file) from torch.nn.Module. */
-  private findModuleClasses(): void {
-    const classes = new Map<string, Node>();
-    for (const node of this.root.descendantsOfType('class_definition')) {
-      const name = node?.childForFieldName('name')?.text;
-      if (node && name && !classes.has(name)) classes.set(name, node);
-    }
-    const isModule = (node: Node, seen: Set<string>): boolean => {
-      for (const base of node.childForFieldName('superclasses')?.namedChildren ?? []) {
-        const parts = base ? dottedParts(base) : undefined;
-        if (!parts) continue;
-        const path = this.evaluator.resolve(parts);
-        if (path.join('.') === 'torch.nn.Module' || path.join('.') === 'torch.nn.modules.module.Module' || isLightningModule(path)) return true;
-        const local = parts.length === 1 ? classes.get(parts[0]) : undefined;
-        if (local && !seen.has(parts[0])) {
-          seen.add(parts[0]);
-          if (isModule(local, seen)) return true;
-        }
-      }
-      return false;
-    };
-    for (const [name, node] of classes) {
-      if (isModule(node, new Set([name])) && this.methodWithInheritance(node, 'forward')) {
-        this.moduleClasses.set(name, node);
-        this.moduleClassIds.add(node.id);
-      } else if (isModule(node, new Set([name]))) {
-        this.moduleClassIds.add(node.id);
-      }
-    }
-  }
-
   /** Module classes instantiated inside another module class, or derived from by one: parts, not models of their own. */
   private buildingBlocks(): Set<string> {
     const blocks = new Set<string>();
-    for (const [, classNode] of this.moduleClasses) {
+    for (const [, classNode] of this.classes.withForward) {
       // A base class of another model class (`class Net(Base)`) is read through that subclass.
       for (const base of classNode.childForFieldName('superclasses')?.namedChildren ?? []) {
-        if (base?.type === 'identifier' && this.moduleClasses.has(base.text)) blocks.add(base.text);
+        if (base?.type === 'identifier' && this.classes.withForward.has(base.text)) blocks.add(base.text);
       }
       for (const call of classNode.descendantsOfType('call')) {
         const callee = call?.childForFieldName('function');
-        if (callee?.type === 'identifier' && this.moduleClasses.has(callee.text) && callee.text !== classNode.childForFieldName('name')?.text) {
+        if (callee?.type === 'identifier' && this.classes.withForward.has(callee.text) && callee.text !== classNode.childForFieldName('name')?.text) {
           blocks.add(callee.text);
         }
       }
@@ -530,611 +449,12 @@ class TorchFileLoader {
 
   // #endregion
 
-  // #region Interpreting statements
-
-  /**
-   * Runs a block statement by statement: assignments (to names and `self.x`), list mutation,
-   * `nn.init` calls, known `for` / `if`, `with`. `stopAt` ends the run before the statement that
-   * contains that offset. Returns false when stopped.
-   */
-  private runBlock(statements: readonly Node[], env: Env, ctx: ModelContext, stopAt?: number): boolean {
-    for (const statement of statements) {
-      this.evaluator.tick(statement);
-      if (stopAt !== undefined && statement.startIndex <= stopAt && stopAt < statement.endIndex) {
-        if (statement.type === 'for_statement' || statement.type === 'if_statement' || statement.type === 'with_statement') {
-          // The site is inside: enter once with what is known, so its locals are visible.
-          const body = statement.type === 'if_statement' ? statement.childForFieldName('consequence') : statement.childForFieldName('body');
-          if (body) this.runBlock(statementsOf(body), env, ctx, stopAt);
-        }
-        return false;
-      }
-      if (!this.runStatement(statement, env, ctx, stopAt)) return false;
-    }
-    return true;
-  }
-
-  /** The `break` / `continue` that ended the body of the loop being run. */
-  private loopJump: 'break' | 'continue' | undefined;
-
-  private runStatement(statement: Node, env: Env, ctx: ModelContext, stopAt?: number): boolean {
-    switch (statement.type) {
-      case 'expression_statement': {
-        const expression = firstCode(statement);
-        if (!expression) return true;
-        if (expression.type === 'assignment') this.assign(expression, env);
-        else if (expression.type === 'augmented_assignment') this.augment(expression, env);
-        else if (expression.type === 'call') this.effect(expression, env, ctx);
-        return true;
-      }
-      case 'for_statement': {
-        const target = statement.childForFieldName('left');
-        const iterableNode = statement.childForFieldName('right');
-        const body = statement.childForFieldName('body');
-        if (!target || !iterableNode || !body) return true;
-        // `break` / `continue` are followed in a loop of plain values; a loop that builds layers with
-        // one is read as one whose iterations are unknown, never unrolled wrongly.
-        const jump = this.mutatesModules(body) ? loopJumpIn(body) : undefined;
-        const elements = jump ? undefined : this.iterateForLoop(iterableNode, env);
-        if (!elements) {
-          const why = jump ? ` (its \`${jump.text}\` at line ${jump.startPosition.row + 1} is not followed statically)` : because(this.evaluator.evaluate(iterableNode, env));
-          if (this.mutatesModules(body)) {
-            throw new UnsoundModel('parse-error', `the loop over \`${shorten(iterableNode.text)}\` that builds layers is only known at run time${why}.`, iterableNode);
-          }
-          this.skipUnknownBlock(body, env, ctx, `the loop over \`${shorten(iterableNode.text)}\`${why}`, iterableNode);
-          return true;
-        }
-        for (const element of elements) {
-          const bindings = this.evaluator.bind(target, element);
-          if (!bindings) throw new UnsoundModel('parse-error', 'only simple loop variables are read.', target);
-          for (const [k, v] of bindings) env.set(k, v);
-          this.loopJump = undefined;
-          if (!this.runBlock(statementsOf(body), env, ctx, stopAt)) {
-            const jumped = this.loopJump;
-            this.loopJump = undefined;
-            if (jumped === 'break') break;
-            if (jumped !== 'continue') return false;
-          }
-        }
-        return true;
-      }
-      case 'break_statement':
-      case 'continue_statement':
-        // Reached only in a loop of plain values (above): ends the body, the loop reads which.
-        this.loopJump = statement.type === 'break_statement' ? 'break' : 'continue';
-        return false;
-      case 'while_statement': {
-        const condition = statement.childForFieldName('condition') ?? statement;
-        if (this.mutatesModules(statement)) {
-          throw new UnsoundModel('parse-error', `layers are built in a \`while\` loop (\`${shorten(condition.text)}\`), which is not read statically.`, condition);
-        }
-        // A loop of plain values (`while width < 50: width *= 2`) runs while its condition is known,
-        // at most MAX_SEQUENCE times; `break` / `continue` and `else` are not followed.
-        const body = statement.childForFieldName('body');
-        const plain = body && !loopJumpIn(body) && !statement.childForFieldName('alternative');
-        for (let iteration = 0; plain && iteration < MAX_SEQUENCE; iteration++) {
-          const truth = pythonTruthiness(this.evaluator.evaluate(condition, env));
-          if (truth === false) return true;
-          if (truth === undefined) break;
-          if (!this.runBlock(statementsOf(body), env, ctx, stopAt)) return false;
-        }
-        this.skipUnknownBlock(statement, env, ctx, `the \`while\` loop (\`${shorten(condition.text)}\`)`, condition);
-        return true;
-      }
-      case 'if_statement':
-        return this.runIf(statement, env, ctx, stopAt);
-      case 'return_statement': {
-        const expression = firstCode(statement);
-        env.set(RETURN, expression ? this.evaluator.evaluate(expression, env) : { kind: 'none' });
-        return false;
-      }
-      case 'with_statement': {
-        const body = statement.childForFieldName('body');
-        return body ? this.runBlock(statementsOf(body), env, ctx, stopAt) : true;
-      }
-      default:
-        return true;
-    }
-  }
-
-  private runIf(statement: Node, env: Env, ctx: ModelContext, stopAt?: number): boolean {
-    const condition = statement.childForFieldName('condition');
-    const truth = condition ? pythonTruthiness(this.evaluator.evaluate(condition, env)) : undefined;
-    if (truth === undefined) {
-      if (this.mutatesModules(statement)) {
-        throw new UnsoundModel('parse-error', `layers are defined under a condition (\`${shorten(condition?.text ?? '')}\`) that is only known at run time.`, statement);
-      }
-      if (statement.descendantsOfType('call').some((c) => !!c && this.initCall(c))) {
-        ctx.problems.push({ code: 'unsupported-layer', message: `An initialisation under the run-time condition \`${shorten(condition?.text ?? '')}\` is ignored; PyTorch's defaults are assumed.`, span: this.span(statement) });
-      }
-      this.forgetNamesChangedIn(statement, env, `is changed under the condition \`${shorten(condition?.text ?? '')}\`, which is only known at run time`);
-      return true;
-    }
-    if (truth) return this.runBlock(statementsOf(statement.childForFieldName('consequence')), env, ctx, stopAt);
-    for (const alternative of statement.childrenForFieldName('alternative')) {
-      if (!alternative) continue;
-      if (alternative.type === 'else_clause') return this.runBlock(statementsOf(alternative.childForFieldName('body')), env, ctx, stopAt);
-      const c = alternative.childForFieldName('condition');
-      const t = c ? pythonTruthiness(this.evaluator.evaluate(c, env)) : undefined;
-      if (t === undefined) {
-        if (this.mutatesModules(alternative)) throw new UnsoundModel('parse-error', 'layers are defined under an `elif` only known at run time.', alternative);
-        this.forgetNamesChangedIn(alternative, env, `is changed under the condition \`${shorten(c?.text ?? '')}\`, which is only known at run time`);
-        return true;
-      }
-      if (t) return this.runBlock(statementsOf(alternative.childForFieldName('consequence')), env, ctx, stopAt);
-    }
-    return true;
-  }
-
-  /**
-   * A block that is not run (its loop or condition is only known at run time): an initialisation
-   * in it is reported rather than ignored silently, and the plain values it changes become unknown.
-   */
-  private skipUnknownBlock(block: Node, env: Env, ctx: ModelContext, what: string, at: Node): void {
-    if (this.initialises(block)) {
-      ctx.problems.push({ code: 'unsupported-layer', message: `The initialisation in ${what} cannot be followed statically; it is ignored and PyTorch's default initialisation is assumed.`, span: this.span(at) });
-    }
-    this.forgetNamesChangedIn(block, env, `is changed in ${what}, which is only known at run time`);
-  }
-
-  /**
-   * Names of plain values (numbers, lists of layers, …) changed in a block that is not run become
-   * unknown, so a layer later built from them is refused with this reason instead of being built
-   * from the value before the block. Objects (`self`) keep their value: their layer attributes
-   * are checked by mutatesModules.
-   */
-  private forgetNamesChangedIn(block: Node, env: Env, reason: string): void {
-    for (const [name, change] of this.changesByName(block)) {
-      const current = env.lookup(name, block.startIndex);
-      if (current && current.kind !== 'object' && current.kind !== 'function' && current.kind !== 'unknown' && current.kind !== 'reference') {
-        env.set(name, unknown(change, `\`${name}\` ${reason}`));
-      }
-    }
-  }
-
-  /** True when a statement assigns to `self.…` or appends/extends a list (it may build layers). */
-  private mutatesModules(node: Node): boolean {
-    return this.mentionsModuleConstructor(node);
-  }
-
-  private mentionsModuleConstructor(node: Node | null): boolean {
-    if (!node) return false;
-    return node.descendantsOfType('call').some((call) => {
-      const callee = call?.childForFieldName('function');
-      const parts = callee ? dottedParts(callee) : undefined;
-      if (!parts) return false;
-      const path = this.evaluator.resolve(parts);
-      const isClass = path.length === 3 && path[0] === 'torch' && path[1] === 'nn' && path[2][0] >= 'A' && path[2][0] <= 'Z';
-      return isClass || (parts.length === 1 && this.moduleClasses.has(parts[0]));
-    });
-  }
-
-  private iterateForLoop(iterableNode: Node, env: Env): readonly Value[] | undefined {
-    // `self.modules()`, `self.children()`, `self.named_modules()`, `model.modules()`.
-    if (iterableNode.type === 'call') {
-      const callee = iterableNode.childForFieldName('function');
-      const method = callee?.type === 'attribute' ? callee.childForFieldName('attribute')?.text : undefined;
-      const objectNode = callee?.type === 'attribute' ? callee.childForFieldName('object') : undefined;
-      if (objectNode && (method === 'modules' || method === 'children' || method === 'named_modules' || method === 'named_children')) {
-        const owner = this.evaluator.evaluate(objectNode, env);
-        const modules = this.modulesOf(owner, method === 'modules' || method === 'named_modules');
-        if (!modules) return undefined;
-        return method.startsWith('named')
-          ? modules.map((m) => ({ kind: 'sequence' as const, items: [{ kind: 'string' as const, value: m.name }, m.value] }))
-          : modules.map((m) => m.value);
-      }
-    }
-    return this.evaluator.iterate(this.evaluator.evaluate(iterableNode, env));
-  }
-
-  /** Sub-modules of `self` (or of a container), in registration order; recursive for modules(). */
-  private modulesOf(owner: Value, recursive: boolean): { name: string; value: Value }[] | undefined {
-    const result: { name: string; value: Value }[] = [];
-    const visit = (name: string, value: Value): void => {
-      if (value.kind !== 'call' && value.kind !== 'container') return;
-      result.push({ name, value });
-      if (recursive && value.kind === 'container') for (const item of value.items) visit(name ? `${name}.${item.key}` : item.key, item.value);
-    };
-    if (owner.kind === 'object' && !owner.isClass) {
-      for (const [name, value] of owner.attrs) visit(name, value);
-      return result;
-    }
-    if (owner.kind === 'container') {
-      if (recursive) result.push({ name: '', value: owner });
-      for (const item of owner.items) visit(item.key, item.value);
-      return result;
-    }
-    return undefined;
-  }
-
-  private assign(assignment: Node, env: Env): void {
-    const left = assignment.childForFieldName('left');
-    const right = assignment.childForFieldName('right');
-    if (!left || !right) return;
-    this.assignTo(left, this.evaluator.evaluate(right, env), env);
-  }
-
-  private assignTo(target: Node, value: Value, env: Env): void {
-    if (target.type === 'identifier') {
-      env.set(target.text, value);
-      return;
-    }
-    if (target.type === 'attribute') {
-      const objectNode = target.childForFieldName('object');
-      const attribute = target.childForFieldName('attribute')?.text;
-      if (objectNode?.type === 'identifier' && attribute) {
-        const object = env.lookup(objectNode.text, target.startIndex);
-        if (object?.kind === 'object' && !object.isClass) {
-          const attrs = new Map(object.attrs);
-          attrs.set(attribute, value);
-          env.set(objectNode.text, { ...object, attrs });
-        }
-      }
-      return;
-    }
-    const bindings = this.evaluator.bind(target, value);
-    if (bindings) for (const [k, v] of bindings) env.set(k, v);
-  }
-
-  private augment(assignment: Node, env: Env): void {
-    const left = assignment.childForFieldName('left');
-    const right = assignment.childForFieldName('right');
-    const operator = assignment.childForFieldName('operator')?.text;
-    if (!left || !right || !operator) return;
-    const current = this.evaluator.evaluate(left, env);
-    const added = this.evaluator.evaluate(right, env);
-    if (operator === '+=' && current.kind === 'sequence' && added.kind === 'sequence') {
-      this.evaluator.tick(left, listCost(current.items.length + added.items.length));
-      this.assignTo(left, { kind: 'sequence', items: [...current.items, ...added.items].slice(0, MAX_SEQUENCE) }, env);
-    } else if (operator === '+=' && current.kind === 'container' && added.kind === 'sequence') {
-      this.assignTo(left, appendItems(current, added.items), env);
-    } else if (current.kind === 'number' && added.kind === 'number') {
-      const a = current.value;
-      const b = added.value;
-      const result = operator === '+=' ? a + b : operator === '-=' ? a - b : operator === '*=' ? a * b : operator === '//=' ? Math.floor(a / b) : operator === '/=' ? a / b : Number.NaN;
-      this.assignTo(left, Number.isFinite(result) ? { kind: 'number', value: result } : unknown(assignment, 'no finite value'), env);
-    } else {
-      this.assignTo(left, unknown(assignment, `\`${shorten(assignment.text)}\` is not known statically`), env);
-    }
-  }
-
-  /** A call statement: list/container mutation, add_module, nn.init, apply. */
-  private effect(call: Node, env: Env, ctx: ModelContext): void {
-    const callee = call.childForFieldName('function');
-    if (!callee) return;
-    if (this.recordInit(call, env, ctx)) return;
-    if (this.followHelper(call, callee, env, ctx)) return;
-    if (callee.type !== 'attribute') return;
-    const objectNode = callee.childForFieldName('object');
-    const method = callee.childForFieldName('attribute')?.text;
-    if (!objectNode || !method) return;
-    const args = callArguments(call);
-    if (method === 'append' || method === 'extend' || method === 'insert' || method === 'add_module' || method === 'register_module') {
-      const current = this.evaluator.evaluate(objectNode, env);
-      if (method === 'add_module' || method === 'register_module') {
-        const [nameNode, moduleNode] = args.positional;
-        if (!nameNode || !moduleNode) return;
-        const name = this.evaluator.evaluate(nameNode, env);
-        const module = this.evaluator.evaluate(moduleNode, env);
-        if (name.kind !== 'string') throw new UnsoundModel('parse-error', `the module name \`${shorten(nameNode.text)}\` is only known at run time.`, nameNode);
-        if (current.kind === 'container') this.assignTo(objectNode, { ...current, items: [...current.items, { key: name.value, value: module }] }, env);
-        else if (current.kind === 'object' && !current.isClass) {
-          const attrs = new Map(current.attrs);
-          attrs.set(name.value, module);
-          this.assignTo(objectNode, { ...current, attrs }, env);
-        }
-        return;
-      }
-      const argument = args.positional[method === 'insert' ? 1 : 0];
-      if (!argument) return;
-      const value = this.evaluator.evaluate(argument, env);
-      const added = method === 'extend' ? this.evaluator.iterate(value) : [value];
-      if (!added) throw new UnsoundModel('parse-error', `\`${shorten(argument.text)}\` is only known at run time.`, argument);
-      if (method === 'insert') {
-        const index = this.evaluator.evaluate(args.positional[0] ?? argument, env);
-        const items = current.kind === 'sequence' ? [...current.items] : undefined;
-        if (!items || index.kind !== 'number') throw new UnsoundModel('parse-error', `\`${shorten(call.text)}\` is only known at run time.`, call);
-        items.splice(index.value, 0, value);
-        this.assignTo(objectNode, { kind: 'sequence', items }, env);
-        return;
-      }
-      if (current.kind === 'sequence') {
-        if (current.items.length + added.length > MAX_SEQUENCE) throw new UnsoundModel('parse-error', 'it has too many layers to read.', call);
-        this.assignTo(objectNode, { kind: 'sequence', items: [...current.items, ...added] }, env);
-      } else if (current.kind === 'container') {
-        this.assignTo(objectNode, appendItems(current, added), env);
-      } else if (this.mentionsModuleConstructor(call)) {
-        throw new UnsoundModel('parse-error', `layers are appended to \`${shorten(objectNode.text)}\`, which is only known at run time.`, objectNode);
-      }
-      return;
-    }
-    if (method === 'apply') {
-      const fnNode = args.positional[0];
-      const fn = fnNode ? this.evaluator.evaluate(fnNode, env) : undefined;
-      const owner = this.evaluator.evaluate(objectNode, env);
-      const modules = this.modulesOf(owner, true);
-      if (fn?.kind === 'function' && modules) {
-        for (const module of modules) this.runFunction(fn, [module.value], ctx);
-      } else if (fnNode) {
-        ctx.problems.push({ code: 'unsupported-layer', message: `\`${shorten(call.text)}\` cannot be followed statically; PyTorch's default initialisation is assumed.`, span: this.span(call) });
-      }
-    }
-  }
-
-  /**
-   * A call statement of a def of the file: a method of the class (`self._init_weights()`,
-   * `self.reset_parameters()`) or a module-level function (`init_weights(self)`). It is run in
-   * place, in program order, and the objects it changed (`self`, a model passed to it) are written
-   * back. `module.reset_parameters()` on a torch layer restores PyTorch's default initialisers. An
-   * initialisation-like call that cannot be resolved is reported instead of silently ignored.
-   * Returns true when the call was handled.
-   */
-  private followHelper(call: Node, callee: Node, env: Env, ctx: ModelContext): boolean {
-    const method = callee.type === 'attribute' ? callee.childForFieldName('attribute')?.text : undefined;
-    const objectNode = callee.type === 'attribute' ? callee.childForFieldName('object') : undefined;
-    const owner = objectNode ? this.evaluator.evaluate(objectNode, env) : undefined;
-    if (method === 'reset_parameters' && owner?.kind === 'call' && this.evaluator.classOf(owner)?.startsWith('torch.nn.')) {
-      ctx.inits.push({ module: owner, param: 'weight', spec: { name: 'torchDefaultKernel' } }, { module: owner, param: 'bias', spec: { name: 'torchDefaultBias' } });
-      return true;
-    }
-    let target = this.evaluator.evaluate(callee, env);
-    if (target.kind !== 'function' && method && owner?.kind === 'object' && !owner.isClass && owner.classNode) {
-      const inherited = this.methodWithInheritance(owner.classNode, method);
-      if (inherited) target = { kind: 'function', node: inherited, self: owner };
-    }
-    if (target.kind === 'function') {
-      if (!this.helperMatters(target.node)) return true;
-      if (this.callDepth > 8) throw new UnsoundModel('parse-error', 'helper functions call each other too deeply to follow.', call);
-      this.callDepth++;
-      try {
-        const inner = this.bindCall(target.node, call, env, target.self);
-        this.runBlock(statementsOf(target.node.childForFieldName('body')), inner, ctx);
-        this.writeBack(target.node, call, inner, env, target.self !== undefined);
-      } finally {
-        this.callDepth--;
-      }
-      return true;
-    }
-    if ((target.kind === 'unknown' || target.kind === 'reference') && this.looksLikeInitialisation(call, callee, env)) {
-      ctx.problems.push({
-        code: 'unsupported-layer',
-        message: `\`${shorten(call.text)}\` cannot be followed statically (it is not a method or function defined in this file); if it initialises weights, that is ignored and PyTorch's default initialisation is assumed.`,
-        span: this.span(call),
-      });
-      return true;
-    }
-    return false;
-  }
-
-  /**
-   * An unresolved call that probably initialises the model: `self.init_params()`,
-   * `weights_init(model)`, or an initialiser-like name given the model or one of its layers
-   * (`weight_init.c2_xavier_fill(self.fc1)`).
-   */
-  private looksLikeInitialisation(call: Node, callee: Node, env: Env): boolean {
-    const name = callee.type === 'attribute' ? (callee.childForFieldName('attribute')?.text ?? '') : callee.text;
-    if (name === '__init__') return false;
-    if (/init|reset/i.test(name)) return true;
-    if (!/xavier|kaiming|glorot|orthogonal|normal|uniform|fill|zero|constant|weight/i.test(name)) return false;
-    return callArguments(call).positional.some((argument) => {
-      const value = this.evaluator.evaluate(argument, env);
-      return value.kind === 'call' || value.kind === 'container' || (value.kind === 'object' && !value.isClass && !!value.classNode);
-    });
-  }
-
-  /** After a followed call: the objects the callee changed (its `self`, a model argument) replace the caller's. */
-  private writeBack(fn: Node, call: Node, inner: Env, outer: Env, bound: boolean): void {
-    const parameters = parameterNames(fn);
-    const args = callArguments(call);
-    const callee = call.childForFieldName('function');
-    const pairs: [Node | undefined, string | undefined][] = [];
-    if (bound) pairs.push([callee?.childForFieldName('object') ?? undefined, parameters[0]?.name]);
-    const offset = bound ? 1 : 0;
-    args.positional.forEach((argument, i) => pairs.push([argument, parameters[i + offset]?.splat ? undefined : parameters[i + offset]?.name]));
-    for (const [argument, parameter] of pairs) {
-      if (!argument || !parameter || (argument.type !== 'identifier' && argument.type !== 'attribute')) continue;
-      const changed = inner.vars.get(parameter);
-      if (changed?.kind === 'object' && !changed.isClass) this.assignTo(argument, changed, outer);
-    }
-  }
-
-  /**
-   * Whether a call statement of a def of the file can change the model, so that it is followed:
-   * it initialises (nn.init, `.normal_()`, `apply`, `reset_parameters`), changes the sub-modules
-   * of its first parameter (`self.fc = …`, `self.layers.append(…)`), constructs modules in a method
-   * of a class, or calls a def of the file that does. Others (logging, a training loop) are not
-   * run: they cannot change the architecture or the initialisers, and would spend the work budget.
-   */
-  private helperMatters(fn: Node, visiting = new Set<number>()): boolean {
-    const cached = this.helperRelevance.get(fn.id);
-    if (cached !== undefined) return cached;
-    if (visiting.has(fn.id)) return false;
-    visiting.add(fn.id);
-    const first = parameterNames(fn)[0]?.name;
-    const classNode = ancestorOfType(fn, ['class_definition']);
-    const ofFirst = (node: Node | null | undefined): boolean => {
-      while (node?.type === 'attribute') node = node.childForFieldName('object');
-      return !!first && node?.type === 'identifier' && node.text === first;
-    };
-    let matters = this.initialises(fn) || (!!classNode && this.mentionsModuleConstructor(fn));
-    if (!matters) {
-      matters = fn.descendantsOfType(['assignment', 'augmented_assignment']).some((a) => {
-        const left = a?.childForFieldName('left');
-        return left?.type === 'attribute' && ofFirst(left);
-      });
-    }
-    if (!matters) {
-      matters = fn.descendantsOfType('call').some((call) => {
-        const callee = call?.childForFieldName('function');
-        if (callee?.type === 'identifier') {
-          const value = this.moduleScope.lookup(callee.text, callee.startIndex);
-          return value?.kind === 'function' && this.helperMatters(value.node, visiting);
-        }
-        if (callee?.type !== 'attribute' || !ofFirst(callee)) return false;
-        const method = callee.childForFieldName('attribute')?.text ?? '';
-        if (['append', 'extend', 'insert', 'add_module', 'register_module'].includes(method)) return true;
-        const definition = classNode && callee.childForFieldName('object')?.text === first ? this.methodWithInheritance(classNode, method) : undefined;
-        return !!definition && this.helperMatters(definition, visiting);
-      });
-    }
-    this.helperRelevance.set(fn.id, matters);
-    return matters;
-  }
-
-  private readonly helperRelevance = new Map<number, boolean>();
-
-  /** True when a node contains an initialisation: nn.init.*, `.weight.normal_()`-style, `apply`, `reset_parameters`. */
-  private initialises(node: Node): boolean {
-    const calls = node.type === 'call' ? [node] : node.descendantsOfType('call');
-    return calls.some((call) => {
-      if (!call) return false;
-      if (this.initCall(call)) return true;
-      const callee = call.childForFieldName('function');
-      const method = callee?.type === 'attribute' ? callee.childForFieldName('attribute')?.text : undefined;
-      if (method === 'apply' || method === 'reset_parameters') return true;
-      if (!method || !INIT_METHODS.has(method)) return false;
-      // `.normal_()` on a weight or bias, not on any tensor.
-      const object = callee?.childForFieldName('object');
-      const parameter = object?.type === 'attribute' && object.childForFieldName('attribute')?.text === 'data' ? object.childForFieldName('object') : object;
-      const parameterName = parameter?.type === 'attribute' ? parameter.childForFieldName('attribute')?.text : undefined;
-      return parameterName === 'weight' || parameterName === 'bias';
-    });
-  }
-
-  /** Interprets a def of the file with positional arguments (init functions given to apply). */
-  private runFunction(fn: Extract<Value, { kind: 'function' }>, args: readonly Value[], ctx: ModelContext): void {
-    const parameters = parameterNames(fn.node);
-    const env = new Env(this.moduleScope);
-    const values = fn.self ? [fn.self, ...args] : args;
-    parameters.forEach((p, i) => env.set(p.name, values[i] ?? (p.default ? this.evaluator.evaluate(p.default, this.moduleScope) : unknown(fn.node, `\`${p.name}\` has no value`))));
-    this.runBlock(statementsOf(fn.node.childForFieldName('body')), env, ctx);
-  }
-
-  private initCall(call: Node): string | undefined {
-    const callee = call.childForFieldName('function');
-    const parts = callee ? dottedParts(callee) : undefined;
-    if (!parts) return undefined;
-    const path = this.evaluator.resolve(parts);
-    if (path[0] === 'torch' && path[1] === 'nn' && path[2] === 'init' && path.length === 4) return path[3];
-    return undefined;
-  }
-
-  /**
-   * `nn.init.X_(target.weight, …)` or `target.weight(.data).normal_(…)`-style calls: records the
-   * initialiser for the module `target` evaluates to. Returns true when the call was one of them.
-   */
-  private recordInit(call: Node, env: Env, ctx: ModelContext): boolean {
-    const callee = call.childForFieldName('function');
-    if (!callee) return false;
-    const args = callArguments(call);
-    let name = this.initCall(call);
-    let targetNode: Node | undefined;
-    let methodStyle = false;
-    if (name) {
-      targetNode = args.positional[0] ?? args.keyword.get('tensor')?.value;
-    } else if (callee.type === 'attribute') {
-      const method = callee.childForFieldName('attribute')?.text ?? '';
-      if (!INIT_METHODS.has(method)) return false;
-      name = method === 'fill_' ? 'constant_' : method === 'zero_' ? 'zeros_' : method;
-      targetNode = callee.childForFieldName('object') ?? undefined;
-      methodStyle = true;
-    }
-    if (!name || !targetNode) return false;
-    // target: <module>.weight, <module>.bias, optionally followed by `.data`.
-    let parameterNode = targetNode;
-    if (parameterNode.type === 'attribute' && parameterNode.childForFieldName('attribute')?.text === 'data') {
-      parameterNode = parameterNode.childForFieldName('object') ?? parameterNode;
-    }
-    const param = parameterNode.type === 'attribute' ? parameterNode.childForFieldName('attribute')?.text : undefined;
-    const moduleNode = parameterNode.type === 'attribute' ? parameterNode.childForFieldName('object') : undefined;
-    if ((param !== 'weight' && param !== 'bias') || !moduleNode) {
-      if (!methodStyle) ctx.problems.push({ code: 'unsupported-layer', message: `\`${shorten(call.text)}\` does not initialise a layer's weight or bias that can be identified statically; it is ignored.`, span: this.span(call) });
-      return !methodStyle;
-    }
-    const module = this.evaluator.evaluate(moduleNode, env);
-    const targets = module.kind === 'call' ? [module] : [];
-    if (targets.length === 0) {
-      ctx.problems.push({ code: 'unsupported-layer', message: `The initialisation target \`${shorten(moduleNode.text)}\` is not known statically; it is ignored.`, span: this.span(call) });
-      return true;
-    }
-    const spec = this.initializerFrom(name, call, args, methodStyle, env, ctx);
-    if (!spec) return true;
-    for (const target of targets) ctx.inits.push({ module: target, param, spec });
-    return true;
-  }
-
-  private initializerFrom(name: string, call: Node, args: Arguments, methodStyle: boolean, env: Env, ctx: ModelContext): InitializerSpec | undefined {
-    // In nn.init the tensor is the first positional argument; in the method style it is the object.
-    const offset = methodStyle ? 0 : 1;
-    const number = (keyword: string, position: number, fallback: number): number => {
-      const node = args.keyword.get(keyword)?.value ?? args.positional[position + offset];
-      if (!node) return fallback;
-      const value = this.evaluator.evaluate(node, env);
-      if (value.kind === 'number') return value.value;
-      ctx.problems.push({ code: 'unsupported-layer', message: `\`${keyword}\` = \`${shorten(node.text)}\` is not known statically; ${fallback} is assumed.`, span: this.span(node) });
-      return fallback;
-    };
-    const string = (keyword: string, position: number, fallback: string): string => {
-      const node = args.keyword.get(keyword)?.value ?? args.positional[position + offset];
-      const value = node ? this.evaluator.evaluate(node, env) : undefined;
-      return value?.kind === 'string' ? value.value : fallback;
-    };
-    const base = name.endsWith('_') ? name.slice(0, -1) : name;
-    switch (base) {
-      case 'xavier_uniform':
-      case 'xavier_normal': {
-        const gain = number('gain', 0, 1);
-        const uniform = base === 'xavier_uniform';
-        if (gain === 1) return { name: uniform ? 'glorotUniform' : 'glorotNormal' };
-        return { name: 'varianceScaling', scale: gain * gain, mode: 'fanAvg', distribution: uniform ? 'uniform' : 'normal' };
-      }
-      case 'kaiming_uniform':
-      case 'kaiming_normal': {
-        const a = number('a', 0, 0);
-        const modeText = string('mode', 1, 'fan_in');
-        const nonlinearity = string('nonlinearity', 2, 'leaky_relu');
-        const gain = torchGain(nonlinearity, a);
-        if (gain === undefined) {
-          ctx.problems.push({ code: 'unsupported-layer', message: `Unknown nonlinearity "${nonlinearity}"; \`${base}_\` is read with the ReLU gain.`, span: this.span(call) });
-        }
-        const scale = (gain ?? Math.SQRT2) ** 2;
-        const mode = modeText === 'fan_out' ? 'fanOut' : 'fanIn';
-        const uniform = base === 'kaiming_uniform';
-        if (Math.abs(scale - 2) < 1e-12 && mode === 'fanIn') return { name: uniform ? 'heUniform' : 'heNormal' };
-        if (uniform && Math.abs(scale - 1 / 3) < 1e-9 && mode === 'fanIn') return { name: 'torchDefaultKernel' };
-        if (Math.abs(scale - 1) < 1e-12 && mode === 'fanIn') return { name: uniform ? 'lecunUniform' : 'lecunNormal' };
-        return { name: 'varianceScaling', scale, mode, distribution: uniform ? 'uniform' : 'normal' };
-      }
-      case 'normal':
-        return { name: 'randomNormal', mean: number('mean', 0, 0), stddev: number('std', 1, 1) };
-      case 'trunc_normal':
-        // PyTorch cuts at absolute bounds a, b (default ±2); the IR's truncated normal cuts at 2σ.
-        return { name: 'truncatedNormal', mean: number('mean', 0, 0), stddev: number('std', 1, 1) };
-      case 'uniform':
-        return { name: 'randomUniform', minval: number(methodStyle ? 'from' : 'a', 0, 0), maxval: number(methodStyle ? 'to' : 'b', 1, 1) };
-      case 'constant':
-        return { name: 'constant', value: number(methodStyle ? 'value' : 'val', 0, 0) };
-      case 'zeros':
-        return { name: 'zeros' };
-      case 'ones':
-        return { name: 'ones' };
-      case 'orthogonal':
-        return { name: 'orthogonal', scale: number('gain', 0, 1) };
-      case 'eye':
-        return { name: 'identity', scale: 1 };
-      default:
-        ctx.problems.push({ code: 'unsupported-layer', message: `\`${name}\` is not a supported initialiser; PyTorch's default is assumed.`, span: this.span(call) });
-        return undefined;
-    }
-  }
-
-  // #endregion
-
   // #region Module classes
 
   private buildClassModel(name: string, classNode: Node, ctx: ModelContext): ModelSpec {
     if (classNode.hasError) throw new UnsoundModel('parse-error', 'its definition contains a syntax error.', classNode);
     const args = this.instantiationArguments(classNode);
-    const built = this.buildClass(classNode, args, '', ctx, 0);
+    const built = this.forward.buildClass(classNode, args, '', ctx, 0);
     if (args?.kind === 'call') this.initsAfterConstruction(args.node, built.self, ctx);
     return this.finishModel(name, classNode, built.layers, ctx);
   }
@@ -1146,7 +466,7 @@ class TorchFileLoader {
       this.callsByCallee = new Map();
       for (const call of this.root.descendantsOfType('call')) {
         const callee = call?.childForFieldName('function');
-        if (!call || callee?.type !== 'identifier' || !this.moduleClasses.has(callee.text)) continue;
+        if (!call || callee?.type !== 'identifier' || !this.classes.withForward.has(callee.text)) continue;
         const list = this.callsByCallee.get(callee.text) ?? [];
         list.push(call);
         this.callsByCallee.set(callee.text, list);
@@ -1167,7 +487,7 @@ class TorchFileLoader {
     for (const parameter of parameterNames(fn)) {
       env.set(parameter.name, parameter.default ? this.evaluator.evaluate(parameter.default, this.moduleScope) : unknown(fn, `\`${parameter.name}\` is a parameter of \`${fn.childForFieldName('name')?.text ?? 'the function'}\`, known only at run time`));
     }
-    this.runBlock(statementsOf(fn.childForFieldName('body')), env, { problems: [], notes: [], inits: [] }, node.startIndex);
+    this.statements.runBlock(statementsOf(fn.childForFieldName('body')), env, { problems: [], notes: [], inits: [] }, node.startIndex);
     return env.freeze();
   }
 
@@ -1189,7 +509,7 @@ class TorchFileLoader {
         for (const statement of statements) {
           this.moduleEnvs.set(statement.startIndex, env.freeze());
           try {
-            this.runStatement(statement, env, ctx);
+            this.statements.runStatement(statement, env, ctx);
           } catch (error) {
             if (!(error instanceof UnsoundModel) || this.evaluator.exhausted) throw error;
             // Names the statement would have changed become unknown, so a model built from them
@@ -1206,20 +526,8 @@ class TorchFileLoader {
     if (!holder || !before) return this.moduleScope;
     if (holder.type === 'expression_statement' || holder.type === 'return_statement') return before;
     const env = new Env(before);
-    this.runBlock([holder], env, { problems: [], notes: [], inits: [] }, node.startIndex);
+    this.statements.runBlock([holder], env, { problems: [], notes: [], inits: [] }, node.startIndex);
     return env.freeze();
-  }
-
-  /** Names assigned, augmented or appended to inside a block, each with the first statement that changes it. */
-  private changesByName(block: Node): Map<string, Node> {
-    const changes = new Map<string, Node>();
-    for (const node of block.descendantsOfType(['assignment', 'augmented_assignment', 'call'])) {
-      const named = node?.type === 'call' ? node.childForFieldName('function')?.childForFieldName('object') : node?.childForFieldName('left');
-      if (node && named?.type === 'identifier' && (node.type !== 'call' || node.childForFieldName('function')?.type === 'attribute') && !changes.has(named.text)) {
-        changes.set(named.text, node);
-      }
-    }
-    return changes;
   }
 
   /** Names assigned, augmented or appended to inside a statement. */
@@ -1237,422 +545,6 @@ class TorchFileLoader {
     return names;
   }
 
-  /** Binds __init__'s parameters: call arguments, then defaults, else unknown. */
-  private bindParameters(init: Node | undefined, self: Value, call: Value | undefined, env: Env): void {
-    if (!init) return;
-    const parameters = parameterNames(init);
-    const callArgs = call?.kind === 'call' ? callArguments(call.node) : undefined;
-    const callScope = call?.kind === 'call' ? call.scope : this.moduleScope;
-    parameters.forEach((parameter, i) => {
-      if (i === 0) {
-        env.set(parameter.name, self);
-        return;
-      }
-      const given = callArgs?.keyword.get(parameter.name)?.value ?? (parameter.splat ? undefined : callArgs?.positional[i - 1]);
-      if (given) env.set(parameter.name, this.evaluator.evaluate(given, callScope));
-      else if (parameter.default) env.set(parameter.name, this.evaluator.evaluate(parameter.default, this.moduleScope));
-      else env.set(parameter.name, unknown(parameter.node, `\`${parameter.name}\` is a parameter of \`__init__\` with no default and no call that gives it`));
-    });
-  }
-
-  /** Runs __init__ and forward of a module class and returns its layers in forward order. */
-  private classLayers(classNode: Node, call: Value | undefined, prefix: string, ctx: ModelContext, depth: number): RawLayer[] {
-    return this.buildClass(classNode, call, prefix, ctx, depth).layers;
-  }
-
-  /** classLayers, with the instance `self` that __init__ built (for initialisations after construction). */
-  private buildClass(classNode: Node, call: Value | undefined, prefix: string, ctx: ModelContext, depth: number): { layers: RawLayer[]; self: Value } {
-    if (depth > 8) throw new UnsoundModel('parse-error', 'modules are nested too deeply.', classNode);
-    const classValue = this.evaluator.classValue(classNode, this.moduleScope);
-    const self: Value = { kind: 'object', attrs: new Map(), classNode };
-    const env = new Env(this.moduleScope);
-    const init = this.methodWithInheritance(classNode, '__init__');
-    this.bindParameters(init, self, call, env);
-    const selfName = init ? (parameterNames(init)[0]?.name ?? 'self') : 'self';
-    if (!init) env.set(selfName, self);
-    if (init) this.runBlock(statementsOf(init.childForFieldName('body')), env, ctx);
-    const built = env.lookup(selfName, Number.MAX_SAFE_INTEGER);
-    const selfValue: Value = built?.kind === 'object' ? { ...built, attrs: new Map([...(classValue.kind === 'object' ? classValue.attrs : []), ...built.attrs]) } : self;
-    const forward = this.methodWithInheritance(classNode, 'forward');
-    if (!forward) throw new UnsoundModel('parse-error', 'it has no `forward` method, so the order of its layers is unknown.', classNode);
-    const tensor = this.runForward(forward, selfValue, ctx);
-    return { layers: this.expandOps(tensor.ops, prefix, ctx, depth), self: selfValue };
-  }
-
-  private methodWithInheritance(classNode: Node, name: string, seen = new Set<number>()): Node | undefined {
-    const own = findMethod(classNode, name);
-    if (own || seen.has(classNode.id)) return own;
-    seen.add(classNode.id);
-    for (const base of classNode.childForFieldName('superclasses')?.namedChildren ?? []) {
-      const local = base?.type === 'identifier' ? this.localClass(base.text) : undefined;
-      const found = local ? this.methodWithInheritance(local, name, seen) : undefined;
-      if (found) return found;
-    }
-    return undefined;
-  }
-
-  private localClass(name: string): Node | undefined {
-    for (const node of this.root.descendantsOfType('class_definition')) {
-      if (node?.childForFieldName('name')?.text === name) return node;
-    }
-    return undefined;
-  }
-
-  // #endregion
-
-  // #region forward
-
-  /** Interprets forward: follows the input tensor through sub-modules and functional ops. */
-  private runForward(forward: Node, self: Value, ctx: ModelContext): { ops: readonly Op[] } {
-    const parameters = parameterNames(forward);
-    if (parameters.length < 2) throw new UnsoundModel('parse-error', '`forward` takes no input.', forward);
-    const env = new Env(this.moduleScope);
-    env.set(parameters[0].name, self);
-    env.set(parameters[1].name, { kind: 'tensor', ops: [], origin: 0 });
-    for (const extra of parameters.slice(2)) {
-      env.set(extra.name, extra.default ? this.evaluator.evaluate(extra.default, this.moduleScope) : unknown(extra.node, `\`${extra.name}\` is an extra input of forward`));
-    }
-    const result = this.runForwardBlock(statementsOf(forward.childForFieldName('body')), env, ctx, 0);
-    if (!result) throw new UnsoundModel('parse-error', '`forward` does not return the transformed input.', forward);
-    return result;
-  }
-
-  /** Returns the returned tensor, or undefined when the block falls through. */
-  private runForwardBlock(statements: readonly Node[], env: Env, ctx: ModelContext, depth: number): { ops: readonly Op[] } | undefined {
-    for (const statement of statements) {
-      this.evaluator.tick(statement);
-      switch (statement.type) {
-        case 'expression_statement': {
-          const expression = firstCode(statement);
-          if (!expression) break;
-          if (expression.type === 'assignment') {
-            const left = expression.childForFieldName('left');
-            const right = expression.childForFieldName('right');
-            if (!left || !right) break;
-            const value = this.forwardValue(right, env, ctx, depth);
-            if (left.type === 'identifier') env.set(left.text, value);
-            else if (value.kind === 'tensor') throw new UnsoundModel('unsupported-layer', `\`${shorten(statement.text)}\` is not supported in forward (only assignments to plain names are followed).`, statement);
-            else this.assignTo(left, value, env);
-          } else if (expression.type === 'augmented_assignment') {
-            if (this.touchesTensor(expression, env)) {
-              throw new UnsoundModel('unsupported-layer', `\`${shorten(expression.text)}\` (a residual or in-place sum) is not supported: the model is read as a plain chain of layers.`, expression);
-            }
-          } else if (expression.type === 'call') {
-            // An in-place op used as a statement: `x.relu_()`, `F.relu(x, inplace=True)`.
-            const value = this.forwardValue(expression, env, ctx, depth);
-            if (value.kind === 'tensor') {
-              const target = this.inPlaceTarget(expression);
-              if (target) env.set(target, value);
-            }
-          }
-          break;
-        }
-        case 'return_statement': {
-          const expression = firstCode(statement);
-          if (!expression) throw new UnsoundModel('parse-error', '`forward` returns nothing.', statement);
-          const value = this.forwardValue(expression, env, ctx, depth);
-          if (value.kind !== 'tensor') {
-            throw new UnsoundModel('unsupported-layer', `\`forward\` returns \`${shorten(expression.text)}\`, which is not read as the transformed input (tuples and dicts are not supported).`, expression);
-          }
-          return value;
-        }
-        case 'for_statement': {
-          const target = statement.childForFieldName('left');
-          const iterableNode = statement.childForFieldName('right');
-          const body = statement.childForFieldName('body');
-          if (!target || !iterableNode || !body) break;
-          const elements = this.iterateForLoop(iterableNode, env);
-          if (!elements) {
-            if (this.touchesTensor(body, env)) throw new UnsoundModel('parse-error', `the loop over \`${shorten(iterableNode.text)}\` in forward is only known at run time.`, iterableNode);
-            break;
-          }
-          for (const element of elements) {
-            const bindings = this.evaluator.bind(target, element);
-            if (!bindings) throw new UnsoundModel('parse-error', 'only simple loop variables are read.', target);
-            for (const [k, v] of bindings) env.set(k, v);
-            const returned = this.runForwardBlock(statementsOf(body), env, ctx, depth);
-            if (returned) return returned;
-          }
-          break;
-        }
-        case 'if_statement': {
-          const condition = statement.childForFieldName('condition');
-          const truth = condition ? pythonTruthiness(this.evaluator.evaluate(condition, env)) : undefined;
-          if (truth === undefined) {
-            if (this.touchesTensor(statement, env)) {
-              throw new UnsoundModel('unsupported-layer', `forward branches on \`${shorten(condition?.text ?? '')}\`, which is only known at run time.`, statement);
-            }
-            break;
-          }
-          let chosen: Node | null | undefined = truth ? statement.childForFieldName('consequence') : undefined;
-          if (!truth) {
-            for (const alternative of statement.childrenForFieldName('alternative')) {
-              if (!alternative) continue;
-              if (alternative.type === 'else_clause') {
-                chosen = alternative.childForFieldName('body');
-                break;
-              }
-              const c = alternative.childForFieldName('condition');
-              const t = c ? pythonTruthiness(this.evaluator.evaluate(c, env)) : undefined;
-              if (t === undefined) throw new UnsoundModel('unsupported-layer', 'forward branches on a condition only known at run time.', alternative);
-              if (t) {
-                chosen = alternative.childForFieldName('consequence');
-                break;
-              }
-            }
-          }
-          if (chosen) {
-            const returned = this.runForwardBlock(statementsOf(chosen), env, ctx, depth);
-            if (returned) return returned;
-          }
-          break;
-        }
-        case 'with_statement': {
-          const returned = this.runForwardBlock(statementsOf(statement.childForFieldName('body')), env, ctx, depth);
-          if (returned) return returned;
-          break;
-        }
-        default:
-          if (this.touchesTensor(statement, env)) {
-            throw new UnsoundModel('unsupported-layer', `\`${shorten(statement.text)}\` in forward is not supported.`, statement);
-          }
-      }
-    }
-    return undefined;
-  }
-
-  private inPlaceTarget(call: Node): string | undefined {
-    const callee = call.childForFieldName('function');
-    if (callee?.type === 'attribute' && callee.childForFieldName('attribute')?.text.endsWith('_')) {
-      const object = callee.childForFieldName('object');
-      return object?.type === 'identifier' ? object.text : undefined;
-    }
-    const first = callArguments(call).positional[0];
-    return first?.type === 'identifier' ? first.text : undefined;
-  }
-
-  /** True when an expression or statement reads a tensor variable. */
-  private touchesTensor(node: Node, env: Env): boolean {
-    const identifiers = node.type === 'identifier' ? [node] : node.descendantsOfType('identifier');
-    return identifiers.some((id) => !!id && env.lookup(id.text, id.startIndex)?.kind === 'tensor');
-  }
-
-  /** Evaluates an expression of forward: a tensor (with its ops) or any other value. */
-  private forwardValue(node: Node, env: Env, ctx: ModelContext, depth: number): Value {
-    this.evaluator.tick(node);
-    if (++this.forwardDepth > 200) {
-      this.forwardDepth = 0;
-      throw new UnsoundModel('parse-error', 'forward nests calls too deeply to read.', node);
-    }
-    try {
-      return this.forwardValueNode(node, env, ctx, depth);
-    } finally {
-      this.forwardDepth = Math.max(0, this.forwardDepth - 1);
-    }
-  }
-
-  private forwardDepth = 0;
-
-  private forwardValueNode(node: Node, env: Env, ctx: ModelContext, depth: number): Value {
-    switch (node.type) {
-      case 'identifier':
-        return env.lookup(node.text, node.startIndex) ?? { kind: 'reference', path: [node.text] };
-      case 'parenthesized_expression': {
-        const inner = firstCode(node);
-        return inner ? this.forwardValue(inner, env, ctx, depth) : unknown(node, 'empty parentheses');
-      }
-      case 'call':
-        return this.forwardCall(node, env, ctx, depth);
-      default:
-        if (this.touchesTensor(node, env)) {
-          throw new UnsoundModel('unsupported-layer', `\`${shorten(node.text)}\` in forward is not supported (Activation Lens reads a plain chain of layers: no sums, products, concatenations or indexing of the data).`, node);
-        }
-        return this.evaluator.evaluate(node, env);
-    }
-  }
-
-  private forwardCall(call: Node, env: Env, ctx: ModelContext, depth: number): Value {
-    const callee = call.childForFieldName('function');
-    if (!callee) return unknown(call, 'incomplete call');
-    const args = callArguments(call);
-    // Method on a tensor: x.view(...), x.relu(), x.size(0), …
-    if (callee.type === 'attribute') {
-      const objectNode = callee.childForFieldName('object');
-      const method = callee.childForFieldName('attribute');
-      if (objectNode && method && this.touchesTensor(objectNode, env)) {
-        const object = this.forwardValue(objectNode, env, ctx, depth);
-        if (object.kind === 'tensor') return this.tensorMethod(object, call, method, env);
-      }
-    }
-    const calleeValue = this.evaluator.evaluate(callee, env);
-    const first = args.positional[0] ?? args.keyword.get('input')?.value;
-    const input = first ? this.forwardValue(first, env, ctx, depth) : undefined;
-    const otherArgsTouch = [...args.positional.slice(1), ...[...args.keyword.values()].map((k) => k.value)].some((a) => a !== first && this.touchesTensor(a, env));
-    if (input?.kind !== 'tensor') {
-      if (otherArgsTouch) throw new UnsoundModel('unsupported-layer', `\`${shorten(call.text)}\` in forward is not supported.`, call);
-      return this.evaluator.evaluate(call, env);
-    }
-    if (otherArgsTouch || args.positional.filter((a) => this.touchesTensor(a, env)).length > 1) {
-      throw new UnsoundModel('unsupported-layer', `\`${shorten(call.text)}\` combines several tensors, which is not supported (a plain chain of layers is read).`, call);
-    }
-    // A sub-module: self.fc1(x), self.layers[i](x), layer(x) over a ModuleList.
-    if (calleeValue.kind === 'call' || calleeValue.kind === 'container') {
-      return { kind: 'tensor', ops: [...input.ops, { type: 'module', value: calleeValue, use: call, name: this.moduleName(callee, calleeValue, env) }], origin: 0 };
-    }
-    // A helper method of the class: inline it.
-    if (calleeValue.kind === 'function' && calleeValue.self) {
-      if (depth > 8) throw new UnsoundModel('parse-error', 'helper methods call each other too deeply.', call);
-      const parameters = parameterNames(calleeValue.node);
-      const inner = new Env(this.moduleScope);
-      inner.set(parameters[0]?.name ?? 'self', calleeValue.self);
-      parameters.slice(1).forEach((p, i) => {
-        const given = args.keyword.get(p.name)?.value ?? args.positional[i];
-        inner.set(p.name, given ? this.forwardValue(given, env, ctx, depth) : p.default ? this.evaluator.evaluate(p.default, this.moduleScope) : unknown(p.node, 'no value'));
-      });
-      const returned = this.runForwardBlock(statementsOf(calleeValue.node.childForFieldName('body')), inner, ctx, depth + 1);
-      if (!returned) throw new UnsoundModel('parse-error', `\`${shorten(callee.text)}\` does not return the transformed input.`, call);
-      return { kind: 'tensor', ops: returned.ops, origin: 0 };
-    }
-    if (calleeValue.kind === 'reference') {
-      const path = this.evaluator.resolve(calleeValue.path);
-      const fname = path[path.length - 1];
-      const torchFunction = path[0] === 'torch' && (path.length === 2 || (path[1] === 'nn' && path[2] === 'functional' && path.length === 4));
-      if (torchFunction) {
-        if (FUNCTIONAL_ACTIVATIONS.has(fname) || ['flatten', 'max_pool2d', 'avg_pool2d', 'max_pool1d', 'avg_pool1d', 'adaptive_avg_pool2d', 'adaptive_avg_pool1d', 'adaptive_max_pool2d', 'dropout', 'reshape'].includes(fname)) {
-          return { kind: 'tensor', ops: [...input.ops, { type: 'functional', call, callee, name: fname, method: false, scope: env.freeze() }], origin: 0 };
-        }
-        if (SHAPE_PRESERVING_FUNCTIONS.has(fname)) {
-          ctx.problems.push({ code: 'unsupported-layer', message: `\`${calleeValue.path.join('.')}\` is not supported; it keeps the shape of its input, so it is skipped and the rest of the model is diagnosed without it.`, span: this.span(call) });
-          return input;
-        }
-      }
-      throw new UnsoundModel('unsupported-layer', `\`${shorten(callee.text)}\` applied to the data is not supported, and it may change its shape, so the model cannot be rebuilt soundly.`, callee);
-    }
-    throw new UnsoundModel('unsupported-layer', `\`${shorten(callee.text)}\` applied to the data is not known statically, so the model cannot be rebuilt soundly.`, callee);
-  }
-
-  private tensorMethod(object: Extract<Value, { kind: 'tensor' }>, call: Node, method: Node, env: Env): Value {
-    const name = method.text;
-    if (['size', 'dim', 'numel', 'shape', 'nelement'].includes(name)) return unknown(call, 'a run-time size');
-    if (NEUTRAL_METHODS.has(name)) return object;
-    if (FUNCTIONAL_ACTIVATIONS.has(name) || name === 'view' || name === 'reshape' || name === 'flatten') {
-      return { kind: 'tensor', ops: [...object.ops, { type: 'functional', call, callee: method, name, method: true, scope: env.freeze() }], origin: 0 };
-    }
-    throw new UnsoundModel('unsupported-layer', `the tensor method \`${name}\` is not supported in forward, and it may change the data's shape.`, call);
-  }
-
-  /** A readable name for a sub-module use: `fc1`, `layers.2`, `features`. */
-  private moduleName(callee: Node, value: Value, env: Env): string {
-    if (callee.type === 'attribute') {
-      const object = callee.childForFieldName('object');
-      if (object && env.lookup(object.text, object.startIndex)?.kind === 'object') return callee.childForFieldName('attribute')?.text ?? callee.text;
-    }
-    if (callee.type === 'subscript') {
-      const base = callee.childForFieldName('value');
-      const container = base ? this.evaluator.evaluate(base, env) : undefined;
-      if (container?.kind === 'container') {
-        const index = container.items.findIndex((i) => i.value === value);
-        const baseName = base?.type === 'attribute' ? (base.childForFieldName('attribute')?.text ?? base.text) : (base?.text ?? '');
-        if (index >= 0) return `${baseName}.${container.items[index].key}`;
-      }
-    }
-    // A loop variable over a container: find its position among self's containers.
-    const self = env.lookup('self', callee.startIndex);
-    if (self?.kind === 'object') {
-      for (const [attr, v] of self.attrs) {
-        if (v.kind !== 'container') continue;
-        const item = v.items.find((i) => i.value === value);
-        if (item) return `${attr}.${item.key}`;
-      }
-    }
-    return callee.text;
-  }
-
-  // #endregion
-
-  // #region Turning ops and modules into layers
-
-  private expandOps(ops: readonly Op[], prefix: string, ctx: ModelContext, depth: number): RawLayer[] {
-    const layers: RawLayer[] = [];
-    for (const op of ops) {
-      if (op.type === 'module') layers.push(...this.moduleLayers(op.value, joinName(prefix, op.name), ctx, depth, op.use));
-      else {
-        const layer = this.functionalLayer(op, ctx);
-        if (layer) layers.push({ ...layer, name: joinName(prefix, layer.name) });
-      }
-    }
-    return layers;
-  }
-
-  /**
-   * Module objects applied so far in the model being built, with their layers. A module applied
-   * twice (`self.shared(x)` twice in forward, `nn.Sequential(l, act, l)`) shares its weights
-   * between the two places; the IR has one set of weights per layer, so such a model is refused
-   * at the second use, unless the module has no weights (an activation, pooling, dropout…).
-   */
-  private appliedModules = new Map<Value, RawLayer[]>();
-
-  /** The layers of a module value; refuses a module with weights applied a second time. */
-  private moduleLayers(value: Value, name: string, ctx: ModelContext, depth: number, use: Node): RawLayer[] {
-    const previous = this.appliedModules.get(value);
-    if (previous?.some(hasWeights) && (value.kind === 'call' || value.kind === 'container')) {
-      throw new UnsoundModel(
-        'unsupported-layer',
-        `the layer \`${shorten(value.node.text)}\` is applied more than once (its weights are shared); only chains of distinct layers can be diagnosed.`,
-        use,
-      );
-    }
-    const layers = this.moduleLayersOf(value, name, ctx, depth, use);
-    if (value.kind === 'call' || value.kind === 'container') this.appliedModules.set(value, layers);
-    return layers;
-  }
-
-  /** The layers of a module value (a constructor call, a container or a module class of the file). */
-  private moduleLayersOf(value: Value, name: string, ctx: ModelContext, depth: number, use: Node): RawLayer[] {
-    this.evaluator.tick(use);
-    if (value.kind === 'container') {
-      if (value.type !== 'Sequential') throw new UnsoundModel('unsupported-layer', `\`${name}\` is an nn.${value.type}, which cannot be called on the data.`, use);
-      if (value.node.hasError) throw new UnsoundModel('parse-error', 'a layer definition contains a syntax error.', value.node);
-      const layers: RawLayer[] = [];
-      for (const item of value.items) layers.push(...this.moduleLayers(item.value, joinName(name, item.key), ctx, depth, item.at ?? value.node));
-      return layers;
-    }
-    if (value.kind !== 'call') {
-      const node = value.kind === 'unknown' ? value.node : use;
-      if (!name && value.kind === 'unknown') throw new UnsoundModel('parse-error', `${value.reason}.`, node);
-      throw new UnsoundModel('parse-error', `the module \`${name}\` is ${describeValue(value)}, which cannot be read statically.`, node);
-    }
-    const call = value.node;
-    if (call.hasError) throw new UnsoundModel('parse-error', 'a layer definition contains a syntax error.', call);
-    const callee = call.childForFieldName('function');
-    const parts = callee ? dottedParts(callee) : undefined;
-    if (parts && parts.length === 1 && this.moduleClasses.has(parts[0])) {
-      const classNode = this.moduleClasses.get(parts[0]) as Node;
-      return this.classLayers(classNode, value, name, ctx, depth + 1);
-    }
-    // A module class passed under another name (`block=Block`, then `block(n_in, n_out)`).
-    const aliased = callee && parts?.length === 1 ? this.evaluator.evaluate(callee, value.scope, callee.startIndex) : undefined;
-    const aliasedClass = aliased?.kind === 'object' && aliased.isClass && aliased.classNode ? aliased.classNode : undefined;
-    if (aliasedClass && this.moduleClassIds.has(aliasedClass.id) && this.methodWithInheritance(aliasedClass, 'forward')) {
-      return this.classLayers(aliasedClass, value, name, ctx, depth + 1);
-    }
-    const path = this.evaluator.calleePath(value) ?? [];
-    const className = path[path.length - 1] ?? shorten(call.text);
-    const isTorch = path[0] === 'torch' && path.includes('nn');
-    if (!isTorch) {
-      throw new UnsoundModel('unsupported-layer', `\`${shorten(callee?.text ?? call.text)}\` is not a supported layer and may change the shape of the data, so the model cannot be rebuilt soundly.`, callee ?? call);
-    }
-    const reader = new ModuleReader(this, this.evaluator, call, value.scope, ctx, value);
-    const layer = reader.read(className, name);
-    if (layer === 'skip') return [];
-    return [layer];
-  }
-
-  private functionalLayer(op: Extract<Op, { type: 'functional' }>, ctx: ModelContext): RawLayer | undefined {
-    const reader = new ModuleReader(this, this.evaluator, op.call, op.scope, ctx);
-    return reader.readFunctional(op);
-  }
-
   // #endregion
 
   // #region Sequential models
@@ -1665,7 +557,7 @@ class TorchFileLoader {
       // A factory call whose result was not found: say so rather than calling the factory a layer.
       throw new UnsoundModel('parse-error', `\`${shorten(call.text)}\` does not return a model that can be read statically (the factory must return an \`nn.Sequential(...)\` on every path).`, call);
     }
-    const raw = this.moduleLayers(value, '', ctx, 0, call);
+    const raw = this.forward.moduleLayers(value, '', ctx, 0, call);
     this.initsAfterConstruction(call, value, ctx);
     return this.finishModel(name, spanNode, raw, ctx);
   }
@@ -1690,9 +582,9 @@ class TorchFileLoader {
       if (!s.text.includes(target.text)) continue;
       // Compound statements (a training loop) are run only when they initialise something: the
       // others cannot change the initialisers and would spend the file's work budget.
-      if (s.type !== 'expression_statement' && !this.initialises(s)) continue;
+      if (s.type !== 'expression_statement' && !this.inits.initialises(s)) continue;
       try {
-        this.runStatement(s, env, ctx);
+        this.statements.runStatement(s, env, ctx);
       } catch (error) {
         if (!(error instanceof UnsoundModel) || this.evaluator.exhausted) throw error;
       }
@@ -1701,277 +593,11 @@ class TorchFileLoader {
 
   // #endregion
 
-  // #region The training set-up: optimisers and losses [issue 11]
-
-  /**
-   * Ties the file's `torch.optim.X(...)` calls and losses (`nn.XLoss()` modules, `F.x_loss(...)`
-   * calls) to the models they train and records them as each model's `training`. An optimiser
-   * is tied through the `.parameters()` it is given (`model = Net()` … `optim.SGD(model.parameters())`,
-   * `self.parameters()` in a model's own method); a loss by being in a model's class, or in the
-   * def where exactly one model is bound. What cannot be tied goes to the file's only model; with
-   * several models it is left out, with a note.
-   */
-  private attachTraining(models: ModelSpec[], origins: readonly { readonly model: number; readonly classNode?: Node; readonly call?: Node }[]): void {
-    if (models.length === 0 || this.evaluator.exhausted) return;
-    try {
-      this.readTraining(models, origins);
-    } catch (error) {
-      if (!(error instanceof UnsoundModel)) throw error;
-      // The file's work budget ran out: the models stay as read, without a training set-up.
-    }
-  }
-
-  private readTraining(models: ModelSpec[], origins: readonly { readonly model: number; readonly classNode?: Node; readonly call?: Node }[]): void {
-    const bindings = collectBindings(this.root, (call) => this.trainingCallKind(call) !== undefined, (cost) => this.evaluator.tick(this.root, cost));
-    if (bindings.calls.length === 0) return;
-    const byCall = new Map<number, number>();
-    const byClass = new Map<number, number>();
-    const byClassName = new Map<string, number>();
-    for (const origin of origins) {
-      if (origin.call) byCall.set(origin.call.id, origin.model);
-      if (origin.classNode) {
-        byClass.set(origin.classNode.id, origin.model);
-        const className = origin.classNode.childForFieldName('name')?.text;
-        if (className) byClassName.set(className, origin.model);
-      }
-    }
-    /** The model an expression's value is (`Net()`, `Net().to(device)`, a name bound to one), followed through a few names. */
-    const modelOf = (node: Node | null, fnScope: Node | undefined, cls: Node | undefined, offset: number): number | undefined => {
-      let current = node;
-      let scope = fnScope;
-      let at = offset;
-      for (let hops = 0; current && hops < 8; hops++) {
-        this.evaluator.tick(current);
-        if (current.type === 'parenthesized_expression') current = current.namedChildren.find((c) => c && !isExtra(c)) ?? null;
-        else if (current.type === 'identifier') {
-          if (current.text === 'self' && cls) return byClass.get(cls.id);
-          const binding = bindingAt(bindings, current.text, scope, at);
-          if (!binding) return undefined;
-          current = binding.value;
-          scope = binding.scope;
-          at = binding.value.startIndex;
-        } else if (current.type === 'call') {
-          const direct = byCall.get(current.id);
-          if (direct !== undefined) return direct;
-          const callee = current.childForFieldName('function');
-          if (callee?.type === 'identifier') return byClassName.get(callee.text);
-          const method = callee?.type === 'attribute' ? callee.childForFieldName('attribute')?.text : undefined;
-          if (!method || !SAME_MODULE_METHODS.has(method)) return undefined;
-          current = callee?.childForFieldName('object') ?? null;
-        } else if (current.type === 'attribute') {
-          // `model.fc.parameters()`: the sub-module of a model trains with it.
-          current = current.childForFieldName('object');
-        } else return undefined;
-      }
-      return undefined;
-    };
-
-    const optimizers: { model: number | undefined; spec: OptimizerSpec | undefined; call: Node; rateNote?: LoadNote }[] = [];
-    const losses: { model: number | undefined; spec: Omit<LossSpec, 'text' | 'span'> | undefined; call: Node; key: string; preferred: boolean }[] = [];
-    const notesFor = new Map<number, LoadNote[]>();
-    const note = (model: number, message: string, node: Node): void => {
-      const list = notesFor.get(model) ?? [];
-      if (!list.some((n) => n.message === message)) list.push({ message, span: this.span(node) });
-      notesFor.set(model, list);
-    };
-    let argparse: Map<string, Node> | undefined;
-    const argparseDefault = (dest: string): Node | undefined => {
-      argparse ??= argparseDefaults(bindings.calls.filter((c) => this.trainingCallKind(c.call) === 'argument').map((c) => c.call));
-      return argparse.get(dest);
-    };
-    // Models bound in each def (by the def's id; -1: the module), for tying losses; computed for the defs that hold a loss.
-    const modelsByScope = new Map<number, Set<number>>();
-    const modelsIn = (fn: Node | undefined): Set<number> => {
-      const id = fn?.id ?? -1;
-      let found = modelsByScope.get(id);
-      if (!found) {
-        found = new Set<number>();
-        const prefix = `${id}\u0000`;
-        for (const [key, list] of bindings.byScope) {
-          if (!key.startsWith(prefix)) continue;
-          for (const binding of list) {
-            const bound = modelOf(binding.value, binding.scope, undefined, binding.value.startIndex);
-            if (bound !== undefined) found.add(bound);
-          }
-        }
-        modelsByScope.set(id, found);
-      }
-      return found;
-    };
-
-    for (const { call, scope, cls } of bindings.calls) {
-      const kind = this.trainingCallKind(call);
-      if (kind === 'optimizer') {
-        const args = callArguments(call);
-        const params = args.keyword.get('params')?.value ?? args.positional[0];
-        const tied = new Set<number>();
-        let untied = false;
-        const paramsAt = params && (params.type === 'identifier' ? (bindingAt(bindings, params.text, scope, call.startIndex)?.value ?? params) : params);
-        for (const use of paramsAt ? [paramsAt, ...paramsAt.descendantsOfType('call')] : []) {
-          this.evaluator.tick(call);
-          const callee = use?.type === 'call' ? use.childForFieldName('function') : undefined;
-          const method = callee?.type === 'attribute' ? callee.childForFieldName('attribute')?.text : undefined;
-          if (!use || (method !== 'parameters' && method !== 'named_parameters')) continue;
-          const owner = modelOf(callee?.childForFieldName('object') ?? null, scope, cls, call.startIndex);
-          if (owner === undefined) untied = true;
-          else tied.add(owner);
-        }
-        const model = tied.size === 1 && !untied ? [...tied][0] : undefined;
-        const rateNotes: LoadNote[] = [];
-        optimizers.push({ model, spec: this.optimizerSpec(call, scope, bindings, argparseDefault, rateNotes), call, rateNote: rateNotes[0] });
-      } else if (kind === 'loss') {
-        const spec = this.lossSpec(call);
-        let model = cls ? byClass.get(cls.id) : undefined;
-        if (model === undefined) {
-          const inScope = modelsIn(scope);
-          if (inScope.size === 1) model = [...inScope][0];
-        }
-        const fnName = scope?.childForFieldName('name')?.text ?? '';
-        const key = spec ? `${spec.kind}/${spec.input}/${spec.sparse ?? false}` : `unsupported:${this.calleePathText(call)}`;
-        losses.push({ model, spec, call, key, preferred: !/test|eval|valid/i.test(fnName) });
-      }
-    }
-
-    const single = models.length === 1;
-    const untiedLossKeys = new Set(losses.filter((l) => l.model === undefined).map((l) => l.key));
-    models.forEach((model, index) => {
-      const training: Mutable<TrainingSetup> = {};
-      const own = optimizers.filter((o) => o.model === index);
-      const candidates = own.length > 0 ? own : single ? optimizers.filter((o) => o.model === undefined) : [];
-      const names = new Set(candidates.map((o) => o.spec?.name ?? `unsupported:${this.calleePathText(o.call)}`));
-      if (names.size === 1) {
-        const chosen = candidates[0];
-        if (chosen.spec) training.optimizer = chosen.spec;
-        if (chosen.rateNote) notesFor.set(index, [...(notesFor.get(index) ?? []), chosen.rateNote]);
-        if (!chosen.spec) note(index, `The optimiser \`${shorten(chosen.call.text)}\` is not one Activation Lens can run (SGD, Adam, AdamW, RMSprop, Adadelta, Adagrad, Adamax, NAdam): the diagnosis trains with its default optimiser instead.`, chosen.call);
-      } else if (names.size > 1) {
-        note(index, `The file creates several different optimisers (${candidates.map((o) => `\`${shorten(o.call.text)}\``).join(', ')}) that cannot be told apart statically for this model: the diagnosis trains with its default optimiser.`, candidates[0].call);
-      }
-
-      const ownLosses = losses.filter((l) => l.model === index);
-      const untiedLosses = losses.filter((l) => l.model === undefined);
-      const lossCandidates = ownLosses.length > 0 ? ownLosses : single && untiedLossKeys.size === 1 ? untiedLosses : [];
-      const keys = new Set(lossCandidates.map((l) => l.key));
-      if (ownLosses.length === 0 && !single && untiedLossKeys.size === 1) {
-        note(index, `The file's loss \`${shorten(untiedLosses[0].call.text)}\` is not tied to this model (the file defines several models, and the loss is neither in this model's class nor in the def that creates only this model): the diagnosis uses the loss the model's head implies.`, untiedLosses[0].call);
-      } else if (keys.size === 1) {
-        const chosen = lossCandidates.find((l) => l.preferred) ?? lossCandidates[0];
-        if (chosen.spec) training.loss = { ...chosen.spec, text: chosen.call.text, span: this.span(chosen.call) };
-        else note(index, `The loss \`${shorten(chosen.call.text)}\` is not one Activation Lens can train with (cross-entropy, NLL, BCE, MSE, L1, Huber): the diagnosis uses the loss the model's head implies instead.`, chosen.call);
-      } else if (keys.size > 1 || (ownLosses.length === 0 && untiedLossKeys.size > 1)) {
-        const shown = (keys.size > 1 ? lossCandidates : losses.filter((l) => l.model === undefined)).filter((l, i, all) => all.findIndex((o) => o.key === l.key) === i);
-        note(index, `The file uses several losses (${shown.map((l) => `\`${shorten(l.call.text)}\``).join(', ')}) and which one trains this model cannot be told statically: the diagnosis uses the loss the model's head implies.`, shown[0].call);
-      }
-
-      const last = model.layers[model.layers.length - 1];
-      const notes = [...(model.notes ?? [])];
-      if (training.loss?.input === 'logits' && last && (last.kind === 'dense' || last.kind === 'conv1d' || last.kind === 'conv2d') && last.activation.name === 'linear') {
-        const applies = training.loss.kind === 'binaryCrossentropy' ? 'sigmoid' : 'softmax';
-        notes.push({ message: `The output of \`${last.name}\` is read as logits for the file's loss \`${shorten(training.loss.text)}\`, which applies the ${applies} itself.`, span: model.span });
-      }
-      notes.push(...(notesFor.get(index) ?? []));
-      if (!training.optimizer && !training.loss && notes.length === (model.notes?.length ?? 0)) return;
-      const updated: Mutable<ModelSpec> = { ...model };
-      if (training.optimizer || training.loss) updated.training = training;
-      if (notes.length > 0) updated.notes = notes;
-      models[index] = updated;
-    });
-  }
-
-  /** What a call is for the training set-up: an optimiser, a loss, an argparse argument. */
-  private trainingCallKind(call: Node): 'optimizer' | 'loss' | 'argument' | undefined {
-    const callee = call.childForFieldName('function');
-    if (callee?.type === 'attribute' && callee.childForFieldName('attribute')?.text === 'add_argument') return 'argument';
-    const parts = callee ? dottedParts(callee) : undefined;
-    if (!parts) return undefined;
-    const path = this.evaluator.resolve(parts);
-    const last = path[path.length - 1];
-    if (path[0] !== 'torch') return undefined;
-    if (path[1] === 'optim' && path.length <= 4 && /^[A-Z]/.test(last) && !path.includes('lr_scheduler') && !path.includes('swa_utils')) return 'optimizer';
-    if (path[1] === 'nn' && path.length === 3 && /Loss$/.test(last)) return 'loss';
-    if (path[1] === 'nn' && path[2] === 'functional' && path.length === 4 && (TORCH_FUNCTIONAL_LOSSES.has(last) || /_loss$/.test(last) || last === 'kl_div')) return 'loss';
-    return undefined;
-  }
-
-  private calleePathText(call: Node): string {
-    const callee = call.childForFieldName('function');
-    const parts = callee ? dottedParts(callee) : undefined;
-    return parts ? this.evaluator.resolve(parts).join('.') : (callee?.text ?? '');
-  }
-
-  /** `optim.Adadelta(model.parameters(), lr=args.lr)`, `optim.SGD(params, 0.01, 0.9)`: name, rate, momentum and spans. */
-  private optimizerSpec(call: Node, fnScope: Node | undefined, bindings: FileBindings, argparseDefault: (dest: string) => Node | undefined, notes: LoadNote[]): OptimizerSpec | undefined {
-    const path = this.calleePathText(call).split('.');
-    const name = optimizerNameOf(path[path.length - 1]);
-    if (!name) return undefined;
-    const args = callArguments(call);
-    const spec: Mutable<OptimizerSpec> = { name, text: call.text, span: this.span(call) };
-    const argumentList = call.childForFieldName('arguments');
-    if (argumentList?.type === 'argument_list') spec.argumentsSpan = this.span(argumentList);
-    const rateNode = args.keyword.get('lr')?.value ?? args.positional[1];
-    const rate = rateNode && this.numberArgument(rateNode, call, fnScope, bindings, argparseDefault);
-    if (rateNode && rate !== undefined) {
-      spec.learningRate = rate;
-      if (rateNode.type === 'float' || rateNode.type === 'integer') spec.learningRateValueSpan = this.span(rateNode);
-    } else if (rateNode) {
-      notes.push({
-        message: `The learning rate \`${shorten(rateNode.text)}\` of \`${shorten(call.text)}\` is not a constant that can be read statically (nor an argparse option with a literal default): the diagnosis uses PyTorch's default rate for ${name}.`,
-        span: this.span(rateNode),
-      });
-    }
-    const momentumPosition = name === 'sgd' ? 2 : name === 'rmsprop' ? 5 : undefined;
-    const momentumNode = momentumPosition === undefined ? undefined : (args.keyword.get('momentum')?.value ?? args.positional[momentumPosition]);
-    const momentum = momentumNode && this.numberArgument(momentumNode, call, fnScope, bindings, argparseDefault);
-    if (typeof momentum === 'number') spec.momentum = momentum;
-    return spec;
-  }
-
-  /**
-   * A number argument of an optimiser: a literal, a constant or name the reader can evaluate
-   * (names bound in the def first), else an argparse option's literal default (`args.lr` with
-   * `parser.add_argument('--lr', type=float, default=1.0)`).
-   */
-  private numberArgument(node: Node, call: Node, fnScope: Node | undefined, bindings: FileBindings, argparseDefault: (dest: string) => Node | undefined): number | undefined {
-    if (node.type === 'float' || node.type === 'integer') {
-      const value = this.evaluator.evaluate(node, this.moduleScope);
-      return value.kind === 'number' ? value.value : undefined;
-    }
-    let target = node;
-    let scope = fnScope;
-    for (let hops = 0; target.type === 'identifier' && hops < 4; hops++) {
-      const binding = bindingAt(bindings, target.text, scope, target === node ? call.startIndex : target.startIndex);
-      if (!binding) break;
-      target = binding.value;
-      scope = binding.scope;
-    }
-    const value = this.evaluator.evaluate(target, this.moduleScope);
-    if (value.kind === 'number') return value.value;
-    const object = target.type === 'attribute' ? target.childForFieldName('object') : undefined;
-    const attribute = target.type === 'attribute' ? target.childForFieldName('attribute')?.text : undefined;
-    if (object?.type === 'identifier' && attribute) {
-      // The namespace argparse returns: bound to `parser.parse_args()`, or a parameter (`def main(args)`).
-      const bound = bindingAt(bindings, object.text, scope, target.startIndex);
-      if (bound && !/\.parse_(known_)?args\s*\(/.test(bound.value.text)) return undefined;
-      const defaultNode = argparseDefault(attribute);
-      const parsed = defaultNode && this.evaluator.evaluate(defaultNode, this.moduleScope);
-      if (parsed?.kind === 'number') return parsed.value;
-    }
-    return undefined;
-  }
-
-  /** The IR's loss for `nn.CrossEntropyLoss()`, `F.nll_loss(...)`…; undefined for one it cannot express. */
-  private lossSpec(call: Node): Omit<LossSpec, 'text' | 'span'> | undefined {
-    const path = this.calleePathText(call).split('.');
-    return TORCH_LOSSES.get(path[path.length - 1]);
-  }
-
-  // #endregion
-
-  // #region Finishing a model: input shape, shapes, initialisers, head
+  // #region Finishing a model: input shape (frameworks/torch/inputShape.ts), shape checks, initialisers
 
   private finishModel(name: string, spanNode: Node, raw: RawLayer[], ctx: ModelContext): ModelSpec {
     if (raw.length === 0) throw new UnsoundModel('parse-error', 'it has no layers that can be read statically.', spanNode);
-    const inputShape = this.inputShape(raw, spanNode, ctx);
+    const inputShape = this.shapes.inputShape(raw, spanNode, ctx);
     checkShapes(inputShape, raw);
     // A flatten of data that is already flat (`x.view(-1, 784)` on a 784-vector) is a no-op that
     // the trainer's Flatten layer refuses (it needs rank ≥ 2): leave it out.
@@ -2004,147 +630,10 @@ class TorchFileLoader {
     return model;
   }
 
-  /**
-   * The per-sample input shape, channels-last. From the first layer's declared size (Linear
-   * in_features, Conv in_channels + a spatial size), the spatial size from an
-   * `# activation-lens: input_shape=(C, H, W)` comment, else solved (square) from a Linear
-   * after Flatten.
-   */
-  private inputShape(raw: readonly RawLayer[], spanNode: Node, ctx: ModelContext): number[] {
-    const comment = this.shapeComment(spanNode);
-    const first = raw.find((l) => l.inFeatures !== undefined || l.inChannels !== undefined || l.numFeatures !== undefined);
-    const spatialRank = first?.spec.kind === 'conv2d' ? 2 : first?.spec.kind === 'conv1d' ? 1 : 0;
-    const before = first ? raw.slice(0, raw.indexOf(first)) : raw;
-    const spatialBefore = before.some((l) => ['maxPool1d', 'maxPool2d', 'avgPool1d', 'avgPool2d', 'globalAvgPool1d', 'globalAvgPool2d', 'globalMaxPool2d'].includes(l.spec.kind));
-    if (comment) {
-      // PyTorch layout in the comment: (C, H, W) / (C, L) / (features,).
-      const shape = comment.shape.length > 1 ? [...comment.shape.slice(1), comment.shape[0]] : comment.shape;
-      return shape;
-    }
-    if (!first) throw new UnsoundModel('unknown-input-shape', 'its input size is unknown (no Linear or Conv layer declares it). Add a comment `# activation-lens: input_shape=(C, H, W)` above the model.', spanNode);
-    if (spatialRank === 0 && !spatialBefore && first.spec.kind === 'dense' && first.inFeatures !== undefined) {
-      if (before.some((l) => l.spec.kind === 'flatten')) {
-        ctx.notes.push({ message: `The input is read as a flat vector of ${first.inFeatures} features (the flattened size \`${first.name}\` expects).`, span: this.span(first.node) });
-      }
-      return [first.inFeatures];
-    }
-    if (spatialRank === 0 && first.spec.kind === 'batchNorm' && first.numFeatures !== undefined && !before.some((l) => l.spec.kind === 'flatten')) {
-      return [first.numFeatures];
-    }
-    const channels = first.inChannels ?? first.numFeatures;
-    const fromData = this.dataShape(channels, spatialRank, spanNode, ctx);
-    if (fromData) return fromData;
-    if (spatialRank === 0 || channels === undefined) {
-      throw new UnsoundModel('unknown-input-shape', 'its input shape cannot be determined. Add a comment `# activation-lens: input_shape=(C, H, W)` above the model.', spanNode);
-    }
-    // Solve for a square (or 1-D) spatial size that makes every later Linear fit.
-    const fits: number[] = [];
-    for (let size = 1; size <= 1024 && fits.length < 2; size++) {
-      const shape = [...new Array<number>(spatialRank).fill(size), channels];
-      if (shapesFit(shape, raw)) fits.push(size);
-    }
-    const constrained = raw.some((l, i) => l.spec.kind === 'dense' && raw.slice(0, i).some((p) => p.spec.kind === 'flatten') && !raw.slice(0, i).some((p) => p.spec.kind.startsWith('global')));
-    if (fits.length === 0 || !constrained) {
-      throw new UnsoundModel(
-        'unknown-input-shape',
-        `its input's spatial size cannot be determined${fits.length === 0 ? ' (no square size fits its Linear layers)' : ''}. Add a comment \`# activation-lens: input_shape=(${channels}, H, W)\` above the model.`,
-        spanNode,
-      );
-    }
-    const size = fits[0];
-    const shape = [...new Array<number>(spatialRank).fill(size), channels];
-    ctx.notes.push({
-      message: `The input size is inferred as (${[channels, ...new Array<number>(spatialRank).fill(size)].join(', ')}) (channels first) from the Linear layer after Flatten; add \`# activation-lens: input_shape=(…)\` to set it.`,
-      span: this.span(spanNode),
-    });
-    return shape;
-  }
-
-  /**
-   * The chosen data's example shape (LoadContext.inputShape, channels-last as the trainer feeds
-   * it) when it fits the first layer: rank spatialRank + 1 and the channels the layer expects,
-   * last (channels-last) or first (PyTorch's (C, H, W), turned channels-last with a note; the
-   * data itself must then be given channels-last, which the trainer says). Else undefined.
-   */
-  private dataShape(channels: number | undefined, spatialRank: number, spanNode: Node, ctx: ModelContext): number[] | undefined {
-    const shape = this.context.inputShape;
-    if (!shape || channels === undefined || spatialRank === 0 || shape.length !== spatialRank + 1) return undefined;
-    if (shape[shape.length - 1] === channels) {
-      ctx.notes.push({ message: `The input shape (${shape.join(', ')}) (channels last) is the chosen data's; the file does not fix its spatial size.`, span: this.span(spanNode) });
-      return [...shape];
-    }
-    if (shape[0] === channels) {
-      ctx.notes.push({ message: `The input shape (${shape.join(', ')}) (channels first) is the chosen data's; the file does not fix its spatial size.`, span: this.span(spanNode) });
-      return [...shape.slice(1), shape[0]];
-    }
-    return undefined;
-  }
-
-  /** `# activation-lens: input_shape=(1, 28, 28)` inside the model, else the closest one above it. */
-  private shapeComment(spanNode: Node): { shape: number[] } | undefined {
-    let best: { shape: number[]; inside: boolean; offset: number } | undefined;
-    this.commentNodes ??= this.root.descendantsOfType('comment').filter((c): c is Node => !!c && c.text.includes('activation-lens:'));
-    for (const comment of this.commentNodes) {
-      const text = comment.text;
-      const marker = text.indexOf('activation-lens:');
-      if (marker < 0) continue;
-      const key = text.indexOf('input_shape', marker);
-      if (key < 0) continue;
-      const shape = parseShapeText(text.slice(key + 'input_shape'.length));
-      if (!shape) continue;
-      const inside = comment.startIndex >= spanNode.startIndex && comment.endIndex <= spanNode.endIndex;
-      const above = comment.endIndex <= spanNode.startIndex;
-      if (!inside && !above) continue;
-      if (!best || (inside && !best.inside) || (inside === best.inside && comment.startIndex > best.offset)) {
-        best = { shape, inside, offset: comment.startIndex };
-      }
-    }
-    return best ? { shape: best.shape } : undefined;
-  }
-
   // #endregion
 }
 
-/** Reads `= (1, 28, 28)` / `=(784,)` / `=[3, 32, 32]` from a comment's text: positive integers. */
-function parseShapeText(text: string): number[] | undefined {
-  let i = 0;
-  const skip = () => {
-    while (i < text.length && (text[i] === ' ' || text[i] === '\t')) i++;
-  };
-  skip();
-  if (text[i] !== '=' && text[i] !== ':') return undefined;
-  i++;
-  skip();
-  const open = text[i];
-  if (open !== '(' && open !== '[') return undefined;
-  const close = open === '(' ? ')' : ']';
-  const end = text.indexOf(close, i);
-  if (end < 0) return undefined;
-  const parts = text.slice(i + 1, end).split(',').map((p) => p.trim()).filter((p) => p.length > 0);
-  const dims = parts.map((p) => Number(p));
-  if (dims.length === 0 || dims.length > 3 || dims.some((d) => !Number.isInteger(d) || d <= 0 || d > 1_000_000)) return undefined;
-  return dims;
-}
-
 /** The same problem met twice (a factory evaluated once per use) is reported once. */
-
-/** The first `break` / `continue` of a loop body that belongs to this loop (not to a nested loop or function). */
-function loopJumpIn(body: Node): Node | undefined {
-  for (const child of body.namedChildren) {
-    if (!child) continue;
-    if (child.type === 'break_statement' || child.type === 'continue_statement') return child;
-    if (['for_statement', 'while_statement', 'function_definition', 'class_definition'].includes(child.type)) {
-      const orElse = child.type === 'for_statement' || child.type === 'while_statement' ? child.childForFieldName('alternative') : null;
-      const inElse = orElse ? loopJumpIn(orElse) : undefined;
-      if (inElse) return inElse;
-      continue;
-    }
-    const inner = loopJumpIn(child);
-    if (inner) return inner;
-  }
-  return undefined;
-}
-
 function uniqueProblems(problems: readonly LoadProblem[]): LoadProblem[] {
   const seen = new Set<string>();
   return problems.filter((p) => {
@@ -2153,46 +642,6 @@ function uniqueProblems(problems: readonly LoadProblem[]): LoadProblem[] {
     seen.add(key);
     return true;
   });
-}
-
-function appendItems(container: Extract<Value, { kind: 'container' }>, values: readonly Value[]): Value {
-  const items = [...container.items];
-  for (const value of values) items.push({ key: String(items.length), value });
-  return { ...container, items };
-}
-
-/** A layer with trainable weights (applying its module twice would share them). */
-function hasWeights(layer: RawLayer): boolean {
-  const kind = layer.spec.kind;
-  return kind === 'dense' || kind === 'conv1d' || kind === 'conv2d' || kind === 'batchNorm' || (kind === 'activation' && layer.spec.activation.name === 'prelu');
-}
-
-function joinName(prefix: string, name: string): string {
-  if (!prefix) return name;
-  if (!name) return prefix;
-  return `${prefix}.${name}`;
-}
-
-function parameterNames(fn: Node): { name: string; default?: Node; node: Node; splat: boolean }[] {
-  const result: { name: string; default?: Node; node: Node; splat: boolean }[] = [];
-  for (const parameter of fn.childForFieldName('parameters')?.namedChildren ?? []) {
-    if (!parameter || isExtra(parameter)) continue;
-    if (parameter.type === 'identifier') {
-      result.push({ name: parameter.text, node: parameter, splat: false });
-      continue;
-    }
-    if (parameter.type === 'list_splat_pattern' || parameter.type === 'dictionary_splat_pattern' || parameter.type === 'keyword_separator' || parameter.type === 'positional_separator') {
-      if (parameter.type === 'list_splat_pattern' || parameter.type === 'dictionary_splat_pattern') {
-        const id = firstCode(parameter);
-        if (id) result.push({ name: id.text, node: parameter, splat: true });
-      }
-      continue;
-    }
-    const nameNode = parameter.childForFieldName('name') ?? firstCode(parameter);
-    if (!nameNode || nameNode.type !== 'identifier') continue;
-    result.push({ name: nameNode.text, default: parameter.childForFieldName('value') ?? undefined, node: parameter, splat: false });
-  }
-  return result;
 }
 
 

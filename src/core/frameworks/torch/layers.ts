@@ -1,7 +1,8 @@
 /**
  * Reading torch.nn module constructors and functional ops of `forward` into IR layers, and
  * checking that the layers' declared input sizes chain (issue 12: the PyTorch loader split by
- * responsibility; parse/torchPython.ts finds the models and follows the code that builds them).
+ * responsibility; parse/torchPython.ts finds the models, statements.ts and forward.ts follow the
+ * code that builds them).
  */
 import type { Node } from 'web-tree-sitter';
 import { callSource } from '../../parse/sourceFile';
