@@ -68,13 +68,6 @@ export const MAX_MEMBER_CHAIN = 100;
 export const MAX_DECLARATIONS = 20_000;
 
 /**
- * Steps of static evaluation per file in the PyTorch reader (each expression evaluated, statement
- * run and loop iteration is a step). The fixtures need at most a few thousand; a model of
- * MAX_LAYERS layers written out needs ~10 steps per layer.
- */
-export const MAX_TORCH_STEPS = 40_000;
-
-/**
  * Steps of static evaluation per file in the shared Python evaluator (src/core/python): each
  * expression evaluated, statement run and loop iteration is a step, a list of n items costs
  * n / 16. The one budget of both Python readers (issue 12) and of the workspace modules a file
@@ -149,6 +142,16 @@ export function checkTextSize(text: string, fileName: string, format: ModelForma
   const actual = size === undefined ? `over ${formatBytes(limit * 4)}` : formatBytes(size);
   const message = `${fileName} is ${actual}, larger than the ${formatBytes(limit)} Activation Lens reads for ${kind}; the limit is reached at line ${span.start.line}, column ${span.start.column}, and the file is not read.`;
   return { format, models: [], problems: [{ code: 'parse-error', message, span }] };
+}
+
+/**
+ * The problem text of every source reader when a file defines more models than it reads:
+ * `count` when the reader knows how many (undefined: it stops counting at the first one over),
+ * and where the first model not read starts.
+ */
+export function tooManyModels(count: number | undefined, firstNotRead: { readonly line: number; readonly column: number }): string {
+  const defines = count === undefined ? `more than ${formatCount(MAX_MODELS_PER_FILE)}` : formatCount(count);
+  return `The file defines ${defines} models, more than the ${formatCount(MAX_MODELS_PER_FILE)} per file Activation Lens reads; the models from line ${firstNotRead.line}, column ${firstNotRead.column} on are not read.`;
 }
 
 /**

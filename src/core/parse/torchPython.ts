@@ -68,7 +68,7 @@ import { type ModelOrigin, type TrainingHost, TrainingSetupReader } from '../fra
 import { getParser } from './treeSitter';
 import { readSourceFile } from './sourceFile';
 import { syntaxErrorProblem } from './syntaxErrors';
-import { formatCount, MAX_MODELS_PER_FILE } from './limits';
+import { formatCount, MAX_MODELS_PER_FILE, tooManyModels } from './limits';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
@@ -295,7 +295,7 @@ class TorchFileLoader implements TrainingHost, InputShapeHost, StatementHost, Fo
         const span = this.span(at);
         this.fileProblems.push({
           code: 'parse-error',
-          message: `The file defines more than ${formatCount(MAX_MODELS_PER_FILE)} models, more than Activation Lens reads per file; \`${name}\` (line ${span.start.line}, column ${span.start.column}) and the models after it are not read.`,
+          message: tooManyModels(undefined, span.start),
           span,
         });
       }
@@ -574,12 +574,11 @@ class TorchFileLoader implements TrainingHost, InputShapeHost, StatementHost, Fo
     if (target?.type !== 'identifier' || statement?.type !== 'expression_statement' || !block) return;
     const env = new Env(this.moduleScope);
     env.set(target.text, value);
-    const after = statementsOf(block).filter((s) => s.startIndex >= statement.endIndex);
-    for (const s of after) {
+    for (const { node: s, text, assigns } of this.blockStatements(block)) {
+      if (s.startIndex < statement.endIndex) continue;
       // Stop at a reassignment of the model's name.
-      const expression = s.type === 'expression_statement' ? firstCode(s) : undefined;
-      if (expression?.type === 'assignment' && expression.childForFieldName('left')?.text === target.text) break;
-      if (!s.text.includes(target.text)) continue;
+      if (assigns === target.text) break;
+      if (!mentionsName(text, target.text)) continue;
       // Compound statements (a training loop) are run only when they initialise something: the
       // others cannot change the initialisers and would spend the file's work budget.
       if (s.type !== 'expression_statement' && !this.inits.initialises(s)) continue;
@@ -589,6 +588,26 @@ class TorchFileLoader implements TrainingHost, InputShapeHost, StatementHost, Fo
         if (!(error instanceof UnsoundModel) || this.evaluator.exhausted) throw error;
       }
     }
+  }
+
+  /** Per block, its statements with their text and the name each assigns, read once per file. */
+  private readonly statementSummaries = new Map<number, readonly StatementSummary[]>();
+
+  /**
+   * The statements of `block`, summarised once: walking the tree again for every model made a
+   * file of thousands of models quadratic in tree-sitter node reads.
+   */
+  private blockStatements(block: Node): readonly StatementSummary[] {
+    let summaries = this.statementSummaries.get(block.id);
+    if (!summaries) {
+      summaries = statementsOf(block).map((node) => {
+        const expression = node.type === 'expression_statement' ? firstCode(node) : undefined;
+        const assigns = expression?.type === 'assignment' ? expression.childForFieldName('left')?.text : undefined;
+        return { node, text: node.text, assigns };
+      });
+      this.statementSummaries.set(block.id, summaries);
+    }
+    return summaries;
   }
 
   // #endregion
@@ -631,6 +650,25 @@ class TorchFileLoader implements TrainingHost, InputShapeHost, StatementHost, Fo
   }
 
   // #endregion
+}
+
+interface StatementSummary {
+  readonly node: Node;
+  readonly text: string;
+  /** The plain name an assignment statement binds (`model = ...`), if it is one. */
+  readonly assigns: string | undefined;
+}
+
+/**
+ * Whether `text` has `name` as a whole identifier (`m1` is not in `m10 = ...`): a substring test
+ * made every model of a file of thousands re-run the statements of the models named like it.
+ */
+function mentionsName(text: string, name: string): boolean {
+  const isIdentifierChar = (ch: string | undefined): boolean => ch !== undefined && /[A-Za-z0-9_]/.test(ch);
+  for (let at = text.indexOf(name); at >= 0; at = text.indexOf(name, at + 1)) {
+    if (!isIdentifierChar(text[at - 1]) && !isIdentifierChar(text[at + name.length])) return true;
+  }
+  return false;
 }
 
 /** The same problem met twice (a factory evaluated once per use) is reported once. */

@@ -23,7 +23,7 @@ import { syntaxErrorProblem } from '../../parse/syntaxErrors';
 import { bindingAt, collectBindings, optimizerNameOf, type FileBindings } from '../../python/bindings';
 import { collectImports, dottedParts, type ImportTable } from '../../python/imports';
 import { findDictMutations } from '../../python/dictMutations';
-import { formatCount, MAX_LAYERS, MAX_MODELS_PER_FILE, MAX_PYTHON_STEPS, tooManyLayers } from '../../parse/limits';
+import { MAX_LAYERS, MAX_MODELS_PER_FILE, MAX_PYTHON_STEPS, tooManyLayers, tooManyModels } from '../../parse/limits';
 import { getParser } from '../../parse/treeSitter';
 import { Budget, PythonBudgetExceeded } from '../../python/values';
 import { numeric } from '../../python/formatting';
@@ -186,7 +186,7 @@ class KerasFileLoader implements KerasLoaderHost {
       const at = this.span(sites[MAX_MODELS_PER_FILE].spanNode);
       this.fileProblems.push({
         code: 'parse-error',
-        message: `The file defines ${formatCount(sites.length)} models, more than the ${formatCount(MAX_MODELS_PER_FILE)} per file Activation Lens reads; the models from line ${at.start.line}, column ${at.start.column} on are not read.`,
+        message: tooManyModels(sites.length, at.start),
         span: at,
       });
       sites.length = MAX_MODELS_PER_FILE;

@@ -10,7 +10,7 @@ import type { Node } from 'web-tree-sitter';
 import { shapeError } from '../../shapes';
 import { loadFailure, readSourceFile } from '../../parse/sourceFile';
 import { syntaxErrorProblem, type SourceLanguage } from '../../parse/syntaxErrors';
-import { formatCount, MAX_LAYERS, MAX_MODELS_PER_FILE, tooManyLayers } from '../../parse/limits';
+import { formatCount, MAX_LAYERS, MAX_MODELS_PER_FILE, tooManyLayers, tooManyModels } from '../../parse/limits';
 import {
   PositionIndex,
   type LoadProblem,
@@ -60,7 +60,7 @@ export class TfjsFileLoader extends TfjsEvaluator {
       const at = this.span(extra.spanNode);
       this.problems.push({
         code: 'parse-error',
-        message: `The file defines ${formatCount(sites.length)} models, more than the ${formatCount(MAX_MODELS_PER_FILE)} per file Activation Lens reads; the models from line ${at.start.line}, column ${at.start.column} on are not read.`,
+        message: tooManyModels(sites.length, at.start),
         span: at,
       });
       sites.length = MAX_MODELS_PER_FILE;

@@ -10,7 +10,7 @@ import { dottedParts, type ImportTable } from '../../python/imports';
 import {
   torchGain,
 } from './vocabulary';
-import { formatCount, MAX_LAYERS, MAX_PYTHON_NESTING, MAX_TORCH_STEPS, tooManyLayers } from '../../parse/limits';
+import { formatCount, MAX_LAYERS, MAX_PYTHON_NESTING, MAX_PYTHON_STEPS, tooManyLayers } from '../../parse/limits';
 import { VersionedBindings } from '../../python/bindings';
 import type { DictEntry as SharedDictEntry } from '../../python/dicts';
 import { PythonEvaluator, type EvaluatorOptions } from '../../python/evaluator';
@@ -203,7 +203,7 @@ export function listCost(n: number): number {
   return Math.ceil(n / 16);
 }
 /** Counted in steps, never in time, so that a file reads the same on every machine (limits.ts). */
-export const MAX_STEPS = MAX_TORCH_STEPS;
+export const MAX_STEPS = MAX_PYTHON_STEPS;
 /** The binding a `return` statement leaves in an interpreted function's environment. */
 export const RETURN = '\u0000return';
 
