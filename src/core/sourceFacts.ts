@@ -100,8 +100,13 @@ export type TorchDefinitionFacts =
     }
   | {
       readonly kind: 'expression';
-      /** `name = nn.Sequential(...)`: the name and the statements of its block from that one on. */
-      readonly binding?: { readonly name: string; readonly statements: readonly (TorchStatementFacts & { readonly mentionsName: boolean })[] };
+      readonly source: CheckedSpan;
+      /**
+       * `name = nn.Sequential(...)` as a statement of its own: the name, and the statements
+       * where its initialisation may go: that statement first, then the later ones of its block
+       * that mention the name and may initialise weights (an init after those would be overridden).
+       */
+      readonly binding?: { readonly name: string; readonly statements: readonly TorchStatementFacts[] };
     };
 
 /** What the PyTorch fixers read about one model. */
