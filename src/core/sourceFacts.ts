@@ -3,18 +3,23 @@
  * gathered while the file is read (the loader has the syntax tree then; parse/sourceFacts.ts) and
  * carried in `ModelSpec.sourceFacts`. The fixers compute their edits from these facts and the
  * text alone, so they never parse: a ModelSpec that crossed the worker boundary as JSON still
- * yields the same edits. Plain data only (spans, strings, booleans; `null` for a missing entry of
- * a list, as JSON writes it).
+ * yields the same edits. Plain data only (offsets, strings, booleans; `null` for a missing entry
+ * of a list, as JSON writes it). Places are offset ranges, not SourceSpans: they are spliced,
+ * never shown, and a large class would otherwise carry every line and column twice.
  *
- * Every span that an edit depends on comes with the digest of the text it covered, so a fixer
+ * Every range that an edit depends on comes with the digest of the text it covered, so a fixer
  * given a text that changed since the read refuses instead of splicing at stale offsets.
  */
-import type { SourceSpan } from './model';
 import type { ImportTable } from './python/imports';
 
-/** A span and the digest (`textDigest`) of the text it covered when the file was read. */
-export interface CheckedSpan {
-  readonly span: SourceSpan;
+/** A range of the text: 0-based offsets in UTF-16 code units, `end` exclusive (as in SourcePosition.offset). */
+export interface TextRange {
+  readonly start: number;
+  readonly end: number;
+}
+
+/** A range and the digest (`textDigest`) of the text it covered when the file was read. */
+export interface CheckedRange extends TextRange {
   readonly digest: number;
 }
 
@@ -25,7 +30,7 @@ export interface ImportBinding {
 }
 
 /** A `from a.b import …` statement (dotted module names only; relative imports are not listed). */
-export interface FromImport extends CheckedSpan {
+export interface FromImport extends CheckedRange {
   readonly module: readonly string[];
 }
 
@@ -39,21 +44,21 @@ export interface PythonImportFacts {
   /** Every `from … import …` statement with a dotted module, in document order. */
   readonly fromImports: readonly FromImport[];
   /** The last import statement at module level: a new import line goes after it. */
-  readonly lastTopLevelImport?: CheckedSpan;
+  readonly lastTopLevelImport?: CheckedRange;
 }
 
-/** A call expression, with the spans of its parts that edits splice or copy. */
-export interface CallFacts extends CheckedSpan {
+/** A call expression (its range and digest), with the ranges of its parts that edits splice or copy. */
+export interface CallFacts extends CheckedRange {
   /** The function part: `nn.ReLU`, `torch.sigmoid`, `x.sigmoid`, `F.relu`. */
-  readonly callee: SourceSpan;
+  readonly callee: TextRange;
   /** `x` in `x.sigmoid()`, `nn` in `nn.ReLU()`: present when the callee is an attribute. */
-  readonly calleeObject?: SourceSpan;
+  readonly calleeObject?: TextRange;
   /** `sigmoid` in `x.sigmoid()`: present when the callee is an attribute. */
-  readonly calleeAttribute?: SourceSpan;
+  readonly calleeAttribute?: TextRange;
   /** The argument list with its parentheses. */
-  readonly arguments?: SourceSpan;
+  readonly arguments?: TextRange;
   /** The first argument that is neither a keyword argument nor a comment: the tensor input of a functional call. */
-  readonly firstPositional?: SourceSpan;
+  readonly firstPositional?: TextRange;
 }
 
 /** Where a PyTorch layer's span sits in the syntax: what activation and BatchNorm edits start from. */
@@ -73,7 +78,7 @@ export interface TorchLayerFacts {
 }
 
 /** A statement of a block, as initialiser and BatchNorm edits choose where to insert. */
-export interface TorchStatementFacts extends CheckedSpan {
+export interface TorchStatementFacts extends CheckedRange {
   /** The left side of an assignment statement, spaces removed (`self.fc1`). */
   readonly assigns?: string;
   /** May initialise weights: an nn.init call, `.apply(...)`, `.normal_()`-style calls, a `.modules()` loop. */
@@ -91,7 +96,7 @@ export type TorchDefinitionFacts =
   | {
       readonly kind: 'class';
       /** The whole class: `init` and `memberNames` hold while its text does. */
-      readonly source: CheckedSpan;
+      readonly source: CheckedRange;
       readonly init?: TorchMethodFacts;
       /** The first parameter of forward, when the class has one. */
       readonly forwardSelf?: string;
@@ -100,7 +105,7 @@ export type TorchDefinitionFacts =
     }
   | {
       readonly kind: 'expression';
-      readonly source: CheckedSpan;
+      readonly source: CheckedRange;
       /**
        * `name = nn.Sequential(...)` as a statement of its own: the name, and the statements
        * where its initialisation may go: that statement first, then the later ones of its block
@@ -113,7 +118,10 @@ export type TorchDefinitionFacts =
 export interface TorchModelFacts {
   /** Absent when the model's span is no node of the file (the model came from another module). */
   readonly definition?: TorchDefinitionFacts;
-  /** By layer index; null where the layer's span is no call the fixers can edit. */
+  /**
+   * By layer index: the call each activation layer is. Null for the other layers (a Linear/Conv
+   * is reached by its module path, not edited where it is written) and where the span is no call.
+   */
   readonly layers: readonly (TorchLayerFacts | null)[];
 }
 
@@ -134,10 +142,9 @@ export function textDigest(text: string): number {
   return hash;
 }
 
-/** True while `text` still holds, at the checked span, what it held when the facts were gathered. */
-export function stillHolds(text: string, checked: CheckedSpan): boolean {
-  const { start, end } = checked.span;
-  return end.offset <= text.length && textDigest(text.slice(start.offset, end.offset)) === checked.digest;
+/** True while `text` still holds, in the checked range, what it held when the facts were gathered. */
+export function stillHolds(text: string, checked: CheckedRange): boolean {
+  return checked.end <= text.length && textDigest(text.slice(checked.start, checked.end)) === checked.digest;
 }
 
 /** The bindings as the table names are resolved with (a Map in the order the facts keep). */

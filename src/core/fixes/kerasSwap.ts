@@ -274,7 +274,7 @@ export class KerasNames {
       const anchor = source ?? this.fromImports.find((s) => s.module.includes('keras'));
       if (line && anchor) {
         if (!stillHolds(this.text, anchor)) return { error: 'The imports changed since the file was analysed; run the diagnosis again.' };
-        const end = anchor.span.end.offset;
+        const end = anchor.end;
         return { prefix: '', importEdits: [{ span: this.positions.span(end, end), newText: `\n${line}` }] };
       }
     }

@@ -28,7 +28,7 @@
 import { hasKernel, PositionIndex, type ActivationSpec, type InitializerName, type LayerSpec, type ModelSpec, type SourceSpan } from '../model';
 import type { ActivationSwap, TextEdit } from './edits';
 import type { ImportTable } from '../python/imports';
-import { importTableOf, stillHolds, type CallFacts, type CheckedSpan, type SourceFacts, type TorchLayerFacts, type TorchModelFacts, type TorchStatementFacts } from '../sourceFacts';
+import { importTableOf, stillHolds, type CallFacts, type CheckedRange, type SourceFacts, type TextRange, type TorchLayerFacts, type TorchModelFacts, type TorchStatementFacts } from '../sourceFacts';
 import { resolveTorchName } from '../frameworks/torch/sourceFacts';
 import { layersBefore, placementOf } from './layout';
 
@@ -265,12 +265,12 @@ class TorchSource {
     return this.positions.span(start, end);
   }
 
-  private spanOf(span: SourceSpan): SourceSpan {
-    return this.positions.span(span.start.offset, span.end.offset);
+  private spanOf(range: TextRange): SourceSpan {
+    return this.positions.span(range.start, range.end);
   }
 
-  private textOf(span: SourceSpan): string {
-    return this.text.slice(span.start.offset, span.end.offset);
+  private textOf(range: TextRange): string {
+    return this.text.slice(range.start, range.end);
   }
 
   /** The call a layer is, when the text still holds it as it was read. */
@@ -306,8 +306,7 @@ class TorchSource {
     if (!last) return [{ span: this.span(0, 0), newText: `${line}\n` }];
     // A statement that moved would receive the line at the wrong place: the entry points refuse then (checked).
     if (!stillHolds(this.text, last)) this.importAnchorStale = true;
-    const end = last.span.end.offset;
-    return [{ span: this.span(end, end), newText: `\n${line}` }];
+    return [{ span: this.span(last.end, last.end), newText: `\n${line}` }];
   }
 
   activationEdits(layer: LayerSpec, activation: ActivationSpec): TextEdit[] | { error: string } {
@@ -318,7 +317,7 @@ class TorchSource {
     if (site.site === 'call') {
       // A tensor method, `x.sigmoid()`.
       const calleeSpan = layer.source.calleeSpan;
-      if (call.calleeAttribute && calleeSpan && call.calleeAttribute.start.offset === calleeSpan.start.offset && !this.isModuleClass(call.callee)) {
+      if (call.calleeAttribute && calleeSpan && call.calleeAttribute.start === calleeSpan.start.offset && !this.isModuleClass(call.callee)) {
         return this.methodEdits(call, activation);
       }
       return this.moduleEdits(call, activation);
@@ -326,7 +325,7 @@ class TorchSource {
     return this.functionalEdits(call, activation);
   }
 
-  private isModuleClass(callee: SourceSpan): boolean {
+  private isModuleClass(callee: TextRange): boolean {
     const parts = this.textOf(callee).split('.').map((p) => p.trim());
     const path = this.resolve(parts);
     return path[0] === 'torch' && path[1] === 'nn' && path.length === 3;
@@ -346,7 +345,7 @@ class TorchSource {
       const cls = this.localFor(`torch.nn.${target.cls}`);
       const nn = this.localFor('torch.nn');
       const torch = this.localFor('torch');
-      if (cls) return [{ span: this.spanOf(call.span), newText: `${cls}(${target.args})` }];
+      if (cls) return [{ span: this.spanOf(call), newText: `${cls}(${target.args})` }];
       if (nn) prefix = `${nn}.`;
       else if (torch) prefix = `${torch}.nn.`;
       else {
@@ -354,7 +353,7 @@ class TorchSource {
         edits.push(...this.importLine(`from torch.nn import ${target.cls}`));
       }
     }
-    edits.push({ span: this.spanOf(call.span), newText: `${prefix}${target.cls}(${target.args})` });
+    edits.push({ span: this.spanOf(call), newText: `${prefix}${target.cls}(${target.args})` });
     return edits;
   }
 
@@ -365,7 +364,7 @@ class TorchSource {
     if (!args || !input) return { error: `Could not read the arguments of \`${calleeText}\`.` };
     if (activation.name === 'linear') {
       // No activation: the call becomes its input.
-      return [{ span: this.spanOf(call.span), newText: this.textOf(input) }];
+      return [{ span: this.spanOf(call), newText: this.textOf(input) }];
     }
     const target = functionalCall(activation);
     if (!target) return { error: `${activation.name} has no functional form in PyTorch; use the nn.${moduleCall(activation)?.cls ?? 'Module'} module.` };
@@ -389,8 +388,8 @@ class TorchSource {
     }
     edits.push({ span: this.spanOf(call.callee), newText: newCallee });
     // Everything after the input argument is rewritten for the new function.
-    const tailStart = input.end.offset;
-    const tailEnd = args.end.offset - 1;
+    const tailStart = input.end;
+    const tailEnd = args.end - 1;
     const tail = this.text.slice(tailStart, tailEnd);
     const wanted = target.extra ? `, ${target.extra}` : '';
     const sameSoftmax = target.fn === 'softmax' && tail.includes('dim');
@@ -404,16 +403,16 @@ class TorchSource {
     const object = call.calleeObject;
     const method = call.calleeAttribute;
     const args = call.arguments;
-    if (!object || !method || !args) return { error: `Could not read \`${this.textOf(call.span)}\`.` };
-    if (activation.name === 'linear') return [{ span: this.spanOf(call.span), newText: this.textOf(object) }];
+    if (!object || !method || !args) return { error: `Could not read \`${this.textOf(call)}\`.` };
+    if (activation.name === 'linear') return [{ span: this.spanOf(call), newText: this.textOf(object) }];
     const target = functionalCall(activation);
     if (!target) return { error: `${activation.name} has no functional form in PyTorch; use the nn.${moduleCall(activation)?.cls ?? 'Module'} module.` };
     if (TENSOR_METHODS.has(target.fn) && target.extra === '') {
-      return [{ span: this.span(method.start.offset, args.end.offset), newText: `${target.fn}()` }];
+      return [{ span: this.span(method.start, args.end), newText: `${target.fn}()` }];
     }
     const functional = this.functionalPrefix();
     const extra = target.extra ? `, ${target.extra}` : '';
-    return [...functional.edits, { span: this.spanOf(call.span), newText: `${functional.prefix}${target.fn}(${this.textOf(object)}${extra})` }];
+    return [...functional.edits, { span: this.spanOf(call), newText: `${functional.prefix}${target.fn}(${this.textOf(object)}${extra})` }];
   }
 
   /** An `nn.init` statement for the owner's weight, or a note when the layer has no reachable path. */
@@ -430,7 +429,7 @@ class TorchSource {
     }
     const access = (base: string) => base + segments.map((s) => (isIndex(s) ? `[${s}]` : `.${s}`)).join('');
     const init = this.initPrefix();
-    let anchor: CheckedSpan | undefined;
+    let anchor: CheckedRange | undefined;
     let base: string;
     if (definition.kind === 'class') {
       const initFn = definition.init;
@@ -449,11 +448,11 @@ class TorchSource {
       anchor = lastRelevant(binding.statements, (_s, i) => i === 0);
     }
     if (!anchor) return { note: 'No place to add the initialisation was found.' };
-    const { start, end } = anchor.span;
-    const lineStart = this.text.lastIndexOf('\n', start.offset - 1) + 1;
-    const indent = this.text.slice(lineStart, start.offset);
+    const { start, end } = anchor;
+    const lineStart = this.text.lastIndexOf('\n', start - 1) + 1;
+    const indent = this.text.slice(lineStart, start);
     const lines = targets.map((t) => `\n${indent}${init.prefix}${INIT_CALLS[t.initializer]!(`${access(base)}.${t.param}`)}`).join('');
-    return { edits: [...init.edits, { span: this.span(end.offset, end.offset), newText: lines }] };
+    return { edits: [...init.edits, { span: this.span(end, end), newText: lines }] };
   }
 
   /** How torch.nn classes are written here (`nn.`, `torch.nn.`), with an import when the file has no name for them. */
@@ -490,13 +489,13 @@ class TorchSource {
     const definition = this.torch.definition;
     if (definition?.kind !== 'class') return { error: `Model \`${model.name}\` is not a class or an nn.Sequential; add the BatchNorm by hand.` };
     if (!stillHolds(this.text, definition.source)) return { error: `The source of model \`${model.name}\` changed since it was analysed; run the diagnosis again.` };
-    let input: SourceSpan | undefined;
+    let input: TextRange | undefined;
     if (site.site === 'callee') {
       const calleeParts = this.textOf(call.callee).split('.');
       const object = call.calleeObject;
       const isMethod = object !== undefined && !this.isModuleClass(call.callee) && !['torch', 'F', 'nn'].includes(calleeParts[0]) && this.resolve(calleeParts)[0] !== 'torch';
       input = isMethod ? object : call.firstPositional;
-    } else if (call.calleeAttribute !== undefined && call.calleeAttribute.start.offset === layer.source.calleeSpan?.start.offset && !this.isModuleClass(call.callee)) {
+    } else if (call.calleeAttribute !== undefined && call.calleeAttribute.start === layer.source.calleeSpan?.start.offset && !this.isModuleClass(call.callee)) {
       // A tensor method, `x.sigmoid()`: its object is the input.
       input = call.calleeObject;
     } else {
@@ -519,15 +518,15 @@ class TorchSource {
     while (taken.has(`bn${k}`) || members.has(`bn${k}`)) k++;
     const name = `bn${k}`;
     taken.add(name);
-    const lineStart = this.text.lastIndexOf('\n', anchor.span.start.offset - 1) + 1;
-    const indent = this.text.slice(lineStart, anchor.span.start.offset);
+    const lineStart = this.text.lastIndexOf('\n', anchor.start - 1) + 1;
+    const indent = this.text.slice(lineStart, anchor.start);
     const nn = this.nnPrefix();
-    const end = anchor.span.end.offset;
+    const end = anchor.end;
     return [
       ...nn.edits,
       { span: this.span(end, end), newText: `\n${indent}${self}.${name} = ${nn.prefix}${cls}(${features})` },
-      { span: this.span(input.start.offset, input.start.offset), newText: `${forwardSelf}.${name}(` },
-      { span: this.span(input.end.offset, input.end.offset), newText: ')' },
+      { span: this.span(input.start, input.start), newText: `${forwardSelf}.${name}(` },
+      { span: this.span(input.end, input.end), newText: ')' },
     ];
   }
 

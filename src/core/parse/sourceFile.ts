@@ -66,7 +66,7 @@ export async function readSourceFile(
       }
     }
     // [issue 12] The fixers' facts come from this same tree, so they never parse the file again.
-    return grammar === 'python' ? withSourceFacts(read(tree, positions), tree.rootNode, positions) : read(tree, positions);
+    return grammar === 'python' ? withSourceFacts(read(tree, positions), tree.rootNode) : read(tree, positions);
   } catch (error) {
     // Defensive: the loaders are written not to throw, but a bug must not reach the user as a crash.
     return loadFailure(format, `Internal error while reading ${fileName}: ${errorMessage(error)}`, fileStart);

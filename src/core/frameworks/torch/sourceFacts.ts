@@ -5,10 +5,10 @@
  * (fixes/torchPython.ts) then compute their edits from these facts and the text, without a parser.
  */
 import type { Node } from 'web-tree-sitter';
-import type { ModelSpec, PositionIndex, SourceSpan } from '../../model';
+import type { ModelSpec, SourceSpan } from '../../model';
 import type { ImportTable } from '../../python/imports';
-import { checkedSpan } from '../../python/importFacts';
-import type { CallFacts, TorchDefinitionFacts, TorchLayerFacts, TorchMethodFacts, TorchModelFacts, TorchStatementFacts } from '../../sourceFacts';
+import { checkedRange } from '../../python/importFacts';
+import type { CallFacts, TextRange, TorchDefinitionFacts, TorchLayerFacts, TorchMethodFacts, TorchModelFacts, TorchStatementFacts } from '../../sourceFacts';
 
 /** The dotted torch path a name stands for: through the file's imports, `nn` and `F` read as PyTorch's usual aliases. */
 export function resolveTorchName(imports: ImportTable, parts: readonly string[]): string[] {
@@ -20,12 +20,14 @@ export function resolveTorchName(imports: ImportTable, parts: readonly string[])
 }
 
 /** The facts of `model`, read from the tree (`root`) of the file it was loaded from. */
-export function torchModelFacts(root: Node, model: ModelSpec, imports: ImportTable, positions: PositionIndex): TorchModelFacts {
-  const reader = new TorchFactReader(root, imports, positions);
+export function torchModelFacts(root: Node, model: ModelSpec, imports: ImportTable): TorchModelFacts {
+  const reader = new TorchFactReader(root, imports);
   const modelNode = reader.nodeAt(model.span);
   const definition = modelNode ? reader.definition(modelNode) : undefined;
   const forward = modelNode?.type === 'class_definition' ? findMethod(modelNode, 'forward') : undefined;
-  const layers = model.layers.map((layer) => reader.layer(layer.source.span, forward) ?? null);
+  const forwardCalls = forward ? reader.callsByCallee(forward) : undefined;
+  // Only activations are edited where they are written (a Linear/Conv is reached by its module path).
+  const layers = model.layers.map((layer) => (layer.kind === 'activation' ? reader.layer(layer.source.span, forwardCalls) ?? null : null));
   return { ...(definition ? { definition } : {}), layers };
 }
 
@@ -54,7 +56,6 @@ class TorchFactReader {
   constructor(
     private readonly root: Node,
     private readonly imports: ImportTable,
-    private readonly positions: PositionIndex,
   ) {}
 
   /** The node exactly at `span`, or undefined (a span of another file, or no node of its own). */
@@ -67,8 +68,8 @@ class TorchFactReader {
     return undefined;
   }
 
-  private span(node: Node): SourceSpan {
-    return this.positions.span(node.startIndex, node.endIndex);
+  private range(node: Node): TextRange {
+    return { start: node.startIndex, end: node.endIndex };
   }
 
   definition(modelNode: Node): TorchDefinitionFacts {
@@ -78,7 +79,7 @@ class TorchFactReader {
       const forwardSelf = forward ? firstParameter(forward) : undefined;
       return {
         kind: 'class',
-        source: checkedSpan(modelNode, this.positions),
+        source: checkedRange(modelNode),
         ...(initFn ? { init: this.method(initFn) } : {}),
         ...(forwardSelf !== undefined ? { forwardSelf } : {}),
         memberNames: [...new Set([...modelNode.text.matchAll(/\.(\w+)/g)].map((m) => m[1]))],
@@ -90,7 +91,7 @@ class TorchFactReader {
     const target = parent?.type === 'assignment' ? parent.childForFieldName('left') : undefined;
     const statement = parent?.parent;
     const block = statement?.parent;
-    const source = checkedSpan(modelNode, this.positions);
+    const source = checkedRange(modelNode);
     if (target?.type !== 'identifier' || statement?.type !== 'expression_statement' || !block) return { kind: 'expression', source };
     const name = target.text;
     // The defining statement, then the later ones of its block that may initialise this model's weights.
@@ -107,7 +108,7 @@ class TorchFactReader {
   private statement(statement: Node): TorchStatementFacts {
     const expression = statement.type === 'expression_statement' ? statement.firstNamedChild : null;
     const left = expression?.type === 'assignment' ? expression.childForFieldName('left')?.text : undefined;
-    return { ...checkedSpan(statement, this.positions), ...(left !== undefined ? { assigns: left.split(' ').join('') } : {}), initialises: this.initialises(statement) };
+    return { ...checkedRange(statement), ...(left !== undefined ? { assigns: left.split(' ').join('') } : {}), initialises: this.initialises(statement) };
   }
 
   /** True for statements that (may) initialise weights: nn.init calls, `.apply(...)`, `.normal_()`-style calls, module loops. */
@@ -123,8 +124,22 @@ class TorchFactReader {
     return false;
   }
 
-  /** The call a layer's span is (or is the callee of), and where that call sits. */
-  layer(span: SourceSpan, forward: Node | undefined): TorchLayerFacts | undefined {
+  /** The calls under `node`, by their callee's text with whitespace removed, in document order (one walk for every layer). */
+  callsByCallee(node: Node): ReadonlyMap<string, readonly CallFacts[]> {
+    const calls = new Map<string, CallFacts[]>();
+    for (const call of node.descendantsOfType('call')) {
+      const callee = call?.childForFieldName('function')?.text.replace(/\s/g, '');
+      const facts = call && callee !== undefined ? this.call(call) : undefined;
+      if (callee === undefined || !facts) continue;
+      const same = calls.get(callee);
+      if (same) same.push(facts);
+      else calls.set(callee, [facts]);
+    }
+    return calls;
+  }
+
+  /** The call a layer's span is (or is the callee of), and where that call sits (`forwardCalls`: the class's forward, by callee). */
+  layer(span: SourceSpan, forwardCalls: ReadonlyMap<string, readonly CallFacts[]> | undefined): TorchLayerFacts | undefined {
     const node = this.nodeAt(span);
     if (!node) return undefined;
     if (node.type === 'call') {
@@ -134,14 +149,7 @@ class TorchFactReader {
       const argumentOf = node.parent?.type === 'argument_list' ? (container?.type === 'call' ? container.childForFieldName('function')?.text ?? '' : '') : undefined;
       const assignedTo = node.parent?.type === 'assignment' ? node.parent.childForFieldName('left')?.text.replace(/\s/g, '') : undefined;
       // A module attribute (`self.act = nn.ReLU()`) is applied where forward calls it.
-      const forwardUses =
-        assignedTo && forward
-          ? forward
-              .descendantsOfType('call')
-              .filter((c): c is Node => !!c && c.childForFieldName('function')?.text.replace(/\s/g, '') === assignedTo)
-              .map((c) => this.call(c))
-              .filter((c): c is CallFacts => !!c)
-          : undefined;
+      const forwardUses = assignedTo && forwardCalls ? forwardCalls.get(assignedTo) ?? [] : undefined;
       return {
         site: 'call',
         call,
@@ -167,12 +175,12 @@ class TorchFactReader {
     const args = node.childForFieldName('arguments');
     const input = firstPositional(args);
     return {
-      ...checkedSpan(node, this.positions),
-      callee: this.span(callee),
-      ...(object ? { calleeObject: this.span(object) } : {}),
-      ...(attribute ? { calleeAttribute: this.span(attribute) } : {}),
-      ...(args ? { arguments: this.span(args) } : {}),
-      ...(input ? { firstPositional: this.span(input) } : {}),
+      ...checkedRange(node),
+      callee: this.range(callee),
+      ...(object ? { calleeObject: this.range(object) } : {}),
+      ...(attribute ? { calleeAttribute: this.range(attribute) } : {}),
+      ...(args ? { arguments: this.range(args) } : {}),
+      ...(input ? { firstPositional: this.range(input) } : {}),
     };
   }
 }
