@@ -1,6 +1,6 @@
 /**
  * Keras Python activation swaps: turns a suggested activation swap into exact text edits on Keras Python source, using the
- * spans the loader recorded. Pure and synchronous.
+ * spans and the imports (`model.sourceFacts`) the loader recorded. Pure and synchronous; it never parses the file.
  *
  * Choices (Keras 2 / tf.keras and Keras 3 must both accept the result):
  *  - `activation=` arguments get a string where Keras has one for the activation ("relu",
