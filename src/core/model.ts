@@ -6,6 +6,7 @@
  * and VS Code count them) and also carry the 0-based string offset so that fixes can splice
  * text without recomputing positions. `end` is exclusive.
  */
+import type { SourceFacts } from './sourceFacts';
 
 export interface SourcePosition {
   /** 1-based line. */
@@ -268,6 +269,13 @@ export interface ModelSpec {
   // [issue 11]
   /** The optimiser and loss the file trains this model with, when stated statically. */
   readonly training?: TrainingSetup;
+  // [issue 12]
+  /**
+   * Python models: what the fixers need to know about the source besides the layer spans (the
+   * imports, and for PyTorch the class's `__init__` / `forward` and each layer's call), gathered
+   * while the file was read so that no fixer parses the file again (sourceFacts.ts).
+   */
+  readonly sourceFacts?: SourceFacts;
 }
 
 // [issue 3: PyTorch]

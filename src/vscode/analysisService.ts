@@ -8,7 +8,6 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { LoadResult } from '../core/model';
 import { detectFormat } from '../core/parse/index';
-import { getParser } from '../core/parse/treeSitter';
 import { StaticReader } from '../engine/loadFile';
 import { diagnoseLoaded, problemToFinding, type DiagnoseEvent, type FileDiagnosis } from '../engine/diagnose';
 import { TrainerClient, TrainingError } from '../engine/trainerClient';
@@ -304,9 +303,6 @@ export class AnalysisService extends Disposable {
     const read = await this.readSubject(subject, token);
     if (read === 'cancelled') return { status: 'cancelled', message: `Diagnosis of ${baseName} was cancelled.` };
     const loaded = read;
-    // Quick fixes for Python models re-read the file's syntax tree on this thread (a tree-sitter
-    // parse of a file the reader accepted takes milliseconds); the parser is set up here once.
-    if (loaded.models.length > 0 && (loaded.format === 'keras-python' || loaded.format === 'pytorch-python')) await getParser('python');
     const base = { uri: document.uri, version, text, loaded, stale: false, ...(subject.cellUris ? { cellUris: subject.cellUris, cells: loaded.cells ?? [] } : {}) };
     const staticDiagnosis: FileDiagnosis = {
       file: fileLabel,

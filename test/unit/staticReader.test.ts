@@ -2,7 +2,8 @@
  * The reader worker (loadFile.ts) is what keeps a hostile model file from taking the editor
  * down: a read that runs out of memory, never answers or is cancelled ends its worker with a
  * message in our words, and the next read gets a fresh worker. A stand-in worker plays the
- * misbehaving loader; the real bundle reads a real file.
+ * misbehaving loader; the real bundle reads a real file, and (issue 12) the quick fixes of a
+ * model read there are computed on this thread from the facts it carries, with no parser here.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,6 +11,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { READER_HEAP_LIMIT_MB, StaticReader } from '../../src/engine/loadFile';
+import { activationSwapEdits, applyEdits } from '../../src/core/fixes';
 
 const STAND_IN = `
 const { parentPort } = require('node:worker_threads');
@@ -92,4 +94,24 @@ test('the real reader bundle reads a model file', async (t) => {
   assert.equal(result.format, 'keras-python');
   assert.equal(result.models.length, 1);
   assert.ok(result.models[0].layers.length >= 10);
+});
+
+test('a PyTorch model read in the reader worker is fixed on this thread from the facts it carries (issue 12)', async (t) => {
+  const bundle = path.join(__dirname, '..', '..', 'dist', 'loader.js');
+  assert.ok(fs.existsSync(bundle), `${bundle} is missing: run "npm run build" first (npm test does)`);
+  const reader = new StaticReader(bundle);
+  t.after(() => reader.dispose());
+  const file = path.join(__dirname, '..', '..', 'examples', 'torch_mlp.py');
+  const text = fs.readFileSync(file, 'utf8');
+  const result = await reader.read(text, file);
+  assert.ok(result !== 'cancelled');
+  const model = result.models[0];
+  assert.ok(model?.sourceFacts?.torch, 'the worker sends the facts with the model');
+  // This thread never loaded a file, so no parser exists here: the edits come from the facts alone.
+  const first = model.layers.findIndex((l) => l.kind === 'activation');
+  const edits = activationSwapEdits(text, model, first, { activation: { name: 'relu' }, kernelInitializer: 'heNormal' });
+  assert.ok(Array.isArray(edits), JSON.stringify(edits));
+  const fixed = applyEdits(text, edits);
+  assert.ok(fixed.includes('x = torch.relu(self.fc_in(x))'), fixed);
+  assert.ok(fixed.includes('nn.init.kaiming_normal_(self.fc_in.weight, nonlinearity="relu")'), fixed);
 });

@@ -1,6 +1,6 @@
 /**
  * Keras Python activation swaps: turns a suggested activation swap into exact text edits on Keras Python source, using the
- * spans the loader recorded. Pure and synchronous.
+ * spans and the imports (`model.sourceFacts`) the loader recorded. Pure and synchronous; it never parses the file.
  *
  * Choices (Keras 2 / tf.keras and Keras 3 must both accept the result):
  *  - `activation=` arguments get a string where Keras has one for the activation ("relu",
@@ -27,10 +27,9 @@
  *    callee prefix, else an imported name or alias); when the file has no usable name, an
  *    import line is added next to the import the layer's class came from.
  */
-import type { Node } from 'web-tree-sitter';
 import { hasKernel, type ActivationSpec, type InitializerName, type LayerSpec, type ModelSpec, PositionIndex } from '../model';
-import { collectImports, type ImportTable } from '../python/imports';
-import { getReadyParser } from '../parse/treeSitter';
+import type { ImportTable } from '../python/imports';
+import { importTableOf, stillHolds, type FromImport } from '../sourceFacts';
 import { formatNumber, insertPythonArguments, kerasActivation, type ActivationSwap, type TextEdit } from './edits';
 import { quoteOf } from './layout';
 
@@ -217,17 +216,14 @@ interface Reference {
   readonly importEdits: readonly TextEdit[];
 }
 
-interface ImportStatementInfo {
-  readonly module: readonly string[];
-  readonly names: readonly string[];
-  readonly start: number;
-  readonly end: number;
-}
-
-/** How the file can refer to Keras layer and initialiser classes. */
+/**
+ * How the file can refer to Keras layer and initialiser classes, from the imports the loader
+ * recorded in `model.sourceFacts` (a model without them, e.g. one built by hand, gets only the
+ * prefixes its own layers are written with).
+ */
 export class KerasNames {
   private readonly imports: ImportTable | undefined;
-  private readonly importStatements: readonly ImportStatementInfo[];
+  private readonly fromImports: readonly FromImport[];
   private readonly positions: PositionIndex;
 
   constructor(
@@ -236,14 +232,9 @@ export class KerasNames {
     private readonly layer: LayerSpec,
   ) {
     this.positions = new PositionIndex(text);
-    const parser = getReadyParser('python');
-    const tree = parser?.parse(text) ?? undefined;
-    try {
-      this.imports = tree ? collectImports(tree.rootNode) : undefined;
-      this.importStatements = tree ? collectImportStatements(tree.rootNode) : [];
-    } finally {
-      tree?.delete();
-    }
+    const facts = model.sourceFacts?.imports;
+    this.imports = facts ? importTableOf(facts) : undefined;
+    this.fromImports = facts?.fromImports ?? [];
   }
 
   layerReference(className: string): Reference | { error: string } {
@@ -273,19 +264,21 @@ export class KerasNames {
         if (entry) return { prefix: prefix(entry[0]), importEdits: [] };
       }
       // A class imported by name (`from keras.layers import Dense`): import the new one the same way.
-      const source = this.importStatements.find((s) => s.module.includes('keras') && s.module[s.module.length - 1] === module);
-      const kerasRoot = this.importStatements.find((s) => s.module.includes('keras'))?.module;
+      const source = this.fromImports.find((s) => s.module.includes('keras') && s.module[s.module.length - 1] === module);
+      const kerasRoot = this.fromImports.find((s) => s.module.includes('keras'))?.module;
       const line = source
         ? `from ${source.module.join('.')} import ${className}`
         : kerasRoot
           ? `from ${[...kerasRoot.slice(0, kerasRoot.indexOf('keras') + 1), module].join('.')} import ${className}`
           : undefined;
-      const anchor = source ?? this.importStatements.find((s) => s.module.includes('keras'));
+      const anchor = source ?? this.fromImports.find((s) => s.module.includes('keras'));
       if (line && anchor) {
-        return { prefix: '', importEdits: [{ span: this.positions.span(anchor.end, anchor.end), newText: `\n${line}` }] };
+        if (!stillHolds(this.text, anchor)) return { error: 'The imports changed since the file was analysed; run the diagnosis again.' };
+        const end = anchor.end;
+        return { prefix: '', importEdits: [{ span: this.positions.span(end, end), newText: `\n${line}` }] };
       }
     }
-    // Without the syntax tree: reuse a qualified prefix another layer of the model is written with.
+    // No recorded import names Keras here: reuse a qualified prefix another layer of the model is written with.
     if (module === 'layers') {
       for (const other of this.model.layers) {
         const prefix = this.calleePrefix(other);
@@ -303,22 +296,6 @@ export class KerasNames {
     const dot = callee.lastIndexOf('.');
     return dot >= 0 ? callee.slice(0, dot + 1) : '';
   }
-}
-
-function collectImportStatements(root: Node): ImportStatementInfo[] {
-  const statements: ImportStatementInfo[] = [];
-  for (const statement of root.descendantsOfType('import_from_statement')) {
-    if (!statement) continue;
-    const moduleName = statement.childForFieldName('module_name');
-    if (!moduleName || moduleName.type !== 'dotted_name') continue;
-    statements.push({
-      module: moduleName.text.split('.'),
-      names: statement.childrenForFieldName('name').map((n) => n?.text ?? ''),
-      start: statement.startIndex,
-      end: statement.endIndex,
-    });
-  }
-  return statements;
 }
 
 // #endregion

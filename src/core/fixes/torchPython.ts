@@ -1,7 +1,8 @@
 /**
  * Activation swaps as exact text edits on PyTorch Python source, from the spans the PyTorch
- * loader recorded. Pure and synchronous (it re-reads the file with the already-initialised
- * tree-sitter parser).
+ * loader recorded and the facts it gathered about the source (`model.sourceFacts`: the imports,
+ * the class's `__init__` / `forward`, the call each layer is). Pure and synchronous; it never
+ * parses the file.
  *
  * Choices:
  *  - An activation module (`nn.Sigmoid()`) is replaced by the whole new module call
@@ -24,11 +25,11 @@
  *    returned from a function, not bound to a name), only the activation edit is returned and
  *    the limitation is explained in the result's `note`.
  */
-import type { Node, Tree } from 'web-tree-sitter';
 import { hasKernel, PositionIndex, type ActivationSpec, type InitializerName, type LayerSpec, type ModelSpec, type SourceSpan } from '../model';
 import type { ActivationSwap, TextEdit } from './edits';
-import { collectImports, type ImportTable } from '../python/imports';
-import { getReadyParser } from '../parse/treeSitter';
+import type { ImportTable } from '../python/imports';
+import { importTableOf, stillHolds, type CallFacts, type CheckedRange, type SourceFacts, type TextRange, type TorchLayerFacts, type TorchModelFacts, type TorchStatementFacts } from '../sourceFacts';
+import { resolveTorchName } from '../frameworks/torch/sourceFacts';
 import { layersBefore, placementOf } from './layout';
 
 /** One parameter to initialise: a layer's weight or bias. */
@@ -45,56 +46,46 @@ export type TorchEdits = TextEdit[] & { note?: string };
 export function activationSwapEditsTorch(text: string, model: ModelSpec, layerIndex: number, swap: ActivationSwap): TorchEdits | { error: string } {
   const layer = model.layers[layerIndex];
   if (!layer) return { error: `Model \`${model.name}\` has no layer ${layerIndex}.` };
-  const parser = getReadyParser('python');
-  const tree = parser?.parse(text) ?? undefined;
-  if (!tree) return { error: 'The Python parser is not ready; load the file first.' };
-  try {
-    const file = new TorchSource(text, tree);
-    const edits: TextEdit[] = [];
-    if (!swap.activation) {
-      if (!hasKernel(layer.kind)) return { error: `Layer \`${layer.name}\` (${layer.kind}) has no weights to initialise.` };
-    } else if (layer.kind === 'activation') {
-      const changed = file.activationEdits(layer, swap.activation);
-      if ('error' in changed) return changed;
-      edits.push(...changed);
-    } else if (!hasKernel(layer.kind) || layer.activation.name !== swap.activation.name) {
-      return { error: `Layer \`${layer.name}\` (${layer.kind}) has no activation of its own in PyTorch; change the activation that follows it.` };
-    }
-    const result: TorchEdits = edits;
-    if (swap.biasInitializer && (!hasKernel(layer.kind) || layer.useBias === false)) return { error: `Layer \`${layer.name}\` has no bias.` };
-    const owner = swap.kernelInitializer ? (hasKernel(layer.kind) ? layer : model.layers.slice(0, layerIndex).reverse().find((l) => hasKernel(l.kind))) : undefined;
-    const parameters: InitTarget[] = [];
-    if (swap.kernelInitializer && owner) parameters.push({ layer: owner, param: 'weight', initializer: swap.kernelInitializer });
-    if (swap.biasInitializer) parameters.push({ layer, param: 'bias', initializer: swap.biasInitializer });
-    // One statement block per layer (two insertions at one point would collide).
-    for (const target of new Set(parameters.map((p) => p.layer))) {
-      const init = file.initializerEdits(model, target, parameters.filter((p) => p.layer === target));
-      if ('error' in init) return init;
-      if ('note' in init) {
-        if (!swap.activation) return { error: init.note };
-        result.note = init.note;
-      } else result.push(...init.edits);
-    }
-    return dedupe(result);
-  } finally {
-    tree.delete();
+  const file = TorchSource.of(text, model);
+  if ('error' in file) return file;
+  const edits: TextEdit[] = [];
+  if (!swap.activation) {
+    if (!hasKernel(layer.kind)) return { error: `Layer \`${layer.name}\` (${layer.kind}) has no weights to initialise.` };
+  } else if (layer.kind === 'activation') {
+    const changed = file.activationEdits(layer, swap.activation);
+    if ('error' in changed) return changed;
+    edits.push(...changed);
+  } else if (!hasKernel(layer.kind) || layer.activation.name !== swap.activation.name) {
+    return { error: `Layer \`${layer.name}\` (${layer.kind}) has no activation of its own in PyTorch; change the activation that follows it.` };
   }
+  const result: TorchEdits = edits;
+  if (swap.biasInitializer && (!hasKernel(layer.kind) || layer.useBias === false)) return { error: `Layer \`${layer.name}\` has no bias.` };
+  const owner = swap.kernelInitializer ? (hasKernel(layer.kind) ? layer : model.layers.slice(0, layerIndex).reverse().find((l) => hasKernel(l.kind))) : undefined;
+  const parameters: InitTarget[] = [];
+  if (swap.kernelInitializer && owner) parameters.push({ layer: owner, param: 'weight', initializer: swap.kernelInitializer });
+  if (swap.biasInitializer) parameters.push({ layer, param: 'bias', initializer: swap.biasInitializer });
+  // One statement block per layer (two insertions at one point would collide).
+  for (const target of new Set(parameters.map((p) => p.layer))) {
+    const init = file.initializerEdits(model, target, parameters.filter((p) => p.layer === target));
+    if ('error' in init) return init;
+    if ('note' in init) {
+      if (!swap.activation) return { error: init.note };
+      result.note = init.note;
+    } else result.push(...init.edits);
+  }
+  return file.checked(dedupe(result));
 }
 
 /** The edit that sets the kernel initialiser of a Dense/Conv layer of a PyTorch model (an `nn.init` statement). */
 export function kernelInitializerEditsTorch(text: string, model: ModelSpec, layerIndex: number, initializer: InitializerName): TorchEdits | { error: string } {
   const layer = model.layers[layerIndex];
   if (!layer || !hasKernel(layer.kind)) return { error: `Layer ${layerIndex} of \`${model.name}\` has no kernel.` };
-  const tree = getReadyParser('python')?.parse(text) ?? undefined;
-  if (!tree) return { error: 'The Python parser is not ready; load the file first.' };
-  try {
-    const init = new TorchSource(text, tree).initializerEdits(model, layer, [{ layer, param: 'weight', initializer }]);
-    if ('error' in init) return init;
-    if ('note' in init) return Object.assign([] as TextEdit[], { note: init.note });
-    return init.edits;
-  } finally {
-    tree.delete();
-  }
+  const file = TorchSource.of(text, model);
+  if ('error' in file) return file;
+  const init = file.initializerEdits(model, layer, [{ layer, param: 'weight', initializer }]);
+  if ('error' in init) return init;
+  if ('note' in init) return Object.assign([] as TextEdit[], { note: init.note });
+  return file.checked(init.edits);
 }
 
 /**
@@ -105,29 +96,24 @@ export function kernelInitializerEditsTorch(text: string, model: ModelSpec, laye
  * (`torch.relu(self.bn1(self.fc1(x)))`). Names never clash with the class's attributes.
  */
 export function batchNormEditsTorch(text: string, model: ModelSpec, layerIndices: readonly number[]): TextEdit[] | { error: string } {
-  const tree = getReadyParser('python')?.parse(text) ?? undefined;
-  if (!tree) return { error: 'The Python parser is not ready; load the file first.' };
-  try {
-    const file = new TorchSource(text, tree);
-    const taken = new Set<string>();
-    const edits: TextEdit[] = [];
-    for (const index of layerIndices) {
-      const layer = model.layers[index];
-      if (!layer) return { error: `Model \`${model.name}\` has no layer ${index}.` };
-      const owner = model.layers[index - 1];
-      if (layer.kind !== 'activation' || !owner || !hasKernel(owner.kind)) {
-        return { error: `Layer \`${layer.name}\` does not directly follow a Linear/Conv layer; add the BatchNorm by hand.` };
-      }
-      const shared = model.layers.some((l) => l.index !== index && l.source.span.start.offset === layer.source.span.start.offset);
-      if (shared) return { error: `The activation of \`${layer.name}\` is one call or module used for several layers; give each layer its own BatchNorm by hand.` };
-      const made = file.batchNormEdits(model, layer, owner, taken);
-      if ('error' in made) return made;
-      edits.push(...made);
+  const file = TorchSource.of(text, model);
+  if ('error' in file) return file;
+  const taken = new Set<string>();
+  const edits: TextEdit[] = [];
+  for (const index of layerIndices) {
+    const layer = model.layers[index];
+    if (!layer) return { error: `Model \`${model.name}\` has no layer ${index}.` };
+    const owner = model.layers[index - 1];
+    if (layer.kind !== 'activation' || !owner || !hasKernel(owner.kind)) {
+      return { error: `Layer \`${layer.name}\` does not directly follow a Linear/Conv layer; add the BatchNorm by hand.` };
     }
-    return edits;
-  } finally {
-    tree.delete();
+    const shared = model.layers.some((l) => l.index !== index && l.source.span.start.offset === layer.source.span.start.offset);
+    if (shared) return { error: `The activation of \`${layer.name}\` is one call or module used for several layers; give each layer its own BatchNorm by hand.` };
+    const made = file.batchNormEdits(model, layer, owner, taken);
+    if ('error' in made) return made;
+    edits.push(...made);
   }
+  return file.checked(edits);
 }
 
 function dedupe<T extends TextEdit[]>(edits: T): T {
@@ -246,31 +232,51 @@ const INIT_CALLS: Partial<Record<InitializerName, (w: string) => string>> = {
   torchDefaultKernel: (w) => `kaiming_uniform_(${w}, a=5 ** 0.5)`,
 };
 
+/** A model's source as its facts describe it, checked against the text the edits are for. */
 class TorchSource {
   private readonly positions: PositionIndex;
   private readonly imports: ImportTable;
-  private readonly root: Node;
+  /** Set when an import line was placed after an import statement the text no longer holds as read. */
+  private importAnchorStale = false;
 
-  constructor(
+  private constructor(
     private readonly text: string,
-    tree: Tree,
+    private readonly model: ModelSpec,
+    private readonly facts: SourceFacts,
+    private readonly torch: TorchModelFacts,
   ) {
     this.positions = new PositionIndex(text);
-    this.root = tree.rootNode;
-    this.imports = collectImports(this.root);
+    this.imports = importTableOf(facts.imports);
   }
 
-  private nodeAt(span: SourceSpan): Node | undefined {
-    const node = this.root.descendantForIndex(span.start.offset, Math.max(span.start.offset, span.end.offset - 1));
-    for (let current: Node | null = node; current; current = current.parent) {
-      if (current.startIndex === span.start.offset && current.endIndex === span.end.offset) return current;
-      if (current.startIndex < span.start.offset) break;
-    }
-    return undefined;
+  /** The source of `model` in `text`, or why its facts cannot be used there. */
+  static of(text: string, model: ModelSpec): TorchSource | { error: string } {
+    const facts = model.sourceFacts;
+    if (!facts?.torch) return { error: `Model \`${model.name}\` carries no facts about its source (it was not read from a file); load the file first.` };
+    return new TorchSource(text, model, facts, facts.torch);
+  }
+
+  /** `edits`, unless one of them adds an import line after an import statement that changed since the read. */
+  checked<T extends object>(edits: T): T | { error: string } {
+    return this.importAnchorStale ? { error: 'The imports changed since the file was analysed; run the diagnosis again.' } : edits;
   }
 
   private span(start: number, end: number): SourceSpan {
     return this.positions.span(start, end);
+  }
+
+  private spanOf(range: TextRange): SourceSpan {
+    return this.positions.span(range.start, range.end);
+  }
+
+  private textOf(range: TextRange): string {
+    return this.text.slice(range.start, range.end);
+  }
+
+  /** The call a layer is, when the text still holds it as it was read. */
+  private site(layer: LayerSpec): TorchLayerFacts | undefined {
+    const site = this.torch.layers[this.model.layers.indexOf(layer)];
+    return site && stillHolds(this.text, site.call) ? site : undefined;
   }
 
   /** Local name bound to a dotted torch path, e.g. 'nn' for torch.nn, 'F' for torch.nn.functional. */
@@ -280,11 +286,7 @@ class TorchSource {
   }
 
   private resolve(parts: readonly string[]): string[] {
-    const imported = this.imports.get(parts[0]);
-    if (imported) return [...imported, ...parts.slice(1)];
-    if (parts[0] === 'nn') return ['torch', 'nn', ...parts.slice(1)];
-    if (parts[0] === 'F') return ['torch', 'nn', 'functional', ...parts.slice(1)];
-    return [...parts];
+    return resolveTorchName(this.imports, parts);
   }
 
   /** A prefix under which torch.nn.functional's functions can be written, with any import to add. */
@@ -300,45 +302,39 @@ class TorchSource {
 
   /** A line inserted after the last top-level import (or at the top). */
   private importLine(line: string): TextEdit[] {
-    let end = -1;
-    for (const statement of this.root.namedChildren) {
-      if (statement && (statement.type === 'import_statement' || statement.type === 'import_from_statement')) end = statement.endIndex;
-    }
-    return end >= 0 ? [{ span: this.span(end, end), newText: `\n${line}` }] : [{ span: this.span(0, 0), newText: `${line}\n` }];
+    const last = this.facts.imports.lastTopLevelImport;
+    if (!last) return [{ span: this.span(0, 0), newText: `${line}\n` }];
+    // A statement that moved would receive the line at the wrong place: the entry points refuse then (checked).
+    if (!stillHolds(this.text, last)) this.importAnchorStale = true;
+    return [{ span: this.span(last.end, last.end), newText: `\n${line}` }];
   }
 
   activationEdits(layer: LayerSpec, activation: ActivationSpec): TextEdit[] | { error: string } {
     const stale = { error: `The source of layer \`${layer.name}\` changed since it was analysed; run the diagnosis again.` };
-    const node = this.nodeAt(layer.source.span);
-    if (!node) return stale;
-    if (node.type === 'call') {
-      const callee = node.childForFieldName('function');
-      if (!callee) return stale;
+    const site = this.site(layer);
+    if (!site) return stale;
+    const call = site.call;
+    if (site.site === 'call') {
       // A tensor method, `x.sigmoid()`.
       const calleeSpan = layer.source.calleeSpan;
-      if (callee.type === 'attribute' && calleeSpan && callee.childForFieldName('attribute')?.startIndex === calleeSpan.start.offset && !this.isModuleClass(callee)) {
-        return this.methodEdits(node, callee, activation);
+      if (call.calleeAttribute && calleeSpan && call.calleeAttribute.start === calleeSpan.start.offset && !this.isModuleClass(call.callee)) {
+        return this.methodEdits(call, activation);
       }
-      return this.moduleEdits(node, callee, activation);
+      return this.moduleEdits(call, activation);
     }
-    if (node.type === 'attribute' || node.type === 'identifier') {
-      const call = node.parent;
-      if (call?.type !== 'call' || call.childForFieldName('function')?.id !== node.id) return stale;
-      return this.functionalEdits(call, node, activation);
-    }
-    return stale;
+    return this.functionalEdits(call, activation);
   }
 
-  private isModuleClass(callee: Node): boolean {
-    const parts = callee.text.split('.').map((p) => p.trim());
+  private isModuleClass(callee: TextRange): boolean {
+    const parts = this.textOf(callee).split('.').map((p) => p.trim());
     const path = this.resolve(parts);
     return path[0] === 'torch' && path[1] === 'nn' && path.length === 3;
   }
 
-  private moduleEdits(call: Node, callee: Node, activation: ActivationSpec): TextEdit[] | { error: string } {
+  private moduleEdits(call: CallFacts, activation: ActivationSpec): TextEdit[] | { error: string } {
     const target = moduleCall(activation);
     if (!target) return { error: `PyTorch has no activation module for ${activation.name}; use torch.exp in forward.` };
-    const calleeText = callee.text;
+    const calleeText = this.textOf(call.callee);
     const dot = calleeText.lastIndexOf('.');
     const edits: TextEdit[] = [];
     let prefix: string;
@@ -349,7 +345,7 @@ class TorchSource {
       const cls = this.localFor(`torch.nn.${target.cls}`);
       const nn = this.localFor('torch.nn');
       const torch = this.localFor('torch');
-      if (cls) return [{ span: this.span(call.startIndex, call.endIndex), newText: `${cls}(${target.args})` }];
+      if (cls) return [{ span: this.spanOf(call), newText: `${cls}(${target.args})` }];
       if (nn) prefix = `${nn}.`;
       else if (torch) prefix = `${torch}.nn.`;
       else {
@@ -357,21 +353,22 @@ class TorchSource {
         edits.push(...this.importLine(`from torch.nn import ${target.cls}`));
       }
     }
-    edits.push({ span: this.span(call.startIndex, call.endIndex), newText: `${prefix}${target.cls}(${target.args})` });
+    edits.push({ span: this.spanOf(call), newText: `${prefix}${target.cls}(${target.args})` });
     return edits;
   }
 
-  private functionalEdits(call: Node, callee: Node, activation: ActivationSpec): TextEdit[] | { error: string } {
-    const args = call.childForFieldName('arguments');
-    const input = args?.namedChildren.find((a): a is Node => !!a && a.type !== 'comment' && a.type !== 'keyword_argument');
-    if (!args || !input) return { error: `Could not read the arguments of \`${callee.text}\`.` };
+  private functionalEdits(call: CallFacts, activation: ActivationSpec): TextEdit[] | { error: string } {
+    const args = call.arguments;
+    const input = call.firstPositional;
+    const calleeText = this.textOf(call.callee);
+    if (!args || !input) return { error: `Could not read the arguments of \`${calleeText}\`.` };
     if (activation.name === 'linear') {
       // No activation: the call becomes its input.
-      return [{ span: this.span(call.startIndex, call.endIndex), newText: input.text }];
+      return [{ span: this.spanOf(call), newText: this.textOf(input) }];
     }
     const target = functionalCall(activation);
     if (!target) return { error: `${activation.name} has no functional form in PyTorch; use the nn.${moduleCall(activation)?.cls ?? 'Module'} module.` };
-    const parts = callee.text.split('.').map((p) => p.trim());
+    const parts = calleeText.split('.').map((p) => p.trim());
     const path = this.resolve(parts);
     const inTorch = path.length === 2 && path[0] === 'torch';
     const edits: TextEdit[] = [];
@@ -389,10 +386,10 @@ class TorchSource {
       edits.push(...functional.edits);
       newCallee = `${functional.prefix}${target.fn}`;
     }
-    edits.push({ span: this.span(callee.startIndex, callee.endIndex), newText: newCallee });
+    edits.push({ span: this.spanOf(call.callee), newText: newCallee });
     // Everything after the input argument is rewritten for the new function.
-    const tailStart = input.endIndex;
-    const tailEnd = args.endIndex - 1;
+    const tailStart = input.end;
+    const tailEnd = args.end - 1;
     const tail = this.text.slice(tailStart, tailEnd);
     const wanted = target.extra ? `, ${target.extra}` : '';
     const sameSoftmax = target.fn === 'softmax' && tail.includes('dim');
@@ -402,20 +399,20 @@ class TorchSource {
     return edits;
   }
 
-  private methodEdits(call: Node, callee: Node, activation: ActivationSpec): TextEdit[] | { error: string } {
-    const object = callee.childForFieldName('object');
-    const method = callee.childForFieldName('attribute');
-    const args = call.childForFieldName('arguments');
-    if (!object || !method || !args) return { error: `Could not read \`${call.text}\`.` };
-    if (activation.name === 'linear') return [{ span: this.span(call.startIndex, call.endIndex), newText: object.text }];
+  private methodEdits(call: CallFacts, activation: ActivationSpec): TextEdit[] | { error: string } {
+    const object = call.calleeObject;
+    const method = call.calleeAttribute;
+    const args = call.arguments;
+    if (!object || !method || !args) return { error: `Could not read \`${this.textOf(call)}\`.` };
+    if (activation.name === 'linear') return [{ span: this.spanOf(call), newText: this.textOf(object) }];
     const target = functionalCall(activation);
     if (!target) return { error: `${activation.name} has no functional form in PyTorch; use the nn.${moduleCall(activation)?.cls ?? 'Module'} module.` };
     if (TENSOR_METHODS.has(target.fn) && target.extra === '') {
-      return [{ span: this.span(method.startIndex, args.endIndex), newText: `${target.fn}()` }];
+      return [{ span: this.span(method.start, args.end), newText: `${target.fn}()` }];
     }
     const functional = this.functionalPrefix();
     const extra = target.extra ? `, ${target.extra}` : '';
-    return [...functional.edits, { span: this.span(call.startIndex, call.endIndex), newText: `${functional.prefix}${target.fn}(${object.text}${extra})` }];
+    return [...functional.edits, { span: this.spanOf(call), newText: `${functional.prefix}${target.fn}(${this.textOf(object)}${extra})` }];
   }
 
   /** An `nn.init` statement for the owner's weight, or a note when the layer has no reachable path. */
@@ -423,43 +420,39 @@ class TorchSource {
     for (const t of targets) {
       if (!INIT_CALLS[t.initializer]) return { error: `The initialiser ${t.initializer} has no torch.nn.init equivalent here.` };
     }
-    const modelNode = this.nodeAt(model.span);
-    if (!modelNode) return { error: `The source of model \`${model.name}\` changed since it was analysed; run the diagnosis again.` };
+    const definition = this.torch.definition;
+    const staleModel = { error: `The source of model \`${model.name}\` changed since it was analysed; run the diagnosis again.` };
+    if (!definition || !stillHolds(this.text, definition.source)) return staleModel;
     const segments = owner.name.split('.');
     if (segments.some((s) => !isIdentifierOrIndex(s))) {
       return { note: `Layer \`${owner.name}\` has no module path to initialise; add the initialisation by hand.` };
     }
     const access = (base: string) => base + segments.map((s) => (isIndex(s) ? `[${s}]` : `.${s}`)).join('');
     const init = this.initPrefix();
-    let anchor: Node | undefined;
+    let anchor: CheckedRange | undefined;
     let base: string;
-    if (modelNode.type === 'class_definition') {
-      const initFn = this.findInit(modelNode);
+    if (definition.kind === 'class') {
+      const initFn = definition.init;
       if (!initFn) return { note: `Class \`${model.name}\` has no \`__init__\` to add the initialisation to.` };
-      const self = initFn.childForFieldName('parameters')?.namedChildren.find((p): p is Node => !!p)?.text ?? 'self';
-      base = self;
-      const body = initFn.childForFieldName('body');
-      const statements = (body?.namedChildren ?? []).filter((s): s is Node => !!s && s.type !== 'comment');
-      anchor = this.lastRelevant(statements, (s) => this.assignsAttribute(s, `${self}.${segments[0]}`));
+      base = initFn.self;
+      const statements = initFn.statements;
+      anchor = lastRelevant(statements, (s) => s.assigns === `${initFn.self}.${segments[0]}`);
       anchor ??= statements[statements.length - 1];
     } else {
-      let parent = modelNode.parent;
-      while (parent?.type === 'parenthesized_expression') parent = parent.parent;
-      const target = parent?.type === 'assignment' ? parent.childForFieldName('left') : undefined;
-      const statement = parent?.parent;
-      const block = statement?.parent;
-      if (target?.type !== 'identifier' || statement?.type !== 'expression_statement' || !block) {
+      const binding = definition.binding;
+      if (!binding) {
         return { note: `Layer \`${owner.name}\` belongs to an nn.Sequential that is not bound to a name, so its initialisation cannot be added automatically; only the activation was changed.` };
       }
-      base = target.text;
-      const statements = block.namedChildren.filter((s): s is Node => !!s && s.type !== 'comment' && s.startIndex >= statement.startIndex);
-      anchor = this.lastRelevant(statements, (s) => s.id === statement.id, base);
+      if (!binding.statements.every((s) => stillHolds(this.text, s))) return staleModel;
+      base = binding.name;
+      anchor = lastRelevant(binding.statements, (_s, i) => i === 0);
     }
     if (!anchor) return { note: 'No place to add the initialisation was found.' };
-    const lineStart = this.text.lastIndexOf('\n', anchor.startIndex - 1) + 1;
-    const indent = this.text.slice(lineStart, anchor.startIndex);
+    const { start, end } = anchor;
+    const lineStart = this.text.lastIndexOf('\n', start - 1) + 1;
+    const indent = this.text.slice(lineStart, start);
     const lines = targets.map((t) => `\n${indent}${init.prefix}${INIT_CALLS[t.initializer]!(`${access(base)}.${t.param}`)}`).join('');
-    return { edits: [...init.edits, { span: this.span(anchor.endIndex, anchor.endIndex), newText: lines }] };
+    return { edits: [...init.edits, { span: this.span(end, end), newText: lines }] };
   }
 
   /** How torch.nn classes are written here (`nn.`, `torch.nn.`), with an import when the file has no name for them. */
@@ -480,113 +473,61 @@ class TorchSource {
     const features = owner.kind === 'dense' ? owner.units : owner.filters;
     if (features === undefined) return { error: `The width of \`${owner.name}\` is unknown.` };
     const cls = owner.kind === 'conv2d' ? 'BatchNorm2d' : 'BatchNorm1d';
-    const node = this.nodeAt(layer.source.span);
-    if (!node) return stale;
+    const site = this.site(layer);
+    if (!site) return stale;
+    const call = site.call;
     const calleeText = this.text.slice(layer.source.calleeSpan?.start.offset ?? 0, layer.source.calleeSpan?.end.offset ?? 0);
     // 1. A module inside nn.Sequential(...): a new item before it.
-    if (node.type === 'call' && node.parent?.type === 'argument_list') {
-      const container = node.parent.parent;
-      const callee = container?.type === 'call' ? container.childForFieldName('function')?.text ?? '' : '';
-      if (!/(^|\.)Sequential$/.test(callee.replace(/\s/g, ''))) return { error: `\`${layer.name}\` is not an item of nn.Sequential(...); add the BatchNorm by hand.` };
+    if (site.site === 'call' && site.argumentOf !== undefined) {
+      if (!/(^|\.)Sequential$/.test(site.argumentOf.replace(/\s/g, ''))) return { error: `\`${layer.name}\` is not an item of nn.Sequential(...); add the BatchNorm by hand.` };
       const nn = this.nnPrefix(calleeText);
       const placement = placementOf(this.text, layer.source.span, 'python');
       if ('error' in placement) return placement;
       return [...nn.edits, ...layersBefore(this.text, layer.source.span, [`${nn.prefix}${cls}(${features})`], placement, 'python', this.positions)];
     }
     // 2. In a class: the activation's input in forward gets wrapped.
-    const modelNode = this.nodeAt(model.span);
-    if (modelNode?.type !== 'class_definition') return { error: `Model \`${model.name}\` is not a class or an nn.Sequential; add the BatchNorm by hand.` };
-    let input: Node | undefined;
-    if (node.type === 'attribute' || node.type === 'identifier') {
-      const call = node.parent;
-      if (call?.type !== 'call' || call.childForFieldName('function')?.id !== node.id) return stale;
-      const calleeParts = node.text.split('.');
-      const object = node.type === 'attribute' ? node.childForFieldName('object') : undefined;
-      const isMethod = object !== undefined && object !== null && !this.isModuleClass(node) && !['torch', 'F', 'nn'].includes(calleeParts[0]) && this.resolve(calleeParts)[0] !== 'torch';
-      input = isMethod ? object ?? undefined : call.childForFieldName('arguments')?.namedChildren.find((a): a is Node => !!a && a.type !== 'comment' && a.type !== 'keyword_argument');
-    } else if (node.type === 'call' && node.childForFieldName('function')?.type === 'attribute' && node.childForFieldName('function')?.childForFieldName('attribute')?.startIndex === layer.source.calleeSpan?.start.offset && !this.isModuleClass(node.childForFieldName('function')!)) {
+    const definition = this.torch.definition;
+    if (definition?.kind !== 'class') return { error: `Model \`${model.name}\` is not a class or an nn.Sequential; add the BatchNorm by hand.` };
+    if (!stillHolds(this.text, definition.source)) return { error: `The source of model \`${model.name}\` changed since it was analysed; run the diagnosis again.` };
+    let input: TextRange | undefined;
+    if (site.site === 'callee') {
+      const calleeParts = this.textOf(call.callee).split('.');
+      const object = call.calleeObject;
+      const isMethod = object !== undefined && !this.isModuleClass(call.callee) && !['torch', 'F', 'nn'].includes(calleeParts[0]) && this.resolve(calleeParts)[0] !== 'torch';
+      input = isMethod ? object : call.firstPositional;
+    } else if (call.calleeAttribute !== undefined && call.calleeAttribute.start === layer.source.calleeSpan?.start.offset && !this.isModuleClass(call.callee)) {
       // A tensor method, `x.sigmoid()`: its object is the input.
-      input = node.childForFieldName('function')?.childForFieldName('object') ?? undefined;
-    } else if (node.type === 'call') {
+      input = call.calleeObject;
+    } else {
       // A module attribute, `self.act = nn.ReLU()`, called once in forward.
-      const assignment = node.parent;
-      const target = assignment?.type === 'assignment' ? assignment.childForFieldName('left')?.text.replace(/\s/g, '') : undefined;
-      const forward = this.findMethod(modelNode, 'forward');
-      const uses = target && forward ? forward.descendantsOfType('call').filter((c): c is Node => !!c && c.childForFieldName('function')?.text.replace(/\s/g, '') === target) : [];
+      const uses = site.forwardUses ?? [];
       if (uses.length !== 1) return { error: `The activation module of \`${layer.name}\` is not called exactly once in forward; add the BatchNorm by hand.` };
-      input = uses[0].childForFieldName('arguments')?.namedChildren.find((a): a is Node => !!a && a.type !== 'comment' && a.type !== 'keyword_argument');
+      if (!stillHolds(this.text, uses[0])) return stale;
+      input = uses[0].firstPositional;
     }
     if (!input) return { error: `Could not find the input of \`${layer.name}\` in forward.` };
-    const initFn = this.findInit(modelNode);
+    const initFn = definition.init;
     if (!initFn) return { error: `Class \`${model.name}\` has no \`__init__\` to define the BatchNorm in.` };
-    const self = initFn.childForFieldName('parameters')?.namedChildren.find((p): p is Node => !!p)?.text ?? 'self';
-    const forward = this.findMethod(modelNode, 'forward');
-    const forwardSelf = forward?.childForFieldName('parameters')?.namedChildren.find((p): p is Node => !!p)?.text ?? 'self';
+    const self = initFn.self;
+    const forwardSelf = definition.forwardSelf ?? 'self';
     const top = owner.name.split('.')[0];
-    const statements = (initFn.childForFieldName('body')?.namedChildren ?? []).filter((s): s is Node => !!s && s.type !== 'comment');
-    const anchor = [...statements].reverse().find((s) => this.assignsAttribute(s, `${self}.${top}`));
+    const anchor = [...initFn.statements].reverse().find((s) => s.assigns === `${self}.${top}`);
     if (!anchor) return { error: `\`${self}.${top} = ...\` was not found in \`__init__\`; add the BatchNorm by hand.` };
-    const classText = modelNode.text;
+    const members = new Set(definition.memberNames);
     let k = 1;
-    while (taken.has(`bn${k}`) || new RegExp(`\\.bn${k}\\b`).test(classText)) k++;
+    while (taken.has(`bn${k}`) || members.has(`bn${k}`)) k++;
     const name = `bn${k}`;
     taken.add(name);
-    const lineStart = this.text.lastIndexOf('\n', anchor.startIndex - 1) + 1;
-    const indent = this.text.slice(lineStart, anchor.startIndex);
+    const lineStart = this.text.lastIndexOf('\n', anchor.start - 1) + 1;
+    const indent = this.text.slice(lineStart, anchor.start);
     const nn = this.nnPrefix();
+    const end = anchor.end;
     return [
       ...nn.edits,
-      { span: this.span(anchor.endIndex, anchor.endIndex), newText: `\n${indent}${self}.${name} = ${nn.prefix}${cls}(${features})` },
-      { span: this.span(input.startIndex, input.startIndex), newText: `${forwardSelf}.${name}(` },
-      { span: this.span(input.endIndex, input.endIndex), newText: ')' },
+      { span: this.span(end, end), newText: `\n${indent}${self}.${name} = ${nn.prefix}${cls}(${features})` },
+      { span: this.span(input.start, input.start), newText: `${forwardSelf}.${name}(` },
+      { span: this.span(input.end, input.end), newText: ')' },
     ];
-  }
-
-  private findMethod(classNode: Node, name: string): Node | undefined {
-    for (const statement of classNode.childForFieldName('body')?.namedChildren ?? []) {
-      const definition = statement?.type === 'decorated_definition' ? statement.childForFieldName('definition') : statement;
-      if (definition?.type === 'function_definition' && definition.childForFieldName('name')?.text === name) return definition;
-    }
-    return undefined;
-  }
-
-  /** The last statement that defines the layer or initialises weights (later ones would override ours). */
-  private lastRelevant(statements: readonly Node[], defines: (s: Node) => boolean, mentions?: string): Node | undefined {
-    let anchor: Node | undefined;
-    for (const statement of statements) {
-      if (defines(statement)) anchor = statement;
-      else if (anchor && this.initialises(statement) && (mentions === undefined || statement.text.includes(mentions))) anchor = statement;
-    }
-    return anchor;
-  }
-
-  private assignsAttribute(statement: Node, target: string): boolean {
-    if (statement.type !== 'expression_statement') return false;
-    const expression = statement.firstNamedChild;
-    if (expression?.type !== 'assignment') return false;
-    return expression.childForFieldName('left')?.text.split(' ').join('') === target;
-  }
-
-  /** True for statements that (may) initialise weights: nn.init calls, `.apply(...)`, `.normal_()`-style calls, module loops. */
-  private initialises(statement: Node): boolean {
-    for (const call of statement.descendantsOfType('call')) {
-      const callee = call?.childForFieldName('function');
-      if (!callee) continue;
-      const parts = callee.text.split('.').map((p) => p.trim());
-      const path = this.resolve(parts);
-      if (path[0] === 'torch' && path[1] === 'nn' && path[2] === 'init') return true;
-      const last = parts[parts.length - 1];
-      if (['apply', 'normal_', 'uniform_', 'fill_', 'zero_', 'modules'].includes(last)) return true;
-    }
-    return false;
-  }
-
-  private findInit(classNode: Node): Node | undefined {
-    for (const statement of classNode.childForFieldName('body')?.namedChildren ?? []) {
-      const definition = statement?.type === 'decorated_definition' ? statement.childForFieldName('definition') : statement;
-      if (definition?.type === 'function_definition' && definition.childForFieldName('name')?.text === '__init__') return definition;
-    }
-    return undefined;
   }
 
   private initPrefix(): { prefix: string; edits: TextEdit[] } {
@@ -598,4 +539,14 @@ class TorchSource {
     if (torch) return { prefix: `${torch}.nn.init.`, edits: [] };
     return { prefix: 'nn.init.', edits: this.importLine('import torch.nn as nn') };
   }
+}
+
+/** The last statement that defines the layer or initialises weights (later ones would override ours). */
+function lastRelevant(statements: readonly TorchStatementFacts[], defines: (s: TorchStatementFacts, index: number) => boolean): TorchStatementFacts | undefined {
+  let anchor: TorchStatementFacts | undefined;
+  statements.forEach((statement, index) => {
+    if (defines(statement, index)) anchor = statement;
+    else if (anchor && statement.initialises) anchor = statement;
+  });
+  return anchor;
 }

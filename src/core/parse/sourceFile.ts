@@ -1,12 +1,14 @@
 /**
  * The part every source loader shares: refuse binary text, parse with tree-sitter, hand the tree
- * to the loader, turn a thrown bug into a typed problem, and always free the tree (it lives in
+ * to the loader, add to Python models the facts the fixers need from the same tree
+ * (sourceFacts.ts), turn a thrown bug into a typed problem, and always free the tree (it lives in
  * wasm memory, outside the garbage collector).
  */
 import type { Node, Tree } from 'web-tree-sitter';
 import { PositionIndex, type LoadResult, type ModelFormat, type SourceSpan } from '../model';
 import { getParser, type GrammarName } from './treeSitter';
 import { checkTextSize, MAX_MEMBER_CHAIN, MAX_PYTHON_DEPTH, MAX_SCRIPT_DEPTH, MAX_SOURCE_BYTES } from './limits';
+import { withSourceFacts } from './sourceFacts';
 
 const LANGUAGE: Readonly<Record<GrammarName, string>> = { python: 'Python', javascript: 'JavaScript', typescript: 'TypeScript', tsx: 'TypeScript (TSX)' };
 
@@ -74,7 +76,8 @@ export async function readSourceFile(
         return loadFailure(format, `Python indentation error at line ${at.start.line}, column ${at.start.column}: this statement is indented differently from the ones before it in the same block (Python raises IndentationError and runs none of the file).`, at);
       }
     }
-    return read(tree, positions);
+    // [issue 12] The fixers' facts come from this same tree, so they never parse the file again.
+    return grammar === 'python' ? withSourceFacts(read(tree, positions), tree.rootNode) : read(tree, positions);
   } catch (error) {
     // Defensive: the loaders are written not to throw, but a bug must not reach the user as a crash.
     return loadFailure(format, `Internal error while reading ${fileName}: ${errorMessage(error)}`, fileStart);

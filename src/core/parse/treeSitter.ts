@@ -27,8 +27,6 @@ const RUNTIME_FILE = 'tree-sitter.wasm';
 
 let runtimeReady: Promise<void> | undefined;
 const parsers = new Map<GrammarName, Promise<Parser>>();
-/** Parsers whose promise has settled, so synchronous callers (fixes) can reuse them. */
-const readyParsers = new Map<GrammarName, Parser>();
 
 /**
  * The bundled copy, else the one in the product's own node_modules; never one from the current
@@ -62,7 +60,6 @@ async function createParser(grammar: GrammarName): Promise<Parser> {
   const language = await Language.load(new Uint8Array(fs.readFileSync(wasmPath)));
   const parser = new Parser();
   parser.setLanguage(language);
-  readyParsers.set(grammar, parser);
   return parser;
 }
 
@@ -77,9 +74,4 @@ export function getParser(grammar: GrammarName): Promise<Parser> {
     parsers.set(grammar, parser);
   }
   return parser;
-}
-
-/** The parser for a grammar if it is already initialised (no waiting), else undefined. */
-export function getReadyParser(grammar: GrammarName): Parser | undefined {
-  return readyParsers.get(grammar);
 }
