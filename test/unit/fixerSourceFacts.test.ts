@@ -126,6 +126,21 @@ test('PyTorch: a source that moved since the read is refused, not spliced at the
   assert.match(JSON.stringify(batchNormEdits(`# edited\n${TORCH_CLASS}`, model, [1])), /changed since it was analysed/);
 });
 
+test('PyTorch: the statements recorded for a model name it whole (`net` is not in `net2`), as the reader runs them', async () => {
+  const text = 'import torch.nn as nn\nnet = nn.Sequential(nn.Linear(4, 8), nn.Tanh())\nnet2 = nn.Sequential(nn.Linear(4, 8), nn.Tanh())\nnn.init.zeros_(net2[0].weight)\n';
+  const result = await loadModelFile(text, 'two.py');
+  assert.deepEqual(result.problems, []);
+  const [net, net2] = result.models;
+  const recorded = (model: ModelSpec): string[] => {
+    const definition = model.sourceFacts?.torch?.definition;
+    assert.ok(definition?.kind === 'expression' && definition.binding, JSON.stringify(definition));
+    return definition.binding.statements.map((s) => text.slice(s.start, s.end));
+  };
+  assert.deepEqual(recorded(net), ['net = nn.Sequential(nn.Linear(4, 8), nn.Tanh())']);
+  assert.deepEqual(recorded(net2), ['net2 = nn.Sequential(nn.Linear(4, 8), nn.Tanh())', 'nn.init.zeros_(net2[0].weight)']);
+  assert.deepEqual([net.layers[0].kernelInitializer?.name, net2.layers[0].kernelInitializer?.name], ['torchDefaultKernel', 'zeros'], 'the zeros_ call initialises net2 only');
+});
+
 /** Every file under `dir`, recursively. */
 function filesUnder(dir: string): string[] {
   return fs.readdirSync(dir, { withFileTypes: true }).flatMap((entry) => (entry.isDirectory() ? filesUnder(path.join(dir, entry.name)) : [path.join(dir, entry.name)]));

@@ -15,9 +15,9 @@ export function withSourceFacts(result: LoadResult, root: Node): LoadResult {
   const python = result.models.some((m) => m.format === 'keras-python' || m.format === 'pytorch-python');
   if (!python) return result;
   const imports = pythonImportFacts(root);
-  const table = importTableOf(imports);
+  const torchFacts = torchModelFacts(root, importTableOf(imports));
   const models = result.models.map((model) => {
-    if (model.format === 'pytorch-python') return { ...model, sourceFacts: { imports, torch: torchModelFacts(root, model, table) } };
+    if (model.format === 'pytorch-python') return { ...model, sourceFacts: { imports, torch: torchFacts(model) } };
     return model.format === 'keras-python' ? { ...model, sourceFacts: { imports } } : model;
   });
   return { ...result, models };

@@ -69,6 +69,7 @@ import { getParser } from './treeSitter';
 import { readSourceFile } from './sourceFile';
 import { syntaxErrorProblem } from './syntaxErrors';
 import { formatCount, MAX_MODELS_PER_FILE, tooManyModels } from './limits';
+import { mentionsName } from '../python/names';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
@@ -657,18 +658,6 @@ interface StatementSummary {
   readonly text: string;
   /** The plain name an assignment statement binds (`model = ...`), if it is one. */
   readonly assigns: string | undefined;
-}
-
-/**
- * Whether `text` has `name` as a whole identifier (`m1` is not in `m10 = ...`): a substring test
- * made every model of a file of thousands re-run the statements of the models named like it.
- */
-function mentionsName(text: string, name: string): boolean {
-  const isIdentifierChar = (ch: string | undefined): boolean => ch !== undefined && /[A-Za-z0-9_]/.test(ch);
-  for (let at = text.indexOf(name); at >= 0; at = text.indexOf(name, at + 1)) {
-    if (!isIdentifierChar(text[at - 1]) && !isIdentifierChar(text[at + name.length])) return true;
-  }
-  return false;
 }
 
 /** The same problem met twice (a factory evaluated once per use) is reported once. */

@@ -8,6 +8,7 @@ import type { Node } from 'web-tree-sitter';
 import type { ModelSpec, SourceSpan } from '../../model';
 import type { ImportTable } from '../../python/imports';
 import { checkedRange } from '../../python/importFacts';
+import { mentionsName } from '../../python/names';
 import type { CallFacts, TextRange, TorchDefinitionFacts, TorchLayerFacts, TorchMethodFacts, TorchModelFacts, TorchStatementFacts } from '../../sourceFacts';
 
 /** The dotted torch path a name stands for: through the file's imports, `nn` and `F` read as PyTorch's usual aliases. */
@@ -19,9 +20,16 @@ export function resolveTorchName(imports: ImportTable, parts: readonly string[])
   return [...parts];
 }
 
-/** The facts of `model`, read from the tree (`root`) of the file it was loaded from. */
-export function torchModelFacts(root: Node, model: ModelSpec, imports: ImportTable): TorchModelFacts {
+/**
+ * The facts of each model of a file, read from the file's tree (`root`): one reader per file, so
+ * what it summarises of a block is read once however many models the block defines.
+ */
+export function torchModelFacts(root: Node, imports: ImportTable): (model: ModelSpec) => TorchModelFacts {
   const reader = new TorchFactReader(root, imports);
+  return (model) => modelFacts(reader, model);
+}
+
+function modelFacts(reader: TorchFactReader, model: ModelSpec): TorchModelFacts {
   const modelNode = reader.nodeAt(model.span);
   const definition = modelNode ? reader.definition(modelNode) : undefined;
   const forward = modelNode?.type === 'class_definition' ? findMethod(modelNode, 'forward') : undefined;
@@ -95,9 +103,21 @@ class TorchFactReader {
     if (target?.type !== 'identifier' || statement?.type !== 'expression_statement' || !block) return { kind: 'expression', source };
     const name = target.text;
     // The defining statement, then the later ones of its block that may initialise this model's weights.
-    const later = block.namedChildren.filter((s): s is Node => !!s && s.type !== 'comment' && s.startIndex > statement.startIndex);
-    const statements = [statement, ...later.filter((s) => this.initialises(s) && s.text.includes(name))].map((s) => this.statement(s));
+    const later = this.blockStatements(block).filter(({ node: s, text }) => s.startIndex > statement.startIndex && mentionsName(text, name) && this.initialises(s));
+    const statements = [statement, ...later.map(({ node }) => node)].map((s) => this.statement(s));
     return { kind: 'expression', source, binding: { name, statements } };
+  }
+
+  /** Per block, its statements and their text, read once per file (once per model was quadratic in node reads). */
+  private readonly statementTexts = new Map<number, readonly { readonly node: Node; readonly text: string }[]>();
+
+  private blockStatements(block: Node): readonly { readonly node: Node; readonly text: string }[] {
+    let statements = this.statementTexts.get(block.id);
+    if (!statements) {
+      statements = block.namedChildren.filter((s): s is Node => !!s && s.type !== 'comment').map((node) => ({ node, text: node.text }));
+      this.statementTexts.set(block.id, statements);
+    }
+    return statements;
   }
 
   private method(fn: Node): TorchMethodFacts {
