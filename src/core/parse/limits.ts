@@ -6,7 +6,7 @@
  * low enough that a file at every limit at once still reads in well under a second of CPU time
  * and a few hundred MB of memory.
  */
-import { PositionIndex, type LoadResult, type ModelFormat, type SourceSpan } from '../model';
+import { PositionIndex, type LoadProblem, type LoadResult, type ModelFormat, type SourceSpan } from '../model';
 
 /**
  * Largest Python / JavaScript / TypeScript model file read: 2 MiB. Hand-written model files are
@@ -145,13 +145,15 @@ export function checkTextSize(text: string, fileName: string, format: ModelForma
 }
 
 /**
- * The problem text of every source reader when a file defines more models than it reads:
+ * The problem every source reader reports when a file defines more models than it reads:
  * `count` when the reader knows how many (undefined: it stops counting at the first one over),
- * and where the first model not read starts.
+ * placed at the first model not read.
  */
-export function tooManyModels(count: number | undefined, firstNotRead: { readonly line: number; readonly column: number }): string {
+export function tooManyModels(count: number | undefined, firstNotRead: SourceSpan): LoadProblem {
   const defines = count === undefined ? `more than ${formatCount(MAX_MODELS_PER_FILE)}` : formatCount(count);
-  return `The file defines ${defines} models, more than the ${formatCount(MAX_MODELS_PER_FILE)} per file Activation Lens reads; the models from line ${firstNotRead.line}, column ${firstNotRead.column} on are not read.`;
+  const { line, column } = firstNotRead.start;
+  const message = `The file defines ${defines} models, more than the ${formatCount(MAX_MODELS_PER_FILE)} per file Activation Lens reads; the models from line ${line}, column ${column} on are not read.`;
+  return { code: 'parse-error', message, span: firstNotRead };
 }
 
 /**

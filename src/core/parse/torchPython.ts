@@ -293,12 +293,7 @@ class TorchFileLoader implements TrainingHost, InputShapeHost, StatementHost, Fo
   private tryBuild(name: string, at: Node, models: ModelSpec[], build: (ctx: ModelContext) => ModelSpec): boolean {
     if (++this.modelsTried > MAX_MODELS_PER_FILE) {
       if (this.modelsTried === MAX_MODELS_PER_FILE + 1) {
-        const span = this.span(at);
-        this.fileProblems.push({
-          code: 'parse-error',
-          message: tooManyModels(undefined, span.start),
-          span,
-        });
+        this.fileProblems.push(tooManyModels(undefined, this.span(at)));
       }
       return false;
     }

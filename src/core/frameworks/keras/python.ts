@@ -183,12 +183,7 @@ class KerasFileLoader implements KerasLoaderHost {
       return { format: 'keras-python', models, problems: this.fileProblems };
     }
     if (sites.length > MAX_MODELS_PER_FILE) {
-      const at = this.span(sites[MAX_MODELS_PER_FILE].spanNode);
-      this.fileProblems.push({
-        code: 'parse-error',
-        message: tooManyModels(sites.length, at.start),
-        span: at,
-      });
+      this.fileProblems.push(tooManyModels(sites.length, this.span(sites[MAX_MODELS_PER_FILE].spanNode)));
       sites.length = MAX_MODELS_PER_FILE;
     }
     for (const site of sites) {

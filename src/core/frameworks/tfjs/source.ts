@@ -56,13 +56,7 @@ export class TfjsFileLoader extends TfjsEvaluator {
     const sites = this.findSites();
     this.sites = sites;
     if (sites.length > MAX_MODELS_PER_FILE) {
-      const extra = sites[MAX_MODELS_PER_FILE];
-      const at = this.span(extra.spanNode);
-      this.problems.push({
-        code: 'parse-error',
-        message: tooManyModels(sites.length, at.start),
-        span: at,
-      });
+      this.problems.push(tooManyModels(sites.length, this.span(sites[MAX_MODELS_PER_FILE].spanNode)));
       sites.length = MAX_MODELS_PER_FILE;
     }
     for (const site of sites) {
