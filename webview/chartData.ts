@@ -126,7 +126,8 @@ export const TABLE_COLUMNS = ['#', 'layer', 'line', 'activation', '‖∇W‖', 
 export function tableRows(model: ReportModel): string[][] {
   return model.layers.map((l) => [
     String(l.index), l.name, String(l.line), l.activation,
-    formatNumber(l.gradNorm), formatNumber(l.gradRatioToLast),
+    // A frozen layer is not trained: say so where its gradient would be.
+    l.frozen ? 'frozen' : formatNumber(l.gradNorm), l.frozen ? 'frozen' : formatNumber(l.gradRatioToLast),
     formatNumber(l.saturatedFraction), formatNumber(l.deadFraction), formatNumber(l.inactiveFraction),
     formatNumber(l.mean), formatNumber(l.std),
   ]);

@@ -137,6 +137,7 @@ function modelJson(m: ModelDiagnosis, cells?: Cells): Record<string, unknown> {
       ...activationJson(layer.activation),
       ...(cells ? { cell: located(cells, layer.source.span).cell } : {}),
       line: located(cells, layer.source.span).line,
+      ...(layer.frozen ? { frozen: true } : {}),
       ...(s
         ? {
             gradNorm: s.hasKernel ? s.gradNorm : null,
@@ -301,8 +302,8 @@ export function renderText(d: FileDiagnosis): string {
           pad(`${layer.name}`.slice(0, 18), 18),
           pad(lineOf(d.cells, layer.source.span), 5, true),
           pad(activationText(layer.activation), 14),
-          pad(s2.hasKernel ? fmt(s2.gradNorm) : '–', 9, true),
-          pad(s2.hasKernel ? fmt(s2.gradRatioToLast) : '–', 9, true),
+          pad(s2.hasKernel ? fmt(s2.gradNorm) : layer.frozen ? 'frozen' : '–', 9, true),
+          pad(s2.hasKernel ? fmt(s2.gradRatioToLast) : layer.frozen ? 'frozen' : '–', 9, true),
           pad(pct(s2.saturatedFraction), 10, true),
           pad(pct(s2.deadFraction), 6, true),
           pad(fmt(s2.mean), 8, true),

@@ -159,6 +159,11 @@ export interface LayerSpec {
   readonly batchNormBeforeActivation?: boolean;
   readonly kernelInitializer?: InitializerSpec;
   readonly biasInitializer?: InitializerSpec;
+  /**
+   * The file freezes this layer (`trainable=False`, `requires_grad_(False)`): its weights are not
+   * updated, so their gradient is neither measured nor judged; its activations still are.
+   */
+  readonly frozen?: boolean;
   readonly source: LayerSource;
   // [issue 3: saved models] Trained weights, present only when loaded from a saved model file
   // (.keras, .h5, TF.js model.json + shards) and the load did not ask for `freshInit`.

@@ -74,7 +74,10 @@ export interface LayerStats {
   readonly name: string;
   readonly kind: LayerKind;
   readonly activation: ActivationName;
+  /** A kernel that trains: false for a frozen layer's (LayerSpec.frozen), whose gradient is not measured. */
   readonly hasKernel: boolean;
+  /** The file freezes this layer: it is not trained (LayerSpec.frozen). */
+  readonly frozen?: boolean;
   /** ‖∇W‖₂ (Frobenius norm of the kernel gradient) at every step; empty without a kernel. */
   readonly gradNorms: readonly number[];
   readonly probes: readonly ProbeSample[];

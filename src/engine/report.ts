@@ -58,6 +58,7 @@ function modelReport(m: ModelDiagnosis, thresholds: Thresholds): ReportModel {
         activation: layer.activation.name,
         line: layer.source.span.start.line,
         hasKernel: sum?.hasKernel ?? false,
+        frozen: layer.frozen === true,
         gradNorm: sum?.hasKernel ? finite(sum.gradNorm) : null,
         gradRatioToLast: sum?.hasKernel ? finite(sum.gradRatioToLast) : null,
         saturatedFraction: sum?.saturatedFraction ?? 0,

@@ -11,6 +11,8 @@ export interface ReportLayer {
   readonly activation: string;
   readonly line: number;
   readonly hasKernel: boolean;
+  /** The file freezes the layer: not trained, so no gradient is shown for it. */
+  readonly frozen: boolean;
   readonly gradNorm: number | null;
   readonly gradRatioToLast: number | null;
   readonly saturatedFraction: number;

@@ -305,6 +305,9 @@ export function buildModel(spec: ModelSpec, seed: number): BuiltModel {
     }
     // [issue 3: saved models] Start from the trained weights when the loader found them.
     if (core && layer.weights) setTrainedWeights(core, layer);
+    // A frozen layer's weights leave trainableWeights, so the optimiser never sees them and
+    // findKernel finds no kernel to measure, as in the frameworks that froze it.
+    if (core && layer.frozen) core.trainable = false;
     kernels.push(core ? findKernel(core) : undefined);
     if (layer.batchNormBeforeActivation) {
       pre = tf.layers.batchNormalization({ name: `L${layer.index}_bn` }).apply(pre) as tf.SymbolicTensor;
@@ -319,8 +322,13 @@ export function buildModel(spec: ModelSpec, seed: number): BuiltModel {
   const head = spec.layers[spec.layers.length - 1];
   const loss = lossPlan(spec);
   const trainOutput = loss.onHeadLogits ? lastPre : x;
+  const trainModel = tf.model({ inputs: input, outputs: trainOutput });
+  if (spec.layers.some((l) => l.frozen) && trainModel.trainableWeights.length === 0) {
+    trainModel.dispose();
+    throw new UnsupportedModelError(`Every layer of model "${spec.name}" that has weights is frozen, so nothing trains and there are no gradients to diagnose`);
+  }
   return {
-    trainModel: tf.model({ inputs: input, outputs: trainOutput }),
+    trainModel,
     probeModel: tf.model({ inputs: input, outputs: probeOutputs }),
     probeLayout,
     kernels,

@@ -99,6 +99,7 @@ export function layerTitle(model: ModelDiagnosis, layers: readonly LayerSpec[]):
   const first = layers[0];
   const parts: string[] = [];
   if (layers.length > 1) parts.push(`×${layers.length}`);
+  if (layers.every((l) => l.frozen)) parts.push('frozen (not trained)');
   const kernels = summaries.filter((s) => s.hasKernel);
   if (kernels.length) parts.push(`grad ${range(kernels.map((s) => s.gradNorm), fmt)}`);
   if (TWO_SIDED_SATURATING.has(first.activation.name)) parts.push(`saturated ${range(summaries.map((s) => s.saturatedFraction), pct)}`);

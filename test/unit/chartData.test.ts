@@ -5,7 +5,7 @@ import { formatNumber, fractions, gradientFlow, gradientsOverSteps, groupFinding
 import type { ReportModel } from '../../src/protocol/reportData';
 
 const layer = (index: number, activation: string, hasKernel: boolean, extra = {}) => ({
-  index, name: `l${index}`, kind: hasKernel ? 'dense' : 'dropout', activation, line: 10 + index, hasKernel,
+  index, name: `l${index}`, kind: hasKernel ? 'dense' : 'dropout', activation, line: 10 + index, hasKernel, frozen: false,
   gradNorm: hasKernel ? 10 ** -index : null, gradRatioToLast: hasKernel ? 10 ** -index : null,
   saturatedFraction: 0.25 * index, deadFraction: 0, inactiveFraction: 0.5, mean: 0.1, std: 1, ...extra,
 });
@@ -73,6 +73,9 @@ test('loss series per run, failing suggestions dashed', () => {
 
 test('table rows and grouped findings', () => {
   assert.deepEqual(tableRows(MODEL)[1], ['1', 'l1', '11', 'linear', '–', '–', '0.25', '0', '0.5', '0.1', '1']);
+  // A frozen layer says so where its gradient would be.
+  const frozen = { ...MODEL, layers: [layer(0, 'relu', false, { frozen: true })] };
+  assert.deepEqual(tableRows(frozen)[0].slice(4, 6), ['frozen', 'frozen']);
   assert.equal(formatNumber(5.995e-6), '5.995e-6');
   assert.equal(formatNumber(0.123456), '0.1235');
   const groups = groupFindings(MODEL);

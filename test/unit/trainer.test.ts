@@ -201,3 +201,25 @@ test('a BatchNorm what-if (before the activation) builds and trains with the sam
   const last = stats.layers[0].probes.at(-1)!;
   assert.ok(Math.abs(last.preMean) < 0.2 && Math.abs(last.preStd - 1) < 0.2, `pre ${last.preMean} ± ${last.preStd}`);
 });
+
+test('a frozen layer is not trained: its gradient is not measured, its outputs do not move, the layers around it train', async () => {
+  const backend = await selectBackend('wasm');
+  const plain = mlp(12, [{ units: 16, activation: 'tanh' }, { units: 16, activation: 'tanh' }, { units: 3, activation: 'softmax' }]);
+  const spec = { ...plain, layers: plain.layers.map((l) => (l.index === 0 ? { ...l, frozen: true } : l)) };
+  const stats = await trainAndMeasure(spec, { ...QUICK, steps: 6, probeEvery: 3 }, backend, 1e6);
+  const [frozen, middle] = stats.layers;
+  assert.equal(frozen.frozen, true);
+  assert.equal(frozen.hasKernel, false);
+  assert.deepEqual(frozen.gradNorms, []);
+  assert.ok(middle.gradNorms.length === 6 && middle.gradNorms.every((g) => g > 0), `${middle.gradNorms}`);
+  // The probe batch is the same at every probe: a frozen layer's pre-activations are identical,
+  // the next layer's (whose weights train) are not.
+  const first = frozen.probes[0];
+  const last = frozen.probes[frozen.probes.length - 1];
+  assert.ok(last.step > first.step);
+  assert.deepEqual([last.preMean, last.preStd], [first.preMean, first.preStd]);
+  assert.notDeepEqual([middle.probes[middle.probes.length - 1].preMean, middle.probes[middle.probes.length - 1].preStd], [middle.probes[0].preMean, middle.probes[0].preStd]);
+  // Nothing left to train is refused with the reason, not run.
+  const allFrozen = { ...plain, layers: plain.layers.map((l) => ({ ...l, frozen: true })) };
+  await assert.rejects(trainAndMeasure(allFrozen, QUICK, backend, 1e6), /Every layer of model "model" that has weights is frozen/);
+});

@@ -465,7 +465,9 @@ function buildModel(entries: readonly JsonNode[], name: string, config: JsonNode
     const layerName = str(field(layerConfig, 'name')) ?? `${kind}_${layers.length}`;
     const weights = ctx.weights ? reader.weights(layerName, spec.kind, layerConfig) : undefined;
     if (layers.length >= MAX_LAYERS) throw new Unsound('parse-error', tooManyLayers(), entry);
-    layers.push({ index: layers.length, name: layerName, ...spec, ...(weights ? { weights } : {}), source: reader.source() });
+    // Saved configs state `"trainable": true` on every layer; false is a layer the file froze.
+    const frozen = field(layerConfig, 'trainable')?.kind === 'bool' && (field(layerConfig, 'trainable') as { value: boolean }).value === false;
+    layers.push({ index: layers.length, name: layerName, ...spec, ...(weights ? { weights } : {}), ...(frozen ? { frozen } : {}), source: reader.source() });
     nodes.push(entry);
   });
   if (layers.length === 0) throw new Unsound('parse-error', 'it has no layers.', config);

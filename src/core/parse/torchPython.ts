@@ -58,7 +58,7 @@ import {
   ancestorOfType,
   shorten,
 } from '../frameworks/torch/values';
-import { type RawLayer, type InitRecord, type ModelContext, checkShapes, shapeProblem } from '../frameworks/torch/layers';
+import { type RawLayer, type InitRecord, type FreezeRecord, type ModelContext, checkShapes, shapeProblem } from '../frameworks/torch/layers';
 import { ModuleClassIndex } from '../frameworks/torch/moduleClasses';
 import { InitializerReader } from '../frameworks/torch/initializers';
 import { type StatementHost, StatementRunner, parameterNames } from '../frameworks/torch/statements';
@@ -175,12 +175,14 @@ class TorchFileLoader implements TrainingHost, InputShapeHost, StatementHost, Fo
    * modules that call created.
    */
   private readonly factoryInits: InitRecord[] = [];
+  /** Modules frozen inside factory functions (`requires_grad_(False)` before `return`). */
+  private readonly factoryFrozen: FreezeRecord[] = [];
   /** The context of the model being built, for problems met inside evaluated factory functions. */
   private activeCtx: ModelContext | undefined;
 
   /** Where a def evaluated for its value reports: the model being built, with the file's factory initialisations. */
   private factoryContext(): ModelContext {
-    return { problems: this.activeCtx?.problems ?? [], notes: this.activeCtx?.notes ?? [], inits: this.factoryInits };
+    return { problems: this.activeCtx?.problems ?? [], notes: this.activeCtx?.notes ?? [], inits: this.factoryInits, frozen: this.factoryFrozen };
   }
 
   load(): LoadResult {
@@ -304,7 +306,7 @@ class TorchFileLoader implements TrainingHost, InputShapeHost, StatementHost, Fo
       }
       return false;
     }
-    const ctx: ModelContext = { problems: [], notes: [], inits: [] };
+    const ctx: ModelContext = { problems: [], notes: [], inits: [], frozen: [] };
     this.activeCtx = ctx;
     this.forward.startModel();
     try {
@@ -483,7 +485,7 @@ class TorchFileLoader implements TrainingHost, InputShapeHost, StatementHost, Fo
     for (const parameter of parameterNames(fn)) {
       env.set(parameter.name, parameter.default ? this.evaluator.evaluate(parameter.default, this.moduleScope) : unknown(fn, `\`${parameter.name}\` is a parameter of \`${fn.childForFieldName('name')?.text ?? 'the function'}\`, known only at run time`));
     }
-    this.statements.runBlock(statementsOf(fn.childForFieldName('body')), env, { problems: [], notes: [], inits: [] }, node.startIndex);
+    this.statements.runBlock(statementsOf(fn.childForFieldName('body')), env, { problems: [], notes: [], inits: [], frozen: [] }, node.startIndex);
     return env.freeze();
   }
 
@@ -497,7 +499,7 @@ class TorchFileLoader implements TrainingHost, InputShapeHost, StatementHost, Fo
     if (!this.moduleEnvs) {
       this.moduleEnvs = new Map();
       const env = new Env(this.moduleScope);
-      const ctx: ModelContext = { problems: [], notes: [], inits: [] };
+      const ctx: ModelContext = { problems: [], notes: [], inits: [], frozen: [] };
       // Shared by every model of the file: problems met while computing it belong to none of them.
       const modelCtx = this.activeCtx;
       this.activeCtx = undefined;
@@ -522,7 +524,7 @@ class TorchFileLoader implements TrainingHost, InputShapeHost, StatementHost, Fo
     if (!holder || !before) return this.moduleScope;
     if (holder.type === 'expression_statement' || holder.type === 'return_statement') return before;
     const env = new Env(before);
-    this.statements.runBlock([holder], env, { problems: [], notes: [], inits: [] }, node.startIndex);
+    this.statements.runBlock([holder], env, { problems: [], notes: [], inits: [], frozen: [] }, node.startIndex);
     return env.freeze();
   }
 
@@ -631,8 +633,16 @@ class TorchFileLoader implements TrainingHost, InputShapeHost, StatementHost, Fo
           spec = init.param === 'weight' ? { ...spec, kernelInitializer: init.spec } : { ...spec, biasInitializer: init.spec };
         }
       }
-      layers.push({ index, name: uniqueName(layer.name || spec.kind, used), ...spec, source: layer.source });
+      const frozen = [...this.factoryFrozen, ...ctx.frozen].some((record) => record.module === layer.moduleValue);
+      layers.push({ index, name: uniqueName(layer.name || spec.kind, used), ...spec, ...(frozen ? { frozen } : {}), source: layer.source });
     });
+    // A freezing statement of this model's code that reached none of its layers (a module not read statically).
+    const reached = new Set(ctx.frozen.filter((record) => raw.some((layer) => layer.moduleValue === record.module)).map((record) => record.at.start.offset));
+    for (const record of ctx.frozen) {
+      if (reached.has(record.at.start.offset)) continue;
+      reached.add(record.at.start.offset);
+      ctx.problems.push({ code: 'unsupported-layer', message: `\`${record.text}\` freezes a module that is not one of the model's layers known statically; nothing is frozen in the diagnosis.`, span: record.at });
+    }
     const model: Mutable<ModelSpec> = {
       name,
       format: 'pytorch-python',

@@ -79,7 +79,9 @@ export class LayerListBuilder {
     const spec = this.buildLayer(known.key, read, layerClass.className);
     const explicitName = read.optionalString('name');
     const name = this.layerNames.next(explicitName ?? known.autoName, explicitName === undefined);
-    this.layers.push({ index: this.layers.length, name, ...spec, source: read.source() });
+    // `trainable=False` (any layer accepts it): the weights stay as initialised (or loaded).
+    const frozen = read.optionalBool('trainable') === false;
+    this.layers.push({ index: this.layers.length, name, ...spec, ...(frozen ? { frozen } : {}), source: read.source() });
     this.layerNodes.push(node);
   }
 

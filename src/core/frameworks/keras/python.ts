@@ -36,6 +36,7 @@ import { interpreterAt, type StatementInterpreter } from './pythonStatements';
 import { LayerListBuilder, checkAxes, checkShapes } from './layers';
 import { commentShapeOf, findFunctionalSites, findSubclassSites, isKerasModelReference, methodOf, readSubclass } from './functional';
 import { isCompileCall } from './training';
+import { kerasFreezes, type KerasFreezes } from './freezing';
 
 
 // #region Public entry point
@@ -190,7 +191,7 @@ class KerasFileLoader implements KerasLoaderHost {
       const name = uniqueName(site.name, usedNames);
       try {
         this.assumptions = new Map();
-        models.push(this.withAssumptions(this.withTraining(site, this.buildModel(site, name))));
+        models.push(this.withAssumptions(this.withTraining(site, this.withFrozen(site, this.buildModel(site, name)))));
       } catch (error) {
         // Past the file's work budget the models left are not read (one problem, where it ran
         // out) rather than each refused for a misleading reason.
@@ -297,12 +298,90 @@ class KerasFileLoader implements KerasLoaderHost {
       receiver = this.receiverCall(entry.call, entry.scope);
       this.compileReceivers.set(entry.call.id, receiver);
     }
-    if (!receiver) return false;
-    if (receiver.id === site.call.id) return true;
-    const callee = receiver.childForFieldName('function');
+    return receiver !== undefined && this.isSiteObject(receiver, site);
+  }
+
+  /** True when `node` (what a name stands for) is the model of `site`: its call, the class called, or the builder's call. */
+  private isSiteObject(node: Node, site: ModelSite): boolean {
+    if (node.id === site.call.id) return true;
+    const callee = node.type === 'call' ? node.childForFieldName('function') : null;
     if (callee?.type !== 'identifier') return false;
     if (site.call.type === 'class_definition') return site.call.childForFieldName('name')?.text === callee.text;
-    return site.invocationCall?.id === receiver.id;
+    return site.invocationCall?.id === node.id;
+  }
+
+  /** The file's `trainable` statements (freezing.ts), found once per file. */
+  private freezeStatements: KerasFreezes | undefined;
+
+  /**
+   * The model with the layers its `trainable = False` statements freeze, in program order (a
+   * later `trainable = True` thaws), and a problem for each such statement about it that is not read.
+   */
+  private withFrozen(site: ModelSite, model: ModelSpec): ModelSpec {
+    this.freezeStatements ??= kerasFreezes(this.root);
+    const { freezes, unread } = this.freezeStatements;
+    if (freezes.length === 0 && unread.length === 0) return model;
+    const count = model.layers.length;
+    const frozen = model.layers.map((layer) => layer.frozen === true);
+    const problems: LoadProblem[] = [];
+    const problem = (at: Node, why: string): void => {
+      problems.push({ code: 'unsupported-layer', message: `\`${shorten(at.text)}\` ${why}; the layers it names are trained in the diagnosis.`, span: this.span(at) });
+    };
+    const resolve = (owner: Node, at: Node): Node | undefined => this.definition(owner, ancestorOfType(at, 'function_definition'), at.startIndex)?.node;
+    /** The layer built by exactly this call (`dense = layers.Dense(...)`; `dense.trainable = False`). */
+    const layerBuiltBy = (call: Node): number => model.layers.findIndex((l) => l.source.span.start.offset === call.startIndex && l.source.span.end.offset === call.endIndex);
+    // `model.layers[i]` counts the model's Keras layers: the IR's only for a Sequential model with
+    // every layer read (a functional model's list starts with its InputLayer).
+    const positional = !site.collect && !model.problems.some((p) => p.code === 'unsupported-layer');
+    for (const freeze of freezes) {
+      const target = resolve(freeze.owner, freeze.at);
+      if (!target) continue;
+      const isModel = this.isSiteObject(target, site);
+      let indices: number[] = [];
+      const select = freeze.select;
+      if (select.kind === 'object') {
+        const layer = isModel ? -1 : layerBuiltBy(target);
+        if (!isModel && layer < 0) continue;
+        indices = isModel ? model.layers.map((l) => l.index) : [layer];
+      } else if (!isModel) {
+        continue;
+      } else if (select.kind === 'name') {
+        const layer = model.layers.findIndex((l) => l.name === select.name);
+        if (layer < 0) {
+          problem(freeze.at, `names a layer \`${select.name}\` that the model read statically does not have by that name`);
+          continue;
+        }
+        indices = [layer];
+      } else if (!positional) {
+        problem(freeze.at, 'selects layers by position, which is read only for a Sequential model whose every layer is read');
+        continue;
+      } else if (select.kind === 'index') {
+        const index = select.index < 0 ? count + select.index : select.index;
+        if (index < 0 || index >= count) {
+          problem(freeze.at, `selects layer ${select.index} of a model of ${count} layers`);
+          continue;
+        }
+        indices = [index];
+      } else {
+        // Python slice bounds: negative from the end, clamped to [0, count].
+        const bound = (value: number | undefined, fallback: number): number => Math.min(count, Math.max(0, value === undefined ? fallback : value < 0 ? count + value : value));
+        const start = bound(select.start, 0);
+        const end = bound(select.end, count);
+        for (let i = start; i < end; i++) indices.push(i);
+      }
+      for (const index of indices) frozen[index] = !freeze.trainable;
+    }
+    for (const { at, owner } of unread) {
+      const target = owner && resolve(owner, at);
+      if (target && (this.isSiteObject(target, site) || layerBuiltBy(target) >= 0)) problem(at, 'changes which layers train in a way that is not read statically');
+    }
+    if (problems.length === 0 && frozen.every((f, i) => f === (model.layers[i].frozen === true))) return model;
+    const layers = model.layers.map((layer, i) => {
+      if (frozen[i] === (layer.frozen === true)) return layer;
+      const { frozen: _was, ...rest } = layer;
+      return frozen[i] ? { ...rest, frozen: true } : rest;
+    });
+    return { ...model, layers, problems: [...model.problems, ...problems] };
   }
 
   /** The call that created the object `compile` is called on, through the names it is bound to. */

@@ -50,7 +50,9 @@ export class LayerBuilder {
     if (this.layers.length === 0 && !this.inputShape) this.inputShape = readInputShape(() => read.inputShape(), this.runTimeShape);
     const spec = this.build(known, read);
     const explicit = read.optionalString('name');
-    this.layers.push({ index: this.layers.length, name: this.layerNames.next(explicit ?? known.autoName, explicit === undefined), ...spec, source: read.source() });
+    // `trainable: false` (every layer's option): the weights stay as initialised (or loaded).
+    const frozen = read.optionalBool('trainable') === false;
+    this.layers.push({ index: this.layers.length, name: this.layerNames.next(explicit ?? known.autoName, explicit === undefined), ...spec, ...(frozen ? { frozen } : {}), source: read.source() });
     return true;
   }
 

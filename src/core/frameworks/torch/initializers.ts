@@ -9,6 +9,7 @@ import { dottedParts } from '../../python/imports';
 import { INIT_METHODS, torchGain } from './vocabulary';
 import { type Arguments, type Env, type Evaluator, callArguments, shorten } from './values';
 import type { ModelContext } from './layers';
+import { mayFreeze } from './freezing';
 
 /** What reading initialisations uses of the file loader. */
 export interface InitializerHost {
@@ -24,8 +25,12 @@ export class InitializerReader {
     this.evaluator = host.evaluator;
   }
 
-  /** True when a node contains an initialisation: nn.init.*, `.weight.normal_()`-style, `apply`, `reset_parameters`. */
+  /**
+   * True when a node contains an initialisation (nn.init.*, `.weight.normal_()`-style, `apply`,
+   * `reset_parameters`) or may freeze weights (freezing.ts): either changes how the model trains.
+   */
   initialises(node: Node): boolean {
+    if (mayFreeze(node)) return true;
     const calls = node.type === 'call' ? [node] : node.descendantsOfType('call');
     return calls.some((call) => {
       if (!call) return false;

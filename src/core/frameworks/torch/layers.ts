@@ -65,6 +65,16 @@ export interface ModelContext {
   readonly problems: LoadProblem[];
   readonly notes: Note[];
   readonly inits: InitRecord[];
+  /** Modules a freezing statement named (frameworks/torch/freezing.ts): their layers are not trained. */
+  readonly frozen: FreezeRecord[];
+}
+
+/** One module a freezing statement named, and where (a statement that matches no layer is reported there). */
+export interface FreezeRecord {
+  readonly module: Value;
+  readonly at: SourceSpan;
+  /** The statement's text, shortened, for messages. */
+  readonly text: string;
 }
 
 // #region Reading one module constructor or functional op

@@ -29,6 +29,7 @@ import {
 import type { ModelContext } from './layers';
 import type { ModuleClassIndex } from './moduleClasses';
 import type { InitializerReader } from './initializers';
+import { type FreezeTarget, freezesOneParameter, freezingCall, freezingLoop } from './freezing';
 
 /** What the statement runner uses of the file loader. */
 export interface StatementHost {
@@ -126,12 +127,19 @@ export class StatementRunner {
       case 'expression_statement': {
         const expression = firstCode(statement);
         if (!expression) return true;
-        if (expression.type === 'assignment') this.assign(expression, env);
+        if (expression.type === 'assignment' && freezesOneParameter(expression)) {
+          ctx.problems.push({ code: 'unsupported-layer', message: `\`${shorten(expression.text)}\` freezes one tensor of a layer, which is not modelled: Activation Lens freezes whole layers (\`requires_grad_(False)\` on the module), so this one is trained in the diagnosis.`, span: this.host.span(expression) });
+        } else if (expression.type === 'assignment') this.assign(expression, env);
         else if (expression.type === 'augmented_assignment') this.augment(expression, env);
         else if (expression.type === 'call') this.effect(expression, env, ctx);
         return true;
       }
       case 'for_statement': {
+        const freezing = freezingLoop(statement);
+        if (freezing) {
+          this.freeze(freezing, env, ctx);
+          return true;
+        }
         const target = statement.childForFieldName('left');
         const iterableNode = statement.childForFieldName('right');
         const body = statement.childForFieldName('body');
@@ -280,6 +288,18 @@ export class StatementRunner {
     return this.evaluator.iterate(this.evaluator.evaluate(iterableNode, env));
   }
 
+  /** Records the layers of the module a freezing statement names as frozen; says so when it is not known. */
+  private freeze({ target, at }: FreezeTarget, env: Env, ctx: ModelContext): void {
+    const owner = this.evaluator.evaluate(target, env);
+    const layers = owner.kind === 'call' ? [owner] : (this.modulesOf(owner, true) ?? []).map((m) => m.value).filter((v) => v.kind === 'call');
+    if (layers.length === 0) {
+      ctx.problems.push({ code: 'unsupported-layer', message: `\`${shorten(target.text)}\`, frozen by \`${shorten(at.text)}\`, is not a module known statically; it is trained in the diagnosis.`, span: this.host.span(at) });
+      return;
+    }
+    const span = this.host.span(at);
+    ctx.frozen.push(...layers.map((module) => ({ module, at: span, text: shorten(at.text) })));
+  }
+
   /** Sub-modules of `self` (or of a container), in registration order; recursive for modules(). */
   private modulesOf(owner: Value, recursive: boolean): { name: string; value: Value }[] | undefined {
     const result: { name: string; value: Value }[] = [];
@@ -356,6 +376,11 @@ export class StatementRunner {
   private effect(call: Node, env: Env, ctx: ModelContext): void {
     const callee = call.childForFieldName('function');
     if (!callee) return;
+    const freezing = freezingCall(call);
+    if (freezing) {
+      this.freeze(freezing, env, ctx);
+      return;
+    }
     if (this.inits.recordInit(call, env, ctx)) return;
     if (this.followHelper(call, callee, env, ctx)) return;
     if (callee.type !== 'attribute') return;
