@@ -53,6 +53,12 @@ export interface ActivationSpec {
   /** RReLU's slope interval [lower, upper]; the inference slope is their mean. */
   readonly lower?: number;
   readonly upper?: number;
+  /**
+   * PReLU's learned slopes: one per unit when absent (Keras' default), one per channel (the
+   * last axis; PyTorch `nn.PReLU(num_parameters=C)`), or one for the whole layer (PyTorch's
+   * default `nn.PReLU()`).
+   */
+  readonly slopes?: 'perChannel' | 'shared';
 }
 
 export const INITIALIZER_NAMES = [

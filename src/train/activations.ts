@@ -96,16 +96,29 @@ class ScaledELU extends tf.layers.Layer {
 export const RRELU_DEFAULT_LOWER = 1 / 8;
 export const RRELU_DEFAULT_UPPER = 1 / 3;
 
-/** Builds the activation layer for a spec, or undefined for `linear` (identity). */
-export function createActivationLayer(spec: ActivationSpec, name: string, seed: number): tf.layers.Layer | undefined {
+/**
+ * The axes a PReLU shares its slopes over, for an input of `rank` axes with the batch axis 0:
+ * a shared slope spans every other axis, a per-channel slope every axis but the last.
+ */
+function preluSharedAxes(slopes: ActivationSpec['slopes'], rank: number): number[] | undefined {
+  const nonBatch = Array.from({ length: rank - 1 }, (_, i) => i + 1);
+  if (slopes === 'shared') return nonBatch;
+  if (slopes === 'perChannel' && rank > 2) return nonBatch.slice(0, -1);
+  return undefined;
+}
+
+/** Builds the activation layer for a spec, or undefined for `linear` (identity); `inputRank` counts the batch axis. */
+export function createActivationLayer(spec: ActivationSpec, name: string, seed: number, inputRank = 2): tf.layers.Layer | undefined {
   switch (spec.name) {
     case 'linear':
       return undefined;
     case 'leakyRelu':
       return tf.layers.leakyReLU({ alpha: spec.alpha ?? 0.01, name });
-    case 'prelu':
-      // Learned slope per channel, starting at α (PyTorch 0.25, Keras 0).
-      return tf.layers.prelu({ alphaInitializer: tf.initializers.constant({ value: spec.alpha ?? 0.25 }), name });
+    case 'prelu': {
+      // Learned slopes starting at α (PyTorch 0.25, Keras 0): per unit, per channel or one shared.
+      const sharedAxes = preluSharedAxes(spec.slopes, inputRank);
+      return tf.layers.prelu({ alphaInitializer: tf.initializers.constant({ value: spec.alpha ?? 0.25 }), ...(sharedAxes ? { sharedAxes } : {}), name });
+    }
     case 'elu':
       return spec.alpha === undefined || spec.alpha === 1
         ? tf.layers.activation({ activation: 'elu', name })

@@ -313,7 +313,7 @@ export function buildModel(spec: ModelSpec, seed: number): BuiltModel {
       pre = tf.layers.batchNormalization({ name: `L${layer.index}_bn` }).apply(pre) as tf.SymbolicTensor;
     }
     const isHead = layer.index === spec.layers.length - 1;
-    const activationLayer = createActivationLayer(layer.activation, `L${layer.index}_act`, layerSeed(seed, layer.index, 4));
+    const activationLayer = createActivationLayer(layer.activation, `L${layer.index}_act`, layerSeed(seed, layer.index, 4), pre.shape.length);
     const post = activationLayer ? (activationLayer.apply(pre) as tf.SymbolicTensor) : pre;
     probeLayout.push({ pre: probeIndex(pre), post: probeIndex(post) });
     lastPre = isHead ? pre : lastPre;

@@ -170,7 +170,7 @@ test('every activation module maps to an IR activation layer', async () => {
   const m = model(result);
   const activations = m.layers.filter((l) => l.kind === 'activation').map((l) => l.activation);
   assert.deepEqual(activations, [
-    { name: 'relu' }, { name: 'leakyRelu', alpha: 0.1 }, { name: 'prelu', alpha: 0.25 }, { name: 'rrelu', lower: 0.1, upper: 0.3 },
+    { name: 'relu' }, { name: 'leakyRelu', alpha: 0.1 }, { name: 'prelu', alpha: 0.25, slopes: 'shared' }, { name: 'rrelu', lower: 0.1, upper: 0.3 },
     { name: 'elu', alpha: 1 }, { name: 'selu' }, { name: 'gelu' }, { name: 'swish' }, { name: 'mish' }, { name: 'softplus' },
     { name: 'softsign' }, { name: 'sigmoid' }, { name: 'tanh' }, { name: 'hardSigmoid' }, { name: 'relu6' }, { name: 'linear' }, { name: 'softmax' },
   ]);

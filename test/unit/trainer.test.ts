@@ -11,7 +11,7 @@ import { buildModel } from '../../src/train/buildModel';
 import { createActivationLayer } from '../../src/train/activations';
 import { gradientReadout, trainAndMeasure } from '../../src/train/trainer';
 import { DEFAULT_TRAINING } from '../../src/engine/diagnose';
-import { mlp } from '../helpers/specs';
+import { mlp, spanAtLine } from '../helpers/specs';
 import { loadModelFile } from '../../src/core/parse/index';
 
 type Matrix = number[][];
@@ -222,4 +222,28 @@ test('a frozen layer is not trained: its gradient is not measured, its outputs d
   // Nothing left to train is refused with the reason, not run.
   const allFrozen = { ...plain, layers: plain.layers.map((l) => ({ ...l, frozen: true })) };
   await assert.rejects(trainAndMeasure(allFrozen, QUICK, backend, 1e6), /Every layer of model "model" that has weights is frozen/);
+});
+
+test('PReLU learns one slope per unit, per channel or one shared, as the spec says', async () => {
+  await selectBackend('cpu');
+  const conv = (slopes?: 'perChannel' | 'shared'): number => {
+    const spec = {
+      ...mlp(1, []),
+      inputShape: [6, 6, 2],
+      layers: [
+        { index: 0, kind: 'conv2d' as const, name: 'conv', filters: 3, kernelSize: [3, 3], strides: [1, 1], padding: 'valid' as const, activation: { name: 'prelu' as const, alpha: 0.25, ...(slopes ? { slopes } : {}) }, useBias: true, source: { span: spanAtLine(2) } },
+        { index: 1, kind: 'flatten' as const, name: 'flatten', activation: { name: 'linear' as const }, source: { span: spanAtLine(2) } },
+        { index: 2, kind: 'dense' as const, name: 'head', units: 2, activation: { name: 'softmax' as const }, useBias: true, source: { span: spanAtLine(2) } },
+      ],
+    };
+    const built = buildModel(spec, 1);
+    const slopesCount = built.trainModel.layers.find((l) => l.name === 'L0_act')?.countParams() ?? -1;
+    built.trainModel.dispose();
+    return slopesCount;
+  };
+  // A 3×3 valid convolution of 6×6 gives 4×4×3 outputs: 48 slopes per unit, 3 per channel, 1 shared.
+  assert.deepEqual([conv(), conv('perChannel'), conv('shared')], [48, 3, 1]);
+  const torch = await loadModelFile('import torch.nn as nn\nmodel = nn.Sequential(nn.Linear(4, 8), nn.PReLU(), nn.Linear(8, 8), nn.PReLU(num_parameters=8), nn.Linear(8, 2))\n', 'prelu.py');
+  assert.deepEqual(torch.models[0].layers.filter((l) => l.activation.name === 'prelu').map((l) => l.activation.slopes), ['shared', 'perChannel']);
+  assert.deepEqual(torch.models[0].problems, []);
 });

@@ -280,9 +280,10 @@ export class ModuleReader {
       case 'LeakyReLU':
         return { name: 'leakyRelu', alpha: this.optionalNumber('negative_slope', 0, 0.01) };
       case 'PReLU': {
+        // num_parameters=1 (the default): one slope for the layer; otherwise one per channel
+        // (PyTorch's dim 1, the IR's last axis; the trainer sizes them from the input).
         const count = this.optionalNumber('num_parameters', 0, 1);
-        if (count !== 1) this.note(this.call, 'PReLU with one slope per channel is diagnosed with the trainer\'s per-unit slopes.');
-        return { name: 'prelu', alpha: this.optionalNumber('init', 1, 0.25) };
+        return { name: 'prelu', alpha: this.optionalNumber('init', 1, 0.25), slopes: count === 1 ? 'shared' : 'perChannel' };
       }
       case 'RReLU':
         return { name: 'rrelu', lower: this.optionalNumber('lower', 0, 1 / 8), upper: this.optionalNumber('upper', 1, 1 / 3) };
