@@ -146,6 +146,8 @@ export function readSubclass(loader: KerasLoaderHost, cls: Node, className: stri
       if (!chain) throw new UnsoundModel('parse-error', `the tensor \`${inner.text}\` in \`call\` is not derived from the input \`${inputName}\`.`, inner);
       return chain;
     }
+    const gated = selfGated(inner);
+    if (gated) return [...trace(gated), { node: inner, scope: loader.scopeFor(inner), activationOp: { activation: { name: 'swish' }, callee: inner } }];
     if (inner.type !== 'call') throw new UnsoundModel('parse-error', `\`${shorten(inner.text)}\` in \`call\` cannot be read statically.`, inner);
     const callee = inner.childForFieldName('function');
     const args = loader.arguments(inner);
@@ -204,6 +206,27 @@ export function readSubclass(loader: KerasLoaderHost, cls: Node, className: stri
   }
   if (!result) throw new UnsoundModel('parse-error', '`call` has no `return`.', call);
   return { calls: result, buildShape, commentShape: commentShapeOf(loader, cls) };
+}
+
+/**
+ * `x * tf.sigmoid(x)` (either order; `tf.nn.sigmoid`, `keras.activations.sigmoid`): swish written
+ * out, as custom layers often do. Returns the tensor `x` it gates.
+ */
+function selfGated(node: Node): Node | undefined {
+  if (node.type !== 'binary_operator' || node.childForFieldName('operator')?.text !== '*') return undefined;
+  const left = skipParenthesesDown(node.childForFieldName('left'));
+  const right = skipParenthesesDown(node.childForFieldName('right'));
+  if (!left || !right) return undefined;
+  const gate = (tensor: Node, call: Node): boolean => {
+    const callee = call.type === 'call' ? call.childForFieldName('function') : null;
+    if (tensor.type !== 'identifier' || !callee) return false;
+    const parts = dottedParts(callee);
+    const args = (call.childForFieldName('arguments')?.namedChildren ?? []).filter((a): a is Node => !!a && !isExtra(a));
+    return ACTIVATION_IDENTIFIERS.get(parts?.[parts.length - 1] ?? '')?.name === 'sigmoid' && (parts?.length ?? 0) > 1 && args.length === 1 && args[0].text === tensor.text;
+  };
+  if (gate(left, right)) return left;
+  if (gate(right, left)) return right;
+  return undefined;
 }
 
 /** `m = MyModel(); m.build((None, 784))` anywhere in the file. */

@@ -34,6 +34,11 @@ export class LayerListBuilder {
       return;
     }
     if (node.hasError) throw new UnsoundModel('parse-error', 'a layer definition contains a syntax error.', node);
+    const custom = this.loader.customLayerCalls(node, scope);
+    if (custom) {
+      for (const inner of custom) this.add(inner);
+      return;
+    }
     const layerClass = this.loader.layerClassOf(node);
     const known = layerClass?.keras ? LAYER_CLASSES.get(layerClass.className) : undefined;
 

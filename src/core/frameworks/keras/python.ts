@@ -38,6 +38,9 @@ import { commentShapeOf, findFunctionalSites, findSubclassSites, isKerasModelRef
 import { isCompileCall } from './training';
 import { kerasFreezes, type KerasFreezes } from './freezing';
 
+/** Custom layers read inside custom layers at most this deep (each level is one class's `call`). */
+const MAX_CUSTOM_LAYER_NESTING = 8;
+
 
 // #region Public entry point
 
@@ -658,6 +661,45 @@ class KerasFileLoader implements KerasLoaderHost {
     return invocations;
   }
 
+  /** How deep custom layers are being read inside each other (a class that contains itself stops here). */
+  private customLayerDepth = 0;
+
+  customLayerCalls(call: Node, scope: Scope): readonly LayerCall[] | undefined {
+    if (call.type !== 'call') return undefined;
+    const callee = call.childForFieldName('function');
+    if (!callee || (callee.type !== 'identifier' && callee.type !== 'attribute')) return undefined;
+    const cls = this.evaluator.evaluate(callee, scope);
+    if (cls.kind !== 'class') return undefined;
+    const bases = cls.node.childForFieldName('superclasses')?.namedChildren ?? [];
+    const isKerasLayer = bases.some((base) => {
+      const parts = base && dottedParts(base);
+      const last = parts?.[parts.length - 1];
+      return !!parts && (last === 'Layer' || last === 'Model') && resolvePath(parts, this.imports).keras && (parts.length > 1 || this.imports.has(parts[0]));
+    });
+    if (!isKerasLayer) return undefined;
+    const line = this.span(cls.node).start.line;
+    if (this.customLayerDepth >= MAX_CUSTOM_LAYER_NESTING) {
+      throw new UnsoundModel('parse-error', `the custom layer \`${cls.name}\` (class at line ${line}) is nested in itself or more than ${MAX_CUSTOM_LAYER_NESTING} deep.`, call);
+    }
+    const init = methodOf(cls.node, '__init__');
+    let initScope: Scope | undefined;
+    if (init) {
+      const bound = this.bindCall(init, cls.name, call, scope, true);
+      if ('error' in bound) throw new UnsoundModel('parse-error', bound.error.message, bound.error.node);
+      initScope = this.functionScope(init, bound.parameters);
+    }
+    this.customLayerDepth++;
+    try {
+      return readSubclass(this, cls.node, cls.name, initScope).calls;
+    } catch (error) {
+      if (!(error instanceof UnsoundModel)) throw error;
+      // Said of the class, which is where the person will look, at the construct that stopped it.
+      throw new UnsoundModel(error.code, `the custom layer \`${cls.name}\` (class at line ${line}) cannot be read: ${error.message}`, error.node);
+    } finally {
+      this.customLayerDepth--;
+    }
+  }
+
   /** True when a reference's name comes from an import (`keras.activations.relu`), not a name bound at run time. */
   private isImported(path: readonly string[]): boolean {
     return this.imports.has(path[0]) || [...this.imports.values()].some((imported) => imported[0] === path[0]);
@@ -911,12 +953,15 @@ class KerasFileLoader implements KerasLoaderHost {
     }
     // Each item's own node when the list is written out (for where a layer is listed twice).
     const written = itemNodes.length === value.items.length && itemNodes.every((c) => c.type !== 'list_splat');
-    return value.items.map((item, i) => this.asLayerCall(item, written ? itemNodes[i] : listNode));
+    return value.items.map((item, i) => this.asLayerCall(item, written ? itemNodes[i] : listNode, scope));
   }
 
-  private asLayerCall(item: Value, fallbackNode: Node): LayerCall {
+  private asLayerCall(item: Value, fallbackNode: Node, scope: Scope): LayerCall {
     const call = callOf(item);
     if (call) return { node: call.node, scope: call.scope, instance: call, at: fallbackNode };
+    // An instance of one of the file's classes written in the list (`Block(64)`): the layer
+    // builder reads it when the class is a Keras layer (customLayerCalls).
+    if (item.kind === 'object' && fallbackNode.type === 'call') return { node: fallbackNode, scope, at: fallbackNode };
     // `inp = keras.Input(...)` then `Sequential([inp, ...])`: the bare input tensor is the
     // list's input layer, as written inline.
     const tensor = tensorOf(item);
@@ -939,7 +984,7 @@ class KerasFileLoader implements KerasLoaderHost {
     state.followAddChain(
       {
         target: chain.target,
-        add: (layerNode, scope) => calls.push(this.asLayerCall(this.evaluator.evaluate(layerNode, scope), layerNode)),
+        add: (layerNode, scope) => calls.push(this.asLayerCall(this.evaluator.evaluate(layerNode, scope), layerNode, scope)),
         build: (shapeNode, scope) => {
           buildShape = { value: this.evaluator.evaluate(shapeNode, scope), node: shapeNode };
         },

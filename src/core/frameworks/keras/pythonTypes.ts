@@ -64,6 +64,12 @@ export interface KerasLoaderHost {
   evaluate(node: Node, scope: Scope): Value;
   functionAddsLayers(name: string): boolean;
   layerClassOf(call: Node): { className: string; keras: boolean } | undefined;
+  /**
+   * The layers of an instance of the file's own Keras layer (or model) class (`Block(64)` with
+   * `class Block(layers.Layer)`), read from its `__init__` and `call` with the call's arguments;
+   * undefined when `call` builds no such instance.
+   */
+  customLayerCalls(call: Node, scope: Scope): readonly LayerCall[] | undefined;
   imageDataFormatAt(layer: Node): { call: Node; node: Node; value: string | undefined } | undefined;
   shapeFrom(value: Value, node: Node, withBatch: boolean): number[];
   span(node: Node): SourceSpan;

@@ -265,12 +265,36 @@ export class ForwardReader {
       }
       case 'call':
         return this.forwardCall(node, env, ctx, depth);
-      default:
+      default: {
+        const gated = this.selfGated(node, env, ctx, depth);
+        if (gated) return gated;
         if (this.touchesTensor(node, env)) {
           throw new UnsoundModel('unsupported-layer', `\`${shorten(node.text)}\` in forward is not supported (Activation Lens reads a plain chain of layers: no sums, products, concatenations or indexing of the data).`, node);
         }
         return this.evaluator.evaluate(node, env);
+      }
     }
+  }
+
+  /**
+   * `x * torch.sigmoid(x)` (either order, `F.sigmoid`, `x.sigmoid()`): SiLU written out, as custom
+   * activation modules often do; read as F.silu on `x`. Undefined for any other expression.
+   */
+  private selfGated(node: Node, env: Env, ctx: ModelContext, depth: number): Value | undefined {
+    if (node.type !== 'binary_operator' || node.childForFieldName('operator')?.text !== '*') return undefined;
+    const sides = [node.childForFieldName('left'), node.childForFieldName('right')].map((side) => (side?.type === 'parenthesized_expression' ? firstCode(side) : side));
+    for (const [tensorNode, gateNode] of [[sides[0], sides[1]], [sides[1], sides[0]]]) {
+      if (tensorNode?.type !== 'identifier' || gateNode?.type !== 'call') continue;
+      const tensor = env.lookup(tensorNode.text, tensorNode.startIndex);
+      if (tensor?.kind !== 'tensor') continue;
+      const gate = this.forwardValue(gateNode, env, ctx, depth);
+      // The gate must be exactly `x` followed by one sigmoid.
+      const last = gate.kind === 'tensor' && gate.ops.length === tensor.ops.length + 1 ? gate.ops[gate.ops.length - 1] : undefined;
+      const gatesSameTensor = last !== undefined && tensor.ops.every((op, i) => gate.kind === 'tensor' && gate.ops[i] === op);
+      if (!last || !gatesSameTensor || last.type !== 'functional' || !/^sigmoid_?$/.test(last.name)) continue;
+      return { kind: 'tensor', ops: [...tensor.ops, { ...last, name: 'silu' }], origin: 0 };
+    }
+    return undefined;
   }
 
   private forwardCall(call: Node, env: Env, ctx: ModelContext, depth: number): Value {
