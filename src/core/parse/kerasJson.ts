@@ -195,6 +195,10 @@ function str(node: JsonNode | undefined): string | undefined {
   return node?.kind === 'string' ? node.value : undefined;
 }
 
+function bool(node: JsonNode | undefined): boolean | undefined {
+  return node?.kind === 'bool' ? node.value : undefined;
+}
+
 function num(node: JsonNode | undefined): number | undefined {
   return node?.kind === 'number' && Number.isFinite(node.value) ? node.value : undefined;
 }
@@ -466,7 +470,7 @@ function buildModel(entries: readonly JsonNode[], name: string, config: JsonNode
     const weights = ctx.weights ? reader.weights(layerName, spec.kind, layerConfig) : undefined;
     if (layers.length >= MAX_LAYERS) throw new Unsound('parse-error', tooManyLayers(), entry);
     // Saved configs state `"trainable": true` on every layer; false is a layer the file froze.
-    const frozen = field(layerConfig, 'trainable')?.kind === 'bool' && (field(layerConfig, 'trainable') as { value: boolean }).value === false;
+    const frozen = bool(field(layerConfig, 'trainable')) === false;
     layers.push({ index: layers.length, name: layerName, ...spec, ...(weights ? { weights } : {}), ...(frozen ? { frozen } : {}), source: reader.source() });
     nodes.push(entry);
   });
@@ -562,7 +566,7 @@ class ConfigReader {
   }
 
   layer(className: string, kind: string): Omit<LayerSpec, 'index' | 'name' | 'source'> {
-    const useBias = field(this.config, 'use_bias')?.kind === 'bool' ? (field(this.config, 'use_bias') as { value: boolean }).value : true;
+    const useBias = bool(field(this.config, 'use_bias')) ?? true;
     switch (kind) {
       case 'dense':
         return {

@@ -34,13 +34,14 @@ export class LayerListBuilder {
       return;
     }
     if (node.hasError) throw new UnsoundModel('parse-error', 'a layer definition contains a syntax error.', node);
-    const custom = this.loader.customLayerCalls(node, scope);
+    const layerClass = this.loader.layerClassOf(node);
+    const known = layerClass?.keras ? LAYER_CLASSES.get(layerClass.className) : undefined;
+    // Only a call that is no Keras layer can be one of the file's own layer classes.
+    const custom = known ? undefined : this.loader.customLayerCalls(node, scope);
     if (custom) {
       for (const inner of custom) this.add(inner);
       return;
     }
-    const layerClass = this.loader.layerClassOf(node);
-    const known = layerClass?.keras ? LAYER_CLASSES.get(layerClass.className) : undefined;
 
     if (!layerClass || !known) {
       const className = layerClass?.className ?? shorten(node.text);
